@@ -1,0 +1,146 @@
+#include "apply.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "nft_load.h"
+#include "rtnl.h"
+#include "sysctl.h"
+
+extern char** environ;
+
+namespace haltfw {
+namespace {
+
+struct Undo {
+    std::string what;
+    std::function<bool(System*, std::string*)> run;
+};
+
+// Performs one action and returns how to undo it (an empty `run` when there
+// is nothing to undo).
+bool Perform(const Action& a, const std::string& program, System* sys, Undo* undo, std::string* err) {
+    switch (a.kind) {
+        case ActionKind::kLinkMtu:
+            *undo = {"restore mtu " + std::to_string(a.previous_mtu),
+                     [a](System* s, std::string* e) { return s->SetLinkMtu(a.ifindex, a.previous_mtu, e); }};
+            return sys->SetLinkMtu(a.ifindex, a.mtu, err);
+        case ActionKind::kLinkUp:
+            *undo = {"set link down again", [a](System* s, std::string* e) { return s->SetLinkUp(a.ifindex, false, e); }};
+            return sys->SetLinkUp(a.ifindex, true, err);
+        case ActionKind::kAddAddress:
+            *undo = {"remove address " + FormatPrefix(a.prefix),
+                     [a](System* s, std::string* e) { return s->DelAddress(a.ifindex, a.prefix, e); }};
+            return sys->AddAddress(a.ifindex, a.prefix, false, err);
+        case ActionKind::kMakePermanent:
+            // The remaining lifetime of the old address cannot be given back
+            // exactly; the address itself stays, which is what matters.
+            *undo = {};
+            return sys->AddAddress(a.ifindex, a.prefix, true, err);
+        case ActionKind::kReplaceRoute:
+            if (a.previous_route)
+                *undo = {"put back the previous route", [a](System* s, std::string* e) { return s->ReplaceRoute(*a.previous_route, e); }};
+            else
+                *undo = {"remove the route", [a](System* s, std::string* e) { return s->DelRoute(a.route, e); }};
+            return sys->ReplaceRoute(a.route, err);
+        case ActionKind::kLoadModule:
+            *undo = {};  // a loaded module harms nothing; unloading could
+            return sys->LoadModule(a.name, err);
+        case ActionKind::kRuleset: {
+            std::string previous;
+            if (!sys->ListRuleset(&previous, err)) {
+                *err = "save the previous ruleset: " + *err;
+                return false;
+            }
+            *undo = {"reload the previous ruleset",
+                     [previous](System* s, std::string* e) { return s->CommitRuleset("flush ruleset\n" + previous, e); }};
+            return sys->CommitRuleset(program, err);
+        }
+        case ActionKind::kSysctl:
+            *undo = {"restore " + a.name + " = " + a.previous_value,
+                     [a](System* s, std::string* e) { return s->WriteSysctl(a.name, a.previous_value, e); }};
+            return sys->WriteSysctl(a.name, a.value, err);
+    }
+    *err = "unknown action";
+    return false;
+}
+
+class LinuxSystem : public System {
+public:
+    explicit LinuxSystem(std::unique_ptr<RtnlSocket> rtnl) : rtnl_(std::move(rtnl)) {}
+
+    bool SetLinkMtu(int i, uint32_t mtu, std::string* e) override { return rtnl_->SetLinkMtu(i, mtu, e); }
+    bool SetLinkUp(int i, bool up, std::string* e) override { return rtnl_->SetLinkUp(i, up, e); }
+    bool AddAddress(int i, const Prefix& p, bool r, std::string* e) override { return rtnl_->AddAddress(i, p, r, e); }
+    bool DelAddress(int i, const Prefix& p, std::string* e) override { return rtnl_->DelAddress(i, p, e); }
+    bool ReplaceRoute(const Route& r, std::string* e) override { return rtnl_->ReplaceRoute(r, e); }
+    bool DelRoute(const Route& r, std::string* e) override { return rtnl_->DelRoute(r, e); }
+    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return haltfw::WriteSysctl(k, v, e); }
+    bool ListRuleset(std::string* t, std::string* e) override { return NftListRuleset(t, e); }
+    bool CommitRuleset(const std::string& p, std::string* e) override { return NftCommit(p, e); }
+
+    // modprobe rather than finit_module(): it resolves dependencies, aliases
+    // and the module directory, which haltfw has no business duplicating.
+    bool LoadModule(const std::string& name, std::string* err) override {
+        const char* argv[] = {"modprobe", "--quiet", "--", name.c_str(), nullptr};
+        pid_t pid = 0;
+        int rc = posix_spawnp(&pid, "modprobe", nullptr, nullptr, const_cast<char**>(argv), environ);
+        if (rc != 0) {
+            *err = "modprobe " + name + ": " + std::strerror(rc);
+            return false;
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            *err = "modprobe " + name + ": failed (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
+            return false;
+        }
+        return true;
+    }
+
+private:
+    std::unique_ptr<RtnlSocket> rtnl_;
+};
+
+}  // namespace
+
+std::unique_ptr<System> OpenLinuxSystem(std::string* err) {
+    std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(err);
+    if (!rtnl) return nullptr;
+    return std::make_unique<LinuxSystem>(std::move(rtnl));
+}
+
+ApplyResult ApplyPlan(const Plan& plan, const std::string& program, System* sys,
+                      const std::function<void(const std::string&)>& progress) {
+    ApplyResult result;
+    std::vector<Undo> journal;
+    for (const Action& a : plan.actions) {
+        progress(a.what);
+        Undo undo;
+        std::string err;
+        if (Perform(a, program, sys, &undo, &err)) {
+            if (!undo.run) continue;
+            undo.what = "undo '" + a.what + "': " + undo.what;
+            journal.push_back(std::move(undo));
+            continue;
+        }
+        result.ok = false;
+        result.error = a.what + ": " + err;
+        result.error_line = a.line;
+        break;
+    }
+    if (result.ok) return result;
+
+    for (auto it = journal.rbegin(); it != journal.rend(); ++it) {
+        progress("rollback: " + it->what);  // names the action it undoes
+        std::string err;
+        if (!it->run(sys, &err)) result.rollback_failures.push_back(it->what + ": " + err);
+    }
+    return result;
+}
+
+}  // namespace haltfw

@@ -1,0 +1,115 @@
+#include "apply.h"
+
+#include <catch2/catch.hpp>
+
+using namespace haltfw;
+
+namespace {
+
+// Records every call as a line; fails the call whose line starts with
+// `fail_on`.
+class FakeSystem : public System {
+public:
+    std::vector<std::string> calls;
+    std::string fail_on;
+    std::string ruleset = "table ip old {}";
+
+    bool Do(const std::string& call, std::string* err) {
+        calls.push_back(call);
+        if (!fail_on.empty() && call.rfind(fail_on, 0) == 0) {
+            *err = "refused";
+            return false;
+        }
+        return true;
+    }
+    bool SetLinkMtu(int i, uint32_t m, std::string* e) override { return Do("mtu " + std::to_string(i) + " " + std::to_string(m), e); }
+    bool SetLinkUp(int i, bool up, std::string* e) override { return Do(std::string(up ? "up " : "down ") + std::to_string(i), e); }
+    bool AddAddress(int i, const Prefix& p, bool r, std::string* e) override {
+        return Do(std::string(r ? "replace-addr " : "add-addr ") + std::to_string(i) + " " + FormatPrefix(p), e);
+    }
+    bool DelAddress(int i, const Prefix& p, std::string* e) override { return Do("del-addr " + std::to_string(i) + " " + FormatPrefix(p), e); }
+    bool ReplaceRoute(const Route& r, std::string* e) override { return Do("route " + FormatPrefix(r.dst), e); }
+    bool DelRoute(const Route& r, std::string* e) override { return Do("del-route " + FormatPrefix(r.dst), e); }
+    bool LoadModule(const std::string& n, std::string* e) override { return Do("modprobe " + n, e); }
+    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return Do("sysctl " + k + "=" + v, e); }
+    bool ListRuleset(std::string* t, std::string* e) override {
+        *t = ruleset;
+        return Do("list", e);
+    }
+    bool CommitRuleset(const std::string& p, std::string* e) override { return Do("commit " + p, e); }
+};
+
+Plan SamplePlan() {
+    Plan p;
+    Action mtu{ActionKind::kLinkMtu, "mtu"};
+    mtu.ifindex = 2, mtu.mtu = 1400, mtu.previous_mtu = 1500;
+    Action up{ActionKind::kLinkUp, "up"};
+    up.ifindex = 3;
+    Action addr{ActionKind::kAddAddress, "addr"};
+    addr.ifindex = 3, addr.prefix = *ParsePrefix("192.0.2.1/24", true);
+    Action route{ActionKind::kReplaceRoute, "route 203.0.113.0/24", 14};
+    route.route.dst = *ParsePrefix("203.0.113.0/24", true);
+    Action rules{ActionKind::kRuleset, "ruleset"};
+    Action sys{ActionKind::kSysctl, "forwarding"};
+    sys.name = "net.ipv4.ip_forward", sys.value = "1", sys.previous_value = "0";
+    p.actions = {mtu, up, addr, route, rules, sys};
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("apply runs every action in order") {
+    FakeSystem f;
+    std::vector<std::string> progress;
+    ApplyResult r = ApplyPlan(SamplePlan(), "flush ruleset\n", &f, [&](const std::string& s) { progress.push_back(s); });
+    REQUIRE(r.ok);
+    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24", "list",
+                                              "commit flush ruleset\n", "sysctl net.ipv4.ip_forward=1"});
+    CHECK(progress.size() == 6);
+}
+
+TEST_CASE("a failed route undoes the address, the link and the MTU, newest first") {
+    FakeSystem f;
+    f.fail_on = "route";
+    std::vector<std::string> progress;
+    ApplyResult r = ApplyPlan(SamplePlan(), "x", &f, [&](const std::string& s) { progress.push_back(s); });
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.error == "route 203.0.113.0/24: refused");
+    CHECK(r.error_line == 14);
+    CHECK(r.rollback_failures.empty());
+    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24",
+                                              "del-addr 3 192.0.2.1/24", "down 3", "mtu 2 1500"});
+    CHECK(progress.back() == "rollback: undo 'mtu': restore mtu 1500");
+}
+
+TEST_CASE("a failed sysctl after the ruleset reloads the previous ruleset") {
+    FakeSystem f;
+    f.fail_on = "sysctl";
+    ApplyResult r = ApplyPlan(SamplePlan(), "new", &f, [](const std::string&) {});
+    REQUIRE_FALSE(r.ok);
+    REQUIRE(f.calls.size() == 12);
+    CHECK(f.calls[6] == "sysctl net.ipv4.ip_forward=1");
+    CHECK(f.calls[7] == "commit flush ruleset\ntable ip old {}");
+    CHECK(f.calls[8] == "del-route 203.0.113.0/24");
+    CHECK(f.calls[11] == "mtu 2 1500");
+}
+
+TEST_CASE("a failing undo step is reported, and the others still run") {
+    Plan p = SamplePlan();
+    ApplyResult r;
+    // Make the address removal fail too: it is the first undo step.
+    class Twice : public FakeSystem {
+    public:
+        bool DelAddress(int, const Prefix&, std::string* e) override {
+            calls.push_back("del-addr");
+            *e = "gone";
+            return false;
+        }
+    } t;
+    t.fail_on = "route";
+    r = ApplyPlan(p, "x", &t, [](const std::string&) {});
+    REQUIRE_FALSE(r.ok);
+    REQUIRE(r.rollback_failures.size() == 1);
+    CHECK(r.rollback_failures[0] == "undo 'addr': remove address 192.0.2.1/24: gone");
+    CHECK(t.calls.back() == "mtu 2 1500");
+}

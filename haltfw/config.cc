@@ -1,0 +1,406 @@
+#include "config.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "ini.h"
+
+namespace haltfw {
+namespace {
+
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+bool ParseUint(std::string_view s, uint32_t lo, uint32_t hi, uint32_t* out) {
+    uint32_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+std::vector<std::string_view> Words(std::string_view s) {
+    std::vector<std::string_view> out;
+    size_t i = 0;
+    while (i < s.size()) {
+        while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+        size_t b = i;
+        while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
+        if (i > b) out.push_back(s.substr(b, i - b));
+    }
+    return out;
+}
+
+bool IsName(std::string_view s, std::string_view extra) {
+    if (s.empty()) return false;
+    for (char c : s) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  extra.find(c) != std::string_view::npos;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// Kernel interface names: at most IFNAMSIZ-1 bytes, no '/', ':' or white
+// space, and not "." or "..".
+bool IsDeviceName(std::string_view s) {
+    return s.size() < 16 && IsName(s, "-_.@+") && s != "." && s != "..";
+}
+
+std::string Dirname(const std::string& path) {
+    size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Parses one section's entries. Keeps the file path and diagnostics so each
+// handler can report with the entry's line.
+class Parser {
+public:
+    Parser(const std::string& path, Diagnostics* diags) : path_(path), diags_(diags) {}
+
+    Config Run(const IniFile& ini);
+
+private:
+    void Error(int line, std::string msg) { diags_->Error(path_, line, std::move(msg)); }
+
+    // A key that may be given once per section: reports a repeat and returns
+    // false for it.
+    bool Once(const IniEntry& e, std::map<std::string, int>* seen);
+
+    void Ruleset(const IniEntry& e);
+    void Interface(InterfaceConfig* ifc, const IniEntry& e, std::map<std::string, int>* seen);
+    void Route(InterfaceConfig* ifc, const IniEntry& e);
+    void Sysctl(const IniEntry& e);
+    void Halt(const IniEntry& e, std::map<std::string, int>* seen);
+
+    void CheckInterface(const InterfaceConfig& ifc);
+    void CheckAcrossInterfaces();
+
+    const std::string& path_;
+    Diagnostics* diags_;
+    Config cfg_;
+};
+
+bool Parser::Once(const IniEntry& e, std::map<std::string, int>* seen) {
+    auto [it, fresh] = seen->emplace(e.key, e.line);
+    if (!fresh) Error(e.line, Quote(e.key) + " given twice (first on line " + std::to_string(it->second) + ")");
+    return fresh;
+}
+
+void Parser::Ruleset(const IniEntry& e) {
+    if (e.key != "file") {
+        Error(e.line, "unknown key " + Quote(e.key) + " in [ruleset]");
+        return;
+    }
+    if (e.value.empty()) {
+        Error(e.line, "[ruleset] file: empty path");
+        return;
+    }
+    if (e.value.find('"') != std::string::npos) {
+        Error(e.line, "[ruleset] file " + Quote(e.value) + ": a path may not contain '\"'");
+        return;
+    }
+    std::string p = e.value[0] == '/' ? e.value : Dirname(path_) + "/" + e.value;
+    cfg_.rule_files.push_back({p, e.line});
+}
+
+void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, std::map<std::string, int>* seen) {
+    const std::string where = "interface " + Quote(ifc->role) + ": ";
+    std::string err;
+    if (e.key == "device") {
+        if (!Once(e, seen)) return;
+        if (!IsDeviceName(e.value)) Error(e.line, where + "device " + Quote(e.value) + ": not a valid interface name");
+        ifc->device = e.value;
+    } else if (e.key == "mac") {
+        if (!Once(e, seen)) return;
+        auto mac = ParseMac(e.value, &err);
+        if (!mac) Error(e.line, where + "mac " + Quote(e.value) + ": " + err);
+        ifc->mac = mac;
+    } else if (e.key == "address") {
+        auto p = ParsePrefix(e.value, true, &err);
+        if (!p) Error(e.line, where + "address " + Quote(e.value) + ": " + err);
+        else ifc->addresses.push_back({*p, e.line});
+    } else if (e.key == "gateway" || e.key == "gateway6") {
+        if (!Once(e, seen)) return;
+        int want = e.key == "gateway" ? AF_INET : AF_INET6;
+        auto a = ParseIpAddr(e.value, &err);
+        if (!a) Error(e.line, where + e.key + " " + Quote(e.value) + ": " + err);
+        else if (a->family != want)
+            Error(e.line, where + e.key + " " + Quote(e.value) + ": not an " + FamilyName(want) + " address" +
+                              (want == AF_INET ? " (use gateway6 for IPv6)" : " (use gateway for IPv4)"));
+        else (want == AF_INET ? ifc->gateway : ifc->gateway6) = AddressSpec{{*a, a->bits()}, e.line};
+    } else if (e.key == "route") {
+        Route(ifc, e);
+    } else if (e.key == "mtu") {
+        if (!Once(e, seen)) return;
+        uint32_t mtu = 0;
+        if (!ParseUint(e.value, 68, 65535, &mtu)) Error(e.line, where + "mtu " + Quote(e.value) + ": not a number from 68 to 65535");
+        else ifc->mtu = mtu, ifc->mtu_line = e.line;
+    } else {
+        Error(e.line, "unknown key " + Quote(e.key) + " in [interface." + ifc->role + "]");
+    }
+}
+
+// route = DST [via GW] [metric N]
+void Parser::Route(InterfaceConfig* ifc, const IniEntry& e) {
+    const std::string where = "interface " + Quote(ifc->role) + ": route " + Quote(e.value) + ": ";
+    std::vector<std::string_view> w = Words(e.value);
+    std::string err;
+    RouteSpec r;
+    r.text = e.value;
+    r.line = e.line;
+    if (w.empty()) {
+        Error(e.line, where + "missing destination");
+        return;
+    }
+    auto dst = ParsePrefix(w[0], false, &err);
+    if (!dst) {
+        Error(e.line, where + "destination: " + err);
+        return;
+    }
+    if (dst->network() != *dst) {
+        Error(e.line, where + "destination has host bits set (did you mean " + FormatPrefix(dst->network()) + "?)");
+        return;
+    }
+    r.dst = *dst;
+    for (size_t i = 1; i < w.size(); i += 2) {
+        if (i + 1 >= w.size()) {
+            Error(e.line, where + Quote(w[i]) + " needs a value");
+            return;
+        }
+        if (w[i] == "via") {
+            auto gw = ParseIpAddr(w[i + 1], &err);
+            if (!gw) return Error(e.line, where + "via: " + err);
+            if (gw->family != dst->addr.family) return Error(e.line, where + "via is " + FamilyName(gw->family) + " but the destination is " + FamilyName(dst->addr.family));
+            r.via = gw;
+        } else if (w[i] == "metric") {
+            if (!ParseUint(w[i + 1], 0, UINT32_MAX, &r.metric)) return Error(e.line, where + "metric: not a number");
+        } else {
+            return Error(e.line, where + "unknown word " + Quote(w[i]) + " (expected 'via' or 'metric')");
+        }
+    }
+    ifc->routes.push_back(r);
+}
+
+void Parser::Sysctl(const IniEntry& e) {
+    if (e.key.rfind("net.", 0) != 0 || !IsName(e.key, "._-/")) {
+        Error(e.line, "sysctl " + Quote(e.key) + ": only keys under net.* can be set");
+        return;
+    }
+    if (e.key.find("..") != std::string::npos || e.key.back() == '.') {
+        Error(e.line, "sysctl " + Quote(e.key) + ": malformed key");
+        return;
+    }
+    if (e.value.empty() || e.value.find_first_of("\n\r") != std::string::npos) {
+        Error(e.line, "sysctl " + Quote(e.key) + ": empty value");
+        return;
+    }
+    for (SysctlSetting& s : cfg_.sysctls) {
+        if (s.key != e.key) continue;
+        if (s.line > 0) {
+            Error(e.line, "sysctl " + Quote(e.key) + " given twice (first on line " + std::to_string(s.line) + ")");
+            return;
+        }
+        s = {e.key, e.value, e.line};  // overrides a built-in default, in place
+        return;
+    }
+    cfg_.sysctls.push_back({e.key, e.value, e.line});
+}
+
+void Parser::Halt(const IniEntry& e, std::map<std::string, int>* seen) {
+    if (e.key == "modules") {
+        for (std::string_view m : Words(e.value)) {
+            if (!IsName(m, "_-")) Error(e.line, "[halt] modules: " + Quote(m) + " is not a module name");
+            else cfg_.halt.modules.emplace_back(m);
+        }
+    } else if (e.key == "ctrl-alt-del") {
+        if (!Once(e, seen)) return;
+        if (e.value == "ignore") cfg_.halt.ctrl_alt_del = CtrlAltDel::kIgnore;
+        else if (e.value == "reboot") cfg_.halt.ctrl_alt_del = CtrlAltDel::kReboot;
+        else if (e.value == "poweroff") cfg_.halt.ctrl_alt_del = CtrlAltDel::kPoweroff;
+        else Error(e.line, "[halt] ctrl-alt-del " + Quote(e.value) + ": expected ignore, reboot or poweroff");
+    } else if (e.key == "sysrq") {
+        if (!Once(e, seen)) return;
+        uint32_t v = 0;
+        if (!ParseUint(e.value, 0, 511, &v)) Error(e.line, "[halt] sysrq " + Quote(e.value) + ": not a number from 0 to 511");
+        cfg_.halt.sysrq = static_cast<int>(v);
+    } else {
+        Error(e.line, "unknown key " + Quote(e.key) + " in [halt]");
+    }
+}
+
+void Parser::CheckInterface(const InterfaceConfig& ifc) {
+    const std::string where = "interface " + Quote(ifc.role) + ": ";
+    if (ifc.device.empty() && !ifc.mac) Error(ifc.line, where + "needs 'device' or 'mac'");
+    if (!ifc.device.empty() && ifc.mac) Error(ifc.line, where + "give 'device' or 'mac', not both");
+
+    for (size_t i = 0; i < ifc.addresses.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (ifc.addresses[i].prefix.addr == ifc.addresses[j].prefix.addr)
+                Error(ifc.addresses[i].line, where + "address " + Quote(FormatPrefix(ifc.addresses[i].prefix)) +
+                                                 " given twice (first on line " + std::to_string(ifc.addresses[j].line) + ")");
+
+    // A next hop must be reachable through a prefix this interface holds,
+    // or the kernel refuses the route (and a halted box cannot fix it).
+    auto on_link = [&](const IpAddr& gw) {
+        for (const AddressSpec& a : ifc.addresses)
+            if (a.prefix.contains(gw)) return true;
+        return false;
+    };
+    for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
+        if (*gw && !on_link((*gw)->prefix.addr))
+            Error((*gw)->line, where + (gw == &ifc.gateway ? "gateway " : "gateway6 ") + Quote(FormatIp((*gw)->prefix.addr)) +
+                                   " is outside every prefix configured on " + Quote(ifc.role));
+    }
+    for (const RouteSpec& r : ifc.routes) {
+        if (r.via && !on_link(*r.via))
+            Error(r.line, where + "route " + Quote(r.text) + ": via " + Quote(FormatIp(*r.via)) +
+                              " is outside every prefix configured on " + Quote(ifc.role));
+    }
+}
+
+void Parser::CheckAcrossInterfaces() {
+    const auto& ifs = cfg_.interfaces;
+    for (size_t i = 0; i < ifs.size(); ++i) {
+        for (size_t j = 0; j < i; ++j) {
+            const InterfaceConfig& a = ifs[i];
+            const InterfaceConfig& b = ifs[j];
+            if (!a.device.empty() && a.device == b.device)
+                Error(a.line, "interface " + Quote(a.role) + ": device " + Quote(a.device) + " is already used by interface " +
+                                  Quote(b.role) + " (line " + std::to_string(b.line) + ")");
+            if (a.mac && b.mac && *a.mac == *b.mac)
+                Error(a.line, "interface " + Quote(a.role) + ": mac " + Quote(FormatMac(*a.mac)) + " is already used by interface " +
+                                  Quote(b.role) + " (line " + std::to_string(b.line) + ")");
+            for (const AddressSpec& x : a.addresses)
+                for (const AddressSpec& y : b.addresses)
+                    if (x.prefix.overlaps(y.prefix))
+                        Error(x.line, "interface " + Quote(a.role) + ": address " + Quote(FormatPrefix(x.prefix)) + " overlaps " +
+                                          Quote(FormatPrefix(y.prefix)) + " of interface " + Quote(b.role) + " (line " +
+                                          std::to_string(y.line) + ")");
+        }
+    }
+}
+
+Config Parser::Run(const IniFile& ini) {
+    cfg_.path = path_;
+    cfg_.sysctls = DefaultSysctls();
+
+    // Per-section state for "given twice" checks; interface sections are
+    // created when their header is seen so that an empty one is still checked.
+    std::map<std::string, std::map<std::string, int>> seen;
+    std::map<std::string, size_t> iface_index;
+    std::map<std::string, int> section_line;
+    for (const IniSection& s : ini.sections) {
+        if (s.name.rfind("interface.", 0) == 0) {
+            std::string role = s.name.substr(10);
+            if (!IsName(role, "_-")) {
+                Error(s.line, "section [" + s.name + "]: role name " + Quote(role) + " may hold only letters, digits, '-' and '_'");
+                continue;
+            }
+            if (iface_index.count(role)) {
+                Error(s.line, "section [" + s.name + "] given twice (first on line " + std::to_string(section_line[s.name]) + ")");
+                continue;
+            }
+            iface_index[role] = cfg_.interfaces.size();
+            InterfaceConfig ifc;
+            ifc.role = role;
+            ifc.line = s.line;
+            cfg_.interfaces.push_back(ifc);
+        } else if (s.name != "ruleset" && s.name != "sysctl" && s.name != "halt" && !s.name.empty()) {
+            Error(s.line, "unknown section [" + s.name + "]");
+        }
+        section_line.emplace(s.name, s.line);
+    }
+
+    for (const IniEntry& e : ini.entries) {
+        if (e.section.empty()) Error(e.line, Quote(e.key) + " outside any section");
+        else if (e.section == "ruleset") Ruleset(e);
+        else if (e.section == "sysctl") Sysctl(e);
+        else if (e.section == "halt") Halt(e, &seen[e.section]);
+        else if (e.section.rfind("interface.", 0) == 0) {
+            auto it = iface_index.find(e.section.substr(10));
+            if (it != iface_index.end()) Interface(&cfg_.interfaces[it->second], e, &seen[e.section]);
+        }
+        // Entries of an unknown section were reported with the section.
+    }
+
+    for (const InterfaceConfig& ifc : cfg_.interfaces) CheckInterface(ifc);
+    CheckAcrossInterfaces();
+    if (cfg_.rule_files.empty()) diags_->Error(path_, 0, "no ruleset: add '[ruleset]' with at least one 'file ='");
+    return cfg_;
+}
+
+}  // namespace
+
+std::string InterfaceConfig::Describe() const {
+    std::string s = "'" + role + "'";
+    if (!device.empty()) s += " (" + device + ")";
+    else if (mac) s += " (mac " + FormatMac(*mac) + ")";
+    return s;
+}
+
+const InterfaceConfig* Config::FindRole(std::string_view role) const {
+    for (const InterfaceConfig& i : interfaces)
+        if (i.role == role) return &i;
+    return nullptr;
+}
+
+const std::vector<SysctlSetting>& DefaultSysctls() {
+    // Router hardening every haltfw box gets unless haltfw.conf overrides a
+    // key. "default" as well as "all", so that links created later inherit.
+    static const std::vector<SysctlSetting> defaults = {
+        {"net.ipv4.conf.all.rp_filter", "1", 0},
+        {"net.ipv4.conf.default.rp_filter", "1", 0},
+        {"net.ipv4.tcp_syncookies", "1", 0},
+        {"net.ipv4.conf.all.accept_redirects", "0", 0},
+        {"net.ipv4.conf.default.accept_redirects", "0", 0},
+        {"net.ipv6.conf.all.accept_redirects", "0", 0},
+        {"net.ipv6.conf.default.accept_redirects", "0", 0},
+        {"net.ipv4.conf.all.accept_source_route", "0", 0},
+        {"net.ipv4.conf.default.accept_source_route", "0", 0},
+        {"net.ipv6.conf.all.accept_source_route", "0", 0},
+        {"net.ipv6.conf.default.accept_source_route", "0", 0},
+        {"net.ipv4.conf.all.log_martians", "1", 0},
+        {"net.ipv4.conf.default.log_martians", "1", 0},
+    };
+    return defaults;
+}
+
+Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* diags) {
+    IniFile ini = ParseIni(text, path, diags);
+    return Parser(path, diags).Run(ini);
+}
+
+Config LoadConfig(const std::string& path, Diagnostics* diags) {
+    std::ifstream in(path);
+    if (!in) {
+        diags->Error(path, 0, std::string("cannot read: ") + std::strerror(errno));
+        return Config{};
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    Config cfg = ParseConfig(ss.str(), path, diags);
+    for (const RuleFile& f : cfg.rule_files) {
+        if (access(f.path.c_str(), R_OK) != 0)
+            diags->Error(path, f.line, "[ruleset] file " + Quote(f.path) + ": cannot read: " + std::strerror(errno));
+    }
+    return cfg;
+}
+
+const char* CtrlAltDelName(CtrlAltDel c) {
+    switch (c) {
+        case CtrlAltDel::kIgnore: return "ignore";
+        case CtrlAltDel::kReboot: return "reboot";
+        case CtrlAltDel::kPoweroff: return "poweroff";
+    }
+    return "?";
+}
+
+}  // namespace haltfw

@@ -1,0 +1,96 @@
+// haltfw.conf as plain values, and its parser. Pure: ParseConfig takes the
+// text; LoadConfig adds the two file-system checks (reading the config, and
+// that each rules file is readable).
+//
+// Every value keeps the line it came from, so that a later failure (the
+// kernel refusing a route, say) can still point at the line that asked for it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "diag.h"
+#include "net_addr.h"
+
+namespace haltfw {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/haltfw/haltfw.conf";
+
+struct RuleFile {
+    std::string path;  ///< As written, made absolute against the config's directory.
+    int line = 0;
+};
+
+struct RouteSpec {
+    Prefix dst;                    ///< Network form (host bits clear).
+    std::optional<IpAddr> via;
+    uint32_t metric = 0;
+    std::string text;              ///< As written, for messages.
+    int line = 0;
+};
+
+struct AddressSpec {
+    Prefix prefix;
+    int line = 0;
+};
+
+struct InterfaceConfig {
+    std::string role;              ///< "wan" for [interface.wan].
+    int line = 0;                  ///< Line of the section header.
+    std::string device;            ///< Kernel name; empty when chosen by MAC.
+    std::optional<MacAddr> mac;
+    std::vector<AddressSpec> addresses;
+    std::optional<AddressSpec> gateway;   ///< IPv4 default route via this interface.
+    std::optional<AddressSpec> gateway6;  ///< IPv6 default route via this interface.
+    std::vector<RouteSpec> routes;
+    std::optional<uint32_t> mtu;
+    int mtu_line = 0;
+
+    /// "'wan'" or "'wan' (eth0)": how messages name the interface.
+    std::string Describe() const;
+};
+
+struct SysctlSetting {
+    std::string key;               ///< Dotted, as sysctl(8) writes it.
+    std::string value;
+    int line = 0;                  ///< 0 for a built-in safe default.
+};
+
+enum class CtrlAltDel { kIgnore, kReboot, kPoweroff };
+
+struct HaltConfig {
+    std::vector<std::string> modules;
+    CtrlAltDel ctrl_alt_del = CtrlAltDel::kIgnore;
+    int sysrq = 0;
+};
+
+struct Config {
+    std::string path;
+    std::vector<RuleFile> rule_files;
+    std::vector<InterfaceConfig> interfaces;
+    /// The safe defaults first, then the file's settings; a file setting of a
+    /// default key replaces the default in place.
+    std::vector<SysctlSetting> sysctls;
+    HaltConfig halt;
+
+    const InterfaceConfig* FindRole(std::string_view role) const;
+};
+
+/// The sysctls haltfw sets unless the config says otherwise.
+const std::vector<SysctlSetting>& DefaultSysctls();
+
+/// Parses the text of a config file named `path` (used in messages and to
+/// resolve relative rules-file paths). Records every error in `diags` and
+/// returns what could be parsed; the result is usable only if diags->ok().
+Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* diags);
+
+/// Reads and parses `path`, then checks that each rules file can be read.
+/// Errors (including "cannot read: REASON") go to `diags`.
+Config LoadConfig(const std::string& path, Diagnostics* diags);
+
+const char* CtrlAltDelName(CtrlAltDel c);
+
+}  // namespace haltfw

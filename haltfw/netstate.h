@@ -1,0 +1,62 @@
+// The kernel's network state as plain values: what rtnetlink reports, and
+// what the plan and the final stage compare against. No system calls here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net_addr.h"
+
+namespace haltfw {
+
+/// Lifetime value rtnetlink uses for "forever" (INFINITY_LIFE_TIME).
+inline constexpr uint32_t kForever = 0xFFFFFFFFu;
+
+struct Link {
+    int index = 0;
+    std::string name;
+    std::optional<MacAddr> mac;  ///< Absent for links without a hardware address.
+    uint32_t mtu = 0;
+    uint32_t flags = 0;          ///< IFF_* flags (IFF_UP, IFF_RUNNING, IFF_LOWER_UP...).
+    std::string kind;            ///< IFLA_INFO_KIND ("veth", "bridge"...), empty if none.
+
+    bool up() const;             ///< IFF_UP set.
+};
+
+struct Address {
+    int ifindex = 0;
+    Prefix prefix;               ///< The local address with its prefix length.
+    uint32_t valid_lft = kForever;      ///< Seconds; kForever for a static address.
+    uint32_t preferred_lft = kForever;
+    uint32_t flags = 0;          ///< IFA_F_* (IFA_F_PERMANENT, IFA_F_DYNAMIC...).
+    uint8_t scope = 0;           ///< RT_SCOPE_*.
+
+    bool finite() const { return valid_lft != kForever; }
+};
+
+/// A unicast route in the main table (the only table haltfw manages).
+struct Route {
+    Prefix dst;                  ///< 0.0.0.0/0 or ::/0 for a default route.
+    std::optional<IpAddr> gateway;
+    int oif = 0;                 ///< Output interface index; 0 if none.
+    uint32_t metric = 0;         ///< RTA_PRIORITY.
+    uint8_t protocol = 0;        ///< RTPROT_* (RTPROT_KERNEL for connected routes).
+    uint8_t scope = 0;           ///< RT_SCOPE_*.
+    uint8_t type = 0;            ///< RTN_* (RTN_UNICAST...).
+    uint32_t table = 0;          ///< RT_TABLE_MAIN for the routes haltfw manages.
+};
+
+/// Everything haltfw reads of the network state in one snapshot.
+struct NetState {
+    std::vector<Link> links;
+    std::vector<Address> addresses;
+    std::vector<Route> routes;   ///< Main table only.
+
+    const Link* FindLink(const std::string& name) const;
+    const Link* FindLinkByIndex(int index) const;
+    const Link* FindLinkByMac(const MacAddr& mac) const;
+};
+
+}  // namespace haltfw

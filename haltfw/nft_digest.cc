@@ -1,0 +1,58 @@
+#include "nft_digest.h"
+
+#include <linux/netfilter.h>
+
+#include "sha256.h"
+
+namespace haltfw {
+namespace {
+
+// Length-prefixed, so that no two different object lists hash the same
+// byte stream.
+void Field(Sha256* h, const std::string& s) {
+    uint32_t n = static_cast<uint32_t>(s.size());
+    uint8_t len[4] = {uint8_t(n >> 24), uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)};
+    h->Update(len, sizeof len);
+    h->Update(s);
+}
+
+}  // namespace
+
+std::string RulesetDigest(const NftRuleset& rs) {
+    Sha256 h;
+    h.Update("haltfw-ruleset-v1");
+    for (const NftObject& o : rs.objects) {
+        uint8_t head[2] = {static_cast<uint8_t>(o.kind), o.family};
+        h.Update(head, sizeof head);
+        Field(&h, o.table);
+        Field(&h, o.name);
+        Field(&h, o.payload);
+    }
+    return h.HexFinal();
+}
+
+std::string NftFamilyName(uint8_t family) {
+    switch (family) {
+        case NFPROTO_INET: return "inet";
+        case NFPROTO_IPV4: return "ip";
+        case NFPROTO_ARP: return "arp";
+        case NFPROTO_NETDEV: return "netdev";
+        case NFPROTO_BRIDGE: return "bridge";
+        case NFPROTO_IPV6: return "ip6";
+        default: return std::to_string(family);
+    }
+}
+
+std::string DescribeRuleset(const NftRuleset& rs) {
+    std::string out;
+    for (const NftObject& o : rs.objects) {
+        out += NftKindName(o.kind);
+        out += " " + NftFamilyName(o.family);
+        if (!o.table.empty()) out += " " + o.table;
+        out += " " + o.name + ": " + o.text;
+        if (out.back() != '\n') out += '\n';
+    }
+    return out;
+}
+
+}  // namespace haltfw

@@ -1,0 +1,444 @@
+#include "nft_dump.h"
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/gen.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <tuple>
+
+namespace haltfw {
+namespace {
+
+// RAII for libnftnl objects: each type with its own free function.
+template <typename T, void (*Free)(const T*)>
+struct NftnlFree {
+    void operator()(T* p) const { Free(p); }
+};
+using TablePtr = std::unique_ptr<nftnl_table, NftnlFree<nftnl_table, nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, NftnlFree<nftnl_chain, nftnl_chain_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, NftnlFree<nftnl_set, nftnl_set_free>>;
+using ObjPtr = std::unique_ptr<nftnl_obj, NftnlFree<nftnl_obj, nftnl_obj_free>>;
+using FlowtablePtr = std::unique_ptr<nftnl_flowtable, NftnlFree<nftnl_flowtable, nftnl_flowtable_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, NftnlFree<nftnl_rule, nftnl_rule_free>>;
+using GenPtr = std::unique_ptr<nftnl_gen, NftnlFree<nftnl_gen, nftnl_gen_free>>;
+
+struct MnlClose {
+    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+using MnlPtr = std::unique_ptr<mnl_socket, MnlClose>;
+
+// Large enough for the biggest rule or element libnftnl can build; a dump
+// receive needs at least 16 KiB (the kernel's NLMSG_GOODSIZE on 4 KiB pages).
+constexpr size_t kBufSize = 64 * 1024;
+
+// Builds the object's NEW* message into a scratch buffer and returns the
+// attribute bytes after the nfgenmsg header.
+template <typename Build>
+std::string Payload(uint16_t type, uint16_t family, Build build) {
+    std::vector<char> buf(kBufSize);
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, family, 0, 0);
+    build(nlh);
+    const char* begin = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+    const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
+    return std::string(begin, end);
+}
+
+template <typename Print, typename Obj>
+std::string Text(Print print, const Obj* o) {
+    std::vector<char> buf(kBufSize);
+    int n = print(buf.data(), buf.size(), o, NFTNL_OUTPUT_DEFAULT, 0);
+    if (n < 0) return "?";
+    return std::string(buf.data(), std::min<size_t>(static_cast<size_t>(n), buf.size() - 1));
+}
+
+const char* Str(const char* s) { return s ? s : ""; }
+
+// Drops the top-level netlink attributes of the given types from a payload.
+std::string WithoutAttrs(const std::string& payload, std::initializer_list<uint16_t> types) {
+    std::string out;
+    size_t off = 0;
+    while (off + sizeof(nlattr) <= payload.size()) {
+        nlattr a;
+        std::memcpy(&a, payload.data() + off, sizeof a);
+        if (a.nla_len < sizeof(nlattr)) break;
+        size_t step = NLA_ALIGN(a.nla_len);
+        uint16_t type = a.nla_type & NLA_TYPE_MASK;
+        if (std::find(types.begin(), types.end(), type) == types.end()) out.append(payload, off, std::min(step, payload.size() - off));
+        off += step;
+    }
+    return out;
+}
+
+// Zeroes the runtime state of a stateful expression: counter values, quota
+// consumption, connlimit counts, "last" timestamps. Their presence and their
+// limits stay part of the ruleset.
+int ZeroExprState(nftnl_expr* e, void*) {
+    std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+    if (name == "counter") {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+        nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+    } else if (name == "quota") {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_QUOTA_CONSUMED, 0);
+    } else if (name == "connlimit") {
+        nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_COUNT, 0);
+    } else if (name == "last") {
+        nftnl_expr_set_u64(e, NFTNL_EXPR_LAST_MSECS, 0);
+        nftnl_expr_set_u32(e, NFTNL_EXPR_LAST_SET, 0);
+    } else if (name == "dynset") {
+        nftnl_expr_expr_foreach(e, ZeroExprState, nullptr);
+    }
+    return 0;
+}
+
+// Statements that do nothing useful once userspace is gone: the packet waits
+// for a queue reader, a netlink log listener, or a proxy socket.
+int NoteDaemonStatement(nftnl_expr* e, void* data) {
+    auto* out = static_cast<std::vector<std::string>*>(data);
+    std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
+    if (name == "queue") out->push_back("queue");
+    else if (name == "tproxy") out->push_back("tproxy");
+    else if (name == "log" && nftnl_expr_is_set(e, NFTNL_EXPR_LOG_GROUP))
+        out->push_back("log group " + std::to_string(nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP)));
+    return 0;
+}
+
+}  // namespace
+
+const char* NftKindName(NftKind k) {
+    switch (k) {
+        case NftKind::kTable: return "table";
+        case NftKind::kChain: return "chain";
+        case NftKind::kObj: return "object";
+        case NftKind::kFlowtable: return "flowtable";
+        case NftKind::kSet: return "set";
+        case NftKind::kSetElem: return "element";
+        case NftKind::kRule: return "rule";
+    }
+    return "?";
+}
+
+size_t NftRuleset::Count(NftKind k) const {
+    return static_cast<size_t>(std::count_if(objects.begin(), objects.end(), [k](const NftObject& o) { return o.kind == k; }));
+}
+
+NftObject CanonicalTable(nftnl_table* t) {
+    nftnl_table_unset(t, NFTNL_TABLE_HANDLE);
+    nftnl_table_unset(t, NFTNL_TABLE_USE);
+    nftnl_table_unset(t, NFTNL_TABLE_OWNER);  // a netlink port id: differs every run
+    NftObject o;
+    o.kind = NftKind::kTable;
+    o.family = static_cast<uint8_t>(nftnl_table_get_u32(t, NFTNL_TABLE_FAMILY));
+    o.name = Str(nftnl_table_get_str(t, NFTNL_TABLE_NAME));
+    o.flags = nftnl_table_is_set(t, NFTNL_TABLE_FLAGS) ? nftnl_table_get_u32(t, NFTNL_TABLE_FLAGS) : 0;
+    o.payload = Payload(NFT_MSG_NEWTABLE, o.family, [t](nlmsghdr* n) { nftnl_table_nlmsg_build_payload(n, t); });
+    o.text = Text(nftnl_table_snprintf, t);
+    return o;
+}
+
+NftObject CanonicalChain(nftnl_chain* c) {
+    for (uint16_t a : {NFTNL_CHAIN_HANDLE, NFTNL_CHAIN_USE, NFTNL_CHAIN_BYTES, NFTNL_CHAIN_PACKETS, NFTNL_CHAIN_ID})
+        nftnl_chain_unset(c, a);
+    NftObject o;
+    o.kind = NftKind::kChain;
+    o.family = static_cast<uint8_t>(nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY));
+    o.table = Str(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE));
+    o.name = Str(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME));
+    o.payload = Payload(NFT_MSG_NEWCHAIN, o.family, [c](nlmsghdr* n) { nftnl_chain_nlmsg_build_payload(n, c); });
+    o.text = Text(nftnl_chain_snprintf, c);
+    return o;
+}
+
+NftObject CanonicalSet(nftnl_set* s) {
+    nftnl_set_unset(s, NFTNL_SET_HANDLE);
+    nftnl_set_unset(s, NFTNL_SET_ID);
+    NftObject o;
+    o.kind = NftKind::kSet;
+    o.family = static_cast<uint8_t>(nftnl_set_get_u32(s, NFTNL_SET_FAMILY));
+    o.table = Str(nftnl_set_get_str(s, NFTNL_SET_TABLE));
+    o.name = Str(nftnl_set_get_str(s, NFTNL_SET_NAME));
+    o.flags = nftnl_set_is_set(s, NFTNL_SET_FLAGS) ? nftnl_set_get_u32(s, NFTNL_SET_FLAGS) : 0;
+    o.payload = Payload(NFT_MSG_NEWSET, o.family, [s](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, s); });
+    o.text = Text(nftnl_set_snprintf, s);
+    return o;
+}
+
+NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e) {
+    nftnl_set_elem_unset(e, NFTNL_SET_ELEM_EXPIRATION);
+    nftnl_set_elem_expr_foreach(e, ZeroExprState, nullptr);
+    NftObject o;
+    o.kind = NftKind::kSetElem;
+    o.family = static_cast<uint8_t>(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
+    o.table = Str(nftnl_set_get_str(set, NFTNL_SET_TABLE));
+    o.name = Str(nftnl_set_get_str(set, NFTNL_SET_NAME));
+    o.payload = Payload(NFT_MSG_NEWSETELEM, o.family, [e](nlmsghdr* n) { nftnl_set_elem_nlmsg_build_payload(n, e); });
+    o.text = Text(nftnl_set_elem_snprintf, e);
+    return o;
+}
+
+NftObject CanonicalObj(nftnl_obj* ob) {
+    switch (nftnl_obj_get_u32(ob, NFTNL_OBJ_TYPE)) {
+        case NFT_OBJECT_COUNTER:
+            nftnl_obj_set_u64(ob, NFTNL_OBJ_CTR_PKTS, 0);
+            nftnl_obj_set_u64(ob, NFTNL_OBJ_CTR_BYTES, 0);
+            break;
+        case NFT_OBJECT_QUOTA:
+            nftnl_obj_set_u64(ob, NFTNL_OBJ_QUOTA_CONSUMED, 0);
+            break;
+        default:
+            break;
+    }
+    NftObject o;
+    o.kind = NftKind::kObj;
+    o.family = static_cast<uint8_t>(nftnl_obj_get_u32(ob, NFTNL_OBJ_FAMILY));
+    o.table = Str(nftnl_obj_get_str(ob, NFTNL_OBJ_TABLE));
+    o.name = Str(nftnl_obj_get_str(ob, NFTNL_OBJ_NAME));
+    // libnftnl 1.2.4 declares nftnl_obj_unset() but does not export it, so
+    // the handle is taken out of the built attributes instead.
+    o.payload = WithoutAttrs(Payload(NFT_MSG_NEWOBJ, o.family, [ob](nlmsghdr* n) { nftnl_obj_nlmsg_build_payload(n, ob); }),
+                             {NFTA_OBJ_HANDLE, NFTA_OBJ_USE});
+    o.text = Text(nftnl_obj_snprintf, ob);
+    return o;
+}
+
+NftObject CanonicalFlowtable(nftnl_flowtable* f) {
+    nftnl_flowtable_unset(f, NFTNL_FLOWTABLE_HANDLE);
+    nftnl_flowtable_unset(f, NFTNL_FLOWTABLE_USE);
+    NftObject o;
+    o.kind = NftKind::kFlowtable;
+    o.family = static_cast<uint8_t>(nftnl_flowtable_get_u32(f, NFTNL_FLOWTABLE_FAMILY));
+    o.table = Str(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE));
+    o.name = Str(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
+    o.payload = Payload(NFT_MSG_NEWFLOWTABLE, o.family, [f](nlmsghdr* n) { nftnl_flowtable_nlmsg_build_payload(n, f); });
+    o.text = Text(nftnl_flowtable_snprintf, f);
+    return o;
+}
+
+NftObject CanonicalRule(nftnl_rule* r) {
+    for (uint16_t a : {NFTNL_RULE_HANDLE, NFTNL_RULE_POSITION, NFTNL_RULE_ID, NFTNL_RULE_POSITION_ID}) nftnl_rule_unset(r, a);
+    nftnl_expr_foreach(r, ZeroExprState, nullptr);
+    NftObject o;
+    o.kind = NftKind::kRule;
+    o.family = static_cast<uint8_t>(nftnl_rule_get_u32(r, NFTNL_RULE_FAMILY));
+    o.table = Str(nftnl_rule_get_str(r, NFTNL_RULE_TABLE));
+    o.name = Str(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN));
+    nftnl_expr_foreach(r, NoteDaemonStatement, &o.daemon_statements);
+    o.payload = Payload(NFT_MSG_NEWRULE, o.family, [r](nlmsghdr* n) { nftnl_rule_nlmsg_build_payload(n, r); });
+    o.text = Text(nftnl_rule_snprintf, r);
+    return o;
+}
+
+void SortCanonical(NftRuleset* rs) {
+    auto table_key = [](const NftObject& o) {
+        return std::tie(o.family, o.kind == NftKind::kTable ? o.name : o.table);
+    };
+    std::stable_sort(rs->objects.begin(), rs->objects.end(), [&](const NftObject& a, const NftObject& b) {
+        auto ka = table_key(a), kb = table_key(b);
+        if (ka != kb) return ka < kb;
+        if (a.kind != b.kind) return a.kind < b.kind;
+        if (a.name != b.name) return a.name < b.name;
+        // Same chain: rules keep dump order (stable sort). Same set: elements
+        // by content, since a hash set dumps in an order that varies per boot.
+        if (a.kind == NftKind::kSetElem) return a.payload < b.payload;
+        return false;
+    });
+}
+
+namespace {
+
+// One NETLINK_NETFILTER socket for the dump requests.
+class NfSocket {
+public:
+    bool Open(std::string* err) {
+        sock_.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+        if (!sock_ || mnl_socket_bind(sock_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+            *err = std::string("socket(NETLINK_NETFILTER): ") + std::strerror(errno);
+            return false;
+        }
+        port_ = mnl_socket_get_portid(sock_.get());
+        return true;
+    }
+
+    // Sends one dump request and feeds every reply message to `cb`. Sets
+    // *interrupted when the kernel flags the dump as inconsistent.
+    bool Dump(uint16_t type, uint16_t family, const std::function<void(nlmsghdr*)>& payload,
+              const std::function<bool(const nlmsghdr*)>& cb, bool* interrupted, std::string* err) {
+        std::vector<char> buf(kBufSize);
+        uint32_t seq = ++seq_;
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, family, NLM_F_DUMP, seq);
+        if (payload) payload(nlh);
+        if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
+            *err = std::strerror(errno);
+            return false;
+        }
+        struct Ctx {
+            const std::function<bool(const nlmsghdr*)>* cb;
+            bool* interrupted;
+            bool failed = false;
+        } ctx{&cb, interrupted};
+        auto trampoline = [](const nlmsghdr* n, void* data) -> int {
+            auto* c = static_cast<Ctx*>(data);
+            if (n->nlmsg_flags & NLM_F_DUMP_INTR) *c->interrupted = true;
+            if (!(*c->cb)(n)) {
+                c->failed = true;
+                return MNL_CB_ERROR;
+            }
+            return MNL_CB_OK;
+        };
+        for (;;) {
+            ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+            if (n < 0) {
+                *err = std::strerror(errno);
+                return false;
+            }
+            int ret = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, port_, trampoline, &ctx);
+            if (ret < 0) {
+                *err = ctx.failed ? "cannot parse the kernel's reply" : std::strerror(errno);
+                return false;
+            }
+            if (ret == MNL_CB_STOP) return true;
+        }
+    }
+
+    bool Generation(uint32_t* gen, std::string* err) {
+        std::vector<char> buf(kBufSize);
+        uint32_t seq = ++seq_;
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETGEN, AF_UNSPEC, NLM_F_ACK, seq);
+        if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) {
+            *err = std::string("get generation: ") + std::strerror(errno);
+            return false;
+        }
+        auto cb = [](const nlmsghdr* n, void* data) -> int {
+            GenPtr g(nftnl_gen_alloc());
+            if (!g || nftnl_gen_nlmsg_parse(n, g.get()) < 0) return MNL_CB_ERROR;
+            *static_cast<uint32_t*>(data) = nftnl_gen_get_u32(g.get(), NFTNL_GEN_ID);
+            return MNL_CB_OK;
+        };
+        for (;;) {
+            ssize_t n = mnl_socket_recvfrom(sock_.get(), buf.data(), buf.size());
+            int ret = n < 0 ? -1 : mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, port_, cb, gen);
+            if (ret < 0) {
+                *err = std::string("get generation: ") + std::strerror(errno);
+                return false;
+            }
+            if (ret == MNL_CB_STOP) return true;
+        }
+    }
+
+private:
+    MnlPtr sock_;
+    uint32_t port_ = 0;
+    uint32_t seq_ = 0;
+};
+
+// Parses each reply with libnftnl into a fresh object and hands it on.
+template <typename Ptr, typename Alloc, typename Parse, typename Use>
+std::function<bool(const nlmsghdr*)> Each(Alloc alloc, Parse parse, Use use) {
+    return [=](const nlmsghdr* n) {
+        Ptr p(alloc());
+        if (!p || parse(n, p.get()) < 0) return false;
+        use(p.get());
+        return true;
+    };
+}
+
+bool DumpOnce(NfSocket* s, NftRuleset* out, bool* interrupted, std::string* err) {
+    std::vector<NftObject>& v = out->objects;
+    auto push = [&v](NftObject o) { v.push_back(std::move(o)); };
+    std::vector<SetPtr> sets;
+    auto step = [&](const char* what, uint16_t type, const std::function<bool(const nlmsghdr*)>& cb) {
+        if (s->Dump(type, NFPROTO_UNSPEC, nullptr, cb, interrupted, err)) return true;
+        *err = std::string("dump ") + what + ": " + *err;
+        return false;
+    };
+    if (!step("tables", NFT_MSG_GETTABLE,
+              Each<TablePtr>(nftnl_table_alloc, nftnl_table_nlmsg_parse, [&](nftnl_table* t) { push(CanonicalTable(t)); })) ||
+        !step("chains", NFT_MSG_GETCHAIN,
+              Each<ChainPtr>(nftnl_chain_alloc, nftnl_chain_nlmsg_parse, [&](nftnl_chain* c) { push(CanonicalChain(c)); })) ||
+        !step("objects", NFT_MSG_GETOBJ,
+              Each<ObjPtr>(nftnl_obj_alloc, nftnl_obj_nlmsg_parse, [&](nftnl_obj* o) { push(CanonicalObj(o)); })) ||
+        !step("flowtables", NFT_MSG_GETFLOWTABLE,
+              Each<FlowtablePtr>(nftnl_flowtable_alloc, nftnl_flowtable_nlmsg_parse,
+                                 [&](nftnl_flowtable* f) { push(CanonicalFlowtable(f)); })) ||
+        !step("sets", NFT_MSG_GETSET, [&](const nlmsghdr* n) {
+            SetPtr set(nftnl_set_alloc());
+            if (!set || nftnl_set_nlmsg_parse(n, set.get()) < 0) return false;
+            push(CanonicalSet(set.get()));  // keeps the names and flags used below
+            sets.push_back(std::move(set));
+            return true;
+        }) ||
+        !step("rules", NFT_MSG_GETRULE,
+              Each<RulePtr>(nftnl_rule_alloc, nftnl_rule_nlmsg_parse, [&](nftnl_rule* r) { push(CanonicalRule(r)); }))) {
+        return false;
+    }
+
+    for (const SetPtr& set : sets) {
+        if (nftnl_set_get_u32(set.get(), NFTNL_SET_FLAGS) & NFT_SET_EVAL) continue;  // runtime state
+        // A fresh set holding only the names, so that the request carries no
+        // elements; the replies are parsed into it.
+        SetPtr req(nftnl_set_alloc());
+        nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, nftnl_set_get_str(set.get(), NFTNL_SET_TABLE));
+        nftnl_set_set_str(req.get(), NFTNL_SET_NAME, nftnl_set_get_str(set.get(), NFTNL_SET_NAME));
+        nftnl_set_set_u32(req.get(), NFTNL_SET_FAMILY, nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
+        uint16_t family = static_cast<uint16_t>(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY));
+        bool ok = s->Dump(
+            NFT_MSG_GETSETELEM, family, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, req.get()); },
+            [&](const nlmsghdr* n) { return nftnl_set_elems_nlmsg_parse(n, req.get()) >= 0; }, interrupted, err);
+        if (!ok) {
+            *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set.get(), NFTNL_SET_NAME))) + "': " + *err;
+            return false;
+        }
+        struct ElemCtx {
+            const nftnl_set* set;
+            std::vector<NftObject>* out;
+        } ctx{req.get(), &v};
+        nftnl_set_elem_foreach(
+            req.get(),
+            [](nftnl_set_elem* e, void* data) {
+                auto* c = static_cast<ElemCtx*>(data);
+                c->out->push_back(CanonicalSetElem(c->set, e));
+                return 0;
+            },
+            &ctx);
+    }
+    return true;
+}
+
+}  // namespace
+
+bool DumpRuleset(NftRuleset* out, std::string* err) {
+    NfSocket s;
+    if (!s.Open(err)) return false;
+    // The ruleset may change while it is read (another nft run, a dynamic set
+    // update of a table we read before): compare the generation id before
+    // and after, as nft does, and read again if it moved.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        uint32_t before = 0, after = 0;
+        bool interrupted = false;
+        out->objects.clear();
+        if (!s.Generation(&before, err) || !DumpOnce(&s, out, &interrupted, err) || !s.Generation(&after, err)) return false;
+        if (before == after && !interrupted) {
+            SortCanonical(out);
+            return true;
+        }
+    }
+    *err = "dump ruleset: it kept changing while being read (5 attempts)";
+    return false;
+}
+
+}  // namespace haltfw

@@ -1,0 +1,84 @@
+// The kernel's nftables ruleset as plain values, read over netlink with
+// libnftnl and libmnl (not libnftables: the final stage must be able to read,
+// check and restore the ruleset with nothing but these two small libraries).
+//
+// Each object is kept in canonical form: the netlink attributes libnftnl
+// builds for it after removing what changes without the ruleset changing
+// (handles, use counts, counter and quota values, element expirations, the
+// owner's port id). The same bytes serve to compare (the digest) and to
+// restore (they are what a NEW* message for the object carries).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct nftnl_table;
+struct nftnl_chain;
+struct nftnl_set;
+struct nftnl_set_elem;
+struct nftnl_obj;
+struct nftnl_flowtable;
+struct nftnl_rule;
+
+namespace haltfw {
+
+/// Kinds in restore order: what an object refers to comes before it.
+enum class NftKind : uint8_t {
+    kTable = 1,
+    kChain = 2,
+    kObj = 3,
+    kFlowtable = 4,
+    kSet = 5,
+    kSetElem = 6,
+    kRule = 7,
+};
+
+const char* NftKindName(NftKind k);
+
+struct NftObject {
+    NftKind kind = NftKind::kTable;
+    uint8_t family = 0;          ///< NFPROTO_*.
+    std::string table;           ///< Empty for a table itself (its name is `name`).
+    std::string name;            ///< Table, chain, object, flowtable or set name;
+                                 ///< a rule's chain; an element's set.
+    std::string payload;         ///< Canonical netlink attributes (binary).
+    std::string text;            ///< libnftnl's one-line description, for people.
+    uint32_t flags = 0;          ///< Table flags (NFT_TABLE_F_*) or set flags (NFT_SET_*).
+    /// Statements in a rule that need a userspace daemon to do anything
+    /// ("queue", "log group 2", "tproxy"); empty for other kinds.
+    std::vector<std::string> daemon_statements;
+};
+
+struct NftRuleset {
+    /// Canonical order: tables by (family, name); inside a table, kinds in
+    /// restore order; chains, sets, objects and flowtables by name; elements by
+    /// set, then by payload; rules by chain name, keeping their order in the
+    /// chain (which is meaningful).
+    std::vector<NftObject> objects;
+
+    size_t Count(NftKind k) const;
+};
+
+/// Canonical forms of single libnftnl objects. Pure: they modify the object
+/// passed (clearing handles and counters) and read it; no kernel involved.
+NftObject CanonicalTable(nftnl_table* t);
+NftObject CanonicalChain(nftnl_chain* c);
+NftObject CanonicalSet(nftnl_set* s);
+/// `set` supplies the family, table and set name the element belongs to.
+NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e);
+NftObject CanonicalObj(nftnl_obj* o);
+NftObject CanonicalFlowtable(nftnl_flowtable* f);
+NftObject CanonicalRule(nftnl_rule* r);
+
+/// Sorts into canonical order (see NftRuleset::objects). Rules of one chain
+/// keep their relative order.
+void SortCanonical(NftRuleset* rs);
+
+/// Reads the whole ruleset of the current network namespace. Elements of
+/// dynamic sets (NFT_SET_EVAL: filled by the packet path, e.g. meters) are
+/// runtime state and are left out. Retries when the ruleset changes during
+/// the dump (generation id moved). Errors read "dump chains: REASON".
+bool DumpRuleset(NftRuleset* out, std::string* err);
+
+}  // namespace haltfw

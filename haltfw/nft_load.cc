@@ -1,0 +1,81 @@
+#include "nft_load.h"
+
+#include <nftables/libnftables.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "sha256.h"
+
+namespace haltfw {
+namespace {
+
+struct CtxFree {
+    void operator()(nft_ctx* c) const { nft_ctx_free(c); }
+};
+using CtxPtr = std::unique_ptr<nft_ctx, CtxFree>;
+
+// Runs `text` in a fresh context with output and errors buffered, so nothing
+// libnftables says reaches our stdout or stderr unasked.
+bool Run(const std::string& text, bool dry_run, std::string* out, std::string* err) {
+    CtxPtr ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+    if (!ctx) {
+        *err = "nft_ctx_new: out of memory";
+        return false;
+    }
+    nft_ctx_set_dry_run(ctx.get(), dry_run);
+    nft_ctx_buffer_output(ctx.get());
+    nft_ctx_buffer_error(ctx.get());
+    int rc = nft_run_cmd_from_buffer(ctx.get(), text.c_str());
+    if (out) *out = nft_ctx_get_output_buffer(ctx.get());
+    if (rc != 0) {
+        std::string msg = nft_ctx_get_error_buffer(ctx.get());
+        while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+        *err = msg.empty() ? "nft: failed without a message" : msg;
+        return false;
+    }
+    return true;
+}
+
+// nft's include statement takes a quoted string with no escapes.
+std::string QuoteInclude(const std::string& path) { return "include \"" + path + "\"\n"; }
+
+}  // namespace
+
+std::string RulesetProgram(const Config& cfg) {
+    std::string p = "flush ruleset\n";
+    for (const RuleFile& f : cfg.rule_files) p += QuoteInclude(f.path);
+    return p;
+}
+
+bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err) {
+    Sha256 h;
+    for (const RuleFile& f : cfg.rule_files) {
+        std::ifstream in(f.path, std::ios::binary);
+        if (!in) {
+            *err = "read " + f.path + ": " + std::strerror(errno);
+            return false;
+        }
+        std::stringstream ss;
+        ss << in.rdbuf();
+        h.Update(f.path);
+        h.Update("\0", 1);
+        std::string body = ss.str();
+        h.Update(std::to_string(body.size()));
+        h.Update("\0", 1);
+        h.Update(body);
+    }
+    *hash = h.HexFinal();
+    return true;
+}
+
+bool NftCheck(const std::string& program, std::string* err) { return Run(program, true, nullptr, err); }
+
+bool NftCommit(const std::string& program, std::string* err) { return Run(program, false, nullptr, err); }
+
+bool NftListRuleset(std::string* text, std::string* err) { return Run("list ruleset", false, text, err); }
+
+}  // namespace haltfw

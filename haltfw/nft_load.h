@@ -1,0 +1,33 @@
+// Loading nft-language rulesets through libnftables, nft's own parser, so
+// that rules are written as users write them for nft -f. One call is one
+// netlink transaction: the ruleset goes in whole or not at all.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config.h"
+
+namespace haltfw {
+
+/// The text handed to libnftables for a config: "flush ruleset" and then an
+/// include of each rules file, so that the whole ruleset replaces the old one
+/// in a single transaction and nft's errors name each file's own lines.
+std::string RulesetProgram(const Config& cfg);
+
+/// SHA-256 over the rules files' paths and contents: what the ruleset was
+/// built from. Reads the files; errors read "read /etc/haltfw/rules.nft: REASON".
+bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err);
+
+/// Sends `program` to the kernel without committing it (libnftables' check
+/// mode): syntax and kernel-side validation, no change. On failure, *err holds
+/// nft's own messages (file:line:column: Error: ...).
+bool NftCheck(const std::string& program, std::string* err);
+
+/// Commits `program` in one transaction.
+bool NftCommit(const std::string& program, std::string* err);
+
+/// The live ruleset as nft text ("list ruleset"), to put back after a failure.
+bool NftListRuleset(std::string* text, std::string* err);
+
+}  // namespace haltfw

@@ -1,0 +1,172 @@
+#include "plan.h"
+
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "sysctl.h"
+
+namespace haltfw {
+namespace {
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+std::string Where(const ResolvedInterface& r) {
+    return "interface '" + r.config->role + "' (" + r.link->name + ")";
+}
+
+const Address* FindAddress(const NetState& s, int ifindex, const Prefix& p) {
+    for (const Address& a : s.addresses)
+        if (a.ifindex == ifindex && a.prefix == p) return &a;
+    return nullptr;
+}
+
+// The route the kernel would replace: same destination and metric in the
+// main table (the key NLM_F_REPLACE matches on).
+const Route* FindRoute(const NetState& s, const Route& r) {
+    for (const Route& x : s.routes)
+        if (x.dst == r.dst && x.metric == r.metric) return &x;
+    return nullptr;
+}
+
+void PlanLink(const ResolvedInterface& r, Plan* plan) {
+    const InterfaceConfig& c = *r.config;
+    const Link& l = *r.link;
+    if (c.mtu && *c.mtu != l.mtu) {
+        Action a{ActionKind::kLinkMtu, Where(r) + ": set mtu " + std::to_string(*c.mtu) + " (was " + std::to_string(l.mtu) + ")"};
+        a.line = c.mtu_line;
+        a.ifindex = l.index;
+        a.mtu = *c.mtu;
+        a.previous_mtu = l.mtu;
+        plan->actions.push_back(a);
+    }
+    if (!l.up()) {
+        Action a{ActionKind::kLinkUp, Where(r) + ": set up"};
+        a.line = c.line;
+        a.ifindex = l.index;
+        plan->actions.push_back(a);
+    }
+}
+
+void PlanAddresses(const ResolvedInterface& r, const NetState& state, Plan* plan) {
+    for (const AddressSpec& want : r.config->addresses) {
+        const Address* have = FindAddress(state, r.link->index, want.prefix);
+        if (have && !have->finite()) continue;
+        Action a{have ? ActionKind::kMakePermanent : ActionKind::kAddAddress,
+                 Where(r) + (have ? ": make address " + FormatPrefix(want.prefix) + " static (it has a lifetime of " +
+                                        std::to_string(have->valid_lft) + " s)"
+                                  : ": add address " + FormatPrefix(want.prefix))};
+        a.line = want.line;
+        a.ifindex = r.link->index;
+        a.prefix = want.prefix;
+        plan->actions.push_back(a);
+    }
+}
+
+std::string DescribeRoute(const Route& r) {
+    std::string s = r.dst.len == 0 ? std::string("default") : FormatPrefix(r.dst);
+    if (r.gateway) s += " via " + FormatIp(*r.gateway);
+    if (r.metric) s += " metric " + std::to_string(r.metric);
+    return s;
+}
+
+void PlanRoutes(const ResolvedInterface& r, const NetState& state, Plan* plan) {
+    for (const auto& [want, line] : WantedRoutes(*r.config, r.link->index)) {
+        const Route* have = FindRoute(state, want);
+        if (have && have->gateway == want.gateway && have->oif == want.oif) continue;
+        Action a{ActionKind::kReplaceRoute, Where(r) + ": route " + DescribeRoute(want)};
+        if (have) {
+            const Link* old = state.FindLinkByIndex(have->oif);
+            a.what += " (replaces " + DescribeRoute(*have) + (old ? " dev " + old->name : "") + ")";
+            a.previous_route = *have;
+        }
+        a.line = line;
+        a.ifindex = r.link->index;
+        a.route = want;
+        plan->actions.push_back(a);
+    }
+}
+
+void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
+    for (const SysctlSetting& s : cfg.sysctls) {
+        std::string now;
+        if (!in.read_sysctl(s.key, &now)) {
+            plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
+            continue;
+        }
+        if (SysctlValuesEqual(now, s.value)) continue;
+        Action a{ActionKind::kSysctl, "sysctl " + s.key + " = " + s.value + " (was " + now + ")"};
+        a.line = s.line;
+        a.name = s.key;
+        a.value = s.value;
+        a.previous_value = now;
+        plan->actions.push_back(a);
+    }
+}
+
+}  // namespace
+
+std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state) {
+    std::vector<ResolvedInterface> out;
+    for (const InterfaceConfig& c : cfg.interfaces) {
+        const Link* l = c.mac ? state.FindLinkByMac(*c.mac) : state.FindLink(c.device);
+        out.push_back({&c, l});
+    }
+    return out;
+}
+
+std::vector<std::pair<Route, int>> WantedRoutes(const InterfaceConfig& ifc, int ifindex) {
+    std::vector<std::pair<Route, int>> out;
+    auto route = [ifindex](const Prefix& dst, std::optional<IpAddr> via, uint32_t metric) {
+        Route r;
+        r.dst = dst;
+        r.gateway = via;
+        r.oif = ifindex;
+        r.metric = metric;
+        r.table = RT_TABLE_MAIN;
+        r.protocol = RTPROT_STATIC;
+        r.type = RTN_UNICAST;
+        r.scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+        return r;
+    };
+    for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
+        if (!*gw) continue;
+        IpAddr any{(*gw)->prefix.addr.family, {}};
+        out.push_back({route({any, 0}, (*gw)->prefix.addr, 0), (*gw)->line});
+    }
+    for (const RouteSpec& r : ifc.routes) out.push_back({route(r.dst, r.via, r.metric), r.line});
+    return out;
+}
+
+Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in) {
+    Plan plan;
+    plan.interfaces = ResolveInterfaces(cfg, state);
+    for (const ResolvedInterface& r : plan.interfaces) {
+        if (r.link) continue;
+        std::string what = r.config->mac ? "no device has mac " + Quote(FormatMac(*r.config->mac))
+                                         : "device " + Quote(r.config->device) + " does not exist";
+        plan.problems.Error(cfg.path, r.config->line, "interface " + Quote(r.config->role) + ": " + what);
+    }
+    if (!plan.problems.ok()) return plan;
+
+    // Links first (an address on a down link is not used), then addresses
+    // (a gateway needs its on-link prefix), then routes.
+    for (const ResolvedInterface& r : plan.interfaces) PlanLink(r, &plan);
+    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, state, &plan);
+    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, &plan);
+
+    for (const std::string& m : cfg.halt.modules) {
+        if (in.module_present(m)) continue;
+        Action a{ActionKind::kLoadModule, "load module " + m};
+        a.name = m;
+        plan.actions.push_back(a);
+    }
+    if (!in.ruleset_current) {
+        Action a{ActionKind::kRuleset, "load the ruleset (" + std::to_string(cfg.rule_files.size()) + " file" +
+                                           (cfg.rule_files.size() == 1 ? "" : "s") + ") in one transaction"};
+        plan.actions.push_back(a);
+    }
+    PlanSysctls(cfg, in, &plan);
+    return plan;
+}
+
+}  // namespace haltfw

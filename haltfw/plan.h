@@ -1,0 +1,83 @@
+// What `haltfw apply` would do: the difference between the config and the
+// live network state, as a list of actions. Pure: the live state comes in as
+// values and readers, so the plan is computed (and unit-tested) without root,
+// and `apply --dry-run` and `check` print the same plan `apply` executes.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config.h"
+#include "diag.h"
+#include "netstate.h"
+
+namespace haltfw {
+
+enum class ActionKind {
+    kLinkMtu,         ///< Set `mtu` on `ifindex`.
+    kLinkUp,          ///< Set IFF_UP on `ifindex`.
+    kAddAddress,      ///< Add `prefix` on `ifindex` (static, infinite lifetime).
+    kMakePermanent,   ///< Replace the finite-lifetime `prefix` on `ifindex` by a static one.
+    kReplaceRoute,    ///< Add or replace `route`; `previous` is what it replaces.
+    kLoadModule,      ///< modprobe `name`.
+    kRuleset,         ///< Commit the config's ruleset in one transaction.
+    kSysctl,          ///< Write `value` to sysctl `name`; `previous` value kept for undo.
+};
+
+struct Action {
+    ActionKind kind;
+    std::string what;            ///< For people: "interface 'wan' (eth0): add address 198.51.100.1/24".
+    int line = 0;                ///< Config line that asked for it (0: built-in).
+    int ifindex = 0;
+    uint32_t mtu = 0;
+    uint32_t previous_mtu = 0;
+    Prefix prefix;
+    Route route;
+    std::optional<Route> previous_route;
+    std::string name;            ///< Sysctl key or module name.
+    std::string value;
+    std::string previous_value;
+};
+
+/// A configured interface matched to the live link it names.
+struct ResolvedInterface {
+    const InterfaceConfig* config = nullptr;
+    const Link* link = nullptr;  ///< nullptr when the device does not exist.
+};
+
+struct Plan {
+    std::vector<ResolvedInterface> interfaces;
+    std::vector<Action> actions;
+    /// Problems that stop apply before it changes anything, e.g.
+    /// "haltfw.conf:5: interface 'wan': device 'eth7' does not exist".
+    Diagnostics problems;
+
+    bool Empty() const { return actions.empty(); }
+};
+
+/// What the plan needs to read of the system besides the network state.
+struct PlanInputs {
+    /// Reads a sysctl; false when it does not exist.
+    std::function<bool(const std::string& key, std::string* value)> read_sysctl;
+    /// True when the kernel already has the module (loaded or built in).
+    std::function<bool(const std::string& name)> module_present;
+    /// True when the live ruleset is the one this config produces, so it
+    /// need not be loaded again.
+    bool ruleset_current = false;
+};
+
+/// Matches each configured interface to a live link (by name or MAC).
+std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state);
+
+/// Computes the actions in the order apply runs them: links (MTU, then up),
+/// addresses, routes, modules, ruleset, sysctls last, so forwarding is turned
+/// on only once the ruleset is in place.
+Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in);
+
+/// The routes a configured interface asks for, in config order: default
+/// routes from gateway/gateway6, then the `route =` entries.
+std::vector<std::pair<Route, int>> WantedRoutes(const InterfaceConfig& ifc, int ifindex);
+
+}  // namespace haltfw

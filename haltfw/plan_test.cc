@@ -1,0 +1,155 @@
+#include "plan.h"
+
+#include <catch2/catch.hpp>
+#include <linux/if.h>
+#include <sys/socket.h>
+
+#include <map>
+
+using namespace haltfw;
+
+namespace {
+
+Config Parse(const std::string& text) {
+    Diagnostics d;
+    Config c = ParseConfig(text, "haltfw.conf", &d);
+    REQUIRE(d.ok());
+    return c;
+}
+
+const char* kConf = R"([ruleset]
+file = /r.nft
+[interface.wan]
+device = eth0
+address = 198.51.100.1/24
+gateway = 198.51.100.254
+mtu = 1400
+[interface.lan]
+device = eth1
+address = 192.0.2.1/24
+[sysctl]
+net.ipv4.ip_forward = 1
+)";
+
+// A live state: both links present, eth0 up at MTU 1500, eth1 down.
+NetState Live() {
+    NetState s;
+    s.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
+    s.links.push_back({3, "eth1", std::nullopt, 1500, 0, ""});
+    return s;
+}
+
+// Every sysctl already at its configured value, unless overridden.
+PlanInputs Inputs(const Config& c, std::map<std::string, std::string> overrides = {}) {
+    std::map<std::string, std::string> values;
+    for (const SysctlSetting& s : c.sysctls) values[s.key] = s.value;
+    for (auto& [k, v] : overrides) values[k] = v;
+    PlanInputs in;
+    in.read_sysctl = [values](const std::string& k, std::string* v) {
+        auto it = values.find(k);
+        if (it == values.end()) return false;
+        *v = it->second;
+        return true;
+    };
+    in.module_present = [](const std::string&) { return true; };
+    in.ruleset_current = true;
+    return in;
+}
+
+std::vector<std::string> Whats(const Plan& p) {
+    std::vector<std::string> out;
+    for (const Action& a : p.actions) out.push_back(a.what);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("plan from an unconfigured box: links, addresses, routes, ruleset, sysctls in that order") {
+    Config c = Parse(kConf);
+    PlanInputs in = Inputs(c, {{"net.ipv4.ip_forward", "0"}});
+    in.ruleset_current = false;
+    Plan p = ComputePlan(c, Live(), in);
+    REQUIRE(p.problems.ok());
+    CHECK(Whats(p) == std::vector<std::string>{
+                          "interface 'wan' (eth0): set mtu 1400 (was 1500)",
+                          "interface 'lan' (eth1): set up",
+                          "interface 'wan' (eth0): add address 198.51.100.1/24",
+                          "interface 'lan' (eth1): add address 192.0.2.1/24",
+                          "interface 'wan' (eth0): route default via 198.51.100.254",
+                          "load the ruleset (1 file) in one transaction",
+                          "sysctl net.ipv4.ip_forward = 1 (was 0)",
+                      });
+    CHECK(p.actions[0].line == 7);
+    CHECK(p.actions[2].ifindex == 2);
+    CHECK(p.actions[4].route.oif == 2);
+    CHECK_FALSE(p.actions[4].previous_route);
+}
+
+TEST_CASE("plan of a box already at the config is empty") {
+    Config c = Parse(kConf);
+    NetState s = Live();
+    s.links[0].mtu = 1400;
+    s.links[1].flags = IFF_UP;
+    s.addresses.push_back({2, *ParsePrefix("198.51.100.1/24", true)});
+    s.addresses.push_back({3, *ParsePrefix("192.0.2.1/24", true)});
+    Route def;
+    def.dst = *ParsePrefix("0.0.0.0/0", true);
+    def.gateway = ParseIpAddr("198.51.100.254");
+    def.oif = 2;
+    s.routes.push_back(def);
+    Plan p = ComputePlan(c, s, Inputs(c));
+    CHECK(p.problems.ok());
+    CHECK(p.Empty());
+}
+
+TEST_CASE("a finite-lifetime address is made static; a foreign default route is replaced and remembered") {
+    Config c = Parse(kConf);
+    NetState s = Live();
+    Address dhcp{2, *ParsePrefix("198.51.100.1/24", true)};
+    dhcp.valid_lft = 300;
+    s.addresses.push_back(dhcp);
+    Route old;
+    old.dst = *ParsePrefix("0.0.0.0/0", true);
+    old.gateway = ParseIpAddr("192.0.2.254");
+    old.oif = 3;
+    s.routes.push_back(old);
+    Plan p = ComputePlan(c, s, Inputs(c));
+    auto w = Whats(p);
+    REQUIRE(std::find(w.begin(), w.end(), "interface 'wan' (eth0): make address 198.51.100.1/24 static (it has a lifetime of 300 s)") != w.end());
+    auto it = std::find_if(p.actions.begin(), p.actions.end(), [](const Action& a) { return a.kind == ActionKind::kReplaceRoute; });
+    REQUIRE(it != p.actions.end());
+    CHECK(it->what == "interface 'wan' (eth0): route default via 198.51.100.254 (replaces default via 192.0.2.254 dev eth1)");
+    REQUIRE(it->previous_route);
+    CHECK(it->previous_route->oif == 3);
+}
+
+TEST_CASE("a missing device or an unknown sysctl stops the plan with a located problem") {
+    Config c = Parse(kConf);
+    NetState s = Live();
+    s.links.pop_back();
+    Plan p = ComputePlan(c, s, Inputs(c));
+    REQUIRE(p.problems.errors().size() == 1);
+    CHECK(p.problems.errors()[0].Format() == "haltfw.conf:8: interface 'lan': device 'eth1' does not exist");
+
+    Config c2 = Parse(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
+    PlanInputs in = Inputs(c2);
+    auto read = in.read_sysctl;
+    in.read_sysctl = [read](const std::string& k, std::string* v) { return k != "net.ipv4.no_such_thing" && read(k, v); };
+    Plan p2 = ComputePlan(c2, Live(), in);
+    REQUIRE(p2.problems.errors().size() == 1);
+    CHECK(p2.problems.errors()[0].Format() == "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel");
+}
+
+TEST_CASE("interfaces chosen by MAC resolve to the link holding it; missing modules are loaded") {
+    Config c = Parse("[ruleset]\nfile = /r.nft\n[interface.lan]\nmac = 52:54:00:00:00:02\n[halt]\nmodules = nf_nat_ftp\n");
+    NetState s = Live();
+    s.links[1].mac = ParseMac("52:54:00:00:00:02");
+    s.links[1].flags = IFF_UP;
+    PlanInputs in = Inputs(c);
+    in.module_present = [](const std::string& m) { return m != "nf_nat_ftp"; };
+    Plan p = ComputePlan(c, s, in);
+    REQUIRE(p.interfaces.size() == 1);
+    REQUIRE(p.interfaces[0].link);
+    CHECK(p.interfaces[0].link->name == "eth1");
+    CHECK(Whats(p) == std::vector<std::string>{"load module nf_nat_ftp"});
+}

@@ -1,0 +1,60 @@
+// rtnetlink over libmnl: reading links, addresses and routes, and the few
+// changes haltfw makes to them. Every request asks for an ACK with
+// NETLINK_EXT_ACK on, so a kernel refusal comes back with the kernel's own
+// words ("Nexthop has invalid gateway"), never as a silent no-op.
+//
+// Library code: nothing here prints. Errors come back as `false` plus a
+// message in `*err` of the form "OPERATION: REASON".
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "netstate.h"
+
+struct mnl_socket;
+
+namespace haltfw {
+
+/// One NETLINK_ROUTE socket, bound and closed with the object (O_CLOEXEC).
+/// Not thread-safe; one request in flight at a time.
+class RtnlSocket {
+public:
+    /// Opens and binds the socket. On failure returns nullptr and sets *err,
+    /// e.g. "socket(NETLINK_ROUTE): Permission denied".
+    static std::unique_ptr<RtnlSocket> Open(std::string* err);
+    ~RtnlSocket();
+    RtnlSocket(const RtnlSocket&) = delete;
+    RtnlSocket& operator=(const RtnlSocket&) = delete;
+
+    /// Dumps links, addresses (both families) and main-table unicast routes
+    /// (both families) into *out, replacing what it held.
+    bool Dump(NetState* out, std::string* err);
+
+    /// Sets IFF_UP on the link (leaves other flags alone), or clears it.
+    bool SetLinkUp(int ifindex, bool up, std::string* err);
+    /// Sets the link MTU.
+    bool SetLinkMtu(int ifindex, uint32_t mtu, std::string* err);
+
+    /// Adds an address with infinite lifetimes (a static address). With
+    /// `replace`, an existing equal address is replaced (NLM_F_REPLACE), which
+    /// turns a finite-lifetime address into a permanent one.
+    bool AddAddress(int ifindex, const Prefix& p, bool replace, std::string* err);
+    bool DelAddress(int ifindex, const Prefix& p, std::string* err);
+
+    /// Adds or replaces (NLM_F_CREATE|NLM_F_REPLACE) a route in the main
+    /// table, protocol RTPROT_STATIC, scope universe when it has a gateway and
+    /// link otherwise.
+    bool ReplaceRoute(const Route& r, std::string* err);
+    /// Deletes the route matching dst, table main, metric and (if set) oif.
+    bool DelRoute(const Route& r, std::string* err);
+
+private:
+    RtnlSocket() = default;
+    struct MnlClose { void operator()(mnl_socket* s) const; };
+    std::unique_ptr<mnl_socket, MnlClose> sock_;
+    unsigned port_ = 0;
+    unsigned seq_ = 0;
+};
+
+}  // namespace haltfw
