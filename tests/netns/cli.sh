@@ -1,0 +1,40 @@
+#!/bin/bash
+# The command line: bad config lists every error and exits 2 changing
+# nothing; bad options get a specific message; --help tells each verb's options.
+. "$(dirname "$0")/lib.sh"
+make_links
+write_config
+cat >>"$WORK/haltfw.conf" <<'CONF'
+colour = blue
+[interface.dmz]
+device = wan0
+address = 198.51.100.9/24
+CONF
+n=$(wc -l <"$WORK/haltfw.conf")
+digest=$("$HALTFW" digest)
+for verb in check apply status; do
+    run_haltfw 2 --config "$WORK/haltfw.conf" "$verb"
+    expect_contains "$verb: unknown key" "$OUT" "$WORK/haltfw.conf:$((n - 3)): sysctl 'colour': only keys under net.* can be set"
+    expect_contains "$verb: duplicate device" "$OUT" "$WORK/haltfw.conf:$((n - 2)): interface 'dmz': device 'wan0' is already used by interface 'wan'"
+    expect_contains "$verb: overlap" "$OUT" "$WORK/haltfw.conf:$n: interface 'dmz': address '198.51.100.9/24' overlaps '198.51.100.1/24' of interface 'wan'"
+    expect_contains "$verb: summary" "$OUT" "haltfw: 3 errors in $WORK/haltfw.conf; nothing changed"
+done
+expect_eq "nothing was applied" "$(ip -br addr show dev wan0 | awk '{print $3}')" ""
+expect_eq "ruleset untouched" "$("$HALTFW" digest)" "$digest"
+
+run_haltfw 2 --config "$WORK/nonexistent.conf" check
+expect_contains "missing config" "$OUT" "$WORK/nonexistent.conf: cannot read: No such file or directory"
+
+run_haltfw 2 apply --bogus
+expect_eq "unknown option" "$OUT" "haltfw: apply: unrecognised option '--bogus' (try 'haltfw apply --help')"
+run_haltfw 2 frobnicate
+expect_eq "unknown verb" "$OUT" "haltfw: unknown verb 'frobnicate' (try 'haltfw --help')"
+run_haltfw 2
+expect_contains "no verb" "$OUT" "Usage: haltfw [--config FILE]"
+run_haltfw 0 --help
+expect_contains "help lists verbs" "$OUT" "  apply            bring addresses"
+run_haltfw 0 apply --help
+expect_contains "apply --help" "$OUT" "--dry-run"
+run_haltfw 0 --version
+expect_contains "version" "$OUT" "haltfw "
+echo "ok: $TEST"
