@@ -130,7 +130,9 @@ ApplyResult ApplyPlan(const Plan& plan, const std::string& program, System* sys,
         }
         result.ok = false;
         result.error = a.what + ": " + err;
+        result.cause = err;
         result.error_line = a.line;
+        result.failed = a.kind;
         break;
     }
     if (result.ok) return result;

@@ -38,7 +38,9 @@ std::unique_ptr<System> OpenLinuxSystem(std::string* err);
 struct ApplyResult {
     bool ok = true;
     std::string error;                    ///< The failed action and why.
+    std::string cause;                    ///< Why, alone (e.g. nft's messages).
     int error_line = 0;                   ///< Config line of the failed action.
+    ActionKind failed = ActionKind::kRuleset;  ///< Kind of the failed action.
     std::vector<std::string> rollback_failures;  ///< Undo steps that failed too.
 };
 

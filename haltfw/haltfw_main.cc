@@ -46,9 +46,17 @@ void Say(const Globals& g, const std::string& s) {
 }
 void Fail(const std::string& s) { std::cerr << "haltfw: " << s << "\n"; }
 
-// Config plus ruleset syntax check: the common first step of every verb that
-// reads the config. Prints every problem; returns false if there was one.
-bool LoadChecked(const Globals& g, Config* cfg, std::string* program) {
+// nft's own messages name the rules file, line and column.
+void RulesetFailed(const std::string& nft_messages) {
+    std::cerr << nft_messages << "\n";
+    Fail("the ruleset does not load; nothing changed");
+}
+
+// Config plus (with `check_ruleset`) a check-mode pass of the ruleset through
+// the kernel: the common first step of every verb that reads the config.
+// apply skips the ruleset pass: its commit comes first and fails whole.
+// Prints every problem; returns false if there was one.
+bool LoadChecked(const Globals& g, Config* cfg, std::string* program, bool check_ruleset = true) {
     Diagnostics diags;
     *cfg = LoadConfig(g.config, &diags);
     if (!diags.ok()) {
@@ -59,9 +67,8 @@ bool LoadChecked(const Globals& g, Config* cfg, std::string* program) {
     }
     *program = RulesetProgram(*cfg);
     std::string err;
-    if (!NftCheck(*program, &err)) {
-        std::cerr << err << "\n";
-        Fail("the ruleset does not load; nothing changed");
+    if (check_ruleset && !NftCheck(*program, &err)) {
+        RulesetFailed(err);
         return false;
     }
     return true;
@@ -151,7 +158,7 @@ int Check(const Globals& g, const std::vector<std::string>&) {
 int Apply(const Globals& g, bool dry_run) {
     Config cfg;
     std::string program;
-    if (!LoadChecked(g, &cfg, &program)) return kBadInput;
+    if (!LoadChecked(g, &cfg, &program, dry_run)) return kBadInput;
     Live live;
     if (!ReadLive(cfg, &live)) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
@@ -176,6 +183,10 @@ int Apply(const Globals& g, bool dry_run) {
         return kSystem;
     }
     ApplyResult res = ApplyPlan(plan, program, sys.get(), [&](const std::string& s) { Say(g, s); });
+    if (!res.ok && res.failed == ActionKind::kRuleset && res.rollback_failures.empty()) {
+        RulesetFailed(res.cause);
+        return kBadInput;
+    }
     if (!res.ok) {
         Diagnostic d{g.config, res.error_line, res.error};
         std::cerr << d.Format() << "\n";

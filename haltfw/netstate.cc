@@ -30,6 +30,8 @@ const Link* NetState::FindLinkByIndex(int index) const {
     return FindIf(links, [&](const Link& l) { return l.index == index; });
 }
 
+// Several links can share a MAC (a VLAN and its parent, bond members); the
+// first in dump order, the lowest ifindex, wins.
 const Link* NetState::FindLinkByMac(const MacAddr& mac) const {
     return FindIf(links, [&](const Link& l) { return l.mac == mac; });
 }

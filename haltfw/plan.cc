@@ -148,12 +148,6 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     }
     if (!plan.problems.ok()) return plan;
 
-    // Links first (an address on a down link is not used), then addresses
-    // (a gateway needs its on-link prefix), then routes.
-    for (const ResolvedInterface& r : plan.interfaces) PlanLink(r, &plan);
-    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, state, &plan);
-    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, &plan);
-
     for (const std::string& m : cfg.halt.modules) {
         if (in.module_present(m)) continue;
         Action a{ActionKind::kLoadModule, "load module " + m};
@@ -165,6 +159,11 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
                                            (cfg.rule_files.size() == 1 ? "" : "s") + ") in one transaction"};
         plan.actions.push_back(a);
     }
+    // Then links (an address on a down link is not used), addresses (a
+    // gateway needs its on-link prefix) and routes.
+    for (const ResolvedInterface& r : plan.interfaces) PlanLink(r, &plan);
+    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, state, &plan);
+    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, &plan);
     PlanSysctls(cfg, in, &plan);
     return plan;
 }

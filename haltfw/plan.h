@@ -71,9 +71,11 @@ struct PlanInputs {
 /// Matches each configured interface to a live link (by name or MAC).
 std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state);
 
-/// Computes the actions in the order apply runs them: links (MTU, then up),
-/// addresses, routes, modules, ruleset, sysctls last, so forwarding is turned
-/// on only once the ruleset is in place.
+/// Computes the actions in the order apply runs them: modules (the ruleset
+/// may need them), the ruleset (first, so that a ruleset the kernel refuses
+/// changes nothing at all, and the firewall is in place before any address
+/// comes up), links (MTU, then up), addresses, routes, and sysctls last, so
+/// forwarding is turned on only once everything else is in place.
 Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in);
 
 /// The routes a configured interface asks for, in config order: default

@@ -64,25 +64,25 @@ std::vector<std::string> Whats(const Plan& p) {
 
 }  // namespace
 
-TEST_CASE("plan from an unconfigured box: links, addresses, routes, ruleset, sysctls in that order") {
+TEST_CASE("plan from an unconfigured box: ruleset, links, addresses, routes, sysctls in that order") {
     Config c = Parse(kConf);
     PlanInputs in = Inputs(c, {{"net.ipv4.ip_forward", "0"}});
     in.ruleset_current = false;
     Plan p = ComputePlan(c, Live(), in);
     REQUIRE(p.problems.ok());
     CHECK(Whats(p) == std::vector<std::string>{
+                          "load the ruleset (1 file) in one transaction",
                           "interface 'wan' (eth0): set mtu 1400 (was 1500)",
                           "interface 'lan' (eth1): set up",
                           "interface 'wan' (eth0): add address 198.51.100.1/24",
                           "interface 'lan' (eth1): add address 192.0.2.1/24",
                           "interface 'wan' (eth0): route default via 198.51.100.254",
-                          "load the ruleset (1 file) in one transaction",
                           "sysctl net.ipv4.ip_forward = 1 (was 0)",
                       });
-    CHECK(p.actions[0].line == 7);
-    CHECK(p.actions[2].ifindex == 2);
-    CHECK(p.actions[4].route.oif == 2);
-    CHECK_FALSE(p.actions[4].previous_route);
+    CHECK(p.actions[1].line == 7);
+    CHECK(p.actions[3].ifindex == 2);
+    CHECK(p.actions[5].route.oif == 2);
+    CHECK_FALSE(p.actions[5].previous_route);
 }
 
 TEST_CASE("plan of a box already at the config is empty") {

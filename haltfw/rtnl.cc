@@ -19,9 +19,9 @@ namespace haltfw {
 namespace {
 
 // The kernel sizes each dump skb after the largest buffer we have passed to
-// recvmsg (up to 32 KiB); a message that does not fit is truncated, which
-// libmnl reports as ENOSPC. MNL_SOCKET_BUFFER_SIZE (8 KiB at most) is enough
-// in practice, 32 KiB leaves room for links with long IFLA_LINKINFO.
+// recvmsg, capped at 32 KiB; a reply that does not fit would be truncated
+// (libmnl reports ENOSPC). MNL_SOCKET_BUFFER_SIZE (8 KiB at most) works too;
+// the kernel's own cap means fewer reads on a long dump.
 constexpr size_t kRecvBufSize = 32768;
 // A request is one header and at most a handful of small attributes.
 constexpr size_t kSendBufSize = 512;

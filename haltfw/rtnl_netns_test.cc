@@ -7,6 +7,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -252,6 +253,20 @@ TEST_CASE("AddAddress and DelAddress, both families", "[rtnl]") {
     CHECK_THAT(e, Contains("(EADDRNOTAVAIL)"));
 }
 
+TEST_CASE("Dump takes address flags above 8 bits from IFA_FLAGS", "[rtnl]") {
+    REQUIRE(InPrivateNetns());
+    auto s = OpenOrFail();
+    Veth veth("hfw9a", "hfw9b");
+    int idx = IfIndex(*s, "hfw9a");
+    Sh("ip addr add 203.0.113.1/24 dev hfw9a noprefixroute");
+
+    NetState st = DumpOrFail(*s);
+    const Address* a = FindAddress(st, idx, "203.0.113.1/24");
+    REQUIRE(a);
+    CHECK((a->flags & IFA_F_NOPREFIXROUTE) != 0);
+    CHECK((a->flags & IFA_F_PERMANENT) != 0);
+}
+
 TEST_CASE("AddAddress with replace makes a finite address permanent", "[rtnl]") {
     REQUIRE(InPrivateNetns());
     auto s = OpenOrFail();
@@ -303,7 +318,8 @@ TEST_CASE("ReplaceRoute and DelRoute in the main table", "[rtnl]") {
     Route onlink{P("198.51.100.0/24"), std::nullopt, idx, 0};
     Route dflt{P("0.0.0.0/0"), Ip("192.0.2.2"), 0, 0};
     Route v6{P("2001:db8:6::/48"), Ip("2001:db8:5::2"), idx, 100};
-    for (const Route* r : {&via, &onlink, &dflt, &v6}) {
+    Route v4via6{P("203.0.113.128/25"), Ip("2001:db8:5::2"), idx, 0};  // RTA_VIA
+    for (const Route* r : {&via, &onlink, &dflt, &v6, &v4via6}) {
         INFO(FormatPrefix(r->dst));
         REQUIRE(s->ReplaceRoute(*r, &err));
     }
@@ -334,6 +350,10 @@ TEST_CASE("ReplaceRoute and DelRoute in the main table", "[rtnl]") {
     CHECK(found[0].gateway == Ip("2001:db8:5::2"));
     CHECK(found[0].metric == 100);
 
+    found = RoutesTo(st, "203.0.113.128/25");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].gateway == Ip("2001:db8:5::2"));
+
     // Only main-table unicast routes: no local or broadcast routes for
     // 192.0.2.1, no IPv6 multicast route.
     for (const Route& r : st.routes) {
@@ -349,12 +369,13 @@ TEST_CASE("ReplaceRoute and DelRoute in the main table", "[rtnl]") {
     REQUIRE(found.size() == 1);
     CHECK(found[0].gateway == Ip("192.0.2.3"));
 
-    for (const Route* r : {&via, &onlink, &dflt, &v6}) {
+    for (const Route* r : {&via, &onlink, &dflt, &v6, &v4via6}) {
         INFO(FormatPrefix(r->dst));
         REQUIRE(s->DelRoute(*r, &err));
     }
     st = DumpOrFail(*s);
-    for (const char* dst : {"203.0.113.0/24", "198.51.100.0/24", "0.0.0.0/0", "2001:db8:6::/48"})
+    for (const char* dst : {"203.0.113.0/24", "198.51.100.0/24", "0.0.0.0/0", "2001:db8:6::/48",
+                            "203.0.113.128/25"})
         CHECK(RoutesTo(st, dst).empty());
 
     std::string e = Refused(s->DelRoute(via, &err), err);
