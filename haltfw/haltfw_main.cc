@@ -90,30 +90,34 @@ PlanInputs LiveInputs(bool ruleset_current) {
     return in;
 }
 
-// What the kernel holds now, and whether it is what this config loaded.
+// What the kernel holds now, and whether its ruleset is what this config
+// loaded (same rules files, and no commit since: same generation id).
 struct Live {
     NetState net;
-    NftRuleset ruleset;
-    std::string digest;
+    NftRuleset ruleset;     ///< Only with `with_ruleset`.
+    std::string digest;     ///< Only with `with_ruleset`.
     std::string input_hash;
+    uint32_t generation = 0;
     AppliedState applied;
     bool has_applied = false;
     bool ruleset_current = false;
 };
 
-bool ReadLive(const Config& cfg, Live* live) {
+// apply reads no ruleset (it may hold a million elements); check and status
+// dump it to judge and show it.
+bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
     std::string err;
     std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
-    if (!rtnl || !rtnl->Dump(&live->net, &err) || !DumpRuleset(&live->ruleset, &err) ||
-        !RulesetInputHash(cfg, &live->input_hash, &err)) {
+    if (!rtnl || !rtnl->Dump(&live->net, &err) || !RulesetGeneration(&live->generation, &err) ||
+        !RulesetInputHash(cfg, &live->input_hash, &err) || (with_ruleset && !DumpRuleset(&live->ruleset, &err))) {
         Fail(err);
         return false;
     }
-    live->digest = RulesetDigest(live->ruleset);
+    if (with_ruleset) live->digest = RulesetDigest(live->ruleset);
     live->has_applied = ReadAppliedState(&live->applied, &err);
     if (!err.empty()) Fail(err + ", ignoring");
-    live->ruleset_current =
-        live->has_applied && live->applied.input_hash == live->input_hash && live->applied.digest == live->digest;
+    live->ruleset_current = live->has_applied && live->applied.input_hash == live->input_hash &&
+                            live->applied.generation == live->generation;
     return true;
 }
 
@@ -124,7 +128,7 @@ int Check(const Globals& g, const std::vector<std::string>&) {
     std::string program;
     if (!LoadChecked(g, &cfg, &program)) return kBadInput;
     Live live;
-    if (!ReadLive(cfg, &live)) return kSystem;
+    if (!ReadLive(cfg, true, &live)) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
 
     ReadinessInputs in;
@@ -160,7 +164,7 @@ int Apply(const Globals& g, bool dry_run) {
     std::string program;
     if (!LoadChecked(g, &cfg, &program, dry_run)) return kBadInput;
     Live live;
-    if (!ReadLive(cfg, &live)) return kSystem;
+    if (!ReadLive(cfg, false, &live)) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
     if (!plan.problems.ok()) {
         std::cerr << plan.problems.FormatErrors();
@@ -196,15 +200,11 @@ int Apply(const Globals& g, bool dry_run) {
         return res.rollback_failures.empty() ? kNotReady : kSystem;
     }
 
-    NftRuleset now;
-    if (!DumpRuleset(&now, &err)) {
-        Fail(err);
-        return kSystem;
-    }
-    AppliedState st{g.config, live.input_hash, RulesetDigest(now)};
-    if (!WriteAppliedState(st, &err)) Fail(err + ", ignoring");
+    AppliedState st{g.config, live.input_hash, 0};
+    if (!RulesetGeneration(&st.generation, &err)) Fail(err + ", ignoring");
+    else if (!WriteAppliedState(st, &err)) Fail(err + ", ignoring");
     Say(g, "applied " + std::to_string(plan.actions.size()) + " change" + (plan.actions.size() == 1 ? "" : "s") +
-               "; ruleset digest " + st.digest);
+               " (ruleset generation " + std::to_string(st.generation) + ")");
     return kOk;
 }
 
@@ -213,7 +213,7 @@ int Status(const Globals& g) {
     std::string program;
     if (!LoadChecked(g, &cfg, &program)) return kBadInput;
     Live live;
-    if (!ReadLive(cfg, &live)) return kSystem;
+    if (!ReadLive(cfg, true, &live)) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
 
     for (const ResolvedInterface& r : plan.interfaces) {
@@ -234,7 +234,13 @@ int Status(const Globals& g) {
         std::cout << "sysctl " << k << " = " << (ReadSysctl(k, &v, &err) ? v : "?") << "\n";
     }
     std::cout << "ruleset digest: " << live.digest << "\n";
-    std::cout << "applied digest: " << (live.has_applied ? live.applied.digest : "(never applied in this network namespace)") << "\n";
+    std::cout << "ruleset: "
+              << (!live.has_applied ? "never applied by haltfw in this network namespace"
+                  : live.ruleset_current ? "as applied from this config (generation " + std::to_string(live.generation) + ")"
+                  : live.applied.input_hash != live.input_hash ? "the rules files changed since the last apply"
+                  : "changed since the last apply (generation " + std::to_string(live.applied.generation) + ", now " +
+                        std::to_string(live.generation) + ")")
+              << "\n";
     bool in_sync = plan.problems.ok() && plan.Empty();
     std::cout << "state: " << (in_sync ? "matches the config" : "differs from the config (" + std::to_string(plan.actions.size()) + " pending changes)") << "\n";
     return in_sync ? kOk : kNotReady;

@@ -81,4 +81,9 @@ void SortCanonical(NftRuleset* rs);
 /// the dump (generation id moved). Errors read "dump chains: REASON".
 bool DumpRuleset(NftRuleset* out, std::string* err);
 
+/// The ruleset generation id of the current network namespace: the kernel
+/// bumps it on every committed ruleset change (not on packet-path set
+/// updates), so an unchanged id means an unchanged ruleset.
+bool RulesetGeneration(uint32_t* gen, std::string* err);
+
 }  // namespace haltfw

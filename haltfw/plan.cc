@@ -65,7 +65,8 @@ void PlanAddresses(const ResolvedInterface& r, const NetState& state, Plan* plan
 std::string DescribeRoute(const Route& r) {
     std::string s = r.dst.len == 0 ? std::string("default") : FormatPrefix(r.dst);
     if (r.gateway) s += " via " + FormatIp(*r.gateway);
-    if (r.metric) s += " metric " + std::to_string(r.metric);
+    uint32_t implied = r.dst.addr.family == AF_INET6 ? 1024 : 0;  // see WantedRoutes
+    if (r.metric != implied) s += " metric " + std::to_string(r.metric);
     return s;
 }
 
@@ -117,6 +118,10 @@ std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetSta
 std::vector<std::pair<Route, int>> WantedRoutes(const InterfaceConfig& ifc, int ifindex) {
     std::vector<std::pair<Route, int>> out;
     auto route = [ifindex](const Prefix& dst, std::optional<IpAddr> via, uint32_t metric) {
+        // The kernel stores an IPv6 route given metric 0 with metric 1024
+        // (IP6_RT_PRIO_USER; seen on 6.1 and 6.18): want what it will hold,
+        // or the next plan would not recognise the route as present.
+        if (dst.addr.family == AF_INET6 && metric == 0) metric = 1024;
         Route r;
         r.dst = dst;
         r.gateway = via;

@@ -153,3 +153,12 @@ TEST_CASE("interfaces chosen by MAC resolve to the link holding it; missing modu
     CHECK(p.interfaces[0].link->name == "eth1");
     CHECK(Whats(p) == std::vector<std::string>{"load module nf_nat_ftp"});
 }
+
+TEST_CASE("an IPv6 route is wanted with the metric the kernel stores for 0") {
+    Config c = Parse("[ruleset]\nfile = /r.nft\n[interface.wan]\ndevice = eth0\naddress = 2001:db8:1::1/64\n"
+                     "gateway6 = 2001:db8:1::fffe\nroute = 2001:db8:5::/48 via 2001:db8:1::2 metric 7\n");
+    auto routes = WantedRoutes(c.interfaces[0], 2);
+    REQUIRE(routes.size() == 2);
+    CHECK(routes[0].first.metric == 1024);
+    CHECK(routes[1].first.metric == 7);
+}

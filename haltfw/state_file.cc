@@ -38,10 +38,10 @@ bool ReadAppliedState(AppliedState* out, std::string* err) {
         std::string k = line.substr(0, eq), v = line.substr(eq + 1);
         if (k == "config") out->config = v;
         else if (k == "input") out->input_hash = v;
-        else if (k == "digest") out->digest = v;
+        else if (k == "generation") out->generation = static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
     }
-    if (out->digest.empty()) {
-        *err = "read " + path + ": no digest in it";
+    if (out->input_hash.empty()) {
+        *err = "read " + path + ": no input hash in it";
         return false;
     }
     return true;
@@ -57,7 +57,7 @@ bool WriteAppliedState(const AppliedState& st, std::string* err) {
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ndigest=" << st.digest << "\n";
+        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ngeneration=" << st.generation << "\n";
         if (!out.flush()) {
             *err = "write " + tmp + ": " + std::strerror(errno);
             return false;

@@ -2,8 +2,13 @@
 // the state directory (/run/haltfw, or $HALTFW_STATE_DIR), so that a second
 // apply of the same config knows the ruleset is already in place and leaves
 // it (and its counters and dynamic sets) alone, and status can compare.
+//
+// The kernel's ruleset generation id, not a digest, says whether the ruleset
+// changed since: it is exact (every commit bumps it) and costs one small
+// request, where a digest means dumping the whole ruleset.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace haltfw {
@@ -11,7 +16,7 @@ namespace haltfw {
 struct AppliedState {
     std::string config;      ///< Config path it was applied from.
     std::string input_hash;  ///< RulesetInputHash of the rules files.
-    std::string digest;      ///< RulesetDigest right after the load.
+    uint32_t generation = 0; ///< Ruleset generation id right after the load.
 };
 
 /// $HALTFW_STATE_DIR if set, else /run/haltfw.

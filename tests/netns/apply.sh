@@ -7,7 +7,7 @@ write_config
 
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
 expect_contains "apply output" "$OUT" "interface 'lan' (lan0): add address 2001:db8:2::1/64"
-expect_contains "apply output" "$OUT" "applied 19 changes; ruleset digest "
+expect_contains "apply output" "$OUT" "applied 21 changes (ruleset generation "
 
 addrs=$(ip -j addr show | python3 -c '
 import json, sys
@@ -16,7 +16,7 @@ for l in json.load(sys.stdin):
         print(l["ifname"], l["mtu"], "UP" in l["flags"],
               sorted(a["local"] + "/" + str(a["prefixlen"]) for a in l["addr_info"] if a.get("scope") == "global"),
               all(a.get("valid_life_time") == 4294967295 for a in l["addr_info"]))')
-expect_eq "links and addresses" "$addrs" "wan0 1500 True ['198.51.100.1/24'] True
+expect_eq "links and addresses" "$addrs" "wan0 1500 True ['198.51.100.1/24', '2001:db8:1::1/64'] True
 lan0 1400 True ['192.0.2.1/24', '2001:db8:2::1/64'] True"
 
 routes=$(ip -j -4 route show table main | python3 -c '
@@ -25,6 +25,12 @@ for r in json.load(sys.stdin):
     if r.get("protocol") == "static": print(r["dst"], r.get("gateway"), r["dev"])')
 expect_eq "static routes" "$routes" "default 198.51.100.254 wan0
 203.0.113.0/24 198.51.100.253 wan0"
+
+routes6=$(ip -j -6 route show table main | python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r.get("protocol") == "static": print(r["dst"], r.get("gateway"), r["dev"], r.get("metric"))')
+expect_eq "static IPv6 routes" "$routes6" "default 2001:db8:1::fffe wan0 1024"
 
 expect_eq "ip_forward" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
 expect_eq "default rp_filter" "$(cat /proc/sys/net/ipv4/conf/all/rp_filter)" 1
@@ -49,13 +55,15 @@ expect_eq "digest after the second apply" "$("$HALTFW" digest)" "$digest"
 
 run_haltfw 0 --config "$WORK/haltfw.conf" status
 expect_contains "status" "$OUT" "state: matches the config"
-expect_contains "status" "$OUT" "applied digest: $digest"
+expect_contains "status" "$OUT" "ruleset digest: $digest"
+expect_contains "status" "$OUT" "ruleset: as applied from this config (generation "
 
 # Someone changes the ruleset behind haltfw's back: status sees it, and the
 # next apply puts the configured ruleset back.
 nft add rule inet filter forward accept
 run_haltfw 1 --config "$WORK/haltfw.conf" status
 expect_contains "status after tampering" "$OUT" "differs from the config (1 pending changes)"
+expect_contains "status after tampering" "$OUT" "ruleset: changed since the last apply (generation "
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
 expect_contains "apply after tampering" "$OUT" "load the ruleset (1 file) in one transaction"
 expect_eq "digest restored" "$("$HALTFW" digest)" "$digest"

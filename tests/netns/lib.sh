@@ -95,7 +95,9 @@ file = $WORK/rules.nft
 [interface.wan]
 device = wan0
 address = 198.51.100.1/24
+address = 2001:db8:1::1/64
 gateway = 198.51.100.254
+gateway6 = 2001:db8:1::fffe
 route = 203.0.113.0/24 via 198.51.100.253
 
 [interface.lan]
