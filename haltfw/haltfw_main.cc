@@ -20,6 +20,7 @@
 #include "nft_digest.h"
 #include "nft_dump.h"
 #include "nft_load.h"
+#include "nft_trial.h"
 #include "plan.h"
 #include "readiness.h"
 #include "rtnl.h"
@@ -136,8 +137,18 @@ int Check(const Globals& g, const std::vector<std::string>&) {
     in.state = &live.net;
     in.interfaces = &plan.interfaces;
     in.live = &live.ruleset;
-    if (live.ruleset_current) in.ruleset = &live.ruleset;
-    else in.ruleset_note = "it is not loaded yet (run 'haltfw apply', then check again)";
+    // The config's ruleset: the live one if apply loaded it and nothing
+    // changed it since, else a trial load in a scratch namespace.
+    NftRuleset trial;
+    if (live.ruleset_current) {
+        in.ruleset = &live.ruleset;
+    } else {
+        std::vector<std::string> names;
+        for (const Link& l : live.net.links) names.push_back(l.name);
+        std::string err;
+        if (TrialLoad(program, names, &trial, &err)) in.ruleset = &trial;
+        else in.ruleset_note = "a trial load in a scratch network namespace failed: " + err;
+    }
     in.firewalld_installed = access("/usr/sbin/firewalld", F_OK) == 0;
     in.networkmanager_installed = access("/usr/sbin/NetworkManager", F_OK) == 0;
     Readiness r = AssessReadiness(in);

@@ -6,6 +6,7 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/veth.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -585,6 +586,23 @@ bool RtnlSocket::SetLinkUp(int ifindex, bool up, std::string* err) {
     ifi->ifi_change = IFF_UP;
     ifi->ifi_flags = up ? IFF_UP : 0;
     return Ack({sock_.get(), port_, &seq_}, req, LinkOp(ifindex, up ? "up" : "down"), err);
+}
+
+bool RtnlSocket::CreateVeth(const std::string& name, const std::string& peer, std::string* err) {
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    PutLinkHeader(&req, 0);
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());
+    nlattr* info = mnl_attr_nest_start(req.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh(), IFLA_INFO_KIND, "veth");
+    nlattr* data = mnl_attr_nest_start(req.nlh(), IFLA_INFO_DATA);
+    // VETH_INFO_PEER carries a whole ifinfomsg and then the peer's attributes.
+    nlattr* peer_nest = mnl_attr_nest_start(req.nlh(), VETH_INFO_PEER);
+    mnl_nlmsg_put_extra_header(req.nlh(), sizeof(ifinfomsg));
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, peer.c_str());
+    mnl_attr_nest_end(req.nlh(), peer_nest);
+    mnl_attr_nest_end(req.nlh(), data);
+    mnl_attr_nest_end(req.nlh(), info);
+    return Ack({sock_.get(), port_, &seq_}, req, "RTM_NEWLINK veth " + name + " peer " + peer, err);
 }
 
 bool RtnlSocket::SetLinkMtu(int ifindex, uint32_t mtu, std::string* err) {

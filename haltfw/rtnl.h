@@ -33,6 +33,10 @@ public:
 
     /// Sets IFF_UP on the link (leaves other flags alone), or clears it.
     bool SetLinkUp(int ifindex, bool up, std::string* err);
+    /// Creates a veth pair `name` <-> `peer` (both down). Used for scratch
+    /// namespaces only: haltfw never creates links on the real system.
+    bool CreateVeth(const std::string& name, const std::string& peer, std::string* err);
+
     /// Sets the link MTU.
     bool SetLinkMtu(int ifindex, uint32_t mtu, std::string* err);
 
