@@ -34,8 +34,3 @@ hfw_need_cmd() {
         command -v "$c" >/dev/null 2>&1 || hfw_die "'$c' not found (scripts/setup installs the tools)"
     done
 }
-
-# hfw_repo_root : the repository's top directory (this file is scripts/lib/common.sh).
-hfw_repo_root() {
-    (cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-}
