@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <tuple>
 
@@ -214,6 +215,12 @@ NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e) {
     o.table = Str(nftnl_set_get_str(set, NFTNL_SET_TABLE));
     o.name = Str(nftnl_set_get_str(set, NFTNL_SET_NAME));
     o.payload = Payload(NFT_MSG_NEWSETELEM, o.family, [e](nlmsghdr* n) { nftnl_set_elem_nlmsg_build_payload(n, e); });
+    uint32_t len = 0;
+    if (const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) o.order.assign(static_cast<const char*>(key), len);
+    // An interval end sorts after a start with the same key (adjacent
+    // ranges), as the kernel wants them inserted.
+    uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
+    o.order += (flags & NFT_SET_ELEM_INTERVAL_END) ? '\1' : '\0';
     o.text = Text(nftnl_set_elem_snprintf, e);
     return o;
 }
@@ -271,18 +278,24 @@ NftObject CanonicalRule(nftnl_rule* r) {
 }
 
 void SortCanonical(NftRuleset* rs) {
-    auto table_key = [](const NftObject& o) {
-        return std::tie(o.family, o.kind == NftKind::kTable ? o.name : o.table);
+    // Tables keep the order the kernel lists them in (creation order), and
+    // so do chains, sets, objects and flowtables inside a table: base chains
+    // on one hook with equal priority run in the order they were created,
+    // so that order is part of the ruleset. Only set elements are sorted: a
+    // hash set lists them in an order that changes from boot to boot.
+    std::map<std::pair<uint8_t, std::string>, size_t> table_index;
+    for (const NftObject& o : rs->objects)
+        if (o.kind == NftKind::kTable) table_index.emplace(std::make_pair(o.family, o.name), table_index.size());
+    auto index = [&](const NftObject& o) {
+        auto it = table_index.find({o.family, o.kind == NftKind::kTable ? o.name : o.table});
+        return it == table_index.end() ? table_index.size() : it->second;
     };
     std::stable_sort(rs->objects.begin(), rs->objects.end(), [&](const NftObject& a, const NftObject& b) {
-        auto ka = table_key(a), kb = table_key(b);
-        if (ka != kb) return ka < kb;
+        size_t ia = index(a), ib = index(b);
+        if (ia != ib) return ia < ib;
         if (a.kind != b.kind) return a.kind < b.kind;
-        if (a.name != b.name) return a.name < b.name;
-        // Same chain: rules keep dump order (stable sort). Same set: elements
-        // by content, since a hash set dumps in an order that varies per boot.
-        if (a.kind == NftKind::kSetElem) return a.payload < b.payload;
-        return false;
+        if (a.kind != NftKind::kSetElem) return false;
+        return std::tie(a.name, a.order, a.payload) < std::tie(b.name, b.order, b.payload);
     });
 }
 

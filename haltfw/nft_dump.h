@@ -44,6 +44,10 @@ struct NftObject {
                                  ///< a rule's chain; an element's set.
     std::string payload;         ///< Canonical netlink attributes (binary).
     std::string text;            ///< libnftnl's one-line description, for people.
+    /// Elements: the key's bytes (network order), then the flags, so that
+    /// sorting by it gives ascending keys, each interval start before the
+    /// end that shares its key. Empty for other kinds.
+    std::string order;
     uint32_t flags = 0;          ///< Table flags (NFT_TABLE_F_*) or set flags (NFT_SET_*).
     /// Statements in a rule that need a userspace daemon to do anything
     /// ("queue", "log group 2", "tproxy"); empty for other kinds.
@@ -51,10 +55,13 @@ struct NftObject {
 };
 
 struct NftRuleset {
-    /// Canonical order: tables by (family, name); inside a table, kinds in
-    /// restore order; chains, sets, objects and flowtables by name; elements by
-    /// set, then by payload; rules by chain name, keeping their order in the
-    /// chain (which is meaningful).
+    /// Canonical order: tables in the kernel's order (creation order); the
+    /// objects of a table grouped by kind in restore order, each kind in the
+    /// kernel's order too (base chains of equal priority on one hook run in
+    /// creation order, so it is part of the ruleset), rules keeping their
+    /// order in the chain; only set elements are sorted, by set name and
+    /// then by key (NftObject::order), because a hash set lists them in an
+    /// order that changes from boot to boot.
     std::vector<NftObject> objects;
 
     size_t Count(NftKind k) const;
@@ -71,8 +78,8 @@ NftObject CanonicalObj(nftnl_obj* o);
 NftObject CanonicalFlowtable(nftnl_flowtable* f);
 NftObject CanonicalRule(nftnl_rule* r);
 
-/// Sorts into canonical order (see NftRuleset::objects). Rules of one chain
-/// keep their relative order.
+/// Sorts into canonical order (see NftRuleset::objects). Stable: what is
+/// not sorted keeps the order it has in `rs` (the order the kernel dumped).
 void SortCanonical(NftRuleset* rs);
 
 /// Reads the whole ruleset of the current network namespace. Elements of

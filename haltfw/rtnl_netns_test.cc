@@ -3,6 +3,7 @@
 // that it is not in the host's namespace, so it can never touch the host's
 // network. Only documentation addresses are used; no traffic is sent.
 #include "rtnl.h"
+#include "netns_support.h"
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
@@ -31,33 +32,6 @@ using Catch::Matchers::StartsWith;
 
 namespace haltfw {
 namespace {
-
-std::string NetnsOf(const std::string& pid) {
-    char buf[128];
-    ssize_t n = readlink(("/proc/" + pid + "/ns/net").c_str(), buf, sizeof(buf));
-    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-}
-
-// True when this process has a network namespace of its own. The reference
-// is PID 1's namespace; where /proc/1/ns/net cannot be read (some sandboxes
-// hide it even from root) it is the parent's: `unshare --net` execs the test,
-// so the parent is still in the namespace the test was started from. With
-// neither readable, the answer is no.
-bool InPrivateNetns() {
-    std::string self = NetnsOf("self");
-    std::string ref = NetnsOf("1");
-    if (ref.empty())
-        ref = NetnsOf(std::to_string(getppid()));
-    UNSCOPED_INFO("own netns '" << self << "', reference netns '" << ref << "'");
-    return !self.empty() && !ref.empty() && self != ref;
-}
-
-// Setup through iproute2, so the code under test is checked against state it
-// did not create itself.
-void Sh(const std::string& cmd) {
-    INFO("command: " << cmd);
-    REQUIRE(system(cmd.c_str()) == 0);
-}
 
 // A veth pair for one test case (there is no dummy driver on the test host),
 // deleted with its addresses and routes when the test case ends.

@@ -1,0 +1,63 @@
+// The armed manifest: everything the final stage must know to verify the
+// halted box and to put its ruleset back, written by `haltfw arm` into the
+// exitrd and read by haltfw-final as PID 1.
+//
+// A text file of one record per line, so a person can read it with less:
+//
+//   haltfw-manifest 1
+//   version 0.1.0
+//   digest <64 hex>
+//   ctrl-alt-del ignore|reboot|poweroff
+//   sysrq <n>
+//   link <role> <kernel name>
+//   address <kernel name> <prefix>
+//   sysctl <key> <value hex>
+//   object <kind> <family> <table hex> <name hex> <payload hex>
+//   end <sha256 hex of every byte before this line>
+//
+// The last line makes a truncated or corrupted file detectable; the first
+// makes one from another format version refuse to load. Pure code, except
+// the two file functions at the end.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "net_addr.h"
+#include "nft_dump.h"
+
+namespace haltfw {
+
+inline constexpr int kManifestFormat = 1;
+
+struct ManifestLink {
+    std::string role;
+    std::string name;               ///< Kernel name when armed.
+    std::vector<Prefix> addresses;  ///< Configured addresses it must hold.
+};
+
+struct Manifest {
+    std::string version;            ///< haltfw version that armed it.
+    std::string digest;             ///< RulesetDigest of `ruleset`.
+    std::string ctrl_alt_del = "ignore";
+    int sysrq = 0;
+    std::vector<ManifestLink> links;
+    /// Sysctls the halted box must keep (forwarding and friends).
+    std::vector<std::pair<std::string, std::string>> sysctls;
+    NftRuleset ruleset;             ///< Canonical, in restore order.
+};
+
+std::string SerializeManifest(const Manifest& m);
+
+/// Parses and checks a manifest. Refuses (false, with *err) a file of
+/// another format version, one whose end checksum is missing or wrong
+/// (truncated, corrupted), and any malformed line ("line 7: ...").
+bool ParseManifest(std::string_view text, Manifest* m, std::string* err);
+
+/// Writes atomically (temporary file, fsync, rename), mode 0600.
+bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* err);
+bool ReadManifestFile(const std::string& path, Manifest* m, std::string* err);
+
+}  // namespace haltfw

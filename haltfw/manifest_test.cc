@@ -1,0 +1,109 @@
+#include "manifest.h"
+
+#include <catch2/catch.hpp>
+#include <linux/netfilter.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "sha256.h"
+
+using namespace haltfw;
+
+namespace {
+
+Manifest Sample() {
+    Manifest m;
+    m.version = "0.1.0";
+    m.digest = std::string(64, 'a');
+    m.ctrl_alt_del = "reboot";
+    m.sysrq = 16;
+    m.links = {{"wan", "eth0", {*ParsePrefix("198.51.100.1/24", true), *ParsePrefix("2001:db8:1::1/64", true)}},
+               {"lan", "eth1", {*ParsePrefix("192.0.2.1/24", true)}}};
+    m.sysctls = {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.tcp_rmem", "4096 131072 6291456"}};
+    NftObject t;
+    t.kind = NftKind::kTable;
+    t.family = NFPROTO_INET;
+    t.name = "filter";
+    t.payload = std::string("\x0b\x00\x01\x00" "filter\x00\x00", 12);
+    NftObject e;
+    e.kind = NftKind::kSetElem;
+    e.family = NFPROTO_INET;
+    e.table = "filter";
+    e.name = "with space";
+    e.payload = std::string("\x00\xff\n ", 4);
+    m.ruleset.objects = {t, e};
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("a manifest survives a write/read round trip") {
+    Manifest in = Sample();
+    std::string text = SerializeManifest(in);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    CHECK(out.version == "0.1.0");
+    CHECK(out.digest == in.digest);
+    CHECK(out.ctrl_alt_del == "reboot");
+    CHECK(out.sysrq == 16);
+    REQUIRE(out.links.size() == 2);
+    CHECK(out.links[0].name == "eth0");
+    CHECK(out.links[0].addresses == in.links[0].addresses);
+    CHECK(out.sysctls == in.sysctls);
+    REQUIRE(out.ruleset.objects.size() == 2);
+    CHECK(out.ruleset.objects[0].table.empty());
+    CHECK(out.ruleset.objects[0].payload == in.ruleset.objects[0].payload);
+    CHECK(out.ruleset.objects[1].name == "with space");
+    CHECK(out.ruleset.objects[1].payload == in.ruleset.objects[1].payload);
+    CHECK(SerializeManifest(out) == text);
+}
+
+TEST_CASE("a corrupted, truncated or foreign manifest is refused") {
+    std::string text = SerializeManifest(Sample());
+    Manifest m;
+    std::string err;
+
+    std::string flipped = text;
+    flipped[text.find("eth1")] = 'x';
+    CHECK_FALSE(ParseManifest(flipped, &m, &err));
+    CHECK(err == "manifest: checksum mismatch (corrupted or truncated)");
+
+    CHECK_FALSE(ParseManifest(text.substr(0, text.size() / 2), &m, &err));
+    CHECK(err == "manifest: no 'end' line (truncated?)");
+
+    CHECK_FALSE(ParseManifest(text.substr(0, text.size() - 10), &m, &err));
+    CHECK(err == "manifest: checksum mismatch (corrupted or truncated)");
+
+    // A file from another format version, sealed with a valid checksum.
+    std::string body = text.substr(0, text.rfind("end "));
+    body.replace(0, std::string("haltfw-manifest 1").size(), "haltfw-manifest 2");
+    Sha256 h;
+    h.Update(body);
+    CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &m, &err));
+    CHECK(err == "manifest: unsupported format 'haltfw-manifest 2' (this haltfw reads 'haltfw-manifest 1')");
+
+    // A malformed record, sealed.
+    std::string bad = "haltfw-manifest 1\nversion 0.1.0\ndigest " + std::string(64, 'b') + "\nsysrq lots\n";
+    Sha256 h2;
+    h2.Update(bad);
+    CHECK_FALSE(ParseManifest(bad + "end " + h2.HexFinal() + "\n", &m, &err));
+    CHECK(err == "manifest: line 4: bad sysrq");
+}
+
+TEST_CASE("manifest files are written atomically and read back") {
+    char dir[] = "/tmp/haltfw-manifest-test-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/haltfw.manifest";
+    std::string err;
+    REQUIRE(WriteManifestFile(path, Sample(), &err));
+    Manifest m;
+    REQUIRE(ReadManifestFile(path, &m, &err));
+    CHECK(m.links.size() == 2);
+    CHECK_FALSE(ReadManifestFile(std::string(dir) + "/nope", &m, &err));
+    CHECK(err == std::string("read ") + dir + "/nope: No such file or directory");
+    std::remove(path.c_str());
+    rmdir(dir);
+}

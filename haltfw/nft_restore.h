@@ -1,0 +1,19 @@
+// Putting a ruleset back from its canonical dump, over netlink with libmnl
+// alone: the final stage's way to repair a ruleset that something flushed
+// or changed on the way down, when libnftables is long gone.
+#pragma once
+
+#include <string>
+
+#include "nft_dump.h"
+
+namespace haltfw {
+
+/// Replaces the whole ruleset of the current network namespace with `rs`
+/// in one transaction: a flush of every table, then each object in
+/// canonical (restore) order. All or nothing: if the kernel refuses any
+/// part, nothing changes. Errors read
+/// "restore: rule in inet filter forward: No such file or directory".
+bool RestoreRuleset(const NftRuleset& rs, std::string* err);
+
+}  // namespace haltfw

@@ -1,0 +1,60 @@
+// The halt report the final stage prints on the console, and the parser
+// `haltfw verify-console` uses to find it in a captured serial log.
+//
+// Every line starts with "HALTFW: " so it stands out among kernel messages:
+//
+//   HALTFW: report begin (haltfw 0.1.0)
+//   HALTFW: processes: 1 (only PID 1)
+//   HALTFW: mounts: none left under /oldroot; 1 mount (the exitrd)
+//   ...
+//   HALTFW: HALTED-OK digest=<hex> links=2 addresses=3 lines=9
+//
+// The last line is the machine line, exactly one per report: HALTED-OK or
+// HALTED-FAIL reason=<word>, then key=value fields, ending with lines=N,
+// the number of report lines before it (begin included), so a report that
+// lost lines on the way is caught as truncated, not read as a success.
+// Pure code.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace haltfw {
+
+inline constexpr const char* kReportPrefix = "HALTFW: ";
+
+struct HaltReport {
+    std::string version;
+    std::vector<std::string> lines;  ///< Human lines, without the prefix.
+    bool ok = false;
+    std::string reason;              ///< One word, for HALTED-FAIL.
+    std::vector<std::pair<std::string, std::string>> fields;  ///< key=value on the machine line.
+};
+
+/// The whole report, one "HALTFW: " line each, '\n'-terminated.
+std::string FormatReport(const HaltReport& r);
+
+enum class ConsoleVerdict {
+    kOk,         ///< A complete HALTED-OK report.
+    kFail,       ///< A complete HALTED-FAIL report.
+    kTruncated,  ///< A report began but its machine line is missing or its line count is wrong.
+    kAbsent,     ///< No report at all.
+};
+
+struct ConsoleReport {
+    ConsoleVerdict verdict = ConsoleVerdict::kAbsent;
+    std::vector<std::string> lines;  ///< The report's lines as found (prefix kept), machine line included.
+    std::string machine_line;        ///< Without the prefix; empty if none.
+    /// Fields of the machine line ("digest" -> hex, "reason" -> word, ...).
+    std::vector<std::pair<std::string, std::string>> fields;
+
+    std::string Field(const std::string& key) const;
+};
+
+/// Finds the last report in a serial log (CR/LF line ends, kernel messages
+/// and other noise around and between its lines allowed).
+ConsoleReport ParseConsole(std::string_view log);
+
+}  // namespace haltfw
