@@ -1,0 +1,259 @@
+#include "final_stage.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "nft_digest.h"
+#include "nft_restore.h"
+#include "rtnl.h"
+
+namespace haltfw {
+namespace {
+
+// The final stage has no libhaltfw_core: its own small sysctl access.
+bool ReadProcSys(const std::string& key, std::string* value) {
+    std::string path = "/proc/sys/";
+    for (char c : key) path += c == '.' ? '/' : c == '/' ? '.' : c;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    char buf[512];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n < 0) return false;
+    value->assign(buf, static_cast<size_t>(n));
+    while (!value->empty() && (value->back() == '\n' || value->back() == ' ')) value->pop_back();
+    return true;
+}
+
+bool WriteProcSys(const std::string& key, const std::string& value) {
+    std::string path = "/proc/sys/";
+    for (char c : key) path += c == '.' ? '/' : c == '/' ? '.' : c;
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = write(fd, value.data(), value.size());
+    close(fd);
+    return n == static_cast<ssize_t>(value.size());
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string Unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            int v = 0;
+            bool ok = true;
+            for (size_t j = 1; j <= 3; ++j) {
+                char c = s[i + j];
+                if (c < '0' || c > '7') ok = false;
+                v = v * 8 + (c - '0');
+            }
+            if (ok) {
+                out += static_cast<char>(v);
+                i += 3;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+std::vector<std::string_view> Fields(std::string_view line) {
+    std::vector<std::string_view> f;
+    size_t i = 0;
+    while (i < line.size()) {
+        size_t sp = line.find(' ', i);
+        if (sp == std::string_view::npos) sp = line.size();
+        f.push_back(line.substr(i, sp - i));
+        i = sp + 1;
+    }
+    return f;
+}
+
+}  // namespace
+
+FinalAction DecideAction(std::string_view verb, bool manifest_valid) {
+    if (verb == "halt") return manifest_valid ? FinalAction::kFirewall : FinalAction::kHalt;
+    if (verb == "poweroff") return FinalAction::kPowerOff;
+    if (verb == "kexec") return FinalAction::kKexec;
+    return FinalAction::kReboot;  // "reboot", and anything unexpected
+}
+
+const char* FinalActionName(FinalAction a) {
+    switch (a) {
+        case FinalAction::kFirewall: return "halted firewall";
+        case FinalAction::kHalt: return "halt";
+        case FinalAction::kPowerOff: return "power off";
+        case FinalAction::kReboot: return "reboot";
+        case FinalAction::kKexec: return "kexec";
+    }
+    return "?";
+}
+
+std::vector<MountEntry> ParseMountinfo(std::string_view text) {
+    std::vector<MountEntry> out;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string_view::npos) nl = text.size();
+        std::vector<std::string_view> f = Fields(text.substr(pos, nl - pos));
+        pos = nl + 1;
+        // id parent major:minor root point options [optional...] - fstype source super
+        auto dash = std::find(f.begin(), f.end(), "-");
+        if (f.size() < 7 || dash == f.end() || dash + 1 == f.end()) continue;
+        MountEntry m;
+        m.id = std::atoi(std::string(f[0]).c_str());
+        m.parent = std::atoi(std::string(f[1]).c_str());
+        m.point = Unescape(f[4]);
+        m.fstype = std::string(*(dash + 1));
+        out.push_back(m);
+    }
+    return out;
+}
+
+std::vector<std::string> UnmountOrder(const std::vector<MountEntry>& mounts, const std::vector<std::string>& keep) {
+    // Depth in the mount tree, not in the path: a mount stacked on another
+    // at the same point must come off first, and mountinfo lists mounts in
+    // creation order, so later (stacked, child) mounts come later.
+    std::vector<std::pair<int, size_t>> order;  // (depth, index)
+    for (size_t i = 0; i < mounts.size(); ++i) {
+        int depth = 0;
+        int parent = mounts[i].parent;
+        for (int guard = 0; guard < 256; ++guard) {
+            auto it = std::find_if(mounts.begin(), mounts.end(), [&](const MountEntry& m) { return m.id == parent; });
+            if (it == mounts.end() || it->id == it->parent) break;
+            ++depth;
+            parent = it->parent;
+        }
+        order.emplace_back(depth, i);
+    }
+    std::stable_sort(order.begin(), order.end(), [](auto& a, auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second > b.second;
+    });
+    std::vector<std::string> out;
+    for (auto [depth, i] : order) {
+        const std::string& p = mounts[i].point;
+        if (p == "/" || std::find(keep.begin(), keep.end(), p) != keep.end()) continue;
+        out.push_back(p);
+    }
+    return out;
+}
+
+bool IsKernelThreadStat(std::string_view stat) {
+    // "pid (comm) state ppid ..." where comm may hold spaces and ')': the
+    // fields after the last ')' are fixed. flags is field 9 overall, the 7th
+    // after the state.
+    size_t close = stat.rfind(')');
+    if (close == std::string_view::npos) return false;
+    std::vector<std::string_view> f = Fields(stat.substr(close + 2));
+    if (f.size() < 7) return false;
+    unsigned long flags = std::strtoul(std::string(f[6]).c_str(), nullptr, 10);
+    constexpr unsigned long kPfKthread = 0x00200000;
+    return (flags & kPfKthread) != 0;
+}
+
+Check VerifyRuleset(const Manifest& m, std::string* digest) {
+    Check c{"ruleset"};
+    NftRuleset live;
+    std::string err;
+    if (!DumpRuleset(&live, &err)) {
+        c.detail = "cannot read the ruleset: " + err;
+        return c;
+    }
+    *digest = RulesetDigest(live);
+    if (*digest == m.digest) {
+        c.ok = true;
+        c.detail = "digest " + *digest + " as armed (" + std::to_string(live.objects.size()) + " objects)";
+        return c;
+    }
+    // Something changed or flushed it on the way down: put the armed one back.
+    std::string was = *digest;
+    if (!RestoreRuleset(m.ruleset, &err)) {
+        c.detail = "digest " + was + " differs from the armed " + m.digest + "; restore failed: " + err;
+        return c;
+    }
+    if (!DumpRuleset(&live, &err)) {
+        c.detail = "restored, but cannot read it back: " + err;
+        return c;
+    }
+    *digest = RulesetDigest(live);
+    c.repaired = true;
+    c.ok = *digest == m.digest;
+    c.detail = "digest was " + was + ", restored from the manifest: now " + *digest + (c.ok ? " as armed" : ", STILL DIFFERENT");
+    return c;
+}
+
+Check VerifyLinks(const Manifest& m, int* addresses) {
+    Check c{"links"};
+    std::string err;
+    std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
+    NetState st;
+    if (!rtnl || !rtnl->Dump(&st, &err)) {
+        c.detail = "cannot read links: " + err;
+        return c;
+    }
+    *addresses = 0;
+    std::vector<std::string> problems, repairs;
+    for (const ManifestLink& ml : m.links) {
+        const Link* l = st.FindLink(ml.name);
+        if (!l) {
+            problems.push_back(ml.name + " missing");
+            continue;
+        }
+        if (!l->up()) {
+            if (rtnl->SetLinkUp(l->index, true, &err)) repairs.push_back(ml.name + " set up");
+            else problems.push_back(ml.name + " down: " + err);
+        }
+        for (const Prefix& p : ml.addresses) {
+            bool have = std::any_of(st.addresses.begin(), st.addresses.end(),
+                                    [&](const Address& a) { return a.ifindex == l->index && a.prefix == p; });
+            if (!have) {
+                if (rtnl->AddAddress(l->index, p, true, &err)) repairs.push_back(ml.name + " " + FormatPrefix(p) + " added");
+                else {
+                    problems.push_back(ml.name + " " + FormatPrefix(p) + " missing: " + err);
+                    continue;
+                }
+            }
+            ++*addresses;
+        }
+    }
+    c.ok = problems.empty();
+    c.repaired = !repairs.empty();
+    std::string d = std::to_string(m.links.size()) + " up with " + std::to_string(*addresses) + " addresses";
+    for (const std::string& r : repairs) d += "; repaired: " + r;
+    for (const std::string& p : problems) d += "; FAILED: " + p;
+    c.detail = d;
+    return c;
+}
+
+Check VerifySysctls(const Manifest& m) {
+    Check c{"sysctls"};
+    std::vector<std::string> problems, repairs;
+    for (const auto& [key, want] : m.sysctls) {
+        std::string now;
+        if (ReadProcSys(key, &now) && now == want) continue;
+        if (WriteProcSys(key, want) && ReadProcSys(key, &now) && now == want) repairs.push_back(key + "=" + want);
+        else problems.push_back(key + " is '" + now + "', not '" + want + "'");
+    }
+    c.ok = problems.empty();
+    c.repaired = !repairs.empty();
+    c.detail = std::to_string(m.sysctls.size()) + " as armed";
+    for (const std::string& r : repairs) c.detail += "; repaired: " + r;
+    for (const std::string& p : problems) c.detail += "; FAILED: " + p;
+    return c;
+}
+
+std::vector<std::string> ForwardingOff() {
+    std::vector<std::string> failed;
+    for (const char* k : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
+        std::string v;
+        if (!WriteProcSys(k, "0") || !ReadProcSys(k, &v) || v != "0") failed.push_back(k);
+    }
+    return failed;
+}
+
+}  // namespace haltfw

@@ -1,0 +1,73 @@
+// The final stage's decisions and checks, apart from its PID 1 main so that
+// they can be tested: which verb leads where, in which order mounts come
+// off, what counts as a userspace process, and the verification of the
+// ruleset, links and sysctls against the armed manifest (with repair).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "manifest.h"
+
+namespace haltfw {
+
+enum class FinalAction {
+    kFirewall,  ///< Verify, lock down, report, stay inert: the halted firewall.
+    kHalt,      ///< An ordinary halt (no valid manifest): stop the machine.
+    kPowerOff,
+    kReboot,
+    kKexec,
+};
+
+/// The verb table. systemd-shutdown passes the verb as argv[1]: "halt",
+/// "poweroff", "reboot" or "kexec". Only "halt" with a valid manifest
+/// becomes the firewall; anything unknown reboots, so the machine never
+/// hangs on a verb it did not expect.
+FinalAction DecideAction(std::string_view verb, bool manifest_valid);
+
+const char* FinalActionName(FinalAction a);
+
+struct MountEntry {
+    int id = 0;
+    int parent = 0;
+    std::string point;   ///< Unescaped mount point.
+    std::string fstype;
+};
+
+/// Parses /proc/self/mountinfo text.
+std::vector<MountEntry> ParseMountinfo(std::string_view text);
+
+/// The mount points to take off, children before parents (deepest first),
+/// every mount but "/" and those in `keep`.
+std::vector<std::string> UnmountOrder(const std::vector<MountEntry>& mounts, const std::vector<std::string>& keep);
+
+/// True for a /proc/PID/stat line of a kernel thread (PF_KTHREAD in the
+/// flags field); false for userspace, or for a line that cannot be parsed.
+bool IsKernelThreadStat(std::string_view stat);
+
+/// One verification against the manifest, for the report.
+struct Check {
+    std::string name;    ///< "ruleset", "links", "sysctls"...
+    bool ok = false;
+    bool repaired = false;
+    std::string detail;  ///< A line for people.
+};
+
+/// Dumps the live ruleset and compares its digest with the manifest's; on a
+/// difference restores the manifest's ruleset over netlink and compares
+/// again. *digest gets the final live digest.
+Check VerifyRuleset(const Manifest& m, std::string* digest);
+
+/// Each link up with its addresses; a link that is down is set up and a
+/// missing address added, then checked again.
+Check VerifyLinks(const Manifest& m, int* addresses);
+
+/// Each sysctl at its value; a wrong one is written, then checked again.
+Check VerifySysctls(const Manifest& m);
+
+/// Turns forwarding off for every family: what a box whose ruleset cannot
+/// be verified must do. Returns what it could not switch off.
+std::vector<std::string> ForwardingOff();
+
+}  // namespace haltfw

@@ -1,0 +1,388 @@
+// haltfw-final: the last program the machine runs. systemd-shutdown
+// pivots into the exitrd (/run/initramfs) and execs it as /shutdown, PID 1,
+// with the verb as argv[1] and the console on fds 0, 1 and 2.
+//
+// For "halt" with a valid armed manifest it becomes the halted firewall:
+//   1. block every signal, get a console that survives unmounting /dev
+//   2. kill what userspace is left, take every mount off, check swap
+//   3. verify the ruleset (restore it from the manifest if it differs;
+//      fail closed, forwarding off, if it still differs), links, sysctls
+//   4. lock down: no usermode helper can start, sysrq and Ctrl-Alt-Del
+//   5. print the report on the console, then stay inert for ever.
+// Any other verb, or no valid manifest, does what systemd would have done
+// (reboot, power off, halt, kexec) after taking the mounts off.
+//
+// It never calls reboot() for the firewall (halting stops the CPUs and
+// the NIC drivers: NOTES.md), never exits as PID 1 (the kernel would
+// panic), and never throws: the library reports errors as values.
+#include <fcntl.h>
+#include <linux/reboot.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/swap.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <string>
+#include <vector>
+
+#include "final_stage.h"
+#include "manifest.h"
+#include "report.h"
+
+using namespace haltfw;
+
+namespace {
+
+const char* kManifestPath = "/haltfw.manifest";
+const char* kVersion = HALTFW_VERSION;
+
+int g_kmsg = -1;
+
+// Console lines go to fd 1; a copy goes to the kernel log under another
+// prefix, so that a serial log holding both shows one report, not two
+// interleaved.
+void Say(const std::string& line) {
+    std::string l = line + "\n";
+    ssize_t ignored = write(1, l.data(), l.size());
+    (void)ignored;
+    if (g_kmsg >= 0) {
+        std::string k = "<6>haltfw-final: " + l;
+        ignored = write(g_kmsg, k.data(), k.size());
+    }
+}
+
+std::string ReadFile(const char* path) {
+    std::string out;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+    close(fd);
+    return out;
+}
+
+bool WriteFile(const char* path, const std::string& value) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    bool ok = write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+    close(fd);
+    return ok;
+}
+
+long MonotonicMs() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// Device nodes of our own in the exitrd's tmpfs, so the console stays open
+// when the devtmpfs that systemd moved to /dev is taken off.
+void OwnConsole() {
+    mknod("/.console", S_IFCHR | 0600, makedev(5, 1));
+    mknod("/.kmsg", S_IFCHR | 0600, makedev(1, 11));
+    int fd = open("/.console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+        for (int i = 0; i < 3; ++i) dup2(fd, i);  // dup2 clears O_CLOEXEC
+        if (fd > 2) close(fd);
+    }
+    g_kmsg = open("/.kmsg", O_WRONLY | O_CLOEXEC);
+    unlink("/.console");
+    unlink("/.kmsg");
+}
+
+bool EnsureProc(bool* mounted_by_us) {
+    *mounted_by_us = false;
+    if (access("/proc/self/mountinfo", R_OK) == 0) return true;
+    mkdir("/proc", 0555);
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return false;
+    *mounted_by_us = true;
+    return true;
+}
+
+struct ProcessScan {
+    std::vector<std::string> userspace;  ///< "PID (comm)" of userspace processes but us.
+    int kernel_threads = 0;
+};
+
+ProcessScan ScanProcesses() {
+    ProcessScan s;
+    DIR* d = opendir("/proc");
+    if (!d) return s;
+    while (dirent* e = readdir(d)) {
+        int pid = std::atoi(e->d_name);
+        if (pid <= 1) continue;
+        std::string stat = ReadFile(("/proc/" + std::string(e->d_name) + "/stat").c_str());
+        if (stat.empty()) continue;  // gone meanwhile
+        if (IsKernelThreadStat(stat)) {
+            ++s.kernel_threads;
+            continue;
+        }
+        size_t a = stat.find('('), b = stat.rfind(')');
+        s.userspace.push_back(std::to_string(pid) + " " + stat.substr(a, b - a + 1));
+    }
+    closedir(d);
+    return s;
+}
+
+void ReapChildren() {
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+}
+
+// systemd-shutdown leaves processes whose argv[0] starts with '@' (root
+// storage daemons); nothing may run once halted.
+std::string KillLeftovers(ProcessScan* scan) {
+    *scan = ScanProcesses();
+    if (scan->userspace.empty()) return "";
+    std::string killed;
+    for (const std::string& p : scan->userspace) {
+        kill(std::atoi(p.c_str()), SIGKILL);
+        killed += (killed.empty() ? "" : ", ") + p;
+    }
+    for (int i = 0; i < 50; ++i) {  // up to 5 s for them to die
+        ReapChildren();
+        *scan = ScanProcesses();
+        if (scan->userspace.empty()) break;
+        usleep(100000);
+    }
+    return killed;
+}
+
+struct UnmountResult {
+    int unmounted = 0;
+    std::vector<std::string> lazy;
+    std::vector<std::string> left;
+};
+
+// Everything but / and /proc, deepest first; a mount still busy after a
+// few passes is detached lazily (reported), which frees it once unused.
+UnmountResult UnmountAll() {
+    UnmountResult r;
+    for (int pass = 0; pass < 4; ++pass) {
+        std::vector<std::string> order = UnmountOrder(ParseMountinfo(ReadFile("/proc/self/mountinfo")), {"/proc"});
+        if (order.empty()) return r;
+        for (const std::string& p : order) {
+            if (umount2(p.c_str(), UMOUNT_NOFOLLOW) == 0) {
+                ++r.unmounted;
+            } else if (pass == 3 && umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+                ++r.unmounted;
+                r.lazy.push_back(p);
+            }
+        }
+    }
+    r.left = UnmountOrder(ParseMountinfo(ReadFile("/proc/self/mountinfo")), {"/proc"});
+    return r;
+}
+
+std::vector<std::string> ActiveSwaps() {
+    std::vector<std::string> out;
+    std::string text = ReadFile("/proc/swaps");
+    size_t pos = text.find('\n');  // header
+    while (pos != std::string::npos && pos + 1 < text.size()) {
+        size_t nl = text.find('\n', pos + 1);
+        std::string line = text.substr(pos + 1, nl - pos - 1);
+        if (!line.empty()) out.push_back(line.substr(0, line.find_first_of(" \t")));
+        pos = nl;
+    }
+    return out;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
+long MemUsedKib(long* total) {
+    std::string m = ReadFile("/proc/meminfo");
+    auto field = [&](const char* k) {
+        size_t at = m.find(k);
+        return at == std::string::npos ? 0L : std::atol(m.c_str() + at + std::strlen(k));
+    };
+    *total = field("MemTotal:");
+    return *total - field("MemAvailable:");
+}
+
+// Lockdown: with kernel.modprobe empty the kernel starts no usermode helper
+// for modules at all (kernel.modules_disabled would not stop the spawn);
+// the uevent helper off; sysrq and Ctrl-Alt-Del as configured.
+std::string Lockdown(const Manifest& m) {
+    std::vector<std::string> failed;
+    if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
+        failed.push_back("kernel.modprobe");
+    if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
+    if (!WriteFile("/proc/sys/kernel/sysrq", std::to_string(m.sysrq))) failed.push_back("kernel.sysrq");
+    // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
+    if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
+    std::string s = "kernel.modprobe empty, uevent helper empty, sysrq " + std::to_string(m.sysrq) + ", ctrl-alt-del " + m.ctrl_alt_del;
+    if (!failed.empty()) s += "; FAILED: " + Join(failed);
+    return s;
+}
+
+[[noreturn]] void Inert(const std::string& ctrl_alt_del) {
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t si;
+        int sig = sigwaitinfo(&all, &si);
+        if (sig == SIGCHLD) {
+            ReapChildren();
+        } else if (sig == SIGINT && ctrl_alt_del == "reboot") {
+            Say("haltfw-final: Ctrl-Alt-Del: rebooting");
+            reboot(RB_AUTOBOOT);
+        } else if (sig == SIGINT && ctrl_alt_del == "poweroff") {
+            Say("haltfw-final: Ctrl-Alt-Del: powering off");
+            reboot(RB_POWER_OFF);
+        }
+        // Every other signal, and a failed wait, changes nothing.
+    }
+}
+
+[[noreturn]] void Firewall(const Manifest& m) {
+    long t0 = MonotonicMs();
+    HaltReport r;
+    r.version = kVersion;
+    r.lines.push_back("verb 'halt' with a manifest armed by haltfw " + m.version + ": halted firewall");
+
+    ProcessScan procs;
+    std::string killed = KillLeftovers(&procs);
+    UnmountResult um = UnmountAll();
+    std::vector<std::string> swaps = ActiveSwaps();
+    for (const std::string& s : swaps) swapoff(s.c_str());
+    if (!swaps.empty()) swaps = ActiveSwaps();
+
+    std::string digest;
+    int addresses = 0;
+    Check rules = VerifyRuleset(m, &digest);
+    Check links = VerifyLinks(m, &addresses);
+    Check sysctls = VerifySysctls(m);
+    std::vector<std::string> fwd_failed;
+    if (!rules.ok) fwd_failed = ForwardingOff();  // fail closed
+    std::string lock = Lockdown(m);
+    long total = 0, used = MemUsedKib(&total);
+    procs = ScanProcesses();
+    long verify_ms = MonotonicMs() - t0;
+
+    r.lines.push_back("processes: " + (procs.userspace.empty() ? std::string("none but PID 1") : "LEFT: " + Join(procs.userspace)) +
+                      " (" + std::to_string(procs.kernel_threads) + " kernel threads)" + (killed.empty() ? "" : "; killed: " + killed));
+    r.lines.push_back("mounts: " + std::to_string(um.unmounted) + " taken off" + (um.lazy.empty() ? "" : " (lazily: " + Join(um.lazy) + ")") +
+                      (um.left.empty() ? "; none left but the exitrd and /proc" : "; LEFT: " + Join(um.left)));
+    r.lines.push_back("swap: " + (swaps.empty() ? std::string("off") : "STILL ON: " + Join(swaps)));
+    r.lines.push_back("ruleset: " + rules.detail);
+    r.lines.push_back("links: " + links.detail);
+    r.lines.push_back("sysctls: " + sysctls.detail);
+    if (!rules.ok)
+        r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (fwd_failed.empty() ? "" : "; FAILED: " + Join(fwd_failed)));
+    r.lines.push_back("lockdown: " + lock);
+    r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB");
+
+    const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
+                       : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
+    r.ok = *reason == '\0';
+    r.reason = reason;
+    r.fields = {{"digest", digest},
+                {"links", std::to_string(m.links.size())},
+                {"addresses", std::to_string(addresses)},
+                {"processes", std::to_string(1 + procs.userspace.size())},
+                {"mounts_left", std::to_string(um.left.size())},
+                {"swap", std::to_string(swaps.size())},
+                {"restored", rules.repaired ? "1" : "0"},
+                {"mem_used_kib", std::to_string(used)},
+                {"verify_ms", std::to_string(verify_ms)}};
+    std::string text = FormatReport(r);
+    ssize_t ignored = write(1, text.data(), text.size());
+    (void)ignored;
+    for (const std::string& l : r.lines) Say("  " + l);  // the kernel log's copy (see Say)
+
+    // Keep nothing open but the console, and no mount but the exitrd.
+    if (g_kmsg >= 0) close(g_kmsg);
+    g_kmsg = -1;
+    umount2("/proc", MNT_DETACH);
+    Inert(m.ctrl_alt_del);
+}
+
+[[noreturn]] void Finish(FinalAction a) {
+    ProcessScan procs;
+    KillLeftovers(&procs);
+    UnmountResult um = UnmountAll();
+    sync();
+    Say("haltfw-final: " + std::string(FinalActionName(a)) + " (" + std::to_string(um.unmounted) + " mounts taken off" +
+        (um.left.empty() ? "" : ", left: " + Join(um.left)) + ")");
+    switch (a) {
+        case FinalAction::kPowerOff: reboot(RB_POWER_OFF); break;
+        case FinalAction::kHalt: reboot(RB_HALT_SYSTEM); break;
+        case FinalAction::kKexec: reboot(LINUX_REBOOT_CMD_KEXEC); reboot(RB_AUTOBOOT); break;
+        default: reboot(RB_AUTOBOOT); break;
+    }
+    Say(std::string("haltfw-final: reboot() failed: ") + std::strerror(errno) + "; staying inert");
+    Inert("ignore");
+}
+
+// Not PID 1: `haltfw-final --verify MANIFEST` runs the ruleset, link and
+// sysctl checks (with their repairs and the fail-closed step) in the
+// current network namespace and prints the report: for tests, and for an
+// operator who wants to see what the final stage would say.
+int VerifyOnly(const char* path) {
+    Manifest m;
+    std::string err;
+    if (!ReadManifestFile(path, &m, &err)) {
+        std::fprintf(stderr, "haltfw-final: %s\n", err.c_str());
+        return 2;
+    }
+    std::string digest;
+    int addresses = 0;
+    Check checks[] = {VerifyRuleset(m, &digest), VerifyLinks(m, &addresses), VerifySysctls(m)};
+    HaltReport r;
+    r.version = kVersion;
+    r.lines.push_back("verify only (not PID 1): manifest " + std::string(path));
+    for (const Check& c : checks) r.lines.push_back(c.name + ": " + c.detail);
+    if (!checks[0].ok) {
+        std::vector<std::string> failed = ForwardingOff();
+        r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (failed.empty() ? "" : "; FAILED: " + Join(failed)));
+    }
+    for (const Check& c : checks)
+        if (!c.ok && r.reason.empty()) r.reason = c.name;
+    r.ok = r.reason.empty();
+    r.fields = {{"digest", digest}, {"links", std::to_string(m.links.size())}, {"addresses", std::to_string(addresses)},
+                {"restored", checks[0].repaired ? "1" : "0"}};
+    std::fputs(FormatReport(r).c_str(), stdout);
+    return r.ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (getpid() != 1) {
+        if (argc == 3 && std::strcmp(argv[1], "--verify") == 0) return VerifyOnly(argv[2]);
+        std::fprintf(stderr,
+                     "haltfw-final: refusing to run: not PID 1 (systemd-shutdown runs it from the exitrd)\n"
+                     "usage: haltfw-final --verify MANIFEST   (check the live state against a manifest)\n");
+        return 2;
+    }
+    // Before anything else: a signal left to its default does nothing to
+    // PID 1, but blocked is certain, and sigwaitinfo takes them later.
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, nullptr);
+    OwnConsole();
+
+    bool our_proc = false;
+    EnsureProc(&our_proc);
+    std::string verb = argc > 1 ? argv[1] : "";
+    Manifest m;
+    std::string err;
+    bool valid = ReadManifestFile(kManifestPath, &m, &err);
+    FinalAction action = DecideAction(verb, valid);
+    if (verb == "halt" && !valid) Say("haltfw-final: no valid manifest (" + err + "): an ordinary halt");
+    if (action == FinalAction::kFirewall) Firewall(m);
+    Finish(action);
+}
