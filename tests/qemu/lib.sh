@@ -16,6 +16,9 @@
 # shellcheck disable=SC2034 # HFW_* variables set here are for the scenarios
 
 HFW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The host's haltfw, for verify-console on the serial log ($HALTFW_BIN from
+# ctest; else the default build directory's).
+HFW_HALTFW=${HALTFW_BIN:-$HFW_REPO/build/haltfw/haltfw}
 HFW_TEST=$(basename "$0" .sh)
 hfw_prog="qemu/$HFW_TEST"
 # shellcheck source=scripts/lib/common.sh

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Scenario 1, halted: the appliance boots, 'haltfw halt' arms and halts it,
+# and the serial console carries a complete HALTED-OK report (checked by
+# 'haltfw verify-console', as an operator would) showing PID 1 alone, no
+# mount but the exitrd, swap off; the box then still answers from the LAN
+# through the kernel alone.
+set -euo pipefail
+# shellcheck source=tests/qemu/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+hfw_require_root
+hfw_image
+
+guest=$(mktemp)
+cat >"$guest" <<'EOF_GUEST'
+echo "halted: swap before: $(sed 1d /proc/swaps | wc -l) device(s)"
+echo "halted: halting"
+haltfw halt || echo "halted: haltfw halt failed with $?"
+EOF_GUEST
+hfw_boot "$guest"
+rm -f "$guest"
+
+hfw_wait_log '^halted: halting' 300 "the guest script starting the halt"
+hfw_assert_log '^halted: swap before: 1 device' "swap on before the halt (so swap-off is exercised)"
+hfw_wait_log 'HALTFW: HALTED-(OK|FAIL)' 240 "the final stage's report"
+sleep 1  # let the last console bytes reach the log
+
+"$HFW_HALTFW" verify-console "$HFW_SERIAL_LOG" >"$HFW_OUT/verify.txt" 2>&1 || hfw_fail "verify-console did not accept the report:
+$(cat "$HFW_OUT/verify.txt")"
+hfw_assert_log 'HALTFW: processes: none but PID 1 ' "the report: no userspace process but PID 1"
+hfw_assert_log 'HALTFW: mounts: [0-9]+ taken off; none left but the exitrd' "the report: no mount but the exitrd"
+hfw_assert_log 'HALTFW: swap: off' "the report: swap off"
+hfw_assert_log 'HALTFW: HALTED-OK .*processes=1 mounts_left=0 swap=0 ' "the machine line"
+hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
+
+# The kernel alone answers: the box's LAN address, from the LAN host.
+hfw_lan ping -c 3 -W 2 192.0.2.1 >"$HFW_OUT/ping.txt" 2>&1 || hfw_fail "the halted box does not answer ping from the LAN:
+$(cat "$HFW_OUT/ping.txt")"
+hfw_stop
+hfw_pass
