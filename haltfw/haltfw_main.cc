@@ -4,28 +4,42 @@
 //
 // Exit codes (haltfw(8)):
 //   0  success; for check: ready to halt
-//   1  check: not ready (blockers); apply: failed and rolled back; status: live state differs
-//   2  bad configuration, bad ruleset or bad command line: nothing changed
-//   3  system error: the system could not be read or changed, or a rollback was incomplete
+//   1  check, arm, halt: not ready (blockers); apply, arm: failed and rolled back;
+//      status: live state differs; verify-console: HALTED-FAIL or a truncated report
+//   2  bad configuration, bad ruleset or bad command line: nothing changed;
+//      verify-console: no report in the log
+//   3  system error: the system could not be read or changed, or a rollback or undo was
+//      incomplete; halt: systemd is not running
 #include <boost/program_options.hpp>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "apply.h"
+#include "arm.h"
 #include "config.h"
+#include "exitrd.h"
+#include "files.h"
+#include "guards.h"
+#include "manifest.h"
 #include "nft_digest.h"
 #include "nft_dump.h"
 #include "nft_load.h"
 #include "nft_trial.h"
 #include "plan.h"
 #include "readiness.h"
+#include "report.h"
 #include "rtnl.h"
 #include "state_file.h"
 #include "sysctl.h"
+#include "systemd_bus.h"
 
 namespace po = boost::program_options;
 using namespace haltfw;
@@ -124,14 +138,9 @@ bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
 
 // ---- verbs ----
 
-int Check(const Globals& g, const std::vector<std::string>&) {
-    Config cfg;
-    std::string program;
-    if (!LoadChecked(g, &cfg, &program)) return kBadInput;
-    Live live;
-    if (!ReadLive(cfg, true, &live)) return kSystem;
-    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
-
+// The halt readiness of the live state, as check and arm judge it: the
+// readiness rules, the plan's problems, and the managers no guard can stop.
+Readiness AssessLive(const Config& cfg, const std::string& program, const Live& live, const Plan& plan) {
     ReadinessInputs in;
     in.config = &cfg;
     in.state = &live.net;
@@ -153,6 +162,28 @@ int Check(const Globals& g, const std::vector<std::string>&) {
     in.networkmanager_installed = access("/usr/sbin/NetworkManager", F_OK) == 0;
     Readiness r = AssessReadiness(in);
     for (const Diagnostic& d : plan.problems.errors()) r.blockers.push_back(d.message);
+    GuardFacts facts;
+    std::string err;
+    if (!ReadGuardFacts(SysRoot(), &facts, &err)) r.blockers.push_back("cannot read the shutdown units' settings: " + err);
+    for (const std::string& b : GuardBlockers(facts)) r.blockers.push_back(b);
+    return r;
+}
+
+void PrintReadiness(const Readiness& r) {
+    for (const std::string& b : r.blockers) std::cout << "BLOCKER: " << b << "\n";
+    for (const std::string& w : r.warnings) std::cout << "WARNING: " << w << "\n";
+}
+
+std::string Count(size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
+
+int Check(const Globals& g, const std::vector<std::string>&) {
+    Config cfg;
+    std::string program;
+    if (!LoadChecked(g, &cfg, &program)) return kBadInput;
+    Live live;
+    if (!ReadLive(cfg, true, &live)) return kSystem;
+    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
+    Readiness r = AssessLive(cfg, program, live, plan);
 
     std::cout << "config: " << g.config << ": ok (" << cfg.interfaces.size() << " interfaces, " << cfg.rule_files.size()
               << " rules file" << (cfg.rule_files.size() == 1 ? "" : "s") << ")\n";
@@ -162,21 +193,50 @@ int Check(const Globals& g, const std::vector<std::string>&) {
         if (g.verbose)
             for (const Action& a : plan.actions) std::cout << "  " << a.what << "\n";
     }
-    for (const std::string& b : r.blockers) std::cout << "BLOCKER: " << b << "\n";
-    for (const std::string& w : r.warnings) std::cout << "WARNING: " << w << "\n";
-    std::cout << (r.ready() ? "ready to halt" : "NOT ready to halt") << " (" << r.blockers.size() << " blocker"
-              << (r.blockers.size() == 1 ? "" : "s") << ", " << r.warnings.size() << " warning" << (r.warnings.size() == 1 ? "" : "s")
-              << ")\n";
+    PrintReadiness(r);
+    std::cout << (r.ready() ? "ready to halt" : "NOT ready to halt") << " (" << Count(r.blockers.size(), "blocker") << ", "
+              << Count(r.warnings.size(), "warning") << ")\n";
     return r.ready() ? kOk : kNotReady;
 }
 
-int Apply(const Globals& g, bool dry_run) {
-    Config cfg;
-    std::string program;
-    if (!LoadChecked(g, &cfg, &program, dry_run)) return kBadInput;
+// Where udev runs, it has finished with the link: renamed it and written
+// its database (what systemd calls "initialized"). Without udev (a build
+// container, the namespace tests: no SYSROOT/run/udev/control) any link is.
+bool UdevDone(const Link& l) {
+    if (l.name == "lo" || access((SysRoot() + "/run/udev/control").c_str(), F_OK) != 0) return true;
+    return access((SysRoot() + "/run/udev/data/n" + std::to_string(l.index)).c_str(), F_OK) == 0;
+}
+
+// At boot haltfw-arm.service may start while NIC drivers still probe and
+// udev still renames: waits up to `seconds` for every configured device to
+// exist and be done with by udev, so that the names armed are the final
+// ones. What is still missing then, apply reports.
+void WaitForDevices(const Globals& g, const Config& cfg, int seconds) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    for (;;) {
+        std::string err;
+        NetState st;
+        std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
+        if (!rtnl || !rtnl->Dump(&st, &err)) return;  // apply will say why
+        bool all = true;
+        for (const ResolvedInterface& r : ResolveInterfaces(cfg, st)) all &= r.link && UdevDone(*r.link);
+        if (all) return;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            Say(g, "devices: not all configured devices are ready after " + std::to_string(seconds) + " s; going on");
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+}
+
+// apply, as the apply verb and as the first step of arm. *cfg and *program
+// get the config it applied.
+int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program) {
+    if (!LoadChecked(g, cfg, program, dry_run)) return kBadInput;
+    if (wait_devices > 0) WaitForDevices(g, *cfg, wait_devices);
     Live live;
-    if (!ReadLive(cfg, false, &live)) return kSystem;
-    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
+    if (!ReadLive(*cfg, false, &live)) return kSystem;
+    Plan plan = ComputePlan(*cfg, live.net, LiveInputs(live.ruleset_current));
     if (!plan.problems.ok()) {
         std::cerr << plan.problems.FormatErrors();
         Fail("cannot apply; nothing changed");
@@ -197,7 +257,7 @@ int Apply(const Globals& g, bool dry_run) {
         Fail(err);
         return kSystem;
     }
-    ApplyResult res = ApplyPlan(plan, program, sys.get(), [&](const std::string& s) { Say(g, s); });
+    ApplyResult res = ApplyPlan(plan, *program, sys.get(), [&](const std::string& s) { Say(g, s); });
     if (!res.ok && res.failed == ActionKind::kRuleset && res.rollback_failures.empty()) {
         RulesetFailed(res.cause);
         return kBadInput;
@@ -217,6 +277,236 @@ int Apply(const Globals& g, bool dry_run) {
     Say(g, "applied " + std::to_string(plan.actions.size()) + " change" + (plan.actions.size() == 1 ? "" : "s") +
                " (ruleset generation " + std::to_string(st.generation) + ")");
     return kOk;
+}
+
+int Apply(const Globals& g, bool dry_run) {
+    Config cfg;
+    std::string program;
+    return ApplyConfig(g, dry_run, 0, &cfg, &program);
+}
+
+// ---- arming ----
+
+#ifndef HALTFW_FINAL_PATH
+#define HALTFW_FINAL_PATH "/usr/lib/haltfw/haltfw-final"
+#endif
+
+struct ArmOptions {
+    std::string final_path;  ///< --final, else $HALTFW_FINAL, else HALTFW_FINAL_PATH.
+    int wait_devices = 0;
+};
+
+// Whether haltfw may talk to systemd, and if not why not. With a sysroot
+// (tests) it never does, even where systemd runs: the drop-ins it wrote are
+// not systemd's.
+struct SystemdState {
+    std::string sysroot = SysRoot();
+    bool running = false;
+    std::string why_not;
+};
+
+SystemdState Systemd() {
+    SystemdState s;
+    if (!s.sysroot.empty()) s.why_not = "systemd is not contacted (HALTFW_SYSROOT is set)";
+    else if (!SystemdRunning()) s.why_not = "systemd is not running (no /run/systemd/system)";
+    else s.running = true;
+    return s;
+}
+
+bool ReloadSystemd(std::string* err) {
+    std::unique_ptr<SystemdManager> m = SystemdManager::Connect(err);
+    return m && m->Reload(err);
+}
+
+// Reads the final stage and what it needs to run in the exitrd.
+int LoadFinalStage(const std::string& path, std::vector<ExitrdFile>* files) {
+    std::string err;
+    if (!LoadExitrdFiles(path, files, &err)) {
+        bool missing = access(path.c_str(), F_OK) != 0;
+        Fail("cannot arm: " + err + (missing ? " (give it with --final or HALTFW_FINAL)" : "") + "; nothing changed");
+        return missing ? kSystem : kBadInput;
+    }
+    return kOk;
+}
+
+// The guards arm writes, or none with the reason why.
+std::vector<DropIn> PlanGuards(const SystemdState& sd, std::string* why_none, std::string* err, bool* ok) {
+    *ok = true;
+    std::string dir = RuntimeUnitDir(sd.sysroot);
+    if (access(dir.c_str(), F_OK) != 0) {
+        *why_none = dir + " does not exist (systemd is not running)";
+        return {};
+    }
+    GuardFacts facts;
+    if (!ReadGuardFacts(sd.sysroot, &facts, err)) {
+        *ok = false;
+        return {};
+    }
+    *why_none = "none of the units that tear the firewall down at stop is installed";
+    return GuardDropIns(facts, dir);
+}
+
+// arm: apply, readiness, then the halt preparation, all or nothing.
+int Arm(const Globals& g, const ArmOptions& o) {
+    // 1. The final stage first: a bad one should change nothing at all.
+    ArmPlan ap;
+    if (int rc = LoadFinalStage(o.final_path, &ap.files); rc != kOk) return rc;
+
+    // 2. apply: the live state the manifest records is the config's.
+    Config cfg;
+    std::string program;
+    if (int rc = ApplyConfig(g, false, o.wait_devices, &cfg, &program); rc != kOk) {
+        Fail("not armed: apply did not succeed");
+        return rc;
+    }
+
+    // 3. Readiness, judged on the state just applied, as check judges it.
+    Live live;
+    if (!ReadLive(cfg, true, &live)) return kSystem;
+    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
+    Readiness r = AssessLive(cfg, program, live, plan);
+    PrintReadiness(r);
+    if (!r.ready()) {
+        Fail("cannot arm: " + Count(r.blockers.size(), "blocker") + "; nothing armed (apply's changes stay)");
+        return kNotReady;
+    }
+
+    // 4. The halt preparation.
+    SystemdState sd = Systemd();
+    std::string err;
+    bool ok = true;
+    ap.guards = PlanGuards(sd, &ap.no_guards_why, &err, &ok);
+    if (!ok) {
+        Fail("cannot arm: " + err + "; nothing armed");
+        return kSystem;
+    }
+    ap.exitrd = ExitrdRoot();
+    ap.manifest = BuildManifest(cfg, plan.interfaces, live.ruleset, [](const std::string& k, std::string* v) {
+        std::string e;
+        return ReadSysctl(k, v, &e);
+    });
+    ap.reload = sd.running;
+    ap.no_reload_why = sd.why_not;
+    std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
+    ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Say(g, line); });
+    if (!res.ok) {
+        Fail("arm: " + res.error);
+        for (const std::string& f : res.undo_failures) Fail("undo failed: " + f);
+        Fail(res.undo_failures.empty() ? "arm failed; everything it had prepared was undone (apply's changes stay)"
+                                       : "arm failed and the undo is incomplete: run 'haltfw disarm'");
+        return res.undo_failures.empty() ? kNotReady : kSystem;
+    }
+    std::cout << "armed: digest " << ap.manifest.digest << " (manifest " << ExitrdManifestPath(ap.exitrd) << ")\n";
+    return kOk;
+}
+
+int Disarm(const Globals& g) {
+    SystemdState sd = Systemd();
+    DisarmPlan dp;
+    dp.exitrd = ExitrdRoot();
+    ExitrdState st;
+    std::string err;
+    if (!ReadExitrdState(dp.exitrd, &st, &err)) {
+        Fail("disarm: " + err);
+        return kSystem;
+    }
+    dp.exitrd_mounted = st.Usable();
+    dp.unit_dir = RuntimeUnitDir(sd.sysroot);
+    dp.reload = sd.running;
+    dp.no_reload_why = sd.why_not;
+    std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
+    DisarmResult res = DisarmHalt(dp, fx.get(), [&](const std::string& line) { Say(g, line); });
+    for (const std::string& e : res.errors) Fail("disarm: " + e);
+    if (!res.ok) {
+        Fail("disarm is incomplete: see above");
+        return kSystem;
+    }
+    std::cout << (res.removed ? "disarmed: a halt is an ordinary halt again; the network state is left as it is"
+                              : "nothing to disarm: not armed")
+              << "\n";
+    return kOk;
+}
+
+// halt: arm (again: arming is idempotent, and so readiness is judged right
+// before the halt), then start haltfw.target as `systemctl start
+// haltfw.target --job-mode=replace-irreversibly` would.
+int Halt(const Globals& g, const ArmOptions& o) {
+    SystemdState sd = Systemd();
+    if (!sd.running) {
+        Fail("cannot halt: " + sd.why_not + "; nothing changed");
+        return kSystem;
+    }
+    if (int rc = Arm(g, o); rc != kOk) {
+        Fail("not halting: the box is not armed");
+        return rc;
+    }
+    std::string err, job;
+    std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
+    if (!m || !m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
+        Fail("cannot halt: " + err + " (the box stays armed)");
+        return kSystem;
+    }
+    std::cout << "halting: started haltfw.target (job " << job << ", via the " << m->via()
+              << "); the box becomes the halted firewall\n";
+    return kOk;
+}
+
+// The "armed:" line of status.
+std::string ArmedStatus(const std::string& live_digest) {
+    ArmFacts f;
+    f.exitrd = ExitrdRoot();
+    f.live_digest = live_digest;
+    ExitrdState st;
+    std::string err;
+    if (!ReadExitrdState(f.exitrd, &st, &err)) return "armed: unknown (" + err + ")";
+    f.mounted = st.mount.has_value();
+    f.usable = st.Usable();
+    if (st.mount) f.mount_desc = "type '" + st.mount->fstype + "' (" + st.mount->options + ")";
+    f.final_ok = access(ExitrdShutdownPath(f.exitrd).c_str(), X_OK) == 0;
+    std::string manifest = ExitrdManifestPath(f.exitrd);
+    f.manifest_present = access(manifest.c_str(), F_OK) == 0;
+    Manifest m;
+    if (f.manifest_present && ReadManifestFile(manifest, &m, &err)) f.armed_digest = m.digest;
+    else if (f.manifest_present) f.manifest_error = err;
+
+    std::string why_none;
+    bool ok = true;
+    for (const DropIn& d : PlanGuards(Systemd(), &why_none, &err, &ok)) {
+        std::string now, e;
+        if (!ReadWholeFile(d.path, &now, &e)) f.guards_missing.push_back(d.path);
+        else if (now != d.content) f.guards_changed.push_back(d.path);
+    }
+    bool armed = false;
+    return ArmedVerdict(f, &armed);
+}
+
+int VerifyConsole(const std::string& file) {
+    std::string log, err;
+    if (!ReadWholeFile(file, &log, &err, size_t{1} << 30)) {
+        Fail("verify-console: " + (err.empty() ? "read " + file + ": No such file or directory" : err));
+        return kSystem;
+    }
+    ConsoleReport r = ParseConsole(log);
+    for (const std::string& l : r.lines) std::cout << l << "\n";
+    switch (r.verdict) {
+    case ConsoleVerdict::kOk:
+        std::cout << "verify-console: a complete HALTED-OK report (digest " << r.Field("digest") << ")\n";
+        return kOk;
+    case ConsoleVerdict::kFail:
+        std::cout << "verify-console: HALTED-FAIL (reason " << r.Field("reason") << ")\n";
+        return kNotReady;
+    case ConsoleVerdict::kTruncated:
+        std::cout << "verify-console: a truncated report: "
+                  << (r.machine_line.empty() ? "it has no HALTED-OK or HALTED-FAIL line"
+                                             : "it counts lines=" + r.Field("lines") + " but " + std::to_string(r.lines.size() - 1) +
+                                                   " lines arrived before its last")
+                  << "\n";
+        return kNotReady;
+    case ConsoleVerdict::kAbsent:
+        break;
+    }
+    std::cout << "verify-console: no haltfw report in '" << file << "'\n";
+    return kBadInput;
 }
 
 int Status(const Globals& g) {
@@ -252,6 +542,7 @@ int Status(const Globals& g) {
                   : "changed since the last apply (generation " + std::to_string(live.applied.generation) + ", now " +
                         std::to_string(live.generation) + ")")
               << "\n";
+    std::cout << ArmedStatus(live.digest) << "\n";
     bool in_sync = plan.problems.ok() && plan.Empty();
     std::cout << "state: " << (in_sync ? "matches the config" : "differs from the config (" + std::to_string(plan.actions.size()) + " pending changes)") << "\n";
     return in_sync ? kOk : kNotReady;
@@ -279,35 +570,67 @@ const char* kUsage =
     "  apply            bring addresses, routes, sysctls and the ruleset to the config, all or nothing\n"
     "  status           show the live state against the config\n"
     "  digest           print the SHA-256 digest of the live nftables ruleset\n"
+    "  arm              apply, then prepare the halt: exitrd with the final stage and manifest, guards\n"
+    "  disarm           take the halt preparation back; the network state stays\n"
+    "  halt             arm, then start haltfw.target: halt into the halted firewall\n"
+    "  verify-console   find the final stage's report in a captured serial log and judge it\n"
     "\n"
     "'haltfw VERB --help' shows a verb's options.\n"
     "Exit status: 0 ok/ready, 1 not ready or failed and rolled back, 2 bad config or usage, 3 system error.\n";
+
+const char* const kVerbs[] = {"check", "apply", "status", "digest", "arm", "disarm", "halt", "verify-console"};
 
 po::options_description VerbOptions(const std::string& verb) {
     po::options_description d("Options for '" + verb + "'");
     d.add_options()("help,h", "show this help");
     if (verb == "apply") d.add_options()("dry-run,n", "print what would change, change nothing");
     if (verb == "digest") d.add_options()("dump", "also print the canonical ruleset the digest is made of");
+    if (verb == "arm" || verb == "halt")
+        d.add_options()
+            ("final", po::value<std::string>()->value_name("PATH"), "the final stage to install (default $HALTFW_FINAL, else " HALTFW_FINAL_PATH ")")
+            ("wait-devices", po::value<int>()->default_value(0)->value_name("SECONDS"),
+             "wait up to SECONDS for the configured devices to appear (and udev to finish with them)");
+    if (verb == "verify-console") d.add_options()("file", po::value<std::string>()->value_name("FILE"), "the captured serial log (or give it alone)");
     return d;
+}
+
+ArmOptions ArmOptionsOf(const po::variables_map& vm) {
+    ArmOptions o;
+    const char* env = std::getenv("HALTFW_FINAL");
+    o.final_path = vm.count("final") ? vm["final"].as<std::string>() : env && *env ? env : HALTFW_FINAL_PATH;
+    o.wait_devices = vm["wait-devices"].as<int>();
+    return o;
 }
 
 int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::string>& args) {
     po::options_description opts = VerbOptions(verb);
+    po::positional_options_description pos;
+    if (verb == "verify-console") pos.add("file", 1);
     po::variables_map vm;
     try {
-        po::store(po::command_line_parser(args).options(opts).run(), vm);
+        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
+        if (vm.count("help")) {
+            std::cout << "Usage: haltfw [--config FILE] " << verb << (verb == "verify-console" ? " FILE" : " [OPTIONS]") << "\n\n" << opts;
+            return kOk;
+        }
         po::notify(vm);
     } catch (const po::error& e) {
         Fail(verb + ": " + e.what() + " (try 'haltfw " + verb + " --help')");
         return kBadInput;
     }
-    if (vm.count("help")) {
-        std::cout << "Usage: haltfw [--config FILE] " << verb << " [OPTIONS]\n\n" << opts;
-        return kOk;
-    }
     if (verb == "check") return Check(g, args);
     if (verb == "apply") return Apply(g, vm.count("dry-run") > 0);
     if (verb == "status") return Status(g);
+    if (verb == "arm") return Arm(g, ArmOptionsOf(vm));
+    if (verb == "disarm") return Disarm(g);
+    if (verb == "halt") return Halt(g, ArmOptionsOf(vm));
+    if (verb == "verify-console") {
+        if (!vm.count("file")) {
+            Fail("verify-console: no FILE given (usage: haltfw verify-console FILE)");
+            return kBadInput;
+        }
+        return VerifyConsole(vm["file"].as<std::string>());
+    }
     return Digest(vm.count("dump") > 0);
 }
 
@@ -346,7 +669,7 @@ int main(int argc, char** argv) {
             return vm.count("help") ? kOk : kBadInput;
         }
         std::string verb = vm["verb"].as<std::string>();
-        if (verb != "check" && verb != "apply" && verb != "status" && verb != "digest") {
+        if (std::find(std::begin(kVerbs), std::end(kVerbs), verb) == std::end(kVerbs)) {
             Fail("unknown verb '" + verb + "' (try 'haltfw --help')");
             return kBadInput;
         }

@@ -1,0 +1,149 @@
+// Arming: everything `haltfw arm` prepares after apply so that the next
+// `haltfw halt` ends in the halted firewall, and `haltfw disarm` takes back.
+//
+//   - the exitrd: a tmpfs on /run/initramfs with the final stage as
+//     `shutdown` (a static binary) and the armed manifest;
+//   - the guards: drop-ins that keep the shutdown from flushing the ruleset
+//     or deconfiguring interfaces, then a daemon-reload.
+//
+// All or nothing: each step records how to undo itself, and a failure
+// undoes every step before it, newest first, so a failed arm leaves the
+// halt preparation as it found it (nothing armed, or the previous arm).
+// The steps go through ArmEffects, so the sequence and its undo are tested
+// with a fake; BuildManifest and ArmedVerdict are pure.
+//
+// No module is preloaded here beyond apply's [halt] modules: the ruleset
+// commit itself made the kernel load every module the ruleset uses
+// (nft_* expressions, nft_chain_nat, conntrack helpers and loggers are
+// requested while the transaction is built), nothing unloads modules at
+// shutdown, and so the final stage's restore of the same ruleset finds
+// them all loaded even after it empties kernel.modprobe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.h"
+#include "guards.h"
+#include "exitrd.h"
+#include "manifest.h"
+#include "nft_dump.h"
+#include "plan.h"
+
+namespace haltfw {
+
+/// Reads a live sysctl as the kernel prints it; false if it does not exist.
+using SysctlReader = std::function<bool(const std::string& key, std::string* value)>;
+
+/// The config's sysctls the halted box must keep: every `net.` key (the
+/// built-in hardening defaults included; the config admits no others
+/// today). Once halted the packet path is all that is left, and each of
+/// these shapes it: forwarding above all, but also rp_filter, redirects and
+/// source routing, conntrack limits. The final stage checks each and writes
+/// back any that changed.
+std::vector<std::pair<std::string, std::string>> HaltSysctls(const Config& cfg);
+
+/// The manifest for the applied config: version, the ruleset and its
+/// digest, each configured link (role, kernel name now, configured
+/// addresses), HaltSysctls, and [halt]'s ctrl-alt-del and sysrq. Where
+/// `read_live` reads a sysctl whose live value equals the config's up to
+/// white space, the live text is kept (the kernel prints tcp_rmem with tabs,
+/// and the final stage compares exactly). Interfaces without a link are
+/// left out (readiness refuses to arm with one). Pure.
+Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& ifs, const NftRuleset& ruleset,
+                       const SysctlReader& read_live = nullptr);
+
+/// The effects arming needs. LinuxArmEffects does them; tests use a fake.
+class ArmEffects {
+public:
+    virtual ~ArmEffects() = default;
+    /// See MountExitrd in exitrd.h.
+    virtual bool MountExitrd(const std::string& root, bool* mounted, bool* created_dir, std::string* err) = 0;
+    virtual bool UnmountExitrd(const std::string& root, bool* lazy, std::string* err) = 0;
+    /// False with *err empty when the file does not exist.
+    virtual bool ReadFile(const std::string& path, std::string* content, std::string* err) = 0;
+    /// Atomic (temporary file and rename).
+    virtual bool WriteFile(const std::string& path, const std::string& content, unsigned mode, std::string* err) = 0;
+    virtual bool WriteManifest(const std::string& path, const Manifest& m, std::string* err) = 0;
+    /// A missing file is success with *removed false.
+    virtual bool RemoveFile(const std::string& path, bool* removed, std::string* err) = 0;
+    virtual bool MakeDir(const std::string& path, bool* created, std::string* err) = 0;
+    /// Removes an empty directory; a missing or non-empty one is left, with
+    /// success and *removed false.
+    virtual bool RemoveDir(const std::string& path, bool* removed, std::string* err) = 0;
+    /// systemd daemon-reload.
+    virtual bool Reload(std::string* err) = 0;
+};
+
+/// The real effects; `reload` does the daemon-reload (over sd-bus).
+std::unique_ptr<ArmEffects> LinuxArmEffects(std::function<bool(std::string*)> reload);
+
+struct ArmPlan {
+    std::string exitrd;        ///< Root of the exitrd.
+    /// The final stage as /shutdown, and its loader and libraries if it has
+    /// any (LoadExitrdFiles), paths inside the exitrd.
+    std::vector<ExitrdFile> files;
+    Manifest manifest;
+    std::vector<DropIn> guards;
+    std::string no_guards_why; ///< When `guards` is empty, why.
+    bool reload = false;       ///< systemd runs: daemon-reload after changing guards.
+    std::string no_reload_why; ///< Else why not ("systemd is not running").
+};
+
+struct ArmResult {
+    bool ok = true;
+    std::string error;                        ///< The failed step and why.
+    std::vector<std::string> undo_failures;   ///< Undo steps that failed too.
+};
+
+/// Mounts the exitrd (or reuses haltfw's), installs the final stage as
+/// ROOT/shutdown (0755), writes the guards (0644) and reloads systemd if
+/// one changed, and writes the manifest last: its presence is what turns
+/// the next halt into the halted firewall. Files already holding the
+/// wanted bytes are left alone, so arming twice changes nothing the second
+/// time. On a failure every step done is undone (previous files put back,
+/// new ones removed, the mount taken off, systemd reloaded again).
+/// `progress` gets one line per step and per undo step.
+ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const std::function<void(const std::string&)>& progress);
+
+struct DisarmPlan {
+    std::string exitrd;
+    bool exitrd_mounted = false;  ///< haltfw's tmpfs is mounted on it.
+    std::string unit_dir;         ///< Where the guards are.
+    bool reload = false;
+    std::string no_reload_why;
+};
+
+struct DisarmResult {
+    bool ok = true;
+    int removed = 0;                  ///< Files, guards and mounts taken away.
+    std::vector<std::string> errors;  ///< Steps that failed (the rest still ran).
+};
+
+/// Removes the manifest, unmounts the exitrd (with the final stage in it),
+/// removes every haltfw guard and reloads systemd if one was removed. Leaves
+/// the network alone. Goes on past a failed step and reports each.
+DisarmResult DisarmHalt(const DisarmPlan& p, ArmEffects* fx, const std::function<void(const std::string&)>& progress);
+
+/// What status reads to say whether the box is armed.
+struct ArmFacts {
+    std::string exitrd;
+    bool mounted = false;          ///< Some mount on the exitrd root.
+    bool usable = false;           ///< ... and it is a tmpfs allowing exec.
+    std::string mount_desc;        ///< "ext4 (rw,noexec)" for messages.
+    bool final_ok = false;         ///< ROOT/shutdown is there and executable.
+    bool manifest_present = false;
+    std::string manifest_error;    ///< Present but unreadable or invalid.
+    std::string armed_digest;
+    std::string live_digest;       ///< Empty if not read.
+    std::vector<std::string> guards_missing;
+    std::vector<std::string> guards_changed;
+};
+
+/// "armed: yes (digest D, manifest PATH)" or "armed: no (REASON; ...)". Pure.
+std::string ArmedVerdict(const ArmFacts& f, bool* armed);
+
+}  // namespace haltfw

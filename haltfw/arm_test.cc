@@ -1,0 +1,367 @@
+#include "arm.h"
+
+#include <catch2/catch.hpp>
+#include <linux/if.h>
+#include <linux/netfilter.h>
+
+#include <map>
+#include <set>
+
+#include "nft_digest.h"
+
+using namespace haltfw;
+
+namespace {
+
+const char* kConf = R"([ruleset]
+file = /r.nft
+[interface.wan]
+device = eth0
+address = 198.51.100.1/24
+address = 2001:db8:1::1/64
+[interface.lan]
+device = eth1
+address = 192.0.2.1/24
+[interface.dmz]
+device = eth9
+address = 203.0.113.1/24
+[sysctl]
+net.ipv4.ip_forward = 1
+net.ipv6.conf.all.forwarding = 1
+net.ipv4.tcp_rmem = 4096 131072 6291456
+[halt]
+ctrl-alt-del = poweroff
+sysrq = 176
+)";
+
+Config Parse(const std::string& text) {
+    Diagnostics d;
+    Config c = ParseConfig(text, "haltfw.conf", &d);
+    REQUIRE(d.ok());
+    return c;
+}
+
+NftRuleset SampleRuleset() {
+    NftRuleset rs;
+    rs.objects.push_back({NftKind::kTable, NFPROTO_INET, "", "filter", "\x01\x02", "table inet filter"});
+    rs.objects.push_back({NftKind::kChain, NFPROTO_INET, "filter", "forward", "\x03", "chain forward"});
+    return rs;
+}
+
+// Files and directories in memory; records each call; fails the first call
+// that starts with `fail_on`.
+class FakeEffects : public ArmEffects {
+public:
+    std::map<std::string, std::string> files;
+    std::map<std::string, unsigned> modes;
+    std::set<std::string> dirs;
+    bool mounted = false;
+    std::vector<std::string> calls;
+    std::string fail_on;
+
+    bool Do(const std::string& call, std::string* err) {
+        calls.push_back(call);
+        if (!fail_on.empty() && call.rfind(fail_on, 0) == 0) {
+            *err = call + ": refused";
+            return false;
+        }
+        return true;
+    }
+    bool MountExitrd(const std::string& root, bool* m, bool* created, std::string* err) override {
+        *m = !mounted, *created = false;
+        if (mounted) return Do("reuse " + root, err);
+        if (!Do("mount " + root, err)) return false;
+        mounted = true;
+        return true;
+    }
+    bool UnmountExitrd(const std::string& root, bool* lazy, std::string* err) override {
+        *lazy = false;
+        if (!Do("umount " + root, err)) return false;
+        mounted = false;
+        for (auto it = files.begin(); it != files.end();) it = it->first.rfind(root + "/", 0) == 0 ? files.erase(it) : std::next(it);
+        return true;
+    }
+    bool ReadFile(const std::string& path, std::string* content, std::string* err) override {
+        err->clear();
+        auto it = files.find(path);
+        if (it == files.end()) return false;
+        *content = it->second;
+        return true;
+    }
+    bool WriteFile(const std::string& path, const std::string& content, unsigned mode, std::string* err) override {
+        if (!Do("write " + path, err)) return false;
+        files[path] = content;
+        modes[path] = mode;
+        return true;
+    }
+    bool WriteManifest(const std::string& path, const Manifest& m, std::string* err) override {
+        if (!Do("manifest " + path, err)) return false;
+        files[path] = SerializeManifest(m);
+        modes[path] = 0600;
+        return true;
+    }
+    bool RemoveFile(const std::string& path, bool* removed, std::string* err) override {
+        *removed = files.erase(path) > 0;
+        return Do("rm " + path, err);
+    }
+    bool MakeDir(const std::string& path, bool* created, std::string* err) override {
+        *created = dirs.insert(path).second;
+        return Do("mkdir " + path, err);
+    }
+    bool RemoveDir(const std::string& path, bool* removed, std::string* err) override {
+        *removed = dirs.erase(path) > 0;
+        return Do("rmdir " + path, err);
+    }
+    bool Reload(std::string* err) override { return Do("reload", err); }
+};
+
+ArmPlan SamplePlan() {
+    Config cfg = Parse(kConf);
+    ArmPlan p;
+    p.exitrd = "/run/initramfs";
+    p.files = {{"/shutdown", "\x7f" "ELF static", 0755}};
+    p.manifest = BuildManifest(cfg, {}, SampleRuleset());
+    GuardFacts f;
+    f.present = {"nftables.service", "networking.service"};
+    p.guards = GuardDropIns(f, "/run/systemd/system");
+    p.reload = true;
+    return p;
+}
+
+std::vector<std::string> Lines;
+void Collect(const std::string& s) { Lines.push_back(s); }
+
+}  // namespace
+
+TEST_CASE("arm: the sysctls kept are the config's, defaults included") {
+    Config cfg = Parse(kConf);
+    auto s = HaltSysctls(cfg);
+    std::vector<std::string> keys;
+    for (auto& [k, v] : s) keys.push_back(k);
+    CHECK(std::find(keys.begin(), keys.end(), "net.ipv4.ip_forward") != keys.end());
+    CHECK(std::find(keys.begin(), keys.end(), "net.ipv6.conf.all.forwarding") != keys.end());
+    CHECK(std::find(keys.begin(), keys.end(), "net.ipv4.conf.all.rp_filter") != keys.end());
+    CHECK(s.size() == DefaultSysctls().size() + 3);
+}
+
+TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
+    Config cfg = Parse(kConf);
+    NetState st;
+    st.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
+    st.links.push_back({3, "eth1", std::nullopt, 1500, IFF_UP, ""});
+    std::vector<ResolvedInterface> ifs = ResolveInterfaces(cfg, st);
+    NftRuleset rs = SampleRuleset();
+    // The kernel prints tcp_rmem with tabs; forwarding reads back as set.
+    SysctlReader live = [](const std::string& k, std::string* v) {
+        if (k == "net.ipv4.tcp_rmem") *v = "4096\t131072\t6291456";
+        else if (k == "net.ipv4.ip_forward") *v = "1";
+        else return false;
+        return true;
+    };
+    Manifest m = BuildManifest(cfg, ifs, rs, live);
+
+    CHECK(m.version == HALTFW_VERSION);
+    CHECK(m.digest == RulesetDigest(rs));
+    CHECK(m.ruleset.objects.size() == 2);
+    CHECK(m.ctrl_alt_del == "poweroff");
+    CHECK(m.sysrq == 176);
+    REQUIRE(m.links.size() == 2);  // dmz's eth9 does not exist: left out
+    CHECK(m.links[0].role == "wan");
+    CHECK(m.links[0].name == "eth0");
+    REQUIRE(m.links[0].addresses.size() == 2);
+    CHECK(FormatPrefix(m.links[0].addresses[1]) == "2001:db8:1::1/64");
+    CHECK(m.links[1].role == "lan");
+    CHECK(FormatPrefix(m.links[1].addresses[0]) == "192.0.2.1/24");
+    std::map<std::string, std::string> sysctls(m.sysctls.begin(), m.sysctls.end());
+    CHECK(sysctls["net.ipv4.ip_forward"] == "1");
+    CHECK(sysctls["net.ipv6.conf.all.forwarding"] == "1");
+    CHECK(sysctls["net.ipv4.tcp_rmem"] == "4096\t131072\t6291456");
+
+    // And it survives the file format.
+    Manifest back;
+    std::string err;
+    REQUIRE(ParseManifest(SerializeManifest(m), &back, &err));
+    CHECK(back.digest == m.digest);
+    CHECK(back.sysctls == m.sysctls);
+}
+
+TEST_CASE("arm: a live sysctl that differs from the config keeps the config's value") {
+    Config cfg = Parse(kConf);
+    Manifest m = BuildManifest(cfg, {}, SampleRuleset(), [](const std::string&, std::string* v) {
+        *v = "0";
+        return true;
+    });
+    std::map<std::string, std::string> sysctls(m.sysctls.begin(), m.sysctls.end());
+    CHECK(sysctls["net.ipv4.ip_forward"] == "1");
+}
+
+TEST_CASE("arm: a first arm mounts, installs, guards, reloads, and writes the manifest last") {
+    FakeEffects fx;
+    Lines.clear();
+    ArmResult r = ArmHalt(SamplePlan(), &fx, Collect);
+    REQUIRE(r.ok);
+    CHECK(fx.calls == std::vector<std::string>{
+                          "mount /run/initramfs",
+                          "write /run/initramfs/shutdown",
+                          "mkdir /run/systemd/system/nftables.service.d",
+                          "write /run/systemd/system/nftables.service.d/50-haltfw.conf",
+                          "mkdir /run/systemd/system/networking.service.d",
+                          "write /run/systemd/system/networking.service.d/50-haltfw.conf",
+                          "reload",
+                          "manifest /run/initramfs/haltfw.manifest",
+                      });
+    CHECK(fx.modes["/run/initramfs/shutdown"] == 0755);
+    CHECK(fx.modes["/run/systemd/system/nftables.service.d/50-haltfw.conf"] == 0644);
+    CHECK(Lines.front() == "exitrd: mounted a tmpfs on /run/initramfs (mode 0700, exec allowed)");
+    CHECK(Lines[1] == "exitrd: installed the final stage as /run/initramfs/shutdown (11 bytes, static)");
+    CHECK(Lines.back().rfind("manifest: wrote /run/initramfs/haltfw.manifest (digest ", 0) == 0);
+}
+
+TEST_CASE("arm: arming again changes nothing and does not reload") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    auto files = fx.files;
+    fx.calls.clear();
+    Lines.clear();
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    CHECK(fx.files == files);
+    CHECK(fx.calls == std::vector<std::string>{
+                          "reuse /run/initramfs",
+                          "mkdir /run/systemd/system/nftables.service.d",
+                          "mkdir /run/systemd/system/networking.service.d",
+                      });
+    CHECK(Lines == std::vector<std::string>{
+                       "exitrd: /run/initramfs is already haltfw's tmpfs; updating it in place",
+                       "exitrd: final stage /run/initramfs/shutdown unchanged",
+                       "guard: /run/systemd/system/nftables.service.d/50-haltfw.conf unchanged",
+                       "guard: /run/systemd/system/networking.service.d/50-haltfw.conf unchanged",
+                       "manifest: /run/initramfs/haltfw.manifest unchanged (digest " + SamplePlan().manifest.digest +
+                           ", 0 links, 2 ruleset objects)",
+                   });
+}
+
+TEST_CASE("arm: a failure at the last step undoes everything, reloading after the guards are gone") {
+    FakeEffects fx;
+    fx.fail_on = "manifest";
+    Lines.clear();
+    ArmResult r = ArmHalt(SamplePlan(), &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "manifest /run/initramfs/haltfw.manifest: refused");
+    CHECK(r.undo_failures.empty());
+    CHECK(fx.files.empty());
+    CHECK(fx.dirs.empty());
+    CHECK_FALSE(fx.mounted);
+    std::vector<std::string> tail(fx.calls.end() - 7, fx.calls.end());
+    CHECK(tail == std::vector<std::string>{
+                      "rm /run/systemd/system/networking.service.d/50-haltfw.conf",
+                      "rmdir /run/systemd/system/networking.service.d",
+                      "rm /run/systemd/system/nftables.service.d/50-haltfw.conf",
+                      "rmdir /run/systemd/system/nftables.service.d",
+                      "rm /run/initramfs/shutdown",
+                      "umount /run/initramfs",
+                      "reload",
+                  });
+}
+
+TEST_CASE("arm: a failed re-arm puts the previous arm back") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    auto before = fx.files;
+    ArmPlan p = SamplePlan();
+    p.files = {{"/shutdown", "\x7f" "ELF newer", 0755}};
+    p.guards[0].content += "# changed\n";
+    p.manifest.sysrq = 1;
+    fx.fail_on = "manifest";
+    ArmResult r = ArmHalt(p, &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(fx.files == before);
+    CHECK(fx.mounted);
+    CHECK(fx.calls.back() == "reload");
+}
+
+TEST_CASE("arm: without systemd the guards are written and the reload is skipped, with the reason") {
+    FakeEffects fx;
+    ArmPlan p = SamplePlan();
+    p.reload = false;
+    p.no_reload_why = "systemd is not running (no /run/systemd/system)";
+    Lines.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(std::find(fx.calls.begin(), fx.calls.end(), "reload") == fx.calls.end());
+    CHECK(std::find(Lines.begin(), Lines.end(), "systemd: systemd is not running (no /run/systemd/system); daemon-reload skipped") !=
+          Lines.end());
+}
+
+TEST_CASE("disarm: removes the manifest, the exitrd and every guard, then reloads; again, nothing") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    DisarmPlan d{"/run/initramfs", true, "/run/systemd/system", true, ""};
+    Lines.clear();
+    DisarmResult r = DisarmHalt(d, &fx, Collect);
+    CHECK(r.ok);
+    CHECK(r.removed == 4);
+    CHECK(fx.files.empty());
+    CHECK(fx.dirs.empty());
+    CHECK_FALSE(fx.mounted);
+    CHECK(Lines == std::vector<std::string>{
+                       "removed the manifest /run/initramfs/haltfw.manifest",
+                       "unmounted the exitrd /run/initramfs with the final stage",
+                       "removed the guard /run/systemd/system/nftables.service.d/50-haltfw.conf",
+                       "removed the guard /run/systemd/system/networking.service.d/50-haltfw.conf",
+                       "systemd: daemon-reload done: the units stop as before",
+                   });
+    fx.calls.clear();
+    d.exitrd_mounted = false;
+    r = DisarmHalt(d, &fx, Collect);
+    CHECK(r.ok);
+    CHECK(r.removed == 0);
+    CHECK(std::find(fx.calls.begin(), fx.calls.end(), "reload") == fx.calls.end());
+}
+
+TEST_CASE("disarm: a failed step is reported and the others still run") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    fx.fail_on = "umount";
+    DisarmResult r = DisarmHalt({"/run/initramfs", true, "/run/systemd/system", true, ""}, &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.errors == std::vector<std::string>{"umount /run/initramfs: refused"});
+    CHECK(fx.files.count("/run/systemd/system/nftables.service.d/50-haltfw.conf") == 0);
+}
+
+TEST_CASE("status: armed, and each reason it is not") {
+    ArmFacts f;
+    f.exitrd = "/run/initramfs";
+    bool armed = true;
+    CHECK(ArmedVerdict(f, &armed) == "armed: no (not armed)");
+    CHECK_FALSE(armed);
+
+    f.mounted = f.usable = f.final_ok = f.manifest_present = true;
+    f.armed_digest = f.live_digest = "ab12";
+    CHECK(ArmedVerdict(f, &armed) == "armed: yes (digest ab12, manifest /run/initramfs/haltfw.manifest)");
+    CHECK(armed);
+
+    f.live_digest = "cd34";
+    f.guards_missing = {"/run/systemd/system/nftables.service.d/50-haltfw.conf"};
+    CHECK(ArmedVerdict(f, &armed) ==
+          "armed: no (guard /run/systemd/system/nftables.service.d/50-haltfw.conf missing; "
+          "the live ruleset digest now differs from the armed one (ab12))");
+    CHECK_FALSE(armed);
+
+    ArmFacts g;
+    g.exitrd = "/run/initramfs";
+    g.mounted = g.usable = g.final_ok = true;
+    CHECK(ArmedVerdict(g, &armed) == "armed: no (manifest /run/initramfs/haltfw.manifest missing)");
+    g.mounted = g.usable = false;
+    g.manifest_present = true;
+    g.armed_digest = "ab12";
+    CHECK(ArmedVerdict(g, &armed) == "armed: no (exitrd /run/initramfs is not mounted)");
+    g.mounted = true;
+    g.mount_desc = "type 'tmpfs' (rw,nosuid,noexec)";
+    CHECK(ArmedVerdict(g, &armed) ==
+          "armed: no (exitrd /run/initramfs is a mount of type 'tmpfs' (rw,nosuid,noexec), not haltfw's tmpfs)");
+    g.usable = true;
+    g.final_ok = false;
+    g.manifest_error = "manifest: checksum mismatch (corrupted or truncated)";
+    CHECK(ArmedVerdict(g, &armed) ==
+          "armed: no (final stage /run/initramfs/shutdown missing or not executable; "
+          "manifest unusable: manifest: checksum mismatch (corrupted or truncated))");
+}

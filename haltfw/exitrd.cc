@@ -1,0 +1,364 @@
+#include "exitrd.h"
+
+#include <fcntl.h>
+
+#include <sys/wait.h>
+
+#include <spawn.h>
+
+#include <elf.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "files.h"
+
+extern char** environ;
+
+namespace haltfw {
+namespace {
+
+// ---- ELF ------------------------------------------------------------------
+
+#if defined(__LP64__)
+using Ehdr = Elf64_Ehdr;
+using Phdr = Elf64_Phdr;
+using Dyn = Elf64_Dyn;
+constexpr unsigned char kClass = ELFCLASS64;
+#else
+using Ehdr = Elf32_Ehdr;
+using Phdr = Elf32_Phdr;
+using Dyn = Elf32_Dyn;
+constexpr unsigned char kClass = ELFCLASS32;
+#endif
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+constexpr unsigned char kData = ELFDATA2LSB;
+#else
+constexpr unsigned char kData = ELFDATA2MSB;
+#endif
+
+// Copies a struct out of the image at `off` (the image need not be aligned).
+template <typename T>
+bool At(std::string_view image, uint64_t off, T* out) {
+    if (off > image.size() || image.size() - off < sizeof(T)) return false;
+    std::memcpy(out, image.data() + off, sizeof(T));
+    return true;
+}
+
+// A C string inside the image, or "" if it runs off the end.
+std::string CString(std::string_view image, uint64_t off, uint64_t max) {
+    if (off >= image.size()) return "";
+    std::string_view s = image.substr(off, max);
+    size_t nul = s.find('\0');
+    return nul == std::string_view::npos ? "" : std::string(s.substr(0, nul));
+}
+
+bool CheckHeader(std::string_view image, uint16_t machine, Ehdr* eh, std::string* err) {
+    if (!At(image, 0, eh) || std::memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) {
+        *err = "not an ELF file";
+        return false;
+    }
+    if (eh->e_ident[EI_CLASS] != kClass || eh->e_ident[EI_DATA] != kData || (machine && eh->e_machine != machine)) {
+        *err = "an ELF file for another architecture (machine " + std::to_string(eh->e_machine) + ", this is " +
+               std::to_string(machine) + ")";
+        return false;
+    }
+    if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN) {
+        *err = "not an executable (ELF type " + std::to_string(eh->e_type) + ")";
+        return false;
+    }
+    if (eh->e_phentsize != sizeof(Phdr)) {
+        *err = "malformed ELF file (program header size " + std::to_string(eh->e_phentsize) + ")";
+        return false;
+    }
+    return true;
+}
+
+// The DT_NEEDED count of a PT_DYNAMIC segment (a static-pie has one, with
+// no DT_NEEDED in it).
+int NeededCount(std::string_view image, const Phdr& ph) {
+    int needed = 0;
+    for (uint64_t off = ph.p_offset; off + sizeof(Dyn) <= ph.p_offset + ph.p_filesz; off += sizeof(Dyn)) {
+        Dyn d;
+        if (!At(image, off, &d) || d.d_tag == DT_NULL) break;
+        needed += d.d_tag == DT_NEEDED;
+    }
+    return needed;
+}
+
+// ---- mountinfo ------------------------------------------------------------
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string Unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            const char* o = s.data() + i + 1;
+            if (o[0] >= '0' && o[0] <= '3' && o[1] >= '0' && o[1] <= '7' && o[2] >= '0' && o[2] <= '7') {
+                out += static_cast<char>((o[0] - '0') * 64 + (o[1] - '0') * 8 + (o[2] - '0'));
+                i += 3;
+                continue;
+            }
+        }
+        out += s[i];
+    }
+    return out;
+}
+
+std::vector<std::string_view> Words(std::string_view line) {
+    std::vector<std::string_view> w;
+    size_t i = 0;
+    while (i < line.size()) {
+        size_t sp = line.find(' ', i);
+        if (sp == std::string_view::npos) sp = line.size();
+        if (sp > i) w.push_back(line.substr(i, sp - i));
+        i = sp + 1;
+    }
+    return w;
+}
+
+std::string Canonical(const std::string& path) {
+    char buf[PATH_MAX];
+    return realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
+}  // namespace
+
+std::string ExitrdRoot() {
+    const char* r = std::getenv("HALTFW_EXITRD");
+    return r && *r ? r : kExitrdDefault;
+}
+
+uint16_t NativeElfMachine() {
+#if defined(__x86_64__)
+    return EM_X86_64;
+#elif defined(__aarch64__)
+    return EM_AARCH64;
+#elif defined(__i386__)
+    return EM_386;
+#elif defined(__arm__)
+    return EM_ARM;
+#elif defined(__riscv)
+    return EM_RISCV;
+#else
+    return 0;  // unknown: the machine is not checked
+#endif
+}
+
+bool InspectElf(std::string_view image, uint16_t machine, ElfFacts* facts, std::string* err) {
+    Ehdr eh;
+    if (!CheckHeader(image, machine, &eh, err)) return false;
+    *facts = ElfFacts{};
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+        Phdr ph;
+        if (!At(image, eh.e_phoff + uint64_t{i} * sizeof(Phdr), &ph)) {
+            *err = "malformed ELF file (program headers past the end)";
+            return false;
+        }
+        if (ph.p_type == PT_INTERP) facts->interpreter = CString(image, ph.p_offset, ph.p_filesz);
+        if (ph.p_type == PT_DYNAMIC) facts->needed += NeededCount(image, ph);
+    }
+    return true;
+}
+
+bool CheckStaticElf(std::string_view image, uint16_t machine, std::string* err) {
+    ElfFacts f;
+    if (!InspectElf(image, machine, &f, err)) return false;
+    if (!f.interpreter.empty()) {
+        *err = "dynamically linked (interpreter '" + f.interpreter + "')";
+        return false;
+    }
+    if (f.needed > 0) {
+        *err = "needs shared libraries (DT_NEEDED), like a shared library";
+        return false;
+    }
+    return true;
+}
+
+bool ParseLoaderList(std::string_view out, std::vector<std::string>* libs, std::string* err) {
+    libs->clear();
+    size_t pos = 0;
+    while (pos < out.size()) {
+        size_t nl = out.find('\n', pos);
+        if (nl == std::string_view::npos) nl = out.size();
+        std::string_view line = out.substr(pos, nl - pos);
+        pos = nl + 1;
+        size_t arrow = line.find(" => ");
+        if (arrow == std::string_view::npos) continue;  // the vDSO, the interpreter itself
+        std::string_view rest = line.substr(arrow + 4);
+        std::string_view name = line.substr(0, arrow);
+        while (!name.empty() && (name.front() == '\t' || name.front() == ' ')) name.remove_prefix(1);
+        if (rest.substr(0, 9) == "not found") {
+            *err = "library '" + std::string(name) + "' not found";
+            return false;
+        }
+        size_t sp = rest.find(" (");
+        std::string_view path = rest.substr(0, sp);
+        if (path.empty() || path[0] != '/') continue;
+        libs->emplace_back(path);
+    }
+    return true;
+}
+
+namespace {
+
+// Runs `argv` and returns its standard output. The loader's --list mode is
+// what ldd uses; ldd itself is a shell script haltfw need not depend on.
+bool Capture(const std::vector<std::string>& argv, std::string* out, std::string* err) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        *err = std::string("pipe: ") + std::strerror(errno);
+        return false;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        *err = argv[0] + ": " + std::strerror(rc);
+        return false;
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0) out->append(buf, static_cast<size_t>(n));
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        *err = argv[0] + " --list: failed (status " + std::to_string(status) + ")";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* files, std::string* err) {
+    files->clear();
+    ExitrdFile self{"/shutdown", "", 0755};
+    ElfFacts facts;
+    std::string why;
+    if (!ReadWholeFile(final_path, &self.bytes, &why) || !InspectElf(self.bytes, NativeElfMachine(), &facts, &why)) {
+        *err = "final stage " + final_path + ": " + (why.empty() ? "No such file or directory" : why);
+        return false;
+    }
+    files->push_back(std::move(self));
+    if (facts.interpreter.empty() && facts.needed == 0) return true;  // static
+    if (facts.interpreter.empty()) {
+        *err = "final stage " + final_path + ": names libraries but has no program interpreter";
+        return false;
+    }
+    std::string listing;
+    std::vector<std::string> libs;
+    if (!Capture({facts.interpreter, "--list", final_path}, &listing, &why) || !ParseLoaderList(listing, &libs, &why)) {
+        *err = "final stage " + final_path + ": " + why;
+        return false;
+    }
+    libs.insert(libs.begin(), facts.interpreter);
+    for (const std::string& lib : libs) {
+        ExitrdFile f{lib, "", 0755};
+        if (!ReadWholeFile(lib, &f.bytes, &why)) {  // follows symlinks: the exitrd gets the real bytes
+            *err = "final stage " + final_path + ": library " + lib + ": " + (why.empty() ? "No such file or directory" : why);
+            return false;
+        }
+        files->push_back(std::move(f));
+    }
+    return true;
+}
+
+bool ExitrdMount::HasOption(std::string_view opt) const {
+    std::string_view rest = options;
+    while (!rest.empty()) {
+        size_t comma = rest.find(',');
+        if (rest.substr(0, comma) == opt) return true;
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+std::optional<ExitrdMount> FindMount(std::string_view mountinfo, const std::string& path) {
+    std::optional<ExitrdMount> found;
+    size_t pos = 0;
+    while (pos < mountinfo.size()) {
+        size_t nl = mountinfo.find('\n', pos);
+        if (nl == std::string_view::npos) nl = mountinfo.size();
+        std::vector<std::string_view> w = Words(mountinfo.substr(pos, nl - pos));
+        pos = nl + 1;
+        // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
+        size_t sep = 6;
+        while (sep < w.size() && w[sep] != "-") ++sep;
+        if (w.size() < 6 || sep + 1 >= w.size() || Unescape(w[4]) != path) continue;
+        found = ExitrdMount{Unescape(w[4]), std::string(w[5]), Unescape(w[sep + 1])};
+    }
+    return found;
+}
+
+bool ReadExitrdState(const std::string& root, ExitrdState* st, std::string* err) {
+    std::string info;
+    if (!ReadWholeFile("/proc/self/mountinfo", &info, err)) {
+        if (err->empty()) *err = "read /proc/self/mountinfo: missing (is /proc mounted?)";
+        return false;
+    }
+    st->root = Canonical(root);
+    st->mount = FindMount(info, st->root);
+    return true;
+}
+
+bool MountExitrd(const std::string& root, bool* mounted, bool* created_dir, std::string* err) {
+    *mounted = *created_dir = false;
+    if (mkdir(root.c_str(), 0700) == 0) *created_dir = true;
+    else if (errno != EEXIST) {
+        *err = "exitrd " + root + ": mkdir: " + std::strerror(errno);
+        return false;
+    }
+    ExitrdState st;
+    if (!ReadExitrdState(root, &st, err)) return false;
+    if (st.Usable()) return true;
+    if (st.mount) {
+        *err = "exitrd " + root + ": already a mount of type '" + st.mount->fstype + "' (" + st.mount->options +
+               "), not haltfw's; refusing to mount over it";
+        return false;
+    }
+    // Exec allowed (the point of the mount), nosuid; device nodes allowed,
+    // since the final stage may need /dev/console or /dev/kmsg in its root
+    // after the pivot. Mode 0700: nobody but root looks inside.
+    if (mount("haltfw-exitrd", st.root.c_str(), "tmpfs", MS_NOSUID, "mode=0700") != 0) {
+        *err = "exitrd " + root + ": mount tmpfs: " + std::strerror(errno);
+        if (*created_dir) rmdir(root.c_str());
+        *created_dir = false;
+        return false;
+    }
+    *mounted = true;
+    return true;
+}
+
+bool UnmountExitrd(const std::string& root, bool* lazy, std::string* err) {
+    *lazy = false;
+    if (umount2(root.c_str(), UMOUNT_NOFOLLOW) == 0) return true;
+    // Busy: someone has a file open or a cwd inside. Detach it from the tree
+    // now; the kernel frees it when the last user lets go.
+    if (errno == EBUSY && umount2(root.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0) {
+        *lazy = true;
+        return true;
+    }
+    *err = "exitrd " + root + ": unmount: " + std::strerror(errno);
+    return false;
+}
+
+}  // namespace haltfw

@@ -1,0 +1,53 @@
+# Sourced by the arm namespace tests after lib.sh (not a test itself: the
+# test glob takes *.sh). Points every place arm writes into $WORK:
+#   HALTFW_EXITRD   the exitrd tmpfs is mounted there (the mount namespace
+#                   from unshare --mount is private, so the host never sees it)
+#   HALTFW_SYSROOT  unit files and their settings are read, and the guards
+#                   written, under it; with it set haltfw never contacts
+#                   systemd, so no test can reload or halt the host
+# and provides a fake Debian unit tree with nftables and ifupdown installed.
+FINAL=${HALTFW_TEST_FINAL:-}
+if [ ! -x "$FINAL" ]; then
+    echo "skipped: $TEST: HALTFW_TEST_FINAL (a static stand-in for haltfw-final) is not set"
+    exit 77
+fi
+export HALTFW_EXITRD="$WORK/exitrd"
+export HALTFW_SYSROOT="$WORK/root"
+unset HALTFW_FINAL
+UNITS="$HALTFW_SYSROOT/run/systemd/system"
+mkdir -p "$UNITS" "$HALTFW_SYSROOT/lib/systemd/system" "$HALTFW_SYSROOT/etc/default"
+for u in nftables.service networking.service ifup@.service netfilter-persistent.service; do
+    echo "[Service]" >"$HALTFW_SYSROOT/lib/systemd/system/$u"
+done
+echo "FLUSH_ON_STOP=0" >"$HALTFW_SYSROOT/etc/default/netfilter-persistent"
+# The exitrd may still be mounted when a test fails half-way.
+trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# exitrd_mount: "FSTYPE OPTIONS" of the top-most mount on the exitrd, or "".
+exitrd_mount() {
+    python3 - "$(realpath -m "$HALTFW_EXITRD")" <<'PY'
+import sys
+found = ""
+for line in open("/proc/self/mountinfo"):
+    w = line.split()
+    sep = w.index("-")
+    if w[4] == sys.argv[1]:
+        found = w[sep + 1] + " " + w[5] + " " + w[sep + 3]
+print(found)
+PY
+}
+
+# exitrd_mounts: how many mounts are stacked on the exitrd.
+exitrd_mounts() {
+    awk -v p="$(realpath -m "$HALTFW_EXITRD")" '$5 == p' /proc/self/mountinfo | wc -l
+}
+
+# guards: the drop-ins under the sysroot, one path per line, sorted.
+guards() {
+    (cd "$UNITS" && find . -name '*.conf' | sort)
+}
+
+# has_interp FILE: true if FILE is dynamically linked.
+has_interp() {
+    readelf -lW "$1" | grep -q 'Requesting program interpreter'
+}

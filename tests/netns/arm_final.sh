@@ -1,0 +1,83 @@
+#!/bin/bash
+# arm with the real final stage, haltfw-final: the exitrd holds it with its
+# program interpreter and libraries, enough to run it with the exitrd as
+# root. Its verification then repairs a flushed ruleset and a downed link
+# from the manifest, and fails closed (forwarding off) when the armed
+# ruleset cannot be put back.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/arm_env.bash"
+REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
+make_links
+write_config
+CONF="$WORK/haltfw.conf"
+M="$HALTFW_EXITRD/haltfw.manifest"
+
+run_haltfw 0 --config "$CONF" arm --final "$REAL"
+expect_contains "arm" "$OUT" "bytes) with its loader and "
+interp=$(readelf -lW "$REAL" | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+[ -n "$interp" ] || fail "expected $REAL to be dynamically linked (see haltfw/CMakeLists.txt)"
+[ -x "$HALTFW_EXITRD$interp" ] || fail "the exitrd lacks the interpreter $interp"
+for lib in $("$interp" --list "$REAL" | awk '$2 == "=>" && $3 ~ /^\// {print $3}'); do
+    cmp -s "$lib" "$HALTFW_EXITRD$lib" || fail "the exitrd lacks $lib (or holds other bytes)"
+done
+# Run it with the exitrd as its root, as after systemd's pivot: no library
+# from outside. Not PID 1, so it refuses, which proves it started.
+rc=0
+out=$(chroot "$HALTFW_EXITRD" /shutdown 2>&1) || rc=$?
+expect_eq "chroot /shutdown exit" "$rc" 2
+expect_contains "chroot /shutdown" "$out" "haltfw-final: refusing to run: not PID 1"
+
+digest=$("$HALTFW" digest)
+vout=$("$REAL" --verify "$M" 2>&1) || fail "verify of the armed state: $vout"
+expect_contains "verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=2 addresses=4 restored=0"
+
+# Something flushes the ruleset on the way down: put back from the manifest.
+nft flush ruleset
+vout=$("$REAL" --verify "$M" 2>&1) || fail "verify after a flush: $vout"
+expect_contains "restored" "$vout" "HALTFW: ruleset: digest was "
+expect_contains "restored" "$vout" "restored from the manifest: now $digest as armed"
+expect_contains "restored" "$vout" "HALTFW: HALTED-OK digest=$digest links=2 addresses=4 restored=1"
+expect_eq "digest after the restore" "$("$HALTFW" digest)" "$digest"
+
+# A link went down and lost an address: the final stage repairs it.
+ip link set lan0 down
+ip addr del 192.0.2.1/24 dev lan0
+vout=$("$REAL" --verify "$M" 2>&1) || fail "verify after ifdown: $vout"
+expect_contains "links repaired" "$vout" "repaired: lan0 set up; repaired: lan0 192.0.2.1/24 added"
+expect_eq "lan0 address back" "$(ip -br -4 addr show lan0 | awk '{print $3}')" "192.0.2.1/24"
+
+# The armed ruleset cannot come back: a manifest (sealed with a valid
+# checksum) whose rules name a chain that does not exist, so the kernel
+# refuses the restore. The final stage must fail closed: forwarding off for
+# every family.
+python3 - "$M" "$WORK/bad.manifest" <<'PY'
+import hashlib, sys
+lines = open(sys.argv[1]).read().split("\n")
+body = [l for l in lines if l and not l.startswith("end ")]
+old, new = "forward".encode().hex(), "nowhere".encode().hex()
+for i, l in enumerate(body):
+    w = l.split(" ")
+    if w[0] == "object" and w[1] == "7" and w[4] == old:
+        w[4], w[5] = new, w[5].replace(old, new)
+        body[i] = " ".join(w)
+        break
+else:
+    sys.exit("no rule of chain 'forward' in the manifest")
+text = "\n".join(body) + "\n"
+open(sys.argv[2], "w").write(text + "end " + hashlib.sha256(text.encode()).hexdigest() + "\n")
+PY
+nft flush ruleset
+ip link set lan0 up
+expect_eq "forwarding before" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
+echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
+rc=0
+vout=$("$REAL" --verify "$WORK/bad.manifest" 2>&1) || rc=$?
+expect_eq "verify exit when the ruleset cannot be restored" "$rc" 1
+expect_contains "restore refused" "$vout" "restore failed: restore: rule in filter nowhere: No such file or directory"
+expect_contains "fail closed" "$vout" "HALTFW: forwarding: turned OFF for every family (fail closed)"
+expect_contains "fail closed" "$vout" "HALTFW: HALTED-FAIL reason=ruleset "
+expect_eq "ip_forward after" "$(cat /proc/sys/net/ipv4/ip_forward)" 0
+expect_eq "ipv6 forwarding after" "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" 0
+
+run_haltfw 0 --config "$CONF" disarm
+echo "ok: $TEST"
