@@ -59,6 +59,14 @@ void Say(const std::string& line) {
     }
 }
 
+// The kernel log's copy alone (the console already has the report).
+void Kmsg(const std::string& line) {
+    if (g_kmsg < 0) return;
+    std::string k = "<6>haltfw-final: " + line + "\n";
+    ssize_t ignored = write(g_kmsg, k.data(), k.size());
+    (void)ignored;
+}
+
 std::string ReadFile(const char* path) {
     std::string out;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -301,7 +309,8 @@ std::string Lockdown(const Manifest& m) {
     std::string text = FormatReport(r);
     ssize_t ignored = write(1, text.data(), text.size());
     (void)ignored;
-    for (const std::string& l : r.lines) Say("  " + l);  // the kernel log's copy (see Say)
+    for (const std::string& l : r.lines) Kmsg(l);
+    Kmsg(r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + r.reason);
 
     // Keep nothing open but the console, and no mount but the exitrd.
     if (g_kmsg >= 0) close(g_kmsg);
