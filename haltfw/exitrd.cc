@@ -1,5 +1,7 @@
 #include "exitrd.h"
 
+#include "final_stage.h"
+
 #include <fcntl.h>
 
 #include <sys/wait.h>
@@ -90,37 +92,6 @@ int NeededCount(std::string_view image, const Phdr& ph) {
         needed += d.d_tag == DT_NEEDED;
     }
     return needed;
-}
-
-// ---- mountinfo ------------------------------------------------------------
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string Unescape(std::string_view s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            const char* o = s.data() + i + 1;
-            if (o[0] >= '0' && o[0] <= '3' && o[1] >= '0' && o[1] <= '7' && o[2] >= '0' && o[2] <= '7') {
-                out += static_cast<char>((o[0] - '0') * 64 + (o[1] - '0') * 8 + (o[2] - '0'));
-                i += 3;
-                continue;
-            }
-        }
-        out += s[i];
-    }
-    return out;
-}
-
-std::vector<std::string_view> Words(std::string_view line) {
-    std::vector<std::string_view> w;
-    size_t i = 0;
-    while (i < line.size()) {
-        size_t sp = line.find(' ', i);
-        if (sp == std::string_view::npos) sp = line.size();
-        if (sp > i) w.push_back(line.substr(i, sp - i));
-        i = sp + 1;
-    }
-    return w;
 }
 
 std::string Canonical(const std::string& path) {
@@ -294,18 +265,8 @@ bool ExitrdMount::HasOption(std::string_view opt) const {
 
 std::optional<ExitrdMount> FindMount(std::string_view mountinfo, const std::string& path) {
     std::optional<ExitrdMount> found;
-    size_t pos = 0;
-    while (pos < mountinfo.size()) {
-        size_t nl = mountinfo.find('\n', pos);
-        if (nl == std::string_view::npos) nl = mountinfo.size();
-        std::vector<std::string_view> w = Words(mountinfo.substr(pos, nl - pos));
-        pos = nl + 1;
-        // ID PARENT MAJ:MIN ROOT MOUNT_POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER_OPTIONS
-        size_t sep = 6;
-        while (sep < w.size() && w[sep] != "-") ++sep;
-        if (w.size() < 6 || sep + 1 >= w.size() || Unescape(w[4]) != path) continue;
-        found = ExitrdMount{Unescape(w[4]), std::string(w[5]), Unescape(w[sep + 1])};
-    }
+    for (const MountEntry& m : ParseMountinfo(mountinfo))  // the last one is on top
+        if (m.point == path) found = ExitrdMount{m.point, m.options, m.fstype};
     return found;
 }
 

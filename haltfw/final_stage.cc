@@ -109,6 +109,7 @@ std::vector<MountEntry> ParseMountinfo(std::string_view text) {
         m.id = std::atoi(std::string(f[0]).c_str());
         m.parent = std::atoi(std::string(f[1]).c_str());
         m.point = Unescape(f[4]);
+        m.options = std::string(f[5]);
         m.fstype = std::string(*(dash + 1));
         out.push_back(m);
     }

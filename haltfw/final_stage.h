@@ -32,10 +32,11 @@ struct MountEntry {
     int id = 0;
     int parent = 0;
     std::string point;   ///< Unescaped mount point.
+    std::string options; ///< Per-mount options: "rw,nosuid,nodev".
     std::string fstype;
 };
 
-/// Parses /proc/self/mountinfo text.
+/// Parses /proc/self/mountinfo text, in its order (creation order).
 std::vector<MountEntry> ParseMountinfo(std::string_view text);
 
 /// The mount points to take off, children before parents (deepest first),
