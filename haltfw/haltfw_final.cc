@@ -46,15 +46,14 @@ const char* kVersion = HALTFW_VERSION;
 
 int g_kmsg = -1;
 
-// Console lines go to fd 1; a copy goes to the kernel log under another
-// prefix, so that a serial log holding both shows one report, not two
-// interleaved.
-void Say(const std::string& line) {
-    std::string l = line + "\n";
+// A message outside the report: on the console and in the kernel log, each
+// with the program's name in front (callers pass the message alone).
+void Say(const std::string& msg) {
+    std::string l = "haltfw-final: " + msg + "\n";
     ssize_t ignored = write(1, l.data(), l.size());
     (void)ignored;
     if (g_kmsg >= 0) {
-        std::string k = "<6>haltfw-final: " + l;
+        std::string k = "<6>" + l;
         ignored = write(g_kmsg, k.data(), k.size());
     }
 }
@@ -245,10 +244,10 @@ std::string Lockdown(const Manifest& m) {
         if (sig == SIGCHLD) {
             ReapChildren();
         } else if (sig == SIGINT && ctrl_alt_del == "reboot") {
-            Say("haltfw-final: Ctrl-Alt-Del: rebooting");
+            Say("Ctrl-Alt-Del: rebooting");
             reboot(RB_AUTOBOOT);
         } else if (sig == SIGINT && ctrl_alt_del == "poweroff") {
-            Say("haltfw-final: Ctrl-Alt-Del: powering off");
+            Say("Ctrl-Alt-Del: powering off");
             reboot(RB_POWER_OFF);
         }
         // Every other signal, and a failed wait, changes nothing.
@@ -324,7 +323,7 @@ std::string Lockdown(const Manifest& m) {
     KillLeftovers(&procs);
     UnmountResult um = UnmountAll();
     sync();
-    Say("haltfw-final: " + std::string(FinalActionName(a)) + " (" + std::to_string(um.unmounted) + " mounts taken off" +
+    Say(std::string(FinalActionName(a)) + " (" + std::to_string(um.unmounted) + " mounts taken off" +
         (um.left.empty() ? "" : ", left: " + Join(um.left)) + ")");
     switch (a) {
         case FinalAction::kPowerOff: reboot(RB_POWER_OFF); break;
@@ -332,7 +331,7 @@ std::string Lockdown(const Manifest& m) {
         case FinalAction::kKexec: reboot(LINUX_REBOOT_CMD_KEXEC); reboot(RB_AUTOBOOT); break;
         default: reboot(RB_AUTOBOOT); break;
     }
-    Say(std::string("haltfw-final: reboot() failed: ") + std::strerror(errno) + "; staying inert");
+    Say(std::string("reboot() failed: ") + std::strerror(errno) + "; staying inert");
     Inert("ignore");
 }
 
@@ -391,7 +390,7 @@ int main(int argc, char** argv) {
     std::string err;
     bool valid = ReadManifestFile(kManifestPath, &m, &err);
     FinalAction action = DecideAction(verb, valid);
-    if (verb == "halt" && !valid) Say("haltfw-final: no valid manifest (" + err + "): an ordinary halt");
+    if (verb == "halt" && !valid) Say("no valid manifest (" + err + "): an ordinary halt");
     if (action == FinalAction::kFirewall) Firewall(m);
     Finish(action);
 }

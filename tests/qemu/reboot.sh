@@ -1,0 +1,52 @@
+#!/bin/bash
+# Scenario 6, reboot passthrough: armed ('haltfw arm'), then an ordinary
+# 'systemctl reboot'. haltfw changes nothing about a reboot: systemd-shutdown
+# still pivots into haltfw's exitrd (it is there, armed), and the final stage,
+# seeing the verb 'reboot', takes the remaining mounts off and reboots. QEMU
+# runs with -no-reboot, so the guest's reboot ends QEMU by itself.
+#
+# A panic would end QEMU too (qemu-run passes panic=-1 with --no-reboot):
+# hence the kernel's own "reboot: Restarting system" is required and a
+# "Kernel panic" refused.
+set -euo pipefail
+# shellcheck source=tests/qemu/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+hfw_require_root
+hfw_image
+
+guest=$(mktemp)
+cat >"$guest" <<'EOF_GUEST'
+say() { echo "reboot: $*"; }
+rc=0
+haltfw arm || rc=$?
+say "arm exited $rc"
+say "status $(haltfw status 2>&1 | grep '^armed:')"
+say "rebooting"
+systemctl reboot
+EOF_GUEST
+hfw_boot "$guest" --no-reboot
+rm -f "$guest"
+
+hfw_wait_log '^reboot: rebooting' 300 "the guest script starting the reboot"
+t0=$HFW_SEEN_AT
+hfw_assert_log '^reboot: arm exited 0$' "'haltfw arm' succeeding"
+hfw_assert_log '^reboot: status armed: yes \(digest [0-9a-f]{64}, manifest /run/initramfs/haltfw.manifest\)' \
+    "'haltfw status' saying armed before the reboot"
+
+# QEMU ends by itself, well within the bound (a halt would leave it running).
+hfw_wait_vm_exit 120
+reboot_s=$(awk -v a="$t0" -v b="$(hfw_now)" 'BEGIN { printf "%.1f", b - a }')
+((HFW_RUN_RC == 0)) || hfw_fail "qemu-run exited $HFW_RUN_RC (expected QEMU's own 0 after the guest's reboot)"
+grep -q 'QEMU exited with status 0' "$HFW_RUN_LOG" || hfw_fail "qemu-run did not see QEMU exit by itself with status 0: $(cat "$HFW_RUN_LOG")"
+
+hfw_assert_log 'systemd-shutdown\[1\]: Successfully changed into root pivot' "systemd-shutdown pivoting into the exitrd"
+hfw_assert_log 'haltfw-final: reboot \([0-9]+ mounts taken off\)' "the final stage passing the reboot through"
+hfw_assert_log 'reboot: Restarting system' "the kernel's 'reboot: Restarting system'"
+hfw_log_has 'HALTFW:' && hfw_fail "a HALTFW report on a reboot: $(hfw_log_clean | grep 'HALTFW:' | tail -n 3)"
+hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted instead of rebooting"
+hfw_log_has 'Kernel panic' && hfw_fail "the kernel panicked (which also ends QEMU with -no-reboot)"
+
+final_line=$(hfw_log_clean | grep -o '^haltfw-final: reboot (.*' | tail -n 1)
+echo "reboot: '$final_line'; 'rebooting' to QEMU's exit ${reboot_s} s"
+hfw_pass

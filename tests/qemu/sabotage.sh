@@ -1,0 +1,179 @@
+#!/bin/bash
+# Scenario 5, sabotage: a unit the guards do not know flushes the ruleset
+# when it is stopped during the shutdown transaction. The final stage must
+# notice and restore the armed ruleset from the manifest (HALTED-OK,
+# restored=1) or, if it cannot, fail closed (HALTED-FAIL reason=ruleset,
+# forwarding off). Either way, once the report is out, no packet with a LAN
+# source address reaches the WAN side and WAN->LAN stays blocked.
+#
+# The saboteur is installed by the guest script at run time, under /run,
+# not baked into the image: the image stays the product's. It stands for
+# any third-party unit with an 'ExecStop=nft flush ruleset'.
+#
+# Between the flush and the final stage the box forwards with no ruleset
+# at all (ip_forward is still 1); this scenario measures that window (its
+# length, and the LAN-source packets that leaked to the WAN side meanwhile)
+# and prints the figures, but asserts only what the design promises: the
+# state after the report.
+set -euo pipefail
+# shellcheck source=tests/qemu/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+hfw_require_root
+hfw_require_cmd tcpdump socat
+hfw_image
+
+guest=$(mktemp)
+cat >"$guest" <<'EOF_GUEST'
+say() { echo "sabotage: $*"; }
+# The stop command: counts the ruleset's lines before and after the flush
+# and says so on the console with the uptime, so the host can see that the
+# flush really ran and when.
+mkdir -p /run/hfw-sabotage
+cat >/run/hfw-sabotage/stop <<'EOF_STOP'
+before=$(/usr/sbin/nft list ruleset | wc -l)
+/usr/sbin/nft flush ruleset
+rc=$?
+after=$(/usr/sbin/nft list ruleset | wc -l)
+echo "hfw-sabotage: ExecStop ran at uptime $(cut -d' ' -f1 /proc/uptime): 'nft flush ruleset' status $rc, ruleset $before -> $after lines" >/dev/console
+EOF_STOP
+# Default dependencies give it Conflicts= and Before=shutdown.target, as any
+# ordinary service has: the shutdown transaction stops it, running ExecStop.
+cat >/run/systemd/system/hfw-sabotage.service <<'EOF_UNIT'
+[Unit]
+Description=haltfw test: a ruleset flusher the guards do not know
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/bin/sh /run/hfw-sabotage/stop
+EOF_UNIT
+systemctl daemon-reload
+systemctl start hfw-sabotage.service
+say "unit $(systemctl is-active hfw-sabotage.service); $(systemctl show -p Conflicts hfw-sabotage.service)"
+# Give the host a moment to start its capture and the LAN traffic that
+# measures the unprotected window.
+say "halting in 3 s"
+sleep 3
+say "halting"
+haltfw halt || say "haltfw halt failed with $?"
+EOF_GUEST
+hfw_boot "$guest"
+# The EXIT trap hfw_boot set, plus the background helpers ('|| true': under
+# set -e a failing command would cut the trap short and leave the VM running).
+trap 'hfw_bg_cleanup || true; hfw_cleanup' EXIT
+rm -f "$guest"
+
+hfw_wait_log '^sabotage: halting in' 300 "the guest script installing the saboteur"
+hfw_assert_log '^sabotage: unit active; Conflicts=.*shutdown\.target' "the sabotage unit active and conflicting with shutdown.target"
+
+# The transition, measured: a capture on the WAN side and, from the LAN
+# host, a new ping flow every 0.2-0.45 s (each ping a new ICMP id, so a new
+# conntrack entry: a flow NATed before the flush would stay NATed).
+hfw_capture_start transition wan 240
+(
+    for ((i = 0; i < 400; i++)); do
+        ip netns exec "$HFW_LAN_NS" ping -n -c 1 -W 0.25 203.0.113.1 >/dev/null 2>&1 || true
+        sleep 0.2
+        [[ -f $HFW_OUT/transition.stop ]] && break
+    done
+) &
+HFW_BG_PIDS+=("$!")
+pinger=$!
+
+hfw_wait_log '^sabotage: halting$' 60 "the guest script starting the halt"
+hfw_wait_log 'HALTFW: HALTED-(OK|FAIL)' 240 "the final stage's report"
+sleep 1  # the last console bytes, the last packets of the transition
+touch "$HFW_OUT/transition.stop"
+wait "$pinger" 2>/dev/null || true
+hfw_capture_stop transition
+
+# The saboteur really ran, and really emptied the ruleset.
+hfw_assert_log "hfw-sabotage: ExecStop ran at uptime [0-9.]+: 'nft flush ruleset' status 0, ruleset [1-9][0-9]* -> 0 lines" \
+    "the sabotage unit's ExecStop flushing the ruleset"
+
+armed=$(hfw_log_clean | sed -n 's/^armed: digest \([0-9a-f]\{64\}\) .*/\1/p' | tail -n 1)
+[[ -n $armed ]] || hfw_fail "no 'armed: digest ...' line from 'haltfw halt'"
+machine=$(hfw_log_clean | grep -E -o 'HALTFW: HALTED-(OK|FAIL).*' | tail -n 1)
+verify_rc=0
+"$HFW_HALTFW" verify-console "$HFW_SERIAL_LOG" >"$HFW_OUT/verify.txt" 2>&1 || verify_rc=$?
+case $machine in
+    "HALTFW: HALTED-OK "*)
+        outcome=restored
+        [[ $machine == *" restored=1 "* ]] || hfw_fail "HALTED-OK without restored=1, although the ruleset was flushed: $machine"
+        [[ $machine == *" digest=$armed "* ]] || hfw_fail "the machine line's digest is not the armed one ($armed): $machine"
+        hfw_assert_log "HALTFW: ruleset: digest was [0-9a-f]{64}, restored from the manifest: now $armed as armed" \
+            "the report's ruleset line: restored from the manifest"
+        ((verify_rc == 0)) || hfw_fail "verify-console exited $verify_rc for a HALTED-OK report: $(cat "$HFW_OUT/verify.txt")"
+        ;;
+    "HALTFW: HALTED-FAIL reason=ruleset "*)
+        outcome=failed-closed
+        hfw_assert_log 'HALTFW: forwarding: turned OFF for every family \(fail closed\)$' "forwarding turned off (fail closed)"
+        ((verify_rc == 1)) || hfw_fail "verify-console exited $verify_rc for a HALTED-FAIL report (expected 1)"
+        ;;
+    *) hfw_fail "neither HALTED-OK restored=1 nor HALTED-FAIL reason=ruleset: '$machine'" ;;
+esac
+hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted')"
+
+# The window without a ruleset: from the flush to the final stage's report
+# (both in guest uptime seconds), and what leaked through it.
+flush_at=$(hfw_log_clean | sed -n 's/.*hfw-sabotage: ExecStop ran at uptime \([0-9.]*\):.*/\1/p' | tail -n 1)
+report_at=$(hfw_log_clean | sed -n 's/^\[ *\([0-9]*\.[0-9][0-9]\)[0-9]*\] haltfw-final: HALTED-.*/\1/p' | tail -n 1)
+window=$(awk -v a="$flush_at" -v b="$report_at" 'BEGIN { if (b == "") print "?"; else printf "%.2f", b - a }')
+transition_holes=
+(hfw_capture_complete transition) >/dev/null 2>&1 || transition_holes=" (the capture had holes: a lower bound)"
+leaked=$(hfw_capture_count transition ip src net 192.0.2.0/24)
+natted=$(hfw_capture_count transition icmp and src host 198.51.100.1 and 'icmp[icmptype] == icmp-echo')
+
+# After the report: the LAN host tries ICMP and TCP to the far host, the
+# WAN hosts try ICMP and TCP to the LAN host; both sides capture.
+hfw_tcp_listen wan 203.0.113.1 8080 120
+hfw_tcp_listen lan 192.0.2.10 8081 120
+hfw_capture_start after_wan wan 120
+hfw_capture_start after_lan lan 120
+lan_ping=0
+hfw_lan ping -n -c 5 -i 0.2 -W 2 203.0.113.1 >"$HFW_OUT/lan-ping.txt" 2>&1 || lan_ping=$?
+lan_tcp=$(hfw_tcp_try lan 203.0.113.1 8080 5) || lan_tcp=
+wan_ping=0
+hfw_wan ping -n -c 3 -i 0.2 -W 1 192.0.2.10 >"$HFW_OUT/wan-ping.txt" 2>&1 || wan_ping=$?
+wan_tcp=$(hfw_tcp_try wan 192.0.2.10 8081 3) || wan_tcp=
+hfw_capture_stop after_wan
+hfw_capture_stop after_lan
+# Captures with holes could not show that a packet never passed.
+hfw_capture_complete after_wan
+hfw_capture_complete after_lan
+
+lan_src=$(hfw_capture_count after_wan ip src net 192.0.2.0/24)
+((lan_src == 0)) || hfw_fail "after the report, $lan_src packet(s) with a LAN source address on the WAN side:
+$(hfw_capture_show after_wan ip src net 192.0.2.0/24 | head -n 10)"
+# The WAN probes went out (so that their absence on the LAN side means
+# something), and none of them reached the LAN host. Answers to the LAN
+# host's own connections do reach it, as they should: only the probes
+# (echo requests, anything to the LAN listener's port) are counted.
+wan_probes="ip and src host 198.51.100.254 and dst host 192.0.2.10 and (icmp[icmptype] == icmp-echo or tcp dst port 8081)"
+sent=$(hfw_capture_count after_wan "$wan_probes")
+((sent >= 4)) || hfw_fail "the WAN capture shows $sent WAN->LAN probe packets, expected at least 4 (3 pings, 1 SYN)"
+from_wan=$(hfw_capture_count after_lan "$wan_probes")
+((from_wan == 0)) || hfw_fail "after the report, $from_wan WAN->LAN probe packet(s) reached the LAN side:
+$(hfw_capture_show after_lan "$wan_probes" | head -n 10)"
+((wan_ping != 0)) || hfw_fail "the WAN host pinged the LAN host through the box: $(cat "$HFW_OUT/wan-ping.txt")"
+[[ -z $wan_tcp ]] || hfw_fail "the WAN host opened a TCP connection to the LAN host: '$wan_tcp'"
+if [[ $outcome == restored ]]; then
+    # The restored ruleset forwards and NATs: the capture that saw no LAN
+    # address did see the traffic, under the box's WAN address.
+    ((lan_ping == 0)) || hfw_fail "with the ruleset restored, LAN->WAN ping fails: $(cat "$HFW_OUT/lan-ping.txt")"
+    [[ $lan_tcp == "hfw-pong 198.51.100.1" ]] || hfw_fail "with the ruleset restored, LAN->WAN TCP is not NATed to 198.51.100.1: '$lan_tcp'"
+    seen=$(hfw_capture_count after_wan icmp and src host 198.51.100.1 and 'icmp[icmptype] == icmp-echo')
+    ((seen >= 5)) || hfw_fail "the WAN capture shows $seen NATed echo requests from 198.51.100.1, expected 5"
+else
+    ((lan_ping != 0)) || hfw_fail "failed closed, yet LAN->WAN ping passes"
+    [[ -z $lan_tcp ]] || hfw_fail "failed closed, yet LAN->WAN TCP passes: '$lan_tcp'"
+fi
+
+hfw_bg_cleanup
+hfw_stop
+received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$HFW_OUT/lan-ping.txt")
+echo "sabotage: outcome $outcome; after the report ${received:-0} of 5 LAN pings answered, LAN TCP '${lan_tcp:-no answer}'"
+echo "sabotage: without a ruleset from the flush (uptime $flush_at s) to the report (uptime $report_at s): $window s; meanwhile the WAN side saw $leaked LAN-source packet(s) and $natted NATed echo request(s)$transition_holes"
+hfw_pass
