@@ -177,18 +177,18 @@ hfw_wan() {
 # hfw_stop : stops the VM and waits (at most 30 s) for qemu-run's cleanup.
 hfw_stop() {
     hfw_vm_running || return 0
-    kill -TERM "$HFW_RUN_PID" 2>/dev/null
+    kill -TERM "$HFW_RUN_PID" 2>/dev/null || true  # it may end meanwhile; set -e must not cut the EXIT trap short
     local i
     for ((i = 0; i < 300; i++)); do
         hfw_vm_running || break
         sleep 0.1
     done
     if hfw_vm_running; then
-        kill -KILL "$HFW_RUN_PID" 2>/dev/null
+        kill -KILL "$HFW_RUN_PID" 2>/dev/null || true
         # qemu-run's own cleanup did not happen: remove what it made.
-        [[ -n ${HFW_QEMU_PID:-} ]] && kill -KILL "$HFW_QEMU_PID" 2>/dev/null
-        [[ -n ${HFW_LAN_NS:-} ]] && ip netns del "$HFW_LAN_NS" 2>/dev/null
-        [[ -n ${HFW_WAN_NS:-} ]] && ip netns del "$HFW_WAN_NS" 2>/dev/null
+        if [[ -n ${HFW_QEMU_PID:-} ]]; then kill -KILL "$HFW_QEMU_PID" 2>/dev/null || true; fi
+        if [[ -n ${HFW_LAN_NS:-} ]]; then ip netns del "$HFW_LAN_NS" 2>/dev/null || true; fi
+        if [[ -n ${HFW_WAN_NS:-} ]]; then ip netns del "$HFW_WAN_NS" 2>/dev/null || true; fi
     fi
     wait "$HFW_RUN_PID" 2>/dev/null || true
     HFW_RUN_PID=
@@ -202,4 +202,208 @@ hfw_overlay_cat() {
     local raw="$HFW_OUT/root-view.img"
     [[ -f $raw && $raw -nt $HFW_OVERLAY ]] || qemu-img convert -O raw "$HFW_OVERLAY" "$raw"
     debugfs -R "cat $1" "$raw" 2>/dev/null
+}
+
+# ---------------------------------------------------------------------------
+# Helpers added with scenarios 5-8 (sabotage, reboot, nothing_lost,
+# bad_config): packet captures and TCP endpoints on the harness's hosts, a
+# VM that ends by itself, the kept root disk as a raw image. Every
+# background process here runs under timeout(1), so none outlives its bound
+# even if a scenario dies before hfw_bg_cleanup.
+# ---------------------------------------------------------------------------
+
+# PIDs of the background helpers below ('ip netns exec' execs, so each is
+# the timeout(1) process, which passes SIGTERM on to its child).
+HFW_BG_PIDS=()
+
+# hfw_bg_cleanup : ends every background helper still running (at most 5 s).
+hfw_bg_cleanup() {
+    local pid i
+    for pid in "${HFW_BG_PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null || continue
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    HFW_BG_PIDS=()
+    return 0
+}
+
+# hfw_ns SIDE : the namespace of the LAN or WAN host (SIDE lan or wan).
+hfw_ns() {
+    case $1 in
+        lan) echo "$HFW_LAN_NS" ;;
+        wan) echo "$HFW_WAN_NS" ;;
+        *) hfw_fail "hfw_ns: '$1': expected lan or wan" ;;
+    esac
+}
+
+# hfw_capture_start NAME SIDE [SECONDS] : captures every packet on the LAN
+# or WAN host's interface (SIDE lan or wan) to $HFW_OUT/NAME.pcap, for at
+# most SECONDS (default 300); returns once tcpdump listens (at most 10 s).
+hfw_capture_start() {
+    local name=$1 side=$2 limit=${3:-300} ns ifname i
+    ns=$(hfw_ns "$side")
+    if [[ $side == lan ]]; then ifname=${HFW_LAN_IF:-lan0}; else ifname=${HFW_WAN_IF:-wan0}; fi
+    local pcap="$HFW_OUT/$name.pcap" err="$HFW_OUT/$name.tcpdump.txt"
+    # -U: each packet written at once, so a read while it runs sees it.
+    # --immediate-mode: each packet handed to tcpdump at once; otherwise
+    # TPACKET_V3 holds them in the ring until a block fills or its 1 s
+    # timeout, and whatever is held when tcpdump is stopped never reaches
+    # the file (seen: 35 packets received by filter, 14 captured).
+    # -B 16384: a 16 MiB ring instead of 2 MiB; with the default, tcpdump
+    # on this busy 2-core machine fell behind a 400 packets/s stream and
+    # the kernel dropped 4 of 11912 (transition).
+    ip netns exec "$ns" timeout "$limit" tcpdump -n -U --immediate-mode -B 16384 -i "$ifname" -w "$pcap" 2>"$err" &
+    HFW_BG_PIDS+=("$!")
+    eval "HFW_CAPTURE_PID_$name=$!"
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'listening on' "$err" 2>/dev/null && return 0
+        kill -0 "$!" 2>/dev/null || hfw_fail "tcpdump on $side ($ifname) ended at once: $(cat "$err")"
+        sleep 0.1
+    done
+    hfw_fail "tcpdump on $side ($ifname) did not start listening within 10 s"
+}
+
+# hfw_capture_stop NAME : ends the capture NAME (its file stays).
+hfw_capture_stop() {
+    local var="HFW_CAPTURE_PID_$1" i
+    local pid=${!var:-}
+    [[ -n $pid ]] || hfw_fail "hfw_capture_stop: no capture '$1'"
+    sleep 0.5  # the last packets in flight
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# hfw_capture_show NAME [FILTER...] : the capture's packets matching the
+# tcpdump FILTER, one line each (tcpdump -n -r).
+hfw_capture_show() {
+    local pcap="$HFW_OUT/$1.pcap"
+    shift
+    [[ -f $pcap ]] || hfw_fail "no capture file $pcap"
+    tcpdump -n -r "$pcap" "$@" 2>/dev/null
+}
+
+# hfw_capture_count NAME [FILTER...] : how many of its packets match FILTER.
+hfw_capture_count() {
+    local n
+    n=$(hfw_capture_show "$@" | wc -l)
+    echo "$n"
+}
+
+# hfw_tcp_listen SIDE ADDR PORT [SECONDS] : a TCP server on the LAN or WAN
+# host, on ADDR:PORT, for at most SECONDS (default 300). Each connection is
+# answered with one line, "hfw-pong PEER", PEER being the address the
+# server saw (behind the firewall's NAT: the firewall's WAN address).
+hfw_tcp_listen() {
+    local side=$1 addr=$2 port=$3 limit=${4:-300} ns i
+    ns=$(hfw_ns "$side")
+    # shellcheck disable=SC2016 # $SOCAT_PEERADDR is for socat's shell
+    ip netns exec "$ns" timeout "$limit" socat -T 5 \
+        "TCP-LISTEN:$port,bind=$addr,reuseaddr,fork" SYSTEM:'echo "hfw-pong $SOCAT_PEERADDR"' \
+        >"$HFW_OUT/listen-$side-$port.txt" 2>&1 &
+    HFW_BG_PIDS+=("$!")
+    for ((i = 0; i < 100; i++)); do
+        ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+        kill -0 "$!" 2>/dev/null || hfw_fail "the TCP server on $side $addr:$port ended at once: $(cat "$HFW_OUT/listen-$side-$port.txt")"
+        sleep 0.1
+    done
+    hfw_fail "the TCP server on $side $addr:$port did not listen within 10 s"
+}
+
+# hfw_tcp_try SIDE ADDR PORT [SECONDS] : connects from the LAN or WAN host
+# to ADDR:PORT; prints the server's line; fails (status 1) without an
+# answer within SECONDS (default 5).
+hfw_tcp_try() {
+    local side=$1 addr=$2 port=$3 limit=${4:-5} ns out
+    ns=$(hfw_ns "$side")
+    out=$(ip netns exec "$ns" timeout "$((limit + 2))" \
+        socat -T "$limit" - "TCP:$addr:$port,connect-timeout=$limit" </dev/null 2>/dev/null) || true
+    [[ $out == hfw-pong* ]] || return 1
+    echo "$out"
+}
+
+# hfw_wait_vm_exit SECONDS : waits for the VM to end by itself (a guest
+# reboot with --no-reboot, a poweroff); fails if it still runs after
+# SECONDS. Sets HFW_RUN_RC (qemu-run's status: QEMU's own, 124 on its
+# timeout) and HFW_WAITED.
+hfw_wait_vm_exit() {
+    local limit=$1 t0 i
+    t0=$(hfw_now)
+    for ((i = 0; i < limit * 5; i++)); do
+        hfw_vm_running || break
+        sleep 0.2
+    done
+    hfw_vm_running && hfw_fail "the VM still runs after $limit s (it should have ended by itself)"
+    HFW_WAITED=$(hfw_since "$t0")
+    HFW_RUN_RC=0
+    wait "$HFW_RUN_PID" 2>/dev/null || HFW_RUN_RC=$?
+    HFW_RUN_PID=
+}
+
+# hfw_overlay_raw : after hfw_stop, converts the kept overlay ('hfw_boot ...
+# --keep-overlay PATH') with its backing root.img to one raw image and
+# prints its path ($HFW_OUT/root-view.img, as hfw_overlay_cat uses). About
+# 750 MB on disk: remove it when done.
+hfw_overlay_raw() {
+    [[ -n ${HFW_OVERLAY:-} && -f $HFW_OVERLAY ]] || hfw_fail "no kept overlay (boot with --keep-overlay PATH)"
+    hfw_vm_running && hfw_fail "hfw_overlay_raw: the VM still runs (hfw_stop first)"
+    local raw="$HFW_OUT/root-view.img"
+    [[ -f $raw && $raw -nt $HFW_OVERLAY ]] || qemu-img convert -O raw "$HFW_OVERLAY" "$raw" ||
+        hfw_fail "qemu-img convert of $HFW_OVERLAY failed"
+    echo "$raw"
+}
+
+# ---------------------------------------------------------------------------
+# Helpers added with scenarios 2-4 (forwarding, closed, transition): tools a
+# scenario needs, the final stage's report judged as an operator would, a
+# capture that provably saw every packet.
+# ---------------------------------------------------------------------------
+
+# hfw_require_cmd CMD... : skips unless every CMD is installed (scripts/setup
+# installs them all).
+hfw_require_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || hfw_skip "'$c' is not installed (scripts/setup)"
+    done
+}
+
+# hfw_expect_halted_ok [SECONDS] : waits (default 240 s) for the final
+# stage's report on the serial console; 'haltfw verify-console' must accept
+# it (a complete HALTED-OK). Its output goes to $HFW_OUT/verify.txt.
+hfw_expect_halted_ok() {
+    hfw_wait_log 'HALTFW: HALTED-(OK|FAIL)' "${1:-240}" "the final stage's report"
+    sleep 1  # let the last console bytes reach the log
+    "$HFW_HALTFW" verify-console "$HFW_SERIAL_LOG" >"$HFW_OUT/verify.txt" 2>&1 ||
+        hfw_fail "verify-console did not accept the report:
+$(cat "$HFW_OUT/verify.txt")"
+    if hfw_log_has 'reboot: System halted'; then
+        hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
+    fi
+}
+
+# hfw_capture_complete NAME : after hfw_capture_stop, fails unless tcpdump
+# says it lost nothing: 0 packets dropped by the kernel, and every packet
+# the kernel handed over ("received by filter") written ("captured"). A
+# capture with holes cannot show that a packet never passed. Sets
+# HFW_CAPTURED (packets in the file).
+hfw_capture_complete() {
+    local stats="$HFW_OUT/$1.tcpdump.txt" dropped received
+    dropped=$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel$/\1/p' "$stats" 2>/dev/null)
+    received=$(sed -n 's/^\([0-9]*\) packets\{0,1\} received by filter$/\1/p' "$stats" 2>/dev/null)
+    HFW_CAPTURED=$(sed -n 's/^\([0-9]*\) packets\{0,1\} captured$/\1/p' "$stats" 2>/dev/null)
+    [[ -n $dropped && -n $received && -n $HFW_CAPTURED ]] ||
+        hfw_fail "capture '$1': no statistics from tcpdump in $stats"
+    ((dropped == 0 && received == HFW_CAPTURED)) ||
+        hfw_fail "capture '$1': tcpdump dropped $dropped packet(s) and wrote $HFW_CAPTURED of $received, so it cannot vouch for what passed"
 }
