@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "gateway.h"
 #include "ini.h"
 
 namespace haltfw {
@@ -79,9 +81,16 @@ private:
     void Route(InterfaceConfig* ifc, const IniEntry& e);
     void Sysctl(const IniEntry& e);
     void Halt(const IniEntry& e, std::map<std::string, int>* seen);
+    void Gateway(const IniEntry& e, std::map<std::string, int>* seen);
+    void YesNo(const IniEntry& e, bool* value, int* line);
+    void Forward(const IniEntry& e);
+    void Block(const IniEntry& e);
 
     void CheckInterface(const InterfaceConfig& ifc);
     void CheckAcrossInterfaces();
+    const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
+    void CheckGateway();
+    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan);
 
     const std::string& path_;
     Diagnostics* diags_;
@@ -236,6 +245,192 @@ void Parser::Halt(const IniEntry& e, std::map<std::string, int>* seen) {
     }
 }
 
+// [gateway]: the keys, checked one by one here; against the interfaces
+// (which may come later in the file) in CheckGateway.
+void Parser::Gateway(const IniEntry& e, std::map<std::string, int>* seen) {
+    GatewayConfig& gw = *cfg_.gateway;
+    if (e.key == "lan" || e.key == "wan") {
+        if (!Once(e, seen)) return;
+        (e.key == "lan" ? gw.lan : gw.wan) = e.value;
+        (e.key == "lan" ? gw.lan_line : gw.wan_line) = e.line;
+        if (e.value.empty()) Error(e.line, "[gateway] " + e.key + ": empty role name");
+    } else if (e.key == "masquerade") {
+        if (Once(e, seen)) YesNo(e, &gw.masquerade, &gw.masquerade_line);
+    } else if (e.key == "icmp") {
+        if (Once(e, seen)) YesNo(e, &gw.icmp, &gw.icmp_line);
+    } else if (e.key == "log-drops") {
+        if (Once(e, seen)) YesNo(e, &gw.log_drops, &gw.log_drops_line);
+    } else if (e.key == "forward") {
+        Forward(e);
+    } else if (e.key == "block") {
+        Block(e);
+    } else {
+        Error(e.line, "unknown key " + Quote(e.key) + " in [gateway]");
+    }
+}
+
+void Parser::YesNo(const IniEntry& e, bool* value, int* line) {
+    if (e.value != "yes" && e.value != "no") {
+        Error(e.line, "[gateway] " + e.key + " " + Quote(e.value) + ": expected yes or no");
+        return;
+    }
+    *value = e.value == "yes";
+    *line = e.line;
+}
+
+bool ParsePort(std::string_view s, uint16_t* port) {
+    uint32_t v = 0;
+    if (!ParseUint(s, 1, 65535, &v)) return false;
+    *port = static_cast<uint16_t>(v);
+    return true;
+}
+
+// forward = PROTO PORT[-PORT] LANHOST [PORT]
+void Parser::Forward(const IniEntry& e) {
+    const std::string where = "[gateway] forward " + Quote(e.value) + ": ";
+    std::vector<std::string_view> w = Words(e.value);
+    if (w.size() < 3 || w.size() > 4) return Error(e.line, where + "expected 'PROTO PORT[-PORT] LANHOST [PORT]'");
+    ForwardSpec f;
+    f.text = e.value;
+    f.line = e.line;
+    if (w[0] != "tcp" && w[0] != "udp") return Error(e.line, where + "protocol " + Quote(w[0]) + ": expected tcp or udp");
+    f.proto = w[0];
+    size_t dash = w[1].find('-');
+    if (dash == std::string_view::npos) {
+        if (!ParsePort(w[1], &f.first)) return Error(e.line, where + "WAN port " + Quote(w[1]) + ": not a port number (1 to 65535)");
+        f.last = f.first;
+    } else if (!ParsePort(w[1].substr(0, dash), &f.first) || !ParsePort(w[1].substr(dash + 1), &f.last)) {
+        return Error(e.line, where + "WAN ports " + Quote(w[1]) + ": expected FIRST-LAST, port numbers from 1 to 65535");
+    } else if (f.first >= f.last) {
+        return Error(e.line, where + "WAN ports " + Quote(w[1]) + ": the first port must be below the last");
+    }
+    std::string err;
+    auto host = ParseIpAddr(w[2], &err);
+    if (!host) return Error(e.line, where + "LAN host " + Quote(w[2]) + ": " + err);
+    f.host = *host;
+    if (w.size() == 4) {
+        if (!ParsePort(w[3], &f.to_port)) return Error(e.line, where + "LAN port " + Quote(w[3]) + ": not a port number (1 to 65535)");
+        // nft maps a range onto a range only as a pool, not port for port.
+        if (f.first != f.last) return Error(e.line, where + "a WAN port range keeps its ports on the LAN host: give no LAN port");
+        if (f.host.family == AF_INET6 && f.to_port != f.first)
+            return Error(e.line, where + "IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)");
+        if (f.host.family == AF_INET6) f.to_port = 0;
+    }
+    // Two DNATs for one WAN port: the first would win without a word.
+    for (const ForwardSpec& o : cfg_.gateway->forwards) {
+        bool same_target = f.host.family == AF_INET ? o.host.family == AF_INET : o.host == f.host;
+        if (o.proto == f.proto && same_target && o.first <= f.last && f.first <= o.last)
+            return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " + std::to_string(o.line) + ")");
+    }
+    cfg_.gateway->forwards.push_back(f);
+}
+
+// block = NAME ...
+void Parser::Block(const IniEntry& e) {
+    std::vector<std::string_view> names = Words(e.value);
+    if (names.empty()) Error(e.line, "[gateway] block: no service group named (known: " + ServiceGroupNames() + ")");
+    for (std::string_view n : names) {
+        if (!FindServiceGroup(n)) {
+            Error(e.line, "[gateway] block " + Quote(n) + ": unknown service group (known: " + ServiceGroupNames() + ")");
+            continue;
+        }
+        auto& blocks = cfg_.gateway->blocks;
+        auto it = std::find_if(blocks.begin(), blocks.end(), [&](const BlockSpec& b) { return b.name == n; });
+        if (it != blocks.end()) {
+            Error(e.line, "[gateway] block " + Quote(n) + " given twice (first on line " + std::to_string(it->line) + ")");
+            continue;
+        }
+        blocks.push_back({std::string(n), e.line});
+    }
+}
+
+// The interface named by `lan =` or `wan =`, or nullptr (reported).
+const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& role, int line) {
+    const GatewayConfig& gw = *cfg_.gateway;
+    const std::string what = std::string("[gateway] ") + key + " " + Quote(role) + ": ";
+    if (line == 0) {
+        Error(gw.line, std::string("[gateway]: no '") + key + " =' (the role of the " + (key[0] == 'l' ? "LAN" : "WAN") +
+                           "'s [interface.ROLE] section)");
+        return nullptr;
+    }
+    if (role.empty()) return nullptr;  // reported with the key
+    const InterfaceConfig* ifc = cfg_.FindRole(role);
+    if (!ifc) {
+        Error(line, what + "no section [interface." + role + "]");
+        return nullptr;
+    }
+    // The rules match interfaces by name (iifname); a MAC-chosen interface
+    // has a name only once apply has found it, and the profile's text must
+    // not depend on the machine it is shown on.
+    if (ifc->mac) {
+        Error(line, what + "interface " + Quote(role) + " is chosen by 'mac'; the profile's rules match interface names: give it 'device ='");
+        return nullptr;
+    }
+    return ifc;
+}
+
+void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan) {
+    const std::string where = "[gateway] forward " + Quote(f.text) + ": ";
+    if (f.host.family == AF_INET) {
+        bool wan4 = false;
+        for (const AddressSpec& a : wan.addresses) wan4 |= a.prefix.addr.family == AF_INET;
+        if (!wan4) Error(f.line, where + "interface " + Quote(wan.role) + " has no IPv4 address to forward from");
+    }
+    for (const AddressSpec& a : lan.addresses) {
+        if (a.prefix.addr == f.host) {
+            Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is the box's own address; the box runs no services once halted");
+            return;
+        }
+    }
+    std::vector<Prefix> prefixes = LanPrefixes(lan);
+    bool inside = false;
+    std::string list;
+    for (const Prefix& p : prefixes) {
+        inside |= p.contains(f.host);
+        list += (list.empty() ? "" : ", ") + FormatPrefix(p);
+    }
+    if (!inside) Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is outside the LAN's prefixes (" + list + ")");
+}
+
+void Parser::CheckGateway() {
+    if (!cfg_.gateway) return;
+    const GatewayConfig& gw = *cfg_.gateway;
+    const InterfaceConfig* lan = GatewaySide("lan", gw.lan, gw.lan_line);
+    const InterfaceConfig* wan = GatewaySide("wan", gw.wan, gw.wan_line);
+    if (lan && lan == wan) {
+        Error(gw.wan_line, "[gateway] wan " + Quote(gw.wan) + ": the same interface as lan (line " + std::to_string(gw.lan_line) +
+                               "); the two sides need two interfaces");
+        return;
+    }
+    if (lan) {
+        const std::string what = "[gateway] lan " + Quote(gw.lan) + ": interface " + Quote(lan->role);
+        if (lan->addresses.empty()) Error(gw.lan_line, what + " has no address; the profile needs the LAN's prefixes");
+        for (const auto* g : {&lan->gateway, &lan->gateway6})
+            if (*g) Error(gw.lan_line, what + " has the default route ('" + (g == &lan->gateway ? "gateway" : "gateway6") + "' on line " +
+                                           std::to_string((*g)->line) + "); the profile sends the LAN to the WAN");
+        for (const RouteSpec& r : lan->routes)
+            if (r.dst.len == 0) Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
+                                                       "); the profile sends the LAN to the WAN");
+    }
+    if (!lan || !wan || lan->addresses.empty()) return;
+    for (const ForwardSpec& f : gw.forwards) CheckForward(f, *lan, *wan);
+    bool lan4 = false, wan4 = false;
+    for (const AddressSpec& a : lan->addresses) lan4 |= a.prefix.addr.family == AF_INET;
+    for (const AddressSpec& a : wan->addresses) wan4 |= a.prefix.addr.family == AF_INET;
+    if (gw.masquerade && lan4 && !wan4)
+        Error(gw.masquerade_line ? gw.masquerade_line : gw.line,
+              "[gateway] masquerade: interface " + Quote(wan->role) + " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
+}
+
+// A gateway forwards: unless the file says otherwise, [gateway] turns
+// forwarding on (after every other sysctl).
+void AddGatewaySysctls(std::vector<SysctlSetting>* sysctls) {
+    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
+        bool set = std::any_of(sysctls->begin(), sysctls->end(), [&](const SysctlSetting& s) { return s.key == key; });
+        if (!set) sysctls->push_back({key, "1", 0});
+    }
+}
+
 void Parser::CheckInterface(const InterfaceConfig& ifc) {
     const std::string where = "interface " + Quote(ifc.role) + ": ";
     if (ifc.device.empty() && !ifc.mac) Error(ifc.line, where + "needs 'device' or 'mac'");
@@ -313,6 +508,8 @@ Config Parser::Run(const IniFile& ini) {
             ifc.role = role;
             ifc.line = s.line;
             cfg_.interfaces.push_back(ifc);
+        } else if (s.name == "gateway") {
+            if (!cfg_.gateway) cfg_.gateway = GatewayConfig{.line = s.line};
         } else if (s.name != "ruleset" && s.name != "sysctl" && s.name != "halt" && !s.name.empty()) {
             Error(s.line, "unknown section [" + s.name + "]");
         }
@@ -324,6 +521,7 @@ Config Parser::Run(const IniFile& ini) {
         else if (e.section == "ruleset") Ruleset(e);
         else if (e.section == "sysctl") Sysctl(e);
         else if (e.section == "halt") Halt(e, &seen[e.section]);
+        else if (e.section == "gateway") Gateway(e, &seen[e.section]);
         else if (e.section.rfind("interface.", 0) == 0) {
             auto it = iface_index.find(e.section.substr(10));
             if (it != iface_index.end()) Interface(&cfg_.interfaces[it->second], e, &seen[e.section]);
@@ -333,7 +531,10 @@ Config Parser::Run(const IniFile& ini) {
 
     for (const InterfaceConfig& ifc : cfg_.interfaces) CheckInterface(ifc);
     CheckAcrossInterfaces();
-    if (cfg_.rule_files.empty()) diags_->Error(path_, 0, "no ruleset: add '[ruleset]' with at least one 'file ='");
+    CheckGateway();
+    if (cfg_.gateway) AddGatewaySysctls(&cfg_.sysctls);
+    if (cfg_.rule_files.empty() && !cfg_.gateway)
+        diags_->Error(path_, 0, "no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='");
     return cfg_;
 }
 

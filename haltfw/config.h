@@ -59,6 +59,40 @@ struct SysctlSetting {
     int line = 0;                  ///< 0 for a built-in safe default.
 };
 
+/// forward = PROTO PORT[-PORT] LANHOST [PORT] in [gateway].
+struct ForwardSpec {
+    std::string proto;       ///< "tcp" or "udp".
+    uint16_t first = 0;      ///< WAN port, or the first of a range.
+    uint16_t last = 0;       ///< == first for a single port.
+    IpAddr host;             ///< IPv4: translated (DNAT); IPv6: opened as it is.
+    uint16_t to_port = 0;    ///< LAN port; 0 keeps the WAN port(s).
+    std::string text;        ///< As written, for messages and comments.
+    int line = 0;
+};
+
+/// block = NAME ... in [gateway]: a named service group (gateway.h).
+struct BlockSpec {
+    std::string name;
+    int line = 0;
+};
+
+/// [gateway]: the built-in gateway profile (gateway.h turns it into nft
+/// text). Roles are checked against the [interface.*] sections. For each
+/// yes/no key the line is 0 when the default applies.
+struct GatewayConfig {
+    int line = 0;                 ///< Line of the (first) [gateway] header.
+    std::string lan, wan;         ///< Role names of [interface.*] sections.
+    int lan_line = 0, wan_line = 0;
+    bool masquerade = true;
+    int masquerade_line = 0;
+    bool icmp = true;
+    int icmp_line = 0;
+    bool log_drops = false;
+    int log_drops_line = 0;
+    std::vector<ForwardSpec> forwards;
+    std::vector<BlockSpec> blocks;
+};
+
 enum class CtrlAltDel { kIgnore, kReboot, kPoweroff };
 
 struct HaltConfig {
@@ -75,6 +109,9 @@ struct Config {
     /// default key replaces the default in place.
     std::vector<SysctlSetting> sysctls;
     HaltConfig halt;
+    /// Set when the file has a [gateway] section; its text comes before the
+    /// rules files in the ruleset program.
+    std::optional<GatewayConfig> gateway;
 
     const InterfaceConfig* FindRole(std::string_view role) const;
 };

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "exitrd.h"
 #include "files.h"
+#include "gateway.h"
 #include "guards.h"
 #include "manifest.h"
 #include "nft_digest.h"
@@ -71,7 +72,8 @@ void RulesetFailed(const std::string& nft_messages) {
 // the kernel: the common first step of every verb that reads the config.
 // apply skips the ruleset pass: its commit comes first and fails whole.
 // Prints every problem; returns false if there was one.
-bool LoadChecked(const Globals& g, Config* cfg, std::string* program, bool check_ruleset = true) {
+// The config alone; prints every error and returns false if there was one.
+bool LoadConfigOrSay(const Globals& g, Config* cfg) {
     Diagnostics diags;
     *cfg = LoadConfig(g.config, &diags);
     if (!diags.ok()) {
@@ -80,6 +82,11 @@ bool LoadChecked(const Globals& g, Config* cfg, std::string* program, bool check
              "; nothing changed");
         return false;
     }
+    return true;
+}
+
+bool LoadChecked(const Globals& g, Config* cfg, std::string* program, bool check_ruleset = true) {
+    if (!LoadConfigOrSay(g, cfg)) return false;
     *program = RulesetProgram(*cfg);
     std::string err;
     if (check_ruleset && !NftCheck(*program, &err)) {
@@ -176,16 +183,33 @@ void PrintReadiness(const Readiness& r) {
 
 std::string Count(size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
-int Check(const Globals& g, const std::vector<std::string>&) {
+// What check and status start from: the config (with the ruleset sent
+// through the kernel in check mode), the live state with its ruleset, and
+// the plan between them. Filled in place: the plan points into the rest.
+struct Snapshot {
     Config cfg;
     std::string program;
-    if (!LoadChecked(g, &cfg, &program)) return kBadInput;
     Live live;
-    if (!ReadLive(cfg, true, &live)) return kSystem;
-    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
-    Readiness r = AssessLive(cfg, program, live, plan);
+    Plan plan;
+};
 
-    std::cout << "config: " << g.config << ": ok (" << cfg.interfaces.size() << " interfaces, " << cfg.rule_files.size()
+int TakeSnapshot(const Globals& g, Snapshot* s) {
+    if (!LoadChecked(g, &s->cfg, &s->program)) return kBadInput;
+    if (!ReadLive(s->cfg, true, &s->live)) return kSystem;
+    s->plan = ComputePlan(s->cfg, s->live.net, LiveInputs(s->live.ruleset_current));
+    return kOk;
+}
+
+int Check(const Globals& g, const std::vector<std::string>&) {
+    Snapshot snap;
+    if (int rc = TakeSnapshot(g, &snap); rc != kOk) return rc;
+    const Config& cfg = snap.cfg;
+    const Live& live = snap.live;
+    const Plan& plan = snap.plan;
+    Readiness r = AssessLive(cfg, snap.program, live, plan);
+
+    std::cout << "config: " << g.config << ": ok (" << cfg.interfaces.size() << " interfaces, "
+              << (cfg.gateway ? "the gateway profile and " : "") << cfg.rule_files.size()
               << " rules file" << (cfg.rule_files.size() == 1 ? "" : "s") << ")\n";
     std::cout << "ruleset: accepted by the kernel in check mode\n";
     if (plan.problems.ok()) {
@@ -510,12 +534,10 @@ int VerifyConsole(const std::string& file) {
 }
 
 int Status(const Globals& g) {
-    Config cfg;
-    std::string program;
-    if (!LoadChecked(g, &cfg, &program)) return kBadInput;
-    Live live;
-    if (!ReadLive(cfg, true, &live)) return kSystem;
-    Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
+    Snapshot snap;
+    if (int rc = TakeSnapshot(g, &snap); rc != kOk) return rc;
+    const Live& live = snap.live;
+    const Plan& plan = snap.plan;
 
     for (const ResolvedInterface& r : plan.interfaces) {
         std::cout << "interface " << r.config->role << ": ";
@@ -548,6 +570,25 @@ int Status(const Globals& g) {
     return in_sync ? kOk : kNotReady;
 }
 
+// show-ruleset: the gateway profile's nft text, and the rules files that
+// follow it in the same transaction. Everything else is an nft comment, so
+// the output can go to `nft -c -f -`. Reads the config only: no root, no
+// kernel.
+int ShowRuleset(const Globals& g) {
+    Config cfg;
+    if (!LoadConfigOrSay(g, &cfg)) return kBadInput;
+    std::cout << "# What 'haltfw apply' loads for " << g.config << ", after 'flush ruleset', in one transaction.\n";
+    if (cfg.gateway) std::cout << GatewayRuleset(cfg);
+    else std::cout << "# No [gateway]: the ruleset is the [ruleset] files alone.\n";
+    if (cfg.rule_files.empty()) {
+        std::cout << "# No [ruleset] files follow.\n";
+        return kOk;
+    }
+    std::cout << "# " << (cfg.gateway ? "Then the" : "The") << " [ruleset] files, in this order:\n";
+    for (const RuleFile& f : cfg.rule_files) std::cout << "#   " << f.path << " (line " << f.line << ")\n";
+    return kOk;
+}
+
 int Digest(bool dump) {
     NftRuleset rs;
     std::string err;
@@ -570,6 +611,7 @@ const char* kUsage =
     "  apply            bring addresses, routes, sysctls and the ruleset to the config, all or nothing\n"
     "  status           show the live state against the config\n"
     "  digest           print the SHA-256 digest of the live nftables ruleset\n"
+    "  show-ruleset     print the nft text [gateway] generates, and the rules files that follow it\n"
     "  arm              apply, then prepare the halt: exitrd with the final stage and manifest, guards\n"
     "  disarm           take the halt preparation back; the network state stays\n"
     "  halt             arm, then start haltfw.target: halt into the halted firewall\n"
@@ -578,7 +620,7 @@ const char* kUsage =
     "'haltfw VERB --help' shows a verb's options.\n"
     "Exit status: 0 ok/ready, 1 not ready or failed and rolled back, 2 bad config or usage, 3 system error.\n";
 
-const char* const kVerbs[] = {"check", "apply", "status", "digest", "arm", "disarm", "halt", "verify-console"};
+const char* const kVerbs[] = {"check", "apply", "status", "digest", "show-ruleset", "arm", "disarm", "halt", "verify-console"};
 
 po::options_description VerbOptions(const std::string& verb) {
     po::options_description d("Options for '" + verb + "'");
@@ -621,6 +663,7 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
     if (verb == "check") return Check(g, args);
     if (verb == "apply") return Apply(g, vm.count("dry-run") > 0);
     if (verb == "status") return Status(g);
+    if (verb == "show-ruleset") return ShowRuleset(g);
     if (verb == "arm") return Arm(g, ArmOptionsOf(vm));
     if (verb == "disarm") return Disarm(g);
     if (verb == "halt") return Halt(g, ArmOptionsOf(vm));

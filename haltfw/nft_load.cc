@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "gateway.h"
 #include "sha256.h"
 
 namespace haltfw {
@@ -46,13 +47,23 @@ std::string QuoteInclude(const std::string& path) { return "include \"" + path +
 }  // namespace
 
 std::string RulesetProgram(const Config& cfg) {
-    std::string p = "flush ruleset\n";
+    std::string p = "flush ruleset\n" + GatewayRuleset(cfg);
     for (const RuleFile& f : cfg.rule_files) p += QuoteInclude(f.path);
     return p;
 }
 
 bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err) {
     Sha256 h;
+    // The generated text is an input too (a changed [gateway] key must
+    // reload); without [gateway] the hash is the files' alone, as before.
+    if (cfg.gateway) {
+        std::string text = GatewayRuleset(cfg);
+        h.Update("[gateway]");
+        h.Update("\0", 1);
+        h.Update(std::to_string(text.size()));
+        h.Update("\0", 1);
+        h.Update(text);
+    }
     for (const RuleFile& f : cfg.rule_files) {
         std::ifstream in(f.path, std::ios::binary);
         if (!in) {

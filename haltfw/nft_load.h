@@ -10,13 +10,15 @@
 
 namespace haltfw {
 
-/// The text handed to libnftables for a config: "flush ruleset" and then an
-/// include of each rules file, so that the whole ruleset replaces the old one
-/// in a single transaction and nft's errors name each file's own lines.
+/// The text handed to libnftables for a config: "flush ruleset", the gateway
+/// profile's text if the config has [gateway] (gateway.h), then an include of
+/// each rules file, so that the whole ruleset replaces the old one in a single
+/// transaction, the files can extend the profile, and nft's errors name each
+/// file's own lines.
 std::string RulesetProgram(const Config& cfg);
 
-/// SHA-256 over the rules files' paths and contents: what the ruleset was
-/// built from. Reads the files; errors read "read /etc/haltfw/rules.nft: REASON".
+/// SHA-256 over the gateway profile's text (with [gateway]) and the rules
+/// files' paths and contents: what the ruleset was built from. Reads the files; errors read "read /etc/haltfw/rules.nft: REASON".
 bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err);
 
 /// Sends `program` to the kernel without committing it (libnftables' check

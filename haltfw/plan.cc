@@ -160,7 +160,8 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
         plan.actions.push_back(a);
     }
     if (!in.ruleset_current) {
-        Action a{ActionKind::kRuleset, "load the ruleset (" + std::to_string(cfg.rule_files.size()) + " file" +
+        Action a{ActionKind::kRuleset, "load the ruleset (" + std::string(cfg.gateway ? "the gateway profile and " : "") +
+                                           std::to_string(cfg.rule_files.size()) + " file" +
                                            (cfg.rule_files.size() == 1 ? "" : "s") + ") in one transaction"};
         plan.actions.push_back(a);
     }

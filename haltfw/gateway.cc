@@ -1,0 +1,365 @@
+#include "gateway.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace haltfw {
+namespace {
+
+// Rate limits, kernel-side (nft `limit`, a token bucket per rule): they work
+// on the halted box as on the running one.
+//  - Echo: enough for any monitoring or a person's ping, too little for a
+//    flood to cost the box or the LAN anything.
+//  - Log: the halted box's only log is the console (a 115200 baud serial
+//    line, say); a few lines a minute keep it readable.
+constexpr const char* kEchoLimit = "limit rate 5/second burst 10 packets";
+constexpr const char* kLogLimit = "limit rate 10/minute burst 5 packets";
+// KERN_WARNING: printed on the console at the kernel's default console log
+// level (7); with `quiet` on the kernel command line (level 4) only err and
+// above are.
+constexpr const char* kLogStatement = "log prefix \"haltfw drop: \" level warn";
+
+std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
+
+// "(line 12)" for a key given in the file, "(default)" for one that is not.
+std::string From(int line) { return line > 0 ? "(line " + std::to_string(line) + ")" : "(default)"; }
+
+std::string FormatRange(const PortRange& r) {
+    return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+// nft's value or anonymous set: "445" or "{ 137-139, 445 }".
+std::string ValueOrSet(const std::vector<std::string>& v) {
+    if (v.size() == 1) return v[0];
+    std::string s = "{ ";
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+    return s + " }";
+}
+
+std::string Ports(const std::vector<PortRange>& ranges) {
+    std::vector<std::string> v;
+    for (const PortRange& r : ranges) v.push_back(FormatRange(r));
+    return ValueOrSet(v);
+}
+
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+    return s;
+}
+
+std::vector<std::string> Ipv4Addresses(const InterfaceConfig& ifc) {
+    std::vector<std::string> out;
+    for (const AddressSpec& a : ifc.addresses)
+        if (a.prefix.addr.family == AF_INET) out.push_back(FormatIp(a.prefix.addr));
+    return out;
+}
+
+// The text being built: one line at a time, tab-indented as `nft list
+// ruleset` prints, so the generated text and the kernel's listing look alike.
+class Writer {
+public:
+    void Line(int depth, const std::string& s) { out_ += std::string(depth, '\t') + s + "\n"; }
+    void Comment(int depth, const std::string& s) { Line(depth, "# " + s); }
+    void Blank() { out_ += "\n"; }
+    std::string Take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+// What every part of the table needs to know.
+struct Profile {
+    const GatewayConfig& gw;
+    const InterfaceConfig& lan;
+    const InterfaceConfig& wan;
+    std::string lan_if, wan_if;          // quoted device names
+    std::string lan_to_wan, wan_to_lan;  // "iifname ... oifname ..."
+    std::vector<Prefix> lan_prefixes;
+};
+
+void Header(const Profile& p, Writer* w) {
+    std::vector<std::string> prefixes;
+    for (const Prefix& x : p.lan_prefixes) prefixes.push_back(FormatPrefix(x));
+    std::vector<std::string> wan4 = Ipv4Addresses(p.wan);
+    w->Comment(0, "haltfw gateway profile, generated from [gateway] " + From(p.gw.line) + " of haltfw.conf.");
+    w->Comment(0, "  lan = " + p.gw.lan + " " + From(p.gw.lan_line) + ": device " + p.lan.device + ", prefixes " + Join(prefixes, ", "));
+    w->Comment(0, "  wan = " + p.gw.wan + " " + From(p.gw.wan_line) + ": device " + p.wan.device + ", IPv4 addresses " +
+                      (wan4.empty() ? "none" : Join(wan4, ", ")));
+    w->Comment(0, "Policy, for a box that runs no services once halted: input drops all but");
+    w->Comment(0, "replies, loopback and the ICMP the box needs; forward drops all but LAN->WAN,");
+    w->Comment(0, "replies both ways and the forwards; output accepts.");
+    w->Comment(0, "Your own rules: [ruleset] files load after this text, in the same transaction.");
+    w->Comment(0, "Add to input_extra or forward_extra (jumped to just before the drop), or to");
+    w->Comment(0, "dstnat and srcnat; a table of your own can drop more but not accept more.");
+}
+
+// Named sets, so that a rules file can add a prefix the LAN sends from
+// ("add element inet gateway lan4 { ... }") without rewriting the rules.
+void Sets(const Profile& p, Writer* w) {
+    w->Comment(1, "The LAN's prefixes: networks of the addresses and routes of [interface." + p.lan.role + "].");
+    for (int family : {AF_INET, AF_INET6}) {
+        std::vector<std::string> elems;
+        for (const Prefix& x : p.lan_prefixes)
+            if (x.addr.family == family) elems.push_back(FormatPrefix(x));
+        w->Line(1, family == AF_INET ? "set lan4 {" : "set lan6 {");
+        w->Line(2, family == AF_INET ? "type ipv4_addr" : "type ipv6_addr");
+        w->Line(2, "flags interval");
+        if (!elems.empty()) w->Line(2, "elements = { " + Join(elems, ", ") + " }");
+        w->Line(1, "}");
+        w->Blank();
+    }
+}
+
+void Antispoof(const Profile& p, Writer* w) {
+    w->Comment(1, "Anti-spoofing by the configured prefixes: LAN sources only from the LAN side,");
+    w->Comment(1, "and only those from it (and, for neighbour discovery, IPv6 link-local and ::).");
+    w->Comment(1, "At priority raw, before conntrack: a spoofed packet leaves no state. rp_filter");
+    w->Comment(1, "covers IPv4 only and a [sysctl] line may turn it off; a fib lookup would");
+    w->Comment(1, "follow the routes, not the config.");
+    w->Line(1, "chain antispoof {");
+    w->Line(2, "type filter hook prerouting priority raw; policy accept;");
+    w->Line(2, "iifname " + p.wan_if + " ip saddr @lan4 drop");
+    w->Line(2, "iifname " + p.wan_if + " ip6 saddr @lan6 drop");
+    w->Line(2, "iifname " + p.lan_if + " ip saddr != @lan4 drop");
+    w->Line(2, "iifname " + p.lan_if + " ip6 saddr != @lan6 ip6 saddr != { ::, fe80::/10 } drop");
+    w->Line(1, "}");
+    w->Blank();
+}
+
+// The log rule before a drop policy, when log-drops = yes.
+void LogDrops(const Profile& p, Writer* w) {
+    if (!p.gw.log_drops) return;
+    w->Comment(2, "log-drops = yes " + From(p.gw.log_drops_line) + ": to the kernel log (the console), rate-limited");
+    w->Line(2, std::string(kLogLimit) + " " + kLogStatement);
+}
+
+// An empty chain that a rules file may fill: the base chain jumps to it just
+// before its drop policy (and the drop log).
+void ExtraChain(const char* name, Writer* w) {
+    w->Line(1, std::string("chain ") + name + " {");
+    w->Line(1, "}");
+    w->Blank();
+}
+
+void Input(const Profile& p, Writer* w) {
+    w->Comment(1, "The box itself: it runs no services once halted.");
+    w->Line(1, "chain input {");
+    w->Line(2, "type filter hook input priority filter; policy drop;");
+    w->Line(2, "iif \"lo\" accept");
+    w->Comment(2, "IPv6 neighbour discovery, never dropped: without it no IPv6 reaches the box or");
+    w->Comment(2, "passes it. Solicitations and advertisements (the kernel checks hop limit 255),");
+    w->Comment(2, "and MLD queries, so that snooping switches keep the box's solicited-node");
+    w->Comment(2, "groups. Not router advertisements (static addressing; a forwarding box ignores");
+    w->Comment(2, "them), nor redirects.");
+    w->Line(2, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept");
+    if (p.gw.icmp) {
+        w->Comment(2, "icmp = yes " + From(p.gw.icmp_line) + ": echo to the box, rate-limited, ahead of the conntrack");
+        w->Comment(2, "rule: a ping's requests share one conntrack entry, established after a reply.");
+        w->Line(2, std::string("icmp type echo-request ") + kEchoLimit + " accept");
+        w->Line(2, std::string("icmpv6 type echo-request ") + kEchoLimit + " accept");
+        w->Line(2, "icmp type echo-request drop");
+        w->Line(2, "icmpv6 type echo-request drop");
+    } else {
+        w->Comment(2, "icmp = no " + From(p.gw.icmp_line) + ": no echo to the box");
+    }
+    w->Line(2, "ct state established,related accept");
+    w->Line(2, "ct state invalid drop");
+    w->Line(2, "jump input_extra");
+    LogDrops(p, w);
+    w->Line(1, "}");
+    w->Blank();
+    ExtraChain("input_extra", w);
+}
+
+void Blocks(const Profile& p, Writer* w) {
+    for (const BlockSpec& b : p.gw.blocks) {
+        const ServiceGroup* g = FindServiceGroup(b.name);
+        if (!g) continue;  // ParseConfig refused it
+        std::vector<std::string> parts;
+        for (const auto* ranges : {&g->tcp, &g->udp}) {
+            std::vector<std::string> v;
+            for (const PortRange& r : *ranges) v.push_back(FormatRange(r));
+            if (!v.empty()) parts.push_back((ranges == &g->tcp ? "tcp " : "udp ") + Join(v, ", "));
+        }
+        w->Comment(2, "block = " + b.name + " " + From(b.line) + ": " + std::string(g->what) + " (" + Join(parts, "; ") + "), LAN->WAN");
+        if (!g->tcp.empty()) w->Line(2, p.lan_to_wan + " tcp dport " + Ports(g->tcp) + " drop");
+        if (!g->udp.empty()) w->Line(2, p.lan_to_wan + " udp dport " + Ports(g->udp) + " drop");
+    }
+}
+
+// The forwarded connections, after translation: daddr and dport are the LAN
+// host's. `ct status dnat` keeps the rule to connections dstnat translated,
+// from the WAN or, by the WAN address, from the LAN (hairpin). IPv6 is not
+// translated: the host's port is opened from the WAN side.
+void ForwardAccepts(const Profile& p, Writer* w) {
+    for (const ForwardSpec& f : p.gw.forwards) {
+        PortRange lan_ports = f.to_port ? PortRange{f.to_port, f.to_port} : PortRange{f.first, f.last};
+        std::string match = f.proto + " dport " + FormatRange(lan_ports);
+        if (f.host.family == AF_INET) {
+            w->Comment(2, "forward = " + f.text + " " + From(f.line) + ": translated in dstnat");
+            w->Line(2, "ct status dnat ip daddr " + FormatIp(f.host) + " " + match + " accept");
+        } else {
+            w->Comment(2, "forward = " + f.text + " " + From(f.line) + ": IPv6, not translated");
+            w->Line(2, p.wan_to_lan + " ip6 daddr " + FormatIp(f.host) + " " + match + " accept");
+        }
+    }
+}
+
+void Forward(const Profile& p, Writer* w) {
+    w->Comment(1, "Through the box.");
+    w->Line(1, "chain forward {");
+    w->Line(2, "type filter hook forward priority filter; policy drop;");
+    if (p.gw.icmp) {
+        w->Comment(2, "icmp = yes " + From(p.gw.icmp_line) + ": echo from the WAN side to LAN hosts (IPv6, or IPv4 routed");
+        w->Comment(2, "to the LAN), rate-limited ahead of the conntrack rule as in input.");
+        w->Line(2, p.wan_to_lan + " icmp type echo-request " + kEchoLimit + " accept");
+        w->Line(2, p.wan_to_lan + " icmpv6 type echo-request " + kEchoLimit + " accept");
+        w->Line(2, p.wan_to_lan + " icmp type echo-request drop");
+        w->Line(2, p.wan_to_lan + " icmpv6 type echo-request drop");
+    } else {
+        w->Comment(2, "icmp = no " + From(p.gw.icmp_line) + ": no echo from the WAN side to LAN hosts");
+    }
+    w->Comment(2, "Replies, both ways; 'related' carries the ICMP errors of tracked connections");
+    w->Comment(2, "(packet too big: path MTU discovery).");
+    w->Line(2, "ct state established,related accept");
+    w->Line(2, "ct state invalid drop");
+    Blocks(p, w);
+    w->Comment(2, "lan = " + p.gw.lan + ", wan = " + p.gw.wan + ": new connections from the LAN to the WAN");
+    w->Line(2, p.lan_to_wan + " accept");
+    ForwardAccepts(p, w);
+    w->Line(2, "jump forward_extra");
+    LogDrops(p, w);
+    w->Line(1, "}");
+    w->Blank();
+    ExtraChain("forward_extra", w);
+}
+
+void Output(Writer* w) {
+    w->Comment(1, "From the box: its ICMP errors, neighbour discovery, and whatever it sends");
+    w->Comment(1, "before it halts.");
+    w->Line(1, "chain output {");
+    w->Line(2, "type filter hook output priority filter; policy accept;");
+    w->Line(1, "}");
+    w->Blank();
+}
+
+// Port forwards, by the WAN's IPv4 address(es), arriving on either side: from
+// the WAN, and from the LAN (hairpin: LAN hosts use the same address as the
+// rest of the world).
+void Dstnat(const Profile& p, Writer* w) {
+    std::string wan4 = ValueOrSet(Ipv4Addresses(p.wan));
+    w->Comment(1, "Port forwards, by the WAN's IPv4 address, from the WAN and from the LAN (hairpin).");
+    w->Line(1, "chain dstnat {");
+    w->Line(2, "type nat hook prerouting priority dstnat; policy accept;");
+    if (std::none_of(p.gw.forwards.begin(), p.gw.forwards.end(), [](const ForwardSpec& f) { return f.host.family == AF_INET; }))
+        w->Comment(2, "no IPv4 'forward ='");
+    for (const ForwardSpec& f : p.gw.forwards) {
+        if (f.host.family != AF_INET) continue;
+        std::string to = FormatIp(f.host) + (f.to_port ? ":" + std::to_string(f.to_port) : "");
+        w->Comment(2, "forward = " + f.text + " " + From(f.line));
+        w->Line(2, "iifname { " + p.lan_if + ", " + p.wan_if + " } ip daddr " + wan4 + " " + f.proto + " dport " +
+                       FormatRange({f.first, f.last}) + " dnat ip to " + to);
+    }
+    w->Line(1, "}");
+    w->Blank();
+}
+
+void Srcnat(const Profile& p, Writer* w) {
+    std::vector<std::string> lines;
+    for (const ForwardSpec& f : p.gw.forwards)
+        if (f.host.family == AF_INET) lines.push_back(std::to_string(f.line));
+    w->Comment(1, "Source translation.");
+    w->Line(1, "chain srcnat {");
+    w->Line(2, "type nat hook postrouting priority srcnat; policy accept;");
+    if (p.gw.masquerade) {
+        // `ip saddr` also keeps IPv6 out: in the inet family a bare
+        // masquerade would translate IPv6 too.
+        w->Comment(2, "masquerade = yes " + From(p.gw.masquerade_line) + ": LAN->WAN IPv4 leaves with the WAN address");
+        w->Line(2, "oifname " + p.wan_if + " ip saddr @lan4 masquerade");
+    } else {
+        w->Comment(2, "masquerade = no " + From(p.gw.masquerade_line) + ": LAN addresses leave as they are (routed LAN)");
+    }
+    if (!lines.empty()) {
+        // Without it the LAN host would answer the LAN client directly, from
+        // its own address, and the client would drop the reply.
+        w->Comment(2, "Hairpin for the forwards (line" + std::string(lines.size() == 1 ? " " : "s ") + Join(lines, ", ") +
+                          "): a LAN client reaching a forward by");
+        w->Comment(2, "the WAN address is translated to the box's LAN address, so replies come back");
+        w->Comment(2, "through the box (at postrouting there is no iifname: the LAN source tells).");
+        w->Line(2, "oifname " + p.lan_if + " ip saddr @lan4 ct status dnat masquerade");
+    }
+    w->Line(1, "}");
+}
+
+bool Contains(const Prefix& outer, const Prefix& inner) {
+    return outer.len <= inner.len && outer.contains(inner.addr);
+}
+
+}  // namespace
+
+const std::vector<ServiceGroup>& ServiceGroups() {
+    static const std::vector<ServiceGroup> groups = {
+        {"msrpc", "Microsoft RPC endpoint mapper", {{135, 135}}, {{135, 135}}},
+        {"netbios", "NetBIOS and SMB file sharing", {{137, 139}, {445, 445}}, {{137, 139}}},
+        {"smtp", "mail sent straight to mail servers, as spam bots do", {{25, 25}}, {}},
+        {"telnet", "Telnet, which IoT malware spreads by", {{23, 23}, {2323, 2323}}, {}},
+    };
+    return groups;
+}
+
+const ServiceGroup* FindServiceGroup(std::string_view name) {
+    for (const ServiceGroup& g : ServiceGroups())
+        if (g.name == name) return &g;
+    return nullptr;
+}
+
+std::string ServiceGroupNames() {
+    std::vector<std::string> names;
+    for (const ServiceGroup& g : ServiceGroups()) names.emplace_back(g.name);
+    return Join(names, ", ");
+}
+
+std::vector<Prefix> LanPrefixes(const InterfaceConfig& lan) {
+    std::vector<Prefix> all;
+    for (const AddressSpec& a : lan.addresses) all.push_back(a.prefix.network());
+    for (const RouteSpec& r : lan.routes)
+        if (r.dst.len > 0) all.push_back(r.dst.network());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    std::vector<Prefix> out;
+    for (const Prefix& p : all) {
+        bool inside = false;
+        for (const Prefix& q : all) inside |= !(q == p) && Contains(q, p);
+        if (!inside) out.push_back(p);
+    }
+    return out;
+}
+
+std::string GatewayRuleset(const Config& cfg) {
+    if (!cfg.gateway) return {};
+    const GatewayConfig& gw = *cfg.gateway;
+    const InterfaceConfig* lan = cfg.FindRole(gw.lan);
+    const InterfaceConfig* wan = cfg.FindRole(gw.wan);
+    if (!lan || !wan || lan->device.empty() || wan->device.empty()) return {};
+
+    Profile p{gw, *lan, *wan, Quoted(lan->device), Quoted(wan->device), "", "", LanPrefixes(*lan)};
+    p.lan_to_wan = "iifname " + p.lan_if + " oifname " + p.wan_if;
+    p.wan_to_lan = "iifname " + p.wan_if + " oifname " + p.lan_if;
+
+    Writer w;
+    Header(p, &w);
+    w.Line(0, std::string("table inet ") + kGatewayTable + " {");
+    Sets(p, &w);
+    Antispoof(p, &w);
+    Input(p, &w);
+    Forward(p, &w);
+    Output(&w);
+    Dstnat(p, &w);
+    Srcnat(p, &w);
+    w.Line(0, "}");
+    return w.Take();
+}
+
+}  // namespace haltfw
