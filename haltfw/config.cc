@@ -595,6 +595,13 @@ Config LoadConfig(const std::string& path, Diagnostics* diags) {
     return cfg;
 }
 
+std::string DescribeRulesetSources(const Config& cfg) {
+    size_t n = cfg.rule_files.size();
+    std::string files = std::to_string(n) + " rules file" + (n == 1 ? "" : "s");
+    if (!cfg.gateway) return files;
+    return n == 0 ? "the gateway profile" : "the gateway profile and " + files;
+}
+
 const char* CtrlAltDelName(CtrlAltDel c) {
     switch (c) {
         case CtrlAltDel::kIgnore: return "ignore";

@@ -130,4 +130,8 @@ Config LoadConfig(const std::string& path, Diagnostics* diags);
 
 const char* CtrlAltDelName(CtrlAltDel c);
 
+/// Where the config's ruleset comes from, for messages: "1 rules file",
+/// "the gateway profile", "the gateway profile and 2 rules files".
+std::string DescribeRulesetSources(const Config& cfg);
+
 }  // namespace haltfw

@@ -209,8 +209,7 @@ int Check(const Globals& g, const std::vector<std::string>&) {
     Readiness r = AssessLive(cfg, snap.program, live, plan);
 
     std::cout << "config: " << g.config << ": ok (" << cfg.interfaces.size() << " interfaces, "
-              << (cfg.gateway ? "the gateway profile and " : "") << cfg.rule_files.size()
-              << " rules file" << (cfg.rule_files.size() == 1 ? "" : "s") << ")\n";
+              << DescribeRulesetSources(cfg) << ")\n";
     std::cout << "ruleset: accepted by the kernel in check mode\n";
     if (plan.problems.ok()) {
         std::cout << "pending: " << (plan.Empty() ? "none, the live state matches the config" : std::to_string(plan.actions.size()) + " changes for 'haltfw apply'") << "\n";

@@ -160,9 +160,7 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
         plan.actions.push_back(a);
     }
     if (!in.ruleset_current) {
-        Action a{ActionKind::kRuleset, "load the ruleset (" + std::string(cfg.gateway ? "the gateway profile and " : "") +
-                                           std::to_string(cfg.rule_files.size()) + " file" +
-                                           (cfg.rule_files.size() == 1 ? "" : "s") + ") in one transaction"};
+        Action a{ActionKind::kRuleset, "load the ruleset (" + DescribeRulesetSources(cfg) + ") in one transaction"};
         plan.actions.push_back(a);
     }
     // Then links (an address on a down link is not used), addresses (a

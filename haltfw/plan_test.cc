@@ -71,7 +71,7 @@ TEST_CASE("plan from an unconfigured box: ruleset, links, addresses, routes, sys
     Plan p = ComputePlan(c, Live(), in);
     REQUIRE(p.problems.ok());
     CHECK(Whats(p) == std::vector<std::string>{
-                          "load the ruleset (1 file) in one transaction",
+                          "load the ruleset (1 rules file) in one transaction",
                           "interface 'wan' (eth0): set mtu 1400 (was 1500)",
                           "interface 'lan' (eth1): set up",
                           "interface 'wan' (eth0): add address 198.51.100.1/24",

@@ -65,6 +65,6 @@ run_haltfw 1 --config "$WORK/haltfw.conf" status
 expect_contains "status after tampering" "$OUT" "differs from the config (1 pending changes)"
 expect_contains "status after tampering" "$OUT" "ruleset: changed since the last apply (generation "
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
-expect_contains "apply after tampering" "$OUT" "load the ruleset (1 file) in one transaction"
+expect_contains "apply after tampering" "$OUT" "load the ruleset (1 rules file) in one transaction"
 expect_eq "digest restored" "$("$HALTFW" digest)" "$digest"
 echo "ok: $TEST"

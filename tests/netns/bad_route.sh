@@ -16,7 +16,7 @@ expect_contains "error" "$OUT" "$WORK/haltfw.conf:$line: interface 'lan' (lan0):
 expect_contains "error" "$OUT" "Gateway can not be a local address"
 expect_contains "rollback" "$OUT" "rollback: undo 'interface 'wan' (wan0): route default via 198.51.100.254': remove the route"
 expect_contains "rollback" "$OUT" "rollback: undo 'interface 'lan' (lan0): add address 192.0.2.1/24': remove address 192.0.2.1/24"
-expect_contains "rollback" "$OUT" "rollback: undo 'load the ruleset (1 file) in one transaction': reload the previous ruleset"
+expect_contains "rollback" "$OUT" "rollback: undo 'load the ruleset (1 rules file) in one transaction': reload the previous ruleset"
 expect_contains "verdict" "$OUT" "haltfw: apply failed; every change was rolled back"
 
 expect_eq "addresses, links and routes" "$(net_snapshot)" "$before"

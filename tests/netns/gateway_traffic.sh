@@ -103,7 +103,7 @@ block = netbios
 CONF
 
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
-expect_contains "apply" "$OUT" "load the ruleset (the gateway profile and 1 file) in one transaction"
+expect_contains "apply" "$OUT" "load the ruleset (the gateway profile and 1 rules file) in one transaction"
 expect_eq "ip_forward, from [gateway]" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
 expect_eq "IPv6 forwarding, from [gateway]" "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" 1
 expect_eq "rp_filter on wan0" "$(cat /proc/sys/net/ipv4/conf/wan0/rp_filter)" 0
@@ -304,7 +304,7 @@ expect_contains "control: IPv6 ping to the box without the ND rule" "$ping_out" 
 
 # apply puts the whole profile back.
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
-expect_contains "apply after the controls" "$OUT" "load the ruleset (the gateway profile and 1 file) in one transaction"
+expect_contains "apply after the controls" "$OUT" "load the ruleset (the gateway profile and 1 rules file) in one transaction"
 ip -6 neigh flush dev lan0
 in_lan ip -6 neigh flush dev eth0
 ping_out=$(in_lan timeout 10 ping -n -q -6 -c 2 -i 0.3 -W 2 2001:db8:2::1 2>&1 || true)

@@ -1,0 +1,42 @@
+#!/bin/bash
+# The kiosk gateway (issue 5): the image variant whose boot goes through
+# haltfw-arm.service and haltfw-boot-halt.service into the halted firewall
+# with no interaction at all (the test hook's script does nothing). Through
+# it, scenario 2's traffic: LAN->WAN NATed to the WAN address, WAN->LAN
+# dropped; plus the gateway profile's port forward from the WAN host.
+set -euo pipefail
+# shellcheck source=tests/qemu/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+hfw_require_root
+hfw_require_cmd socat
+HFW_IMAGE_VARIANT=kiosk
+hfw_image
+
+guest=$(mktemp)
+echo 'echo "kiosk: the test hook has nothing to do"' >"$guest"
+hfw_boot "$guest"
+rm -f "$guest"
+trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
+
+hfw_expect_halted_ok 300
+hfw_assert_log 'Arm the halted firewall' "haltfw-arm.service running at boot"
+hfw_assert_log 'HALTFW: ruleset: digest [0-9a-f]+ as armed' "the armed ruleset verified"
+
+# LAN -> far host: NATed to the WAN address.
+hfw_tcp_listen wan 203.0.113.1 8081 60
+out=$(hfw_tcp_try lan 203.0.113.1 8081) || hfw_fail "LAN -> 203.0.113.1:8081 got no answer through the halted kiosk"
+[ "$out" = "hfw-pong 198.51.100.1" ] || hfw_fail "LAN -> WAN: the far host saw '$out', not the WAN address (NAT)"
+
+# The port forward: WAN 198.51.100.1:8080 -> LAN 192.0.2.10:80, and the LAN
+# server sees the WAN host itself (DNAT, no SNAT).
+hfw_tcp_listen lan 192.0.2.10 80 60
+out=$(hfw_tcp_try wan 198.51.100.1 8080) || hfw_fail "WAN -> 198.51.100.1:8080 (the forward) got no answer"
+[ "$out" = "hfw-pong 198.51.100.254" ] || hfw_fail "the forward: the LAN server saw '$out', not the WAN host"
+
+# WAN -> LAN directly: dropped.
+if out=$(hfw_tcp_try wan 192.0.2.10 80 3); then
+    hfw_fail "WAN -> 192.0.2.10:80 directly was answered ('$out'): the halted kiosk forwards new WAN connections"
+fi
+hfw_stop
+hfw_pass
