@@ -175,7 +175,9 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
     }
     for (auto [key, value] : HaltSysctls(cfg)) {
         std::string live;
-        if (read_live && read_live(key, &live) && SysctlValuesEqual(live, value)) value = live;
+        bool exists = !read_live || read_live(key, &live);
+        if (!exists) continue;  // a built-in default this kernel lacks: apply skipped it too
+        if (read_live && SysctlValuesEqual(live, value)) value = live;
         m.sysctls.emplace_back(key, value);
     }
     return m;

@@ -141,7 +141,7 @@ TEST_CASE("arm: the sysctls kept are the config's, defaults included") {
     CHECK(std::find(keys.begin(), keys.end(), "net.ipv4.ip_forward") != keys.end());
     CHECK(std::find(keys.begin(), keys.end(), "net.ipv6.conf.all.forwarding") != keys.end());
     CHECK(std::find(keys.begin(), keys.end(), "net.ipv4.conf.all.rp_filter") != keys.end());
-    CHECK(s.size() == DefaultSysctls().size() + 3);
+    CHECK(s.size() == DefaultSysctls().size() + 3 + 6);  // + accept_ra, autoconf of eth0, eth1, eth9
 }
 
 TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
@@ -154,8 +154,9 @@ TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
     // The kernel prints tcp_rmem with tabs; forwarding reads back as set.
     SysctlReader live = [](const std::string& k, std::string* v) {
         if (k == "net.ipv4.tcp_rmem") *v = "4096\t131072\t6291456";
-        else if (k == "net.ipv4.ip_forward") *v = "1";
-        else return false;
+        else if (k == "net.ipv4.ip_forward" || k == "net.ipv6.conf.all.forwarding") *v = "1";
+        else if (k == "net.ipv6.conf.all.accept_ra") return false;  // as with IPv6 disabled
+        else *v = "0";
         return true;
     };
     Manifest m = BuildManifest(cfg, ifs, rs, live);
@@ -176,6 +177,8 @@ TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
     CHECK(sysctls["net.ipv4.ip_forward"] == "1");
     CHECK(sysctls["net.ipv6.conf.all.forwarding"] == "1");
     CHECK(sysctls["net.ipv4.tcp_rmem"] == "4096\t131072\t6291456");
+    CHECK(sysctls.count("net.ipv6.conf.all.accept_ra") == 0);  // the kernel lacks it: left out, as apply skips it
+    CHECK(sysctls["net.ipv6.conf.eth0.accept_ra"] == "0");
 
     // And it survives the file format.
     Manifest back;

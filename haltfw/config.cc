@@ -88,6 +88,7 @@ private:
 
     void CheckInterface(const InterfaceConfig& ifc);
     void CheckAcrossInterfaces();
+    void AddInterfaceSysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
     void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan);
@@ -483,6 +484,23 @@ void Parser::CheckAcrossInterfaces() {
     }
 }
 
+// "all" does not reach links that already exist for accept_ra and
+// autoconf, so each configured device gets them too, unless [sysctl] sets
+// them. (An interface chosen by MAC has no name yet: it keeps the kernel's
+// own setting.)
+void Parser::AddInterfaceSysctls() {
+    for (const InterfaceConfig& ifc : cfg_.interfaces) {
+        if (ifc.device.empty()) continue;
+        std::string dev;
+        for (char c : ifc.device) dev += c == '.' ? '/' : c;  // sysctl(8)'s escape for a dot in a name
+        for (const char* leaf : {"accept_ra", "autoconf"}) {
+            std::string key = "net.ipv6.conf." + dev + "." + leaf;
+            bool set = std::any_of(cfg_.sysctls.begin(), cfg_.sysctls.end(), [&](const SysctlSetting& x) { return x.key == key; });
+            if (!set) cfg_.sysctls.push_back({key, "0", 0});
+        }
+    }
+}
+
 Config Parser::Run(const IniFile& ini) {
     cfg_.path = path_;
     cfg_.sysctls = DefaultSysctls();
@@ -531,6 +549,7 @@ Config Parser::Run(const IniFile& ini) {
 
     for (const InterfaceConfig& ifc : cfg_.interfaces) CheckInterface(ifc);
     CheckAcrossInterfaces();
+    AddInterfaceSysctls();
     CheckGateway();
     if (cfg_.gateway) AddGatewaySysctls(&cfg_.sysctls);
     if (cfg_.rule_files.empty() && !cfg_.gateway)
@@ -570,6 +589,14 @@ const std::vector<SysctlSetting>& DefaultSysctls() {
         {"net.ipv6.conf.default.accept_source_route", "0", 0},
         {"net.ipv4.conf.all.log_martians", "1", 0},
         {"net.ipv4.conf.default.log_martians", "1", 0},
+        // The kernel itself acts on router advertisements (SLAAC addresses,
+        // default routes) and sends router solicitations: once halted a
+        // rogue RA could still add an address or a route. Off for every
+        // family of link; the configured devices get their own below.
+        {"net.ipv6.conf.all.accept_ra", "0", 0},
+        {"net.ipv6.conf.default.accept_ra", "0", 0},
+        {"net.ipv6.conf.all.autoconf", "0", 0},
+        {"net.ipv6.conf.default.autoconf", "0", 0},
     };
     return defaults;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 
 using namespace haltfw;
 
@@ -89,13 +90,33 @@ TEST_CASE("sysctls: safe defaults first, a file setting overrides one in place")
     Diagnostics d;
     Config c = ParseConfig(kGood, "haltfw.conf", &d);
     REQUIRE(d.ok());
-    REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 1);
+    // The defaults, the file's ip_forward, then RAs off for the one device
+    // named by 'device' (lan is chosen by MAC: no name to give).
+    REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 1 + 2);
     CHECK(c.sysctls[0].key == "net.ipv4.conf.all.rp_filter");
     CHECK(c.sysctls[0].value == "2");
     CHECK(c.sysctls[0].line == 21);
-    CHECK(c.sysctls.back().key == "net.ipv4.ip_forward");
     CHECK(c.sysctls[2].key == "net.ipv4.tcp_syncookies");
     CHECK(c.sysctls[2].line == 0);  // built in
+    size_t n = DefaultSysctls().size();
+    CHECK(c.sysctls[n].key == "net.ipv4.ip_forward");
+    CHECK(c.sysctls[n + 1].key == "net.ipv6.conf.eth0.accept_ra");
+    CHECK(c.sysctls[n + 1].value == "0");
+    CHECK(c.sysctls[n + 1].line == 0);
+    CHECK(c.sysctls[n + 2].key == "net.ipv6.conf.eth0.autoconf");
+}
+
+TEST_CASE("sysctls: router advertisements off per device, a dot in the name escaped, a file setting kept") {
+    Diagnostics d;
+    Config c = ParseConfig("[ruleset]\nfile = r.nft\n[interface.v]\ndevice = eth0.100\n"
+                           "[sysctl]\nnet.ipv6.conf.eth0/100.accept_ra = 2\n",
+                           "haltfw.conf", &d);
+    REQUIRE(d.ok());
+    std::map<std::string, std::pair<std::string, int>> byKey;
+    for (const SysctlSetting& s : c.sysctls) byKey[s.key] = {s.value, s.line};
+    CHECK(byKey["net.ipv6.conf.eth0/100.accept_ra"] == std::make_pair(std::string("2"), 6));
+    CHECK(byKey["net.ipv6.conf.eth0/100.autoconf"] == std::make_pair(std::string("0"), 0));
+    CHECK(byKey["net.ipv6.conf.all.accept_ra"] == std::make_pair(std::string("0"), 0));
 }
 
 TEST_CASE("every error in a file is reported, each with its line") {

@@ -107,14 +107,15 @@ block = smtp netbios
 
 TEST_CASE("gateway: forwarding is turned on unless [sysctl] says otherwise") {
     Config c = Parse(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
-    REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 2);
+    // + accept_ra and autoconf for eth0 and eth1, + the two forwarding keys.
+    REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 4 + 2);
     CHECK(c.sysctls[c.sysctls.size() - 2].key == "net.ipv4.ip_forward");
     CHECK(c.sysctls[c.sysctls.size() - 2].value == "1");
     CHECK(c.sysctls.back().key == "net.ipv6.conf.all.forwarding");
     CHECK(c.sysctls.back().line == 0);
 
     Config off = Parse(std::string(kInterfaces) + "[sysctl]\nnet.ipv6.conf.all.forwarding = 0\n[gateway]\nlan = lan\nwan = wan\n");
-    REQUIRE(off.sysctls.size() == DefaultSysctls().size() + 2);
+    REQUIRE(off.sysctls.size() == DefaultSysctls().size() + 4 + 2);
     CHECK(off.sysctls[DefaultSysctls().size()].key == "net.ipv6.conf.all.forwarding");
     CHECK(off.sysctls[DefaultSysctls().size()].value == "0");
     CHECK(off.sysctls.back().key == "net.ipv4.ip_forward");

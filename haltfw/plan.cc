@@ -91,7 +91,9 @@ void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
     for (const SysctlSetting& s : cfg.sysctls) {
         std::string now;
         if (!in.read_sysctl(s.key, &now)) {
-            plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
+            // A built-in default this kernel lacks (IPv6 disabled, say) is
+            // nothing to apply; one the config asks for is an error.
+            if (s.line > 0) plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
             continue;
         }
         if (SysctlValuesEqual(now, s.value)) continue;

@@ -71,7 +71,7 @@ void CheckEnvironment(const ReadinessInputs& in, Readiness* r) {
         v6_gateway |= c.gateway6.has_value();
     }
     if (v6_address && !v6_gateway)
-        r->warnings.push_back("IPv6 is configured without a static gateway6: routes learnt from router advertisements expire once halted");
+        r->warnings.push_back("IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), so IPv6 beyond the local links needs gateway6");
     bool forwarding = false;
     for (const SysctlSetting& s : cfg.sysctls)
         if ((s.key == "net.ipv4.ip_forward" || s.key == "net.ipv4.conf.all.forwarding" || s.key == "net.ipv6.conf.all.forwarding") &&

@@ -97,7 +97,7 @@ TEST_CASE("warnings: IPv6 without gateway6, forwarding off, foreign address, man
     CHECK(r.warnings == std::vector<std::string>{
                             "interface 'wan' (eth0): address 203.0.113.9/24 is not in the config; it stays as it is",
                             "the ruleset's statements could not be examined: it is not loaded yet",
-                            "IPv6 is configured without a static gateway6: routes learnt from router advertisements expire once halted",
+                            "IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), so IPv6 beyond the local links needs gateway6",
                             "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing",
                             "firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops (CleanupOnExit)",
                         });

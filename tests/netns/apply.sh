@@ -7,7 +7,7 @@ write_config
 
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
 expect_contains "apply output" "$OUT" "interface 'lan' (lan0): add address 2001:db8:2::1/64"
-expect_contains "apply output" "$OUT" "applied 21 changes (ruleset generation "
+expect_contains "apply output" "$OUT" "applied 29 changes (ruleset generation "
 
 addrs=$(ip -j addr show | python3 -c '
 import json, sys
@@ -35,6 +35,10 @@ expect_eq "static IPv6 routes" "$routes6" "default 2001:db8:1::fffe wan0 1024"
 expect_eq "ip_forward" "$(cat /proc/sys/net/ipv4/ip_forward)" 1
 expect_eq "default rp_filter" "$(cat /proc/sys/net/ipv4/conf/all/rp_filter)" 1
 expect_eq "default accept_redirects" "$(cat /proc/sys/net/ipv6/conf/all/accept_redirects)" 0
+# Router advertisements off on each configured link: once halted the kernel
+# would otherwise still take addresses and routes from any RA.
+expect_eq "wan0 accept_ra" "$(cat /proc/sys/net/ipv6/conf/wan0/accept_ra)" 0
+expect_eq "lan0 autoconf" "$(cat /proc/sys/net/ipv6/conf/lan0/autoconf)" 0
 
 chains=$(nft -j list ruleset | python3 -c '
 import json, sys

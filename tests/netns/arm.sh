@@ -11,7 +11,7 @@ CONF="$WORK/haltfw.conf"
 
 run_haltfw 0 --config "$CONF" arm --final "$FINAL"
 digest=$("$HALTFW" digest)
-expect_contains "arm: apply" "$OUT" "applied 21 changes (ruleset generation "
+expect_contains "arm: apply" "$OUT" "applied 29 changes (ruleset generation "
 expect_contains "arm: mount" "$OUT" "exitrd: mounted a tmpfs on $HALTFW_EXITRD (mode 0700, exec allowed)"
 expect_contains "arm: final stage" "$OUT" "exitrd: installed the final stage as $HALTFW_EXITRD/shutdown ("
 expect_contains "arm: guard" "$OUT" "guard: wrote $UNITS/nftables.service.d/50-haltfw.conf"

@@ -36,7 +36,7 @@ nothing_armed "missing final stage"
 # A lease-like address: a blocker; apply's changes stay, nothing is armed.
 ip addr add 198.51.100.77/24 dev wan0 valid_lft 300 preferred_lft 300
 run_haltfw 1 --config "$CONF" arm --final "$FINAL"
-expect_contains "blocker: apply ran" "$OUT" "applied 21 changes"
+expect_contains "blocker: apply ran" "$OUT" "applied 29 changes"
 expect_contains "blocker" "$OUT" "BLOCKER: interface 'wan' (wan0): address 198.51.100.77/24 has a finite lifetime (valid "
 expect_contains "blocker: verdict" "$OUT" "haltfw: cannot arm: 1 blocker; nothing armed (apply's changes stay)"
 nothing_armed "blocker"
