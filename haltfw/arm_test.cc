@@ -1,4 +1,5 @@
 #include "arm.h"
+#include "config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>
@@ -34,12 +35,6 @@ ctrl-alt-del = poweroff
 sysrq = 176
 )";
 
-Config Parse(const std::string& text) {
-    Diagnostics d;
-    Config c = ParseConfig(text, "haltfw.conf", &d);
-    REQUIRE(d.ok());
-    return c;
-}
 
 NftRuleset SampleRuleset() {
     NftRuleset rs;
@@ -116,7 +111,7 @@ public:
 };
 
 ArmPlan SamplePlan() {
-    Config cfg = Parse(kConf);
+    Config cfg = ParseValid(kConf);
     ArmPlan p;
     p.exitrd = "/run/initramfs";
     p.files = {{"/shutdown", "\x7f" "ELF static", 0755}};
@@ -134,7 +129,7 @@ void Collect(const std::string& s) { Lines.push_back(s); }
 }  // namespace
 
 TEST_CASE("arm: the sysctls kept are the config's, defaults included") {
-    Config cfg = Parse(kConf);
+    Config cfg = ParseValid(kConf);
     auto s = HaltSysctls(cfg);
     std::vector<std::string> keys;
     for (auto& [k, v] : s) keys.push_back(k);
@@ -145,7 +140,7 @@ TEST_CASE("arm: the sysctls kept are the config's, defaults included") {
 }
 
 TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
-    Config cfg = Parse(kConf);
+    Config cfg = ParseValid(kConf);
     NetState st;
     st.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
     st.links.push_back({3, "eth1", std::nullopt, 1500, IFF_UP, ""});
@@ -189,7 +184,7 @@ TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
 }
 
 TEST_CASE("arm: a live sysctl that differs from the config keeps the config's value") {
-    Config cfg = Parse(kConf);
+    Config cfg = ParseValid(kConf);
     Manifest m = BuildManifest(cfg, {}, SampleRuleset(), [](const std::string&, std::string* v) {
         *v = "0";
         return true;

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <sys/socket.h>
@@ -12,14 +13,6 @@ using namespace haltfw;
 
 namespace {
 
-// Parses `text` as "haltfw.conf" and returns every error, formatted.
-std::vector<std::string> Errors(const std::string& text) {
-    Diagnostics d;
-    ParseConfig(text, "haltfw.conf", &d);
-    std::vector<std::string> out;
-    for (const Diagnostic& e : d.errors()) out.push_back(e.Format());
-    return out;
-}
 
 const char* kGood = R"(# a two-interface gateway
 [ruleset]
@@ -120,7 +113,7 @@ TEST_CASE("sysctls: router advertisements off per device, a dot in the name esca
 }
 
 TEST_CASE("every error in a file is reported, each with its line") {
-    auto e = Errors(R"([ruleset]
+    auto e = ConfigErrors(R"([ruleset]
 file = rules.nft
 colour = blue
 
@@ -150,7 +143,7 @@ x = 1
 }
 
 TEST_CASE("overlapping addresses across interfaces are refused") {
-    auto e = Errors(R"([ruleset]
+    auto e = ConfigErrors(R"([ruleset]
 file = r.nft
 [interface.a]
 device = eth0
@@ -170,7 +163,7 @@ address = 2001:db8::2/48
 }
 
 TEST_CASE("two addresses in one subnet on one interface are fine; the same one twice is not") {
-    auto e = Errors(R"([ruleset]
+    auto e = ConfigErrors(R"([ruleset]
 file = r.nft
 [interface.lan]
 device = eth1
@@ -182,7 +175,7 @@ address = 192.0.2.1/24
 }
 
 TEST_CASE("bad values name the key, the value and the reason") {
-    auto e = Errors(R"([ruleset]
+    auto e = ConfigErrors(R"([ruleset]
 file = r.nft
 [interface.wan]
 device = eth0
@@ -222,7 +215,7 @@ modules = nf_nat_ftp bad/name
 }
 
 TEST_CASE("syntax errors and a missing ruleset") {
-    auto e = Errors("just words\n[interface.x\n= 1\nkey = v\n[interface.bad name]\n");
+    auto e = ConfigErrors("just words\n[interface.x\n= 1\nkey = v\n[interface.bad name]\n");
     REQUIRE(e == std::vector<std::string>{
                      "haltfw.conf:1: expected 'key = value' or '[section]', got 'just words'",
                      "haltfw.conf:2: unclosed section header '[interface.x'",

@@ -5,6 +5,7 @@
 // To regenerate the golden files after an intended change, run the unit tests
 // with HALTFW_UPDATE_GOLDEN=1 and read the diff before committing it.
 #include "gateway.h"
+#include "config_test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -31,21 +32,7 @@ std::string ReadData(const std::string& name) {
     return ss.str();
 }
 
-std::vector<std::string> Errors(const std::string& text) {
-    Diagnostics d;
-    ParseConfig(text, "haltfw.conf", &d);
-    std::vector<std::string> out;
-    for (const Diagnostic& e : d.errors()) out.push_back(e.Format());
-    return out;
-}
 
-Config Parse(const std::string& text) {
-    Diagnostics d;
-    Config c = ParseConfig(text, "haltfw.conf", &d);
-    INFO(d.FormatErrors());
-    REQUIRE(d.ok());
-    return c;
-}
 
 // Two interfaces; [gateway] and anything else appended by each test.
 const char* kInterfaces = R"([interface.wan]
@@ -63,7 +50,7 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
     const char* names[] = {"minimal", "forwards", "ipv6", "block-log"};
     for (const char* name : names) {
         SECTION(name) {
-            Config c = Parse(ReadData(std::string(name) + ".conf"));
+            Config c = ParseValid(ReadData(std::string(name) + ".conf"));
             std::string text = GatewayRuleset(c);
             std::string golden = std::string(HALTFW_TEST_DATA) + "/gateway/" + name + ".nft";
             if (std::getenv("HALTFW_UPDATE_GOLDEN")) std::ofstream(golden) << text;
@@ -73,7 +60,7 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
 }
 
 TEST_CASE("gateway: parsed values and defaults") {
-    Config c = Parse(std::string(kInterfaces) + R"([gateway]
+    Config c = ParseValid(std::string(kInterfaces) + R"([gateway]
 lan = lan
 wan = wan
 forward = tcp 8080 192.0.2.10 80
@@ -106,7 +93,7 @@ block = smtp netbios
 }
 
 TEST_CASE("gateway: forwarding is turned on unless [sysctl] says otherwise") {
-    Config c = Parse(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
+    Config c = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
     // + accept_ra and autoconf for eth0 and eth1, + the two forwarding keys.
     REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 4 + 2);
     CHECK(c.sysctls[c.sysctls.size() - 2].key == "net.ipv4.ip_forward");
@@ -114,18 +101,18 @@ TEST_CASE("gateway: forwarding is turned on unless [sysctl] says otherwise") {
     CHECK(c.sysctls.back().key == "net.ipv6.conf.all.forwarding");
     CHECK(c.sysctls.back().line == 0);
 
-    Config off = Parse(std::string(kInterfaces) + "[sysctl]\nnet.ipv6.conf.all.forwarding = 0\n[gateway]\nlan = lan\nwan = wan\n");
+    Config off = ParseValid(std::string(kInterfaces) + "[sysctl]\nnet.ipv6.conf.all.forwarding = 0\n[gateway]\nlan = lan\nwan = wan\n");
     REQUIRE(off.sysctls.size() == DefaultSysctls().size() + 4 + 2);
     CHECK(off.sysctls[DefaultSysctls().size()].key == "net.ipv6.conf.all.forwarding");
     CHECK(off.sysctls[DefaultSysctls().size()].value == "0");
     CHECK(off.sysctls.back().key == "net.ipv4.ip_forward");
 
-    Config none = Parse("[ruleset]\nfile = r.nft\n");
+    Config none = ParseValid("[ruleset]\nfile = r.nft\n");
     CHECK(none.sysctls.size() == DefaultSysctls().size());
 }
 
 TEST_CASE("gateway: every bad key and value names its line") {
-    auto e = Errors(std::string(kInterfaces) + R"([gateway]
+    auto e = ConfigErrors(std::string(kInterfaces) + R"([gateway]
 lan = lan
 wan = wan
 lan = wan
@@ -176,7 +163,7 @@ block =
 }
 
 TEST_CASE("gateway: the roles must name two interfaces the profile can use") {
-    CHECK(Errors(R"([interface.wan]
+    CHECK(ConfigErrors(R"([interface.wan]
 mac = 52:54:00:12:34:56
 address = 2001:db8:1::1/64
 [interface.lan]
@@ -192,22 +179,22 @@ wan = wan
               "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('gateway' on line 7); the profile sends the LAN to the WAN",
               "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('route' on line 8); the profile sends the LAN to the WAN",
           });
-    CHECK(Errors("[interface.a]\ndevice = eth0\naddress = 192.0.2.1/24\n[gateway]\nlan = a\nwan = a\n") ==
+    CHECK(ConfigErrors("[interface.a]\ndevice = eth0\naddress = 192.0.2.1/24\n[gateway]\nlan = a\nwan = a\n") ==
           std::vector<std::string>{"haltfw.conf:6: [gateway] wan 'a': the same interface as lan (line 5); the two sides need two interfaces"});
-    CHECK(Errors("[interface.wan]\ndevice = eth0\n[interface.lan]\ndevice = eth1\n[gateway]\nlan = lan\nwan = wan\n") ==
+    CHECK(ConfigErrors("[interface.wan]\ndevice = eth0\n[interface.lan]\ndevice = eth1\n[gateway]\nlan = lan\nwan = wan\n") ==
           std::vector<std::string>{"haltfw.conf:6: [gateway] lan 'lan': interface 'lan' has no address; the profile needs the LAN's prefixes"});
-    CHECK(Errors("[gateway]\nlan = x\n") == std::vector<std::string>{
+    CHECK(ConfigErrors("[gateway]\nlan = x\n") == std::vector<std::string>{
                                                 "haltfw.conf:2: [gateway] lan 'x': no section [interface.x]",
                                                 "haltfw.conf:1: [gateway]: no 'wan =' (the role of the WAN's [interface.ROLE] section)",
                                             });
-    CHECK(Errors("[gateway]\nwan =\n") == std::vector<std::string>{
+    CHECK(ConfigErrors("[gateway]\nwan =\n") == std::vector<std::string>{
                                               "haltfw.conf:2: [gateway] wan: empty role name",
                                               "haltfw.conf:1: [gateway]: no 'lan =' (the role of the LAN's [interface.ROLE] section)",
                                           });
 }
 
 TEST_CASE("gateway: IPv4 forwards and masquerading need an IPv4 address on the WAN") {
-    CHECK(Errors(R"([interface.wan]
+    CHECK(ConfigErrors(R"([interface.wan]
 device = eth0
 address = 2001:db8:1::1/64
 [interface.lan]
@@ -224,24 +211,24 @@ forward = tcp 80 192.0.2.10
 }
 
 TEST_CASE("gateway: a config needs [gateway] or a rules file") {
-    CHECK(Errors("[interface.lan]\ndevice = eth1\n") ==
+    CHECK(ConfigErrors("[interface.lan]\ndevice = eth1\n") ==
           std::vector<std::string>{"haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='"});
 }
 
 TEST_CASE("gateway: the program loads the profile first, then the rules files, in one transaction") {
-    Config c = Parse(std::string(kInterfaces) + "[ruleset]\nfile = /etc/haltfw/extra.nft\n[gateway]\nlan = lan\nwan = wan\n");
+    Config c = ParseValid(std::string(kInterfaces) + "[ruleset]\nfile = /etc/haltfw/extra.nft\n[gateway]\nlan = lan\nwan = wan\n");
     std::string text = GatewayRuleset(c);
     REQUIRE_FALSE(text.empty());
     CHECK(RulesetProgram(c) == "flush ruleset\n" + text + "include \"/etc/haltfw/extra.nft\"\n");
 
-    Config plain = Parse("[ruleset]\nfile = /etc/haltfw/rules.nft\n");
+    Config plain = ParseValid("[ruleset]\nfile = /etc/haltfw/rules.nft\n");
     CHECK(GatewayRuleset(plain).empty());
     CHECK(RulesetProgram(plain) == "flush ruleset\ninclude \"/etc/haltfw/rules.nft\"\n");
 }
 
 TEST_CASE("gateway: a changed [gateway] key changes the ruleset's input hash") {
     auto hash = [](const std::string& gateway) {
-        Config c = Parse(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n" + gateway);
+        Config c = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n" + gateway);
         std::string h, err;
         REQUIRE(RulesetInputHash(c, &h, &err));
         return h;
@@ -251,7 +238,7 @@ TEST_CASE("gateway: a changed [gateway] key changes the ruleset's input hash") {
 }
 
 TEST_CASE("gateway: LAN prefixes are the interface's networks and routes, minimal and sorted") {
-    Config c = Parse(R"([interface.lan]
+    Config c = ParseValid(R"([interface.lan]
 device = eth1
 address = 2001:db8:2::1/64
 address = 192.0.2.129/25

@@ -1,4 +1,5 @@
 #include "plan.h"
+#include "config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>
@@ -10,12 +11,6 @@ using namespace haltfw;
 
 namespace {
 
-Config Parse(const std::string& text) {
-    Diagnostics d;
-    Config c = ParseConfig(text, "haltfw.conf", &d);
-    REQUIRE(d.ok());
-    return c;
-}
 
 const char* kConf = R"([ruleset]
 file = /r.nft
@@ -65,7 +60,7 @@ std::vector<std::string> Whats(const Plan& p) {
 }  // namespace
 
 TEST_CASE("plan from an unconfigured box: ruleset, links, addresses, routes, sysctls in that order") {
-    Config c = Parse(kConf);
+    Config c = ParseValid(kConf);
     PlanInputs in = Inputs(c, {{"net.ipv4.ip_forward", "0"}});
     in.ruleset_current = false;
     Plan p = ComputePlan(c, Live(), in);
@@ -86,7 +81,7 @@ TEST_CASE("plan from an unconfigured box: ruleset, links, addresses, routes, sys
 }
 
 TEST_CASE("plan of a box already at the config is empty") {
-    Config c = Parse(kConf);
+    Config c = ParseValid(kConf);
     NetState s = Live();
     s.links[0].mtu = 1400;
     s.links[1].flags = IFF_UP;
@@ -103,7 +98,7 @@ TEST_CASE("plan of a box already at the config is empty") {
 }
 
 TEST_CASE("a finite-lifetime address is made static; a foreign default route is replaced and remembered") {
-    Config c = Parse(kConf);
+    Config c = ParseValid(kConf);
     NetState s = Live();
     Address dhcp{2, *ParsePrefix("198.51.100.1/24", true)};
     dhcp.valid_lft = 300;
@@ -124,14 +119,14 @@ TEST_CASE("a finite-lifetime address is made static; a foreign default route is 
 }
 
 TEST_CASE("a missing device or an unknown sysctl stops the plan with a located problem") {
-    Config c = Parse(kConf);
+    Config c = ParseValid(kConf);
     NetState s = Live();
     s.links.pop_back();
     Plan p = ComputePlan(c, s, Inputs(c));
     REQUIRE(p.problems.errors().size() == 1);
     CHECK(p.problems.errors()[0].Format() == "haltfw.conf:8: interface 'lan': device 'eth1' does not exist");
 
-    Config c2 = Parse(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
+    Config c2 = ParseValid(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
     PlanInputs in = Inputs(c2);
     auto read = in.read_sysctl;
     in.read_sysctl = [read](const std::string& k, std::string* v) { return k != "net.ipv4.no_such_thing" && read(k, v); };
@@ -141,7 +136,7 @@ TEST_CASE("a missing device or an unknown sysctl stops the plan with a located p
 }
 
 TEST_CASE("interfaces chosen by MAC resolve to the link holding it; missing modules are loaded") {
-    Config c = Parse("[ruleset]\nfile = /r.nft\n[interface.lan]\nmac = 52:54:00:00:00:02\n[halt]\nmodules = nf_nat_ftp\n");
+    Config c = ParseValid("[ruleset]\nfile = /r.nft\n[interface.lan]\nmac = 52:54:00:00:00:02\n[halt]\nmodules = nf_nat_ftp\n");
     NetState s = Live();
     s.links[1].mac = ParseMac("52:54:00:00:00:02");
     s.links[1].flags = IFF_UP;
@@ -155,7 +150,7 @@ TEST_CASE("interfaces chosen by MAC resolve to the link holding it; missing modu
 }
 
 TEST_CASE("an IPv6 route is wanted with the metric the kernel stores for 0") {
-    Config c = Parse("[ruleset]\nfile = /r.nft\n[interface.wan]\ndevice = eth0\naddress = 2001:db8:1::1/64\n"
+    Config c = ParseValid("[ruleset]\nfile = /r.nft\n[interface.wan]\ndevice = eth0\naddress = 2001:db8:1::1/64\n"
                      "gateway6 = 2001:db8:1::fffe\nroute = 2001:db8:5::/48 via 2001:db8:1::2 metric 7\n");
     auto routes = WantedRoutes(c.interfaces[0], 2);
     REQUIRE(routes.size() == 2);
