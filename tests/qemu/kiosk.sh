@@ -2,14 +2,15 @@
 # The kiosk gateway (issue 5): the image variant whose boot goes through
 # haltfw-arm.service and haltfw-boot-halt.service into the halted firewall
 # with no interaction at all (the test hook's script does nothing). Through
-# it, scenario 2's traffic: LAN->WAN NATed to the WAN address, WAN->LAN
-# dropped; plus the gateway profile's port forward from the WAN host.
+# it, scenario 2's traffic: LAN->WAN ICMP and TCP NATed to the WAN address
+# (a whole WAN-side capture holds no LAN source), WAN->LAN dropped; plus the
+# gateway profile's port forward from the WAN host.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 hfw_require_root
-hfw_require_cmd socat
+hfw_require_cmd socat tcpdump ping
 HFW_IMAGE_VARIANT=kiosk
 hfw_image
 
@@ -23,10 +24,22 @@ hfw_expect_halted_ok 300
 hfw_assert_log 'Arm the halted firewall' "haltfw-arm.service running at boot"
 hfw_assert_log 'HALTFW: ruleset: digest [0-9a-f]+ as armed' "the armed ruleset verified"
 
-# LAN -> far host: NATed to the WAN address.
+# LAN -> far host, ICMP and TCP: NATed to the WAN address, and the WAN
+# side (captured whole) sees no LAN source address.
+hfw_capture_start kiosk_wan wan 120
+hfw_lan ping -n -c 5 -i 0.2 -W 2 203.0.113.1 >"$HFW_OUT/ping-far.txt" 2>&1 || true
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$HFW_OUT/ping-far.txt")
+[ "${got:-0}" = 5 ] || hfw_fail "LAN -> 203.0.113.1 ping through the halted kiosk: ${got:-0} of 5 answered"
 hfw_tcp_listen wan 203.0.113.1 8081 60
 out=$(hfw_tcp_try lan 203.0.113.1 8081) || hfw_fail "LAN -> 203.0.113.1:8081 got no answer through the halted kiosk"
 [ "$out" = "hfw-pong 198.51.100.1" ] || hfw_fail "LAN -> WAN: the far host saw '$out', not the WAN address (NAT)"
+hfw_capture_stop kiosk_wan
+hfw_capture_complete kiosk_wan
+from_box=$(hfw_capture_count kiosk_wan 'src host 198.51.100.1')
+lan_src=$(hfw_capture_count kiosk_wan 'src net 192.0.2.0/24')
+((from_box >= 5)) || hfw_fail "the WAN capture holds only $from_box packets from 198.51.100.1 (expected the 5 NATed echo requests at least)"
+((lan_src == 0)) || hfw_fail "the WAN capture holds $lan_src packets with a LAN source address:
+$(hfw_capture_show kiosk_wan 'src net 192.0.2.0/24' | head -n 10)"
 
 # The port forward: WAN 198.51.100.1:8080 -> LAN 192.0.2.10:80, and the LAN
 # server sees the WAN host itself (DNAT, no SNAT).
