@@ -4,7 +4,9 @@
 # with no interaction at all (the test hook's script does nothing). Through
 # it, scenario 2's traffic: LAN->WAN ICMP and TCP NATed to the WAN address
 # (a whole WAN-side capture holds no LAN source), WAN->LAN dropped; plus the
-# gateway profile's port forward from the WAN host.
+# gateway profile's port forward from the WAN host. Last, Ctrl-Alt-Del on
+# the halted box's keyboard reboots it, as its [halt] ctrl-alt-del = reboot
+# asks (the kernel hands it to the final stage as SIGINT).
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -16,7 +18,8 @@ hfw_image
 
 guest=$(mktemp)
 echo 'echo "kiosk: the test hook has nothing to do"' >"$guest"
-hfw_boot "$guest"
+# --no-reboot: the Ctrl-Alt-Del check at the end ends QEMU by a reboot.
+hfw_boot "$guest" --no-reboot
 rm -f "$guest"
 trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
 
@@ -51,5 +54,10 @@ out=$(hfw_tcp_try wan 198.51.100.1 8080) || hfw_fail "WAN -> 198.51.100.1:8080 (
 if out=$(hfw_tcp_try wan 192.0.2.10 80 3); then
     hfw_fail "WAN -> 192.0.2.10:80 directly was answered ('$out'): the halted kiosk forwards new WAN connections"
 fi
-hfw_stop
+# Ctrl-Alt-Del, pressed on the halted kiosk's (PS/2) keyboard.
+printf 'sendkey ctrl-alt-delete\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" >/dev/null ||
+    hfw_fail "could not send Ctrl-Alt-Del through QEMU's monitor"
+hfw_wait_vm_exit 60
+((HFW_RUN_RC == 0)) || hfw_fail "qemu-run exited $HFW_RUN_RC (expected QEMU's own 0 after the guest's reboot)"
+hfw_assert_log 'haltfw-final: Ctrl-Alt-Del: rebooting' "the final stage rebooting on Ctrl-Alt-Del"
 hfw_pass
