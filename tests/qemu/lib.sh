@@ -217,18 +217,25 @@ hfw_overlay_cat() {
 # the timeout(1) process, which passes SIGTERM on to its child).
 HFW_BG_PIDS=()
 
+# hfw_end_pid PID : ends a background process: SIGTERM, at most 5 s to go,
+# then SIGKILL; reaps it. Never fails (it runs in cleanup under set -e).
+hfw_end_pid() {
+    local pid=$1 i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 # hfw_bg_cleanup : ends every background helper still running (at most 5 s).
 hfw_bg_cleanup() {
-    local pid i
+    local pid
     for pid in "${HFW_BG_PIDS[@]}"; do
-        kill -0 "$pid" 2>/dev/null || continue
-        kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 50; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
+        hfw_end_pid "$pid"
     done
     HFW_BG_PIDS=()
     return 0
@@ -272,17 +279,11 @@ hfw_capture_start() {
 
 # hfw_capture_stop NAME : ends the capture NAME (its file stays).
 hfw_capture_stop() {
-    local var="HFW_CAPTURE_PID_$1" i
+    local var="HFW_CAPTURE_PID_$1"
     local pid=${!var:-}
     [[ -n $pid ]] || hfw_fail "hfw_capture_stop: no capture '$1'"
     sleep 0.5  # the last packets in flight
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+    hfw_end_pid "$pid"
 }
 
 # hfw_capture_show NAME [FILTER...] : the capture's packets matching the
