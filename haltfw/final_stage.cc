@@ -10,34 +10,10 @@
 #include "nft_digest.h"
 #include "nft_restore.h"
 #include "rtnl.h"
+#include "sysctl.h"
 
 namespace haltfw {
 namespace {
-
-// The final stage has no libhaltfw_core: its own small sysctl access.
-bool ReadProcSys(const std::string& key, std::string* value) {
-    std::string path = "/proc/sys/";
-    for (char c : key) path += c == '.' ? '/' : c == '/' ? '.' : c;
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buf[512];
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n < 0) return false;
-    value->assign(buf, static_cast<size_t>(n));
-    while (!value->empty() && (value->back() == '\n' || value->back() == ' ')) value->pop_back();
-    return true;
-}
-
-bool WriteProcSys(const std::string& key, const std::string& value) {
-    std::string path = "/proc/sys/";
-    for (char c : key) path += c == '.' ? '/' : c == '/' ? '.' : c;
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    ssize_t n = write(fd, value.data(), value.size());
-    close(fd);
-    return n == static_cast<ssize_t>(value.size());
-}
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string Unescape(std::string_view s) {
@@ -236,8 +212,9 @@ Check VerifySysctls(const Manifest& m) {
     std::vector<std::string> problems, repairs;
     for (const auto& [key, want] : m.sysctls) {
         std::string now;
-        if (ReadProcSys(key, &now) && now == want) continue;
-        if (WriteProcSys(key, want) && ReadProcSys(key, &now) && now == want) repairs.push_back(key + "=" + want);
+        std::string err;
+        if (ReadSysctl(key, &now, &err) && now == want) continue;
+        if (WriteSysctl(key, want, &err) && ReadSysctl(key, &now, &err) && now == want) repairs.push_back(key + "=" + want);
         else problems.push_back(key + " is '" + now + "', not '" + want + "'");
     }
     c.ok = problems.empty();
@@ -252,7 +229,8 @@ std::vector<std::string> ForwardingOff() {
     std::vector<std::string> failed;
     for (const char* k : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
         std::string v;
-        if (!WriteProcSys(k, "0") || !ReadProcSys(k, &v) || v != "0") failed.push_back(k);
+        std::string err;
+        if (!WriteSysctl(k, "0", &err) || !ReadSysctl(k, &v, &err) || v != "0") failed.push_back(k);
     }
     return failed;
 }
