@@ -47,6 +47,10 @@ std::vector<std::string> UnmountOrder(const std::vector<MountEntry>& mounts, con
 /// flags field); false for userspace, or for a line that cannot be parsed.
 bool IsKernelThreadStat(std::string_view stat);
 
+/// The value of a "Key:  1234 kB" line of /proc/PID/status (VmRSS, VmHWM)
+/// in KiB; -1 if the key is absent or its value does not parse.
+long StatusKib(std::string_view status, std::string_view key);
+
 /// One verification against the manifest, for the report.
 struct Check {
     std::string name;    ///< "ruleset", "links", "sysctls"...

@@ -70,3 +70,20 @@ TEST_CASE("kernel threads are told from userspace by PF_KTHREAD") {
     CHECK_FALSE(IsKernelThreadStat("812 (evil) 1 2 (x)) S 1 812 812 0 -1 4194560 100 0 0 0"));
     CHECK_FALSE(IsKernelThreadStat("garbage"));
 }
+
+TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {
+    const char* status =
+        "Name:\thaltfw-final\n"
+        "VmPeak:\t    9000 kB\n"
+        "VmHWM:\t    1520 kB\n"
+        "VmRSS:\t    1384 kB\n"
+        "RssAnon:\t     200 kB\n";
+    CHECK(StatusKib(status, "VmRSS") == 1384);
+    CHECK(StatusKib(status, "VmHWM") == 1520);
+    // A key that is only a prefix of another does not match it.
+    CHECK(StatusKib(status, "VmR") == -1);
+    CHECK(StatusKib(status, "VmSwap") == -1);
+    CHECK(StatusKib("VmRSS:\t  12x kB\n", "VmRSS") == -1);
+    CHECK(StatusKib("VmRSS:\t  12 pages\n", "VmRSS") == -1);
+    CHECK(StatusKib("", "VmRSS") == -1);
+}

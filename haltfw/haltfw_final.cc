@@ -290,7 +290,12 @@ std::string Lockdown(const Manifest& m) {
     if (!rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (fwd_failed.empty() ? "" : "; FAILED: " + Join(fwd_failed)));
     r.lines.push_back("lockdown: " + lock);
-    r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB");
+    // PID 1's own footprint as it goes inert (resident now, and its peak
+    // during the verification): read last, with /proc still mounted.
+    std::string status = ReadFile("/proc/self/status");
+    long rss = StatusKib(status, "VmRSS"), rss_peak = StatusKib(status, "VmHWM");
+    r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB; PID 1 resident " +
+                      std::to_string(rss) + " KiB (peak " + std::to_string(rss_peak) + " KiB)");
 
     const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
                        : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
@@ -304,7 +309,9 @@ std::string Lockdown(const Manifest& m) {
                 {"swap", std::to_string(swaps.size())},
                 {"restored", rules.repaired ? "1" : "0"},
                 {"mem_used_kib", std::to_string(used)},
-                {"verify_ms", std::to_string(verify_ms)}};
+                {"verify_ms", std::to_string(verify_ms)},
+                {"rss_kib", std::to_string(rss)},
+                {"rss_peak_kib", std::to_string(rss_peak)}};
     std::string text = FormatReport(r);
     ssize_t ignored = write(1, text.data(), text.size());
     (void)ignored;
