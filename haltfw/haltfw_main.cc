@@ -17,7 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +29,7 @@
 #include "files.h"
 #include "gateway.h"
 #include "guards.h"
+#include "log.h"
 #include "manifest.h"
 #include "nft_digest.h"
 #include "nft_dump.h"
@@ -55,16 +56,17 @@ struct Globals {
     bool verbose = false;
 };
 
-// Progress and results go to stdout, errors to stderr, each prefixed so a
-// log reader knows who spoke.
-void Say(const Globals& g, const std::string& s) {
-    if (!g.quiet) std::cout << s << "\n";
-}
-void Fail(const std::string& s) { std::cerr << "haltfw: " << s << "\n"; }
+// Where everything haltfw says goes (log.h): set from --quiet/--verbose
+// and $JOURNAL_STREAM once the command line is read.
+Log out;
+
+void Progress(const std::string& s) { out.Say(Priority::kInfo, s); }
+void Warn(const std::string& s) { out.Say(Priority::kWarning, s); }
+void Fail(const std::string& s) { out.Say(Priority::kErr, s); }
 
 // nft's own messages name the rules file, line and column.
 void RulesetFailed(const std::string& nft_messages) {
-    std::cerr << nft_messages << "\n";
+    out.Detail(Priority::kErr, nft_messages);
     Fail("the ruleset does not load; nothing changed");
 }
 
@@ -77,7 +79,7 @@ bool LoadConfigOrSay(const Globals& g, Config* cfg) {
     Diagnostics diags;
     *cfg = LoadConfig(g.config, &diags);
     if (!diags.ok()) {
-        std::cerr << diags.FormatErrors();
+        out.Detail(Priority::kErr, diags.FormatErrors());
         Fail(std::to_string(diags.errors().size()) + " error" + (diags.errors().size() == 1 ? "" : "s") + " in " + g.config +
              "; nothing changed");
         return false;
@@ -137,7 +139,7 @@ bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
     }
     if (with_ruleset) live->digest = RulesetDigest(live->ruleset);
     live->has_applied = ReadAppliedState(&live->applied, &err);
-    if (!err.empty()) Fail(err + ", ignoring");
+    if (!err.empty()) Warn(err + ", ignoring");
     live->ruleset_current = live->has_applied && live->applied.input_hash == live->input_hash &&
                             live->applied.generation == live->generation;
     return true;
@@ -177,8 +179,8 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
 }
 
 void PrintReadiness(const Readiness& r) {
-    for (const std::string& b : r.blockers) std::cout << "BLOCKER: " << b << "\n";
-    for (const std::string& w : r.warnings) std::cout << "WARNING: " << w << "\n";
+    for (const std::string& b : r.blockers) out.Result("BLOCKER: " + b, Priority::kErr);
+    for (const std::string& w : r.warnings) out.Result("WARNING: " + w, Priority::kWarning);
 }
 
 std::string Count(size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
@@ -208,17 +210,18 @@ int Check(const Globals& g, const std::vector<std::string>&) {
     const Plan& plan = snap.plan;
     Readiness r = AssessLive(cfg, snap.program, live, plan);
 
-    std::cout << "config: " << g.config << ": ok (" << cfg.interfaces.size() << " interfaces, "
-              << DescribeRulesetSources(cfg) << ")\n";
-    std::cout << "ruleset: accepted by the kernel in check mode\n";
+    out.Result("config: " + g.config + ": ok (" + Count(cfg.interfaces.size(), "interface") + ", " +
+               DescribeRulesetSources(cfg) + ")");
+    out.Result("ruleset: accepted by the kernel in check mode");
     if (plan.problems.ok()) {
-        std::cout << "pending: " << (plan.Empty() ? "none, the live state matches the config" : std::to_string(plan.actions.size()) + " changes for 'haltfw apply'") << "\n";
-        if (g.verbose)
-            for (const Action& a : plan.actions) std::cout << "  " << a.what << "\n";
+        out.Result("pending: " + (plan.Empty() ? std::string("none, the live state matches the config")
+                                               : std::to_string(plan.actions.size()) + " changes for 'haltfw apply'"));
+        for (const Action& a : plan.actions) out.Say(Priority::kDebug, "  " + a.what);
     }
     PrintReadiness(r);
-    std::cout << (r.ready() ? "ready to halt" : "NOT ready to halt") << " (" << Count(r.blockers.size(), "blocker") << ", "
-              << Count(r.warnings.size(), "warning") << ")\n";
+    out.Result(std::string(r.ready() ? "ready to halt" : "NOT ready to halt") + " (" + Count(r.blockers.size(), "blocker") +
+                   ", " + Count(r.warnings.size(), "warning") + ")",
+               r.ready() ? Priority::kNotice : Priority::kErr);
     return r.ready() ? kOk : kNotReady;
 }
 
@@ -234,7 +237,7 @@ bool UdevDone(const Link& l) {
 // udev still renames: waits up to `seconds` for every configured device to
 // exist and be done with by udev, so that the names armed are the final
 // ones. What is still missing then, apply reports.
-void WaitForDevices(const Globals& g, const Config& cfg, int seconds) {
+void WaitForDevices(const Config& cfg, int seconds) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
     for (;;) {
         std::string err;
@@ -245,7 +248,7 @@ void WaitForDevices(const Globals& g, const Config& cfg, int seconds) {
         for (const ResolvedInterface& r : ResolveInterfaces(cfg, st)) all &= r.link && UdevDone(*r.link);
         if (all) return;
         if (std::chrono::steady_clock::now() >= deadline) {
-            Say(g, "devices: not all configured devices are ready after " + std::to_string(seconds) + " s; going on");
+            Warn("devices: not all configured devices are ready after " + std::to_string(seconds) + " s; going on");
             return;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -256,21 +259,21 @@ void WaitForDevices(const Globals& g, const Config& cfg, int seconds) {
 // get the config it applied.
 int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program) {
     if (!LoadChecked(g, cfg, program, dry_run)) return kBadInput;
-    if (wait_devices > 0) WaitForDevices(g, *cfg, wait_devices);
+    if (wait_devices > 0) WaitForDevices(*cfg, wait_devices);
     Live live;
     if (!ReadLive(*cfg, false, &live)) return kSystem;
     Plan plan = ComputePlan(*cfg, live.net, LiveInputs(live.ruleset_current));
     if (!plan.problems.ok()) {
-        std::cerr << plan.problems.FormatErrors();
+        out.Detail(Priority::kErr, plan.problems.FormatErrors());
         Fail("cannot apply; nothing changed");
         return kNotReady;
     }
     if (plan.Empty()) {
-        Say(g, "nothing to change: the live state matches " + g.config);
+        out.Say(Priority::kNotice, "nothing to change: the live state matches " + g.config);
         return kOk;
     }
     if (dry_run) {
-        for (const Action& a : plan.actions) std::cout << "would: " << a.what << "\n";
+        for (const Action& a : plan.actions) out.Result("would: " + a.what);
         return kOk;
     }
 
@@ -280,14 +283,14 @@ int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, s
         Fail(err);
         return kSystem;
     }
-    ApplyResult res = ApplyPlan(plan, *program, sys.get(), [&](const std::string& s) { Say(g, s); });
+    ApplyResult res = ApplyPlan(plan, *program, sys.get(), [&](const std::string& s) { Progress(s); });
     if (!res.ok && res.failed == ActionKind::kRuleset && res.rollback_failures.empty()) {
         RulesetFailed(res.cause);
         return kBadInput;
     }
     if (!res.ok) {
         Diagnostic d{g.config, res.error_line, res.error};
-        std::cerr << d.Format() << "\n";
+        out.Detail(Priority::kErr, d.Format());
         for (const std::string& f : res.rollback_failures) Fail("rollback failed: " + f);
         Fail(res.rollback_failures.empty() ? "apply failed; every change was rolled back"
                                            : "apply failed and the rollback is incomplete: check the network state");
@@ -295,9 +298,9 @@ int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, s
     }
 
     AppliedState st{g.config, live.input_hash, 0};
-    if (!RulesetGeneration(&st.generation, &err)) Fail(err + ", ignoring");
-    else if (!WriteAppliedState(st, &err)) Fail(err + ", ignoring");
-    Say(g, "applied " + std::to_string(plan.actions.size()) + " change" + (plan.actions.size() == 1 ? "" : "s") +
+    if (!RulesetGeneration(&st.generation, &err)) Warn(err + ", ignoring");
+    else if (!WriteAppliedState(st, &err)) Warn(err + ", ignoring");
+    out.Say(Priority::kNotice, "applied " + std::to_string(plan.actions.size()) + " change" + (plan.actions.size() == 1 ? "" : "s") +
                " (ruleset generation " + std::to_string(st.generation) + ")");
     return kOk;
 }
@@ -411,7 +414,7 @@ int Arm(const Globals& g, const ArmOptions& o) {
     ap.reload = sd.running;
     ap.no_reload_why = sd.why_not;
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
-    ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Say(g, line); });
+    ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });
     if (!res.ok) {
         Fail("arm: " + res.error);
         for (const std::string& f : res.undo_failures) Fail("undo failed: " + f);
@@ -419,11 +422,11 @@ int Arm(const Globals& g, const ArmOptions& o) {
                                        : "arm failed and the undo is incomplete: run 'haltfw disarm'");
         return res.undo_failures.empty() ? kNotReady : kSystem;
     }
-    std::cout << "armed: digest " << ap.manifest.digest << " (manifest " << ExitrdManifestPath(ap.exitrd) << ")\n";
+    out.Result("armed: digest " + ap.manifest.digest + " (manifest " + ExitrdManifestPath(ap.exitrd) + ")", Priority::kNotice);
     return kOk;
 }
 
-int Disarm(const Globals& g) {
+int Disarm() {
     SystemdState sd = Systemd();
     DisarmPlan dp;
     dp.exitrd = ExitrdRoot();
@@ -438,15 +441,15 @@ int Disarm(const Globals& g) {
     dp.reload = sd.running;
     dp.no_reload_why = sd.why_not;
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
-    DisarmResult res = DisarmHalt(dp, fx.get(), [&](const std::string& line) { Say(g, line); });
+    DisarmResult res = DisarmHalt(dp, fx.get(), [&](const std::string& line) { Progress(line); });
     for (const std::string& e : res.errors) Fail("disarm: " + e);
     if (!res.ok) {
         Fail("disarm is incomplete: see above");
         return kSystem;
     }
-    std::cout << (res.removed ? "disarmed: a halt is an ordinary halt again; the network state is left as it is"
-                              : "nothing to disarm: not armed")
-              << "\n";
+    out.Result(res.removed ? "disarmed: a halt is an ordinary halt again; the network state is left as it is"
+                           : "nothing to disarm: not armed",
+               Priority::kNotice);
     return kOk;
 }
 
@@ -469,8 +472,9 @@ int Halt(const Globals& g, const ArmOptions& o) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         return kSystem;
     }
-    std::cout << "halting: started haltfw.target (job " << job << ", via the " << m->via()
-              << "); the box becomes the halted firewall\n";
+    out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
+                   "); the box becomes the halted firewall",
+               Priority::kNotice);
     return kOk;
 }
 
@@ -510,25 +514,25 @@ int VerifyConsole(const std::string& file) {
         return kSystem;
     }
     ConsoleReport r = ParseConsole(log);
-    for (const std::string& l : r.lines) std::cout << l << "\n";
+    for (const std::string& l : r.lines) out.Result(l);
     switch (r.verdict) {
     case ConsoleVerdict::kOk:
-        std::cout << "verify-console: a complete HALTED-OK report (digest " << r.Field("digest") << ")\n";
+        out.Result("verify-console: a complete HALTED-OK report (digest " + r.Field("digest") + ")", Priority::kNotice);
         return kOk;
     case ConsoleVerdict::kFail:
-        std::cout << "verify-console: HALTED-FAIL (reason " << r.Field("reason") << ")\n";
+        out.Result("verify-console: HALTED-FAIL (reason " + r.Field("reason") + ")", Priority::kErr);
         return kNotReady;
     case ConsoleVerdict::kTruncated:
-        std::cout << "verify-console: a truncated report: "
-                  << (r.machine_line.empty() ? "it has no HALTED-OK or HALTED-FAIL line"
-                                             : "it counts lines=" + r.Field("lines") + " but " + std::to_string(r.lines.size() - 1) +
-                                                   " lines arrived before its last")
-                  << "\n";
+        out.Result("verify-console: a truncated report: " +
+                       (r.machine_line.empty() ? std::string("it has no HALTED-OK or HALTED-FAIL line")
+                                               : "it counts lines=" + r.Field("lines") + " but " +
+                                                     std::to_string(r.lines.size() - 1) + " lines arrived before its last"),
+                   Priority::kErr);
         return kNotReady;
     case ConsoleVerdict::kAbsent:
         break;
     }
-    std::cout << "verify-console: no haltfw report in '" << file << "'\n";
+    out.Result("verify-console: no haltfw report in '" + file + "'", Priority::kErr);
     return kBadInput;
 }
 
@@ -539,33 +543,33 @@ int Status(const Globals& g) {
     const Plan& plan = snap.plan;
 
     for (const ResolvedInterface& r : plan.interfaces) {
-        std::cout << "interface " << r.config->role << ": ";
         if (!r.link) {
-            std::cout << "missing\n";
+            out.Result("interface " + r.config->role + ": missing", Priority::kWarning);
             continue;
         }
-        std::cout << r.link->name << " " << (r.link->up() ? "up" : "DOWN") << " mtu " << r.link->mtu << "\n";
+        out.Result("interface " + r.config->role + ": " + r.link->name + " " + (r.link->up() ? "up" : "DOWN") + " mtu " +
+                   std::to_string(r.link->mtu));
         for (const AddressSpec& a : r.config->addresses) {
             bool have = false;
             for (const Address& x : live.net.addresses) have |= x.ifindex == r.link->index && x.prefix == a.prefix;
-            std::cout << "  address " << FormatPrefix(a.prefix) << (have ? "" : " MISSING") << "\n";
+            out.Result("  address " + FormatPrefix(a.prefix) + (have ? "" : " MISSING"));
         }
     }
     for (const char* k : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
         std::string v, err;
-        std::cout << "sysctl " << k << " = " << (ReadSysctl(k, &v, &err) ? v : "?") << "\n";
+        out.Result(std::string("sysctl ") + k + " = " + (ReadSysctl(k, &v, &err) ? v : "?"));
     }
-    std::cout << "ruleset digest: " << live.digest << "\n";
-    std::cout << "ruleset: "
-              << (!live.has_applied ? "never applied by haltfw in this network namespace"
+    out.Result("ruleset digest: " + live.digest);
+    out.Result("ruleset: " +
+               (!live.has_applied ? "never applied by haltfw in this network namespace"
                   : live.ruleset_current ? "as applied from this config (generation " + std::to_string(live.generation) + ")"
                   : live.applied.input_hash != live.input_hash ? "the rules files changed since the last apply"
                   : "changed since the last apply (generation " + std::to_string(live.applied.generation) + ", now " +
-                        std::to_string(live.generation) + ")")
-              << "\n";
-    std::cout << ArmedStatus(live.digest) << "\n";
+                        std::to_string(live.generation) + ")"));
+    out.Result(ArmedStatus(live.digest));
     bool in_sync = plan.problems.ok() && plan.Empty();
-    std::cout << "state: " << (in_sync ? "matches the config" : "differs from the config (" + std::to_string(plan.actions.size()) + " pending changes)") << "\n";
+    out.Result("state: " + (in_sync ? std::string("matches the config")
+                                    : "differs from the config (" + std::to_string(plan.actions.size()) + " pending changes)"));
     return in_sync ? kOk : kNotReady;
 }
 
@@ -576,15 +580,14 @@ int Status(const Globals& g) {
 int ShowRuleset(const Globals& g) {
     Config cfg;
     if (!LoadConfigOrSay(g, &cfg)) return kBadInput;
-    std::cout << "# What 'haltfw apply' loads for " << g.config << ", after 'flush ruleset', in one transaction.\n";
-    if (cfg.gateway) std::cout << GatewayRuleset(cfg);
-    else std::cout << "# No [gateway]: the ruleset is the [ruleset] files alone.\n";
+    out.Result("# What 'haltfw apply' loads for " + g.config + ", after 'flush ruleset', in one transaction.");
+    out.Result(cfg.gateway ? GatewayRuleset(cfg) : "# No [gateway]: the ruleset is the [ruleset] files alone.");
     if (cfg.rule_files.empty()) {
-        std::cout << "# No [ruleset] files follow.\n";
+        out.Result("# No [ruleset] files follow.");
         return kOk;
     }
-    std::cout << "# " << (cfg.gateway ? "Then the" : "The") << " [ruleset] files, in this order:\n";
-    for (const RuleFile& f : cfg.rule_files) std::cout << "#   " << f.path << " (line " << f.line << ")\n";
+    out.Result(std::string("# ") + (cfg.gateway ? "Then the" : "The") + " [ruleset] files, in this order:");
+    for (const RuleFile& f : cfg.rule_files) out.Result("#   " + f.path + " (line " + std::to_string(f.line) + ")");
     return kOk;
 }
 
@@ -595,8 +598,8 @@ int Digest(bool dump) {
         Fail(err);
         return kSystem;
     }
-    if (dump) std::cout << DescribeRuleset(rs);
-    std::cout << RulesetDigest(rs) << "\n";
+    if (dump && !rs.objects.empty()) out.Result(DescribeRuleset(rs));
+    out.Result(RulesetDigest(rs));
     return kOk;
 }
 
@@ -651,7 +654,9 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
     try {
         po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
         if (vm.count("help")) {
-            std::cout << "Usage: haltfw [--config FILE] " << verb << (verb == "verify-console" ? " FILE" : " [OPTIONS]") << "\n\n" << opts;
+            std::ostringstream help;
+            help << "Usage: haltfw [--config FILE] " << verb << (verb == "verify-console" ? " FILE" : " [OPTIONS]") << "\n\n" << opts;
+            out.Result(help.str());
             return kOk;
         }
         po::notify(vm);
@@ -664,7 +669,7 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
     if (verb == "status") return Status(g);
     if (verb == "show-ruleset") return ShowRuleset(g);
     if (verb == "arm") return Arm(g, ArmOptionsOf(vm));
-    if (verb == "disarm") return Disarm(g);
+    if (verb == "disarm") return Disarm();
     if (verb == "halt") return Halt(g, ArmOptionsOf(vm));
     if (verb == "verify-console") {
         if (!vm.count("file")) {
@@ -683,7 +688,7 @@ int main(int argc, char** argv) {
     po::options_description global("Options");
     global.add_options()
         ("config,c", po::value<std::string>(&g.config), "configuration file (default /etc/haltfw/haltfw.conf)")
-        ("quiet,q", po::bool_switch(&g.quiet), "print only errors and results")
+        ("quiet,q", po::bool_switch(&g.quiet), "print only errors, warnings and results")
         ("verbose,v", po::bool_switch(&g.verbose), "print more detail")
         ("help,h", "show this help")
         ("version", "print the version");
@@ -702,12 +707,19 @@ int main(int argc, char** argv) {
         po::variables_map vm;
         po::store(parsed, vm);
         po::notify(vm);
+        if (g.quiet && g.verbose) {
+            Fail("--quiet and --verbose contradict each other (try 'haltfw --help')");
+            return kBadInput;
+        }
+        out = Log::ForProcess(g.quiet ? Verbosity::kQuiet : g.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
         if (!vm.count("verb")) {
             if (vm.count("version")) {
-                std::cout << "haltfw " << HALTFW_VERSION << "\n";
+                out.Result(std::string("haltfw ") + HALTFW_VERSION);
                 return kOk;
             }
-            std::cout << kUsage << "\n" << global;
+            std::ostringstream usage;
+            usage << kUsage << "\n" << global;
+            out.Result(usage.str());
             return vm.count("help") ? kOk : kBadInput;
         }
         std::string verb = vm["verb"].as<std::string>();

@@ -37,4 +37,26 @@ run_haltfw 0 apply --help
 expect_contains "apply --help" "$OUT" "--dry-run"
 run_haltfw 0 --version
 expect_contains "version" "$OUT" "haltfw "
+
+# Output streams and verbosity, on a good config: results and progress on
+# stdout, errors on stderr; --quiet drops progress, not results; --verbose
+# adds check's pending changes; the two together are a usage error.
+write_config
+good=$WORK/haltfw.conf
+so=$("$HALTFW" --config "$good" --verbose check 2>"$WORK/err") || true
+expect_contains "verbose check lists a pending change" "$so" "  interface 'wan' (wan0): add address 198.51.100.1/24"
+expect_eq "check writes nothing to stderr" "$(cat "$WORK/err")" ""
+so=$("$HALTFW" --config "$good" check 2>/dev/null) || true
+case $so in *"  add address"*) fail "check without --verbose lists pending changes: $so" ;; esac
+so=$("$HALTFW" --config "$good" --quiet apply 2>"$WORK/err") || fail "quiet apply failed: $(cat "$WORK/err")"
+expect_eq "quiet apply prints nothing" "$so$(cat "$WORK/err")" ""
+expect_eq "quiet apply applied" "$(ip -br addr show dev wan0 | awk '{print $3}')" "198.51.100.1/24"
+so=$("$HALTFW" --config "$good" --quiet status 2>/dev/null) || true
+expect_contains "quiet status still prints its result" "$so" "interface wan: wan0"
+so=$("$HALTFW" --config "$good" apply 2>/dev/null)
+expect_eq "apply again: a notice on stdout" "$so" "nothing to change: the live state matches $good"
+se=$("$HALTFW" --config "$WORK/nonexistent.conf" check 2>&1 >/dev/null) || true
+expect_contains "errors on stderr" "$se" "haltfw: 1 error in $WORK/nonexistent.conf; nothing changed"
+run_haltfw 2 --quiet --verbose check
+expect_eq "quiet and verbose" "$OUT" "haltfw: --quiet and --verbose contradict each other (try 'haltfw --help')"
 echo "ok: $TEST"

@@ -5,7 +5,10 @@
 #   1. haltfw.conf: an address with prefix length 33 (a config error);
 #   2. rules.nft: a misspelt statement (an nft syntax error).
 # Each time arm must refuse with exit 2 and the file:line of the error on
-# the console, start no shutdown, and change nothing; afterwards the box is
+# the console, start no shutdown, and change nothing. Then, under systemd,
+# haltfw-arm.service refuses the broken config too, and the journal holds
+# its errors at priority err (and a 'haltfw check' unit's lines at theirs).
+# Afterwards the box is
 # still up (the guest script prints a marker some seconds later, proving
 # userspace still runs) and was never armed.
 #
@@ -49,6 +52,29 @@ say "halt with the broken ruleset exited $rc at uptime $(cut -d' ' -f1 /proc/upt
 
 cp /run/rules.nft.good "$rules"
 
+# 3. Under systemd: haltfw-arm.service with the broken config, and a
+# 'haltfw check' as a transient unit with the good one. Both write to the
+# journal stream; what journald stored, priority by priority.
+sed -i 's|^address = 198.51.100.1/24$|address = 198.51.100.1/33|' "$conf"
+rc=0
+systemctl start haltfw-arm.service || rc=$?
+say "haltfw-arm.service with the broken config: start exited $rc, unit $(systemctl is-failed haltfw-arm.service)"
+cp /run/haltfw.conf.good "$conf"
+# A unit file, not systemd-run: the image has no D-Bus, which systemd-run
+# needs (systemctl talks to systemd's private socket).
+printf '[Service]\nType=oneshot\nExecStart=haltfw check\n' >/run/systemd/system/hfw-journal-check.service
+systemctl daemon-reload
+systemctl start hfw-journal-check.service || true
+journalctl --sync
+# _SYSTEMD_UNIT: what the unit's processes logged, not systemd's own
+# messages about the unit.
+for unit in haltfw-arm hfw-journal-check; do
+    for p in 3 4 5 6 7; do
+        journalctl -b -q "_SYSTEMD_UNIT=$unit.service" -p "$p..$p" -o cat | sed "s/^/bad_config: journal $unit $p: /"
+    done
+    say "journal $unit: $(journalctl -b -q "_SYSTEMD_UNIT=$unit.service" -o cat | grep -c '^haltfw: ') lines with a 'haltfw: ' prefix"
+done
+
 # Some seconds later, still here: what a halt would have ended. (status
 # needs a loadable config to say anything, hence the files put back.)
 sleep 5
@@ -87,6 +113,26 @@ rules_line=$(hfw_log_clean | sed -n 's|^bad_config: broke /etc/haltfw/rules.nft 
 hfw_assert_log "^/etc/haltfw/rules.nft:$rules_line:[0-9]+-[0-9]+: Error: syntax error" "nft's syntax error with the rules file's line"
 hfw_assert_log '^haltfw: the ruleset does not load; nothing changed$' "the ruleset error's summary"
 hfw_assert_log '^bad_config: halt with the broken ruleset exited 2 ' "'haltfw halt' exiting 2 for the bad ruleset"
+
+# 3. The journal: each message with its priority, none with the "haltfw: "
+# prefix a terminal gets (journald knows who spoke), and the console copy
+# of haltfw-arm.service (StandardOutput=journal+console) as journald
+# forwards it.
+hfw_assert_log '^bad_config: haltfw-arm.service with the broken config: start exited 1, unit failed$' \
+    "haltfw-arm.service failing with the broken config"
+hfw_assert_log "^bad_config: journal haltfw-arm 3: /etc/haltfw/haltfw.conf:$conf_line: interface 'wan': address '198\.51\.100\.1/33': prefix length out of range$" \
+    "the config error in the journal at priority err"
+hfw_assert_log '^bad_config: journal haltfw-arm 3: 2 errors in /etc/haltfw/haltfw.conf; nothing changed$' "the summary at priority err"
+hfw_assert_log '^bad_config: journal haltfw-arm 3: not armed: apply did not succeed$' "arm's refusal at priority err"
+hfw_assert_log 'haltfw\[[0-9]+\]: 2 errors in /etc/haltfw/haltfw\.conf; nothing changed$' "the summary forwarded to the console"
+hfw_assert_log '^bad_config: journal hfw-journal-check 6: config: /etc/haltfw/haltfw\.conf: ok \(2 interfaces, ' \
+    "check's config line in the journal at priority info"
+hfw_assert_log '^bad_config: journal hfw-journal-check 6: ruleset: accepted by the kernel in check mode$' "check's ruleset line at priority info"
+hfw_assert_log '^bad_config: journal hfw-journal-check (5: ready to halt|3: NOT ready to halt) \(' "check's verdict at notice (ready) or err (not ready)"
+for unit in haltfw-arm hfw-journal-check; do
+    hfw_assert_log "^bad_config: journal $unit: 0 lines with a 'haltfw: ' prefix$" "no 'haltfw: ' prefix in the journal ($unit)"
+done
+hfw_log_has '^bad_config: journal haltfw-arm [4-7]: ' && hfw_fail "a refused arm logged below priority err: $(hfw_log_clean | grep -E '^bad_config: journal haltfw-arm [4-7]: ' | head -n 3)"
 
 # No halt of any kind began.
 hfw_log_has 'HALTFW:' && hfw_fail "a HALTFW report, although arm failed"

@@ -80,17 +80,17 @@ hfw_require_root() {
 }
 
 # hfw_image : sets HFW_IMAGE. $HALTFW_IMAGE if set, else what image/build
-# prints (cached; built if needed), with the tree $HALTFW_STAGE (made by
-# 'DESTDIR=DIR cmake --install build') installed into it if set, of the
-# variant $HFW_IMAGE_VARIANT (test, or kiosk for the kiosk gateway).
+# prints (cached; built if needed), with the package $HALTFW_DEB (made by
+# scripts/package) installed into it if set, of the variant
+# $HFW_IMAGE_VARIANT (test, or kiosk for the kiosk gateway).
 hfw_image() {
     if [[ -n ${HALTFW_IMAGE:-} ]]; then
         HFW_IMAGE=$HALTFW_IMAGE
         return 0
     fi
-    local stage=${HALTFW_STAGE:-}
+    local deb=${HALTFW_DEB:-}
     local args=(--variant "${HFW_IMAGE_VARIANT:-test}")
-    [[ -n $stage ]] && args+=(--stage "$stage")
+    [[ -n $deb ]] && args+=(--deb "$deb")
     local t0
     t0=$(hfw_now)
     HFW_IMAGE=$("$HFW_REPO/image/build" "${args[@]}") || hfw_fail "image/build failed"
