@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "nft_digest.h"
@@ -131,6 +132,24 @@ bool IsKernelThreadStat(std::string_view stat) {
     unsigned long flags = std::strtoul(std::string(f[6]).c_str(), nullptr, 10);
     constexpr unsigned long kPfKthread = 0x00200000;
     return (flags & kPfKthread) != 0;
+}
+
+std::string FormatWatchState(const WatchState& s) {
+    return "haltfw-watch pid=" + std::to_string(s.pid) + " restored=" + std::to_string(s.restored) +
+           " failed=" + std::to_string(s.failed) + "\n";
+}
+
+bool ParseWatchState(std::string_view text, WatchState* s) {
+    if (text.ends_with('\n')) text.remove_suffix(1);
+    if (text.find('\n') != std::string_view::npos) return false;
+    std::string line(text);
+    long pid = 0;
+    int restored = 0, failed = 0, used = 0;
+    if (std::sscanf(line.c_str(), "haltfw-watch pid=%ld restored=%d failed=%d%n", &pid, &restored, &failed, &used) != 3 ||
+        static_cast<size_t>(used) != line.size() || pid <= 0 || restored < 0 || failed < 0)
+        return false;
+    *s = {pid, restored, failed};
+    return true;
 }
 
 long StatusKib(std::string_view status, std::string_view key) {

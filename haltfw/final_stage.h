@@ -71,6 +71,21 @@ Check VerifyLinks(const Manifest& m, int* addresses);
 /// Each sysctl at its value; a wrong one is written, then checked again.
 Check VerifySysctls(const Manifest& m);
 
+/// What the ruleset watcher (haltfw-final --watch, started by `haltfw halt`
+/// through haltfw-watch.service) tells the CLI and the final stage, in the
+/// exitrd's haltfw.watch: one line "haltfw-watch pid=N restored=N failed=N".
+/// It guards the armed ruleset from the start of the shutdown transaction
+/// to the final stage, which stops it and reports its counts.
+struct WatchState {
+    long pid = 0;
+    int restored = 0;  ///< Times it found the ruleset changed and put it back.
+    int failed = 0;    ///< Times the restore failed (it turned forwarding off).
+};
+std::string FormatWatchState(const WatchState& s);
+/// False for anything but one well-formed line with a positive pid.
+bool ParseWatchState(std::string_view text, WatchState* s);
+inline constexpr const char* kWatchStateName = "haltfw.watch";
+
 /// Turns forwarding off for every family: what a box whose ruleset cannot
 /// be verified must do. Returns what it could not switch off.
 std::vector<std::string> ForwardingOff();

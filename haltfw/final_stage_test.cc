@@ -87,3 +87,21 @@ TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {
     CHECK(StatusKib("VmRSS:\t  12 pages\n", "VmRSS") == -1);
     CHECK(StatusKib("", "VmRSS") == -1);
 }
+
+TEST_CASE("The watcher's state line round-trips, and nothing else parses") {
+    WatchState s{4242, 2, 1};
+    std::string line = FormatWatchState(s);
+    CHECK(line == "haltfw-watch pid=4242 restored=2 failed=1\n");
+    WatchState back;
+    REQUIRE(ParseWatchState(line, &back));
+    CHECK(back.pid == 4242);
+    CHECK(back.restored == 2);
+    CHECK(back.failed == 1);
+    for (const char* bad : {"", "haltfw-watch pid=0 restored=0 failed=0\n", "haltfw-watch pid=12 restored=-1 failed=0",
+                            "haltfw-watch pid=12 restored=0", "haltfw-watch pid=12 restored=0 failed=0 extra",
+                            "haltfw-watch pid=12 restored=0 failed=0\nhaltfw-watch pid=13 restored=0 failed=0\n",
+                            "watch pid=12 restored=0 failed=0"}) {
+        INFO(bad);
+        CHECK_FALSE(ParseWatchState(bad, &back));
+    }
+}

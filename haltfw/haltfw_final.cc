@@ -16,6 +16,9 @@
 // the NIC drivers: NOTES.md), never exits as PID 1 (the kernel would
 // panic), and never throws: the library reports errors as values.
 #include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/reboot.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -30,6 +33,7 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +46,7 @@ using namespace haltfw;
 namespace {
 
 const char* kManifestPath = "/haltfw.manifest";
+const char* kWatchStatePath = "/haltfw.watch";  // kWatchStateName in the exitrd
 const char* kVersion = HALTFW_VERSION;
 
 int g_kmsg = -1;
@@ -254,12 +259,40 @@ std::string Lockdown(const Manifest& m) {
     }
 }
 
+// The ruleset watcher guarded the ruleset through the shutdown transaction
+// (it outlived systemd-shutdown's killing spree by its '@' argv[0]); from
+// here on the final stage does. It goes first, so that no restore of its
+// own runs under the verification. Returns the report's line, and the
+// times it restored the ruleset (-1: it never ran).
+std::string StopWatcher(int* restored) {
+    *restored = -1;
+    std::string text = ReadFile(kWatchStatePath);
+    if (text.empty()) return "not running (a halt not started by 'haltfw halt'): the final stage alone guarded the ruleset";
+    WatchState ws;
+    if (!ParseWatchState(text, &ws)) return "its state file is unreadable; stopped with the other leftovers";
+    // Only the watcher: after the killing spree its pid cannot have been
+    // reused by anything but another '@' process.
+    std::string cmdline = ReadFile(("/proc/" + std::to_string(ws.pid) + "/cmdline").c_str());
+    bool alive = cmdline.starts_with("@haltfw-watch");
+    if (alive) {
+        kill(static_cast<pid_t>(ws.pid), SIGKILL);
+        waitpid(static_cast<pid_t>(ws.pid), nullptr, 0);  // our child: systemd, now us, started it
+    }
+    if (ParseWatchState(ReadFile(kWatchStatePath), &ws)) *restored = ws.restored;
+    std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
+                                        : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
+    if (ws.failed > 0) what += "; its restore FAILED " + std::to_string(ws.failed) + " time" + (ws.failed == 1 ? "" : "s") + " (forwarding off)";
+    return std::string(alive ? "stopped" : "had ended") + " (pid " + std::to_string(ws.pid) + "); during the shutdown it " + what;
+}
+
 [[noreturn]] void Firewall(const Manifest& m) {
     long t0 = MonotonicMs();
     HaltReport r;
     r.version = kVersion;
     r.lines.push_back("verb 'halt' with a manifest armed by haltfw " + m.version + ": halted firewall");
 
+    int watch_restored = -1;
+    std::string watch = StopWatcher(&watch_restored);
     ProcessScan procs;
     std::string killed = KillLeftovers(&procs);
     UnmountResult um = UnmountAll();
@@ -284,6 +317,7 @@ std::string Lockdown(const Manifest& m) {
     r.lines.push_back("mounts: " + std::to_string(um.unmounted) + " taken off" + (um.lazy.empty() ? "" : " (lazily: " + Join(um.lazy) + ")") +
                       (um.left.empty() ? "; none left but the exitrd and /proc" : "; LEFT: " + Join(um.left)));
     r.lines.push_back("swap: " + (swaps.empty() ? std::string("off") : "STILL ON: " + Join(swaps)));
+    r.lines.push_back("watch: " + watch);
     r.lines.push_back("ruleset: " + rules.detail);
     r.lines.push_back("links: " + links.detail);
     r.lines.push_back("sysctls: " + sysctls.detail);
@@ -312,6 +346,7 @@ std::string Lockdown(const Manifest& m) {
                 {"verify_ms", std::to_string(verify_ms)},
                 {"rss_kib", std::to_string(rss)},
                 {"rss_peak_kib", std::to_string(rss_peak)}};
+    if (watch_restored >= 0) r.fields.push_back({"watch_restored", std::to_string(watch_restored)});
     std::string text = FormatReport(r);
     ssize_t ignored = write(1, text.data(), text.size());
     (void)ignored;
@@ -373,14 +408,111 @@ int VerifyOnly(const char* path) {
     return r.ok ? 0 : 1;
 }
 
+// ---- the ruleset watcher ----
+
+struct MnlClose {
+    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+
+void WatchSay(const std::string& msg) {
+    std::string l = "haltfw-watch: " + msg + "\n";
+    ssize_t ignored = write(1, l.data(), l.size());
+    (void)ignored;
+}
+
+// Written whole and renamed into place: the CLI and the final stage never
+// read half a line.
+void WriteWatchState(const char* path, const WatchState& st) {
+    std::string tmp = std::string(path) + ".new";
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    std::string line = FormatWatchState(st);
+    bool ok = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    close(fd);
+    if (ok) rename(tmp.c_str(), path);
+}
+
+// Whether a datagram from the nftables group holds NFT_MSG_NEWGEN, which
+// the kernel sends once per committed transaction, after its objects.
+bool EndsTransaction(const char* buf, size_t len) {
+    int left = static_cast<int>(len);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+        if (NFNL_SUBSYS_ID(nlh->nlmsg_type) == NFNL_SUBSYS_NFTABLES && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWGEN)
+            return true;
+    return false;
+}
+
+// Not PID 1: `haltfw-final --watch MANIFEST STATE`, which `haltfw watch`
+// (haltfw-watch.service, started by `haltfw halt` before haltfw.target)
+// execs chrooted into the exitrd with argv[0] "@haltfw-watch". It closes
+// the flush window: a unit the guards do not know that flushes or changes
+// the ruleset when the shutdown transaction stops it would otherwise leave
+// the box forwarding without its ruleset until the final stage. Subscribed
+// to the nftables events, it checks the digest after every committed
+// transaction and puts the armed ruleset back at once; if it cannot, it
+// turns forwarding off, as the final stage would. It needs nothing from the
+// root file system, and its '@' spares it from systemd-shutdown's killing
+// spree; the final stage stops it (StopWatcher).
+int Watch(const char* manifest_path, const char* state_path) {
+    signal(SIGPIPE, SIG_IGN);  // the console may go away; the watching goes on
+    Manifest m;
+    std::string err;
+    if (!ReadManifestFile(manifest_path, &m, &err)) {
+        WatchSay(err);
+        return 2;
+    }
+    std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    if (!nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+        WatchSay(std::string("cannot subscribe to the nftables events: ") + std::strerror(errno));
+        return 3;
+    }
+    // Room for the events of a large restore; an overrun (ENOBUFS) only
+    // means a check more.
+    int rcvbuf = 8 << 20;
+    setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+
+    WatchState st{getpid(), 0, 0};
+    auto check = [&] {
+        long t0 = MonotonicMs();
+        std::string digest;
+        Check c = VerifyRuleset(m, &digest);
+        if (c.ok && c.repaired) {
+            ++st.restored;
+            WatchSay("the ruleset changed during the shutdown; put the armed one back in " + std::to_string(MonotonicMs() - t0) +
+                     " ms (" + c.detail + ")");
+        } else if (!c.ok) {
+            ++st.failed;
+            std::vector<std::string> left = ForwardingOff();
+            WatchSay("the armed ruleset cannot be put back (" + c.detail + "): forwarding turned OFF" +
+                     (left.empty() ? "" : "; FAILED for: " + Join(left)));
+        }
+        WriteWatchState(state_path, st);  // the first write tells `haltfw halt` it is watching
+    };
+    // Subscribed first, then checked: nothing committed in between is missed.
+    check();
+    WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage");
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != ENOBUFS) {
+            WatchSay(std::string("receiving the nftables events: ") + std::strerror(errno) + "; the final stage alone guards the ruleset now");
+            return 3;
+        }
+        if (n < 0 || EndsTransaction(buf.data(), static_cast<size_t>(n))) check();
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (getpid() != 1) {
         if (argc == 3 && std::strcmp(argv[1], "--verify") == 0) return VerifyOnly(argv[2]);
+        if (argc == 4 && std::strcmp(argv[1], "--watch") == 0) return Watch(argv[2], argv[3]);
         std::fprintf(stderr,
                      "haltfw-final: refusing to run: not PID 1 (systemd-shutdown runs it from the exitrd)\n"
-                     "usage: haltfw-final --verify MANIFEST   (check the live state against a manifest)\n");
+                     "usage: haltfw-final --verify MANIFEST        (check the live state against a manifest)\n"
+                     "       haltfw-final --watch MANIFEST STATE   (guard the ruleset during the shutdown; see 'haltfw watch')\n");
         return 2;
     }
     // Before anything else: a signal left to its default does nothing to

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -27,6 +28,7 @@
 #include "config.h"
 #include "exitrd.h"
 #include "files.h"
+#include "final_stage.h"
 #include "gateway.h"
 #include "guards.h"
 #include "log.h"
@@ -453,9 +455,38 @@ int Disarm() {
     return kOk;
 }
 
+// The ruleset watcher's state file in the exitrd (haltfw-final --watch).
+std::string WatchStatePath() { return ExitrdRoot() + "/" + kWatchStateName; }
+
+// Starts haltfw-watch.service and waits (up to 10 s) for the watcher to say
+// it is subscribed, so that it watches before the shutdown transaction
+// stops the first unit. Ordering dependencies cannot do that: systemd runs
+// the stop jobs of a transaction before its start jobs. Without the
+// watcher the halt still happens; the final stage then restores a changed
+// ruleset on its own, later.
+void StartWatcher(SystemdManager* m) {
+    std::string state = WatchStatePath(), job, err;
+    unlink(state.c_str());  // an earlier attempt's
+    if (!m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
+        Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
+        return;
+    }
+    for (int i = 0; i < 100; ++i) {
+        std::string text, e;
+        WatchState ws;
+        if (ReadWholeFile(state, &text, &e) && ParseWatchState(text, &ws)) {
+            Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(ws.pid) + ")");
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final stage "
+         "will restore a ruleset changed on the way down");
+}
+
 // halt: arm (again: arming is idempotent, and so readiness is judged right
-// before the halt), then start haltfw.target as `systemctl start
-// haltfw.target --job-mode=replace-irreversibly` would.
+// before the halt), start the ruleset watcher, then start haltfw.target as
+// `systemctl start haltfw.target --job-mode=replace-irreversibly` would.
 int Halt(const Globals& g, const ArmOptions& o) {
     SystemdState sd = Systemd();
     if (!sd.running) {
@@ -468,14 +499,44 @@ int Halt(const Globals& g, const ArmOptions& o) {
     }
     std::string err, job;
     std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
-    if (!m || !m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
+    if (!m) {
         Fail("cannot halt: " + err + " (the box stays armed)");
+        return kSystem;
+    }
+    StartWatcher(m.get());
+    if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
+        Fail("cannot halt: " + err + " (the box stays armed)");
+        std::string e2;
+        if (!m->StopUnit("haltfw-watch.service", "replace", &job, &e2)) Warn(e2 + ", ignoring");
         return kSystem;
     }
     out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
                    "); the box becomes the halted firewall",
                Priority::kNotice);
     return kOk;
+}
+
+// watch: what haltfw-watch.service runs. Becomes the ruleset watcher: the
+// final stage run from the exitrd, chrooted into it (so that nothing of the
+// root file system stays in use when systemd-shutdown takes it off), with
+// argv[0] "@haltfw-watch" (so that systemd-shutdown's killing spree spares
+// it, as it spares root storage daemons). Returns only on failure.
+int WatchVerb() {
+    std::string root = ExitrdRoot();
+    for (const std::string& f : {ExitrdManifestPath(root), ExitrdShutdownPath(root)})
+        if (access(f.c_str(), F_OK) != 0) {
+            Fail("watch: not armed (no '" + f + "'); nothing to watch");
+            return kNotReady;
+        }
+    if (chroot(root.c_str()) != 0 || chdir("/") != 0) {
+        Fail("watch: chroot '" + root + "': " + std::strerror(errno));
+        return kSystem;
+    }
+    std::string manifest = ExitrdManifestPath(""), shutdown = ExitrdShutdownPath(""), state = std::string("/") + kWatchStateName;
+    const char* argv[] = {"@haltfw-watch", "--watch", manifest.c_str(), state.c_str(), nullptr};
+    execv(shutdown.c_str(), const_cast<char* const*>(argv));
+    Fail("watch: exec '" + root + shutdown + "': " + std::strerror(errno));
+    return kSystem;
 }
 
 // The "armed:" line of status.
@@ -617,12 +678,13 @@ const char* kUsage =
     "  arm              apply, then prepare the halt: exitrd with the final stage and manifest, guards\n"
     "  disarm           take the halt preparation back; the network state stays\n"
     "  halt             arm, then start haltfw.target: halt into the halted firewall\n"
+    "  watch            (run by haltfw-watch.service during 'halt') guard the armed ruleset until the final stage\n"
     "  verify-console   find the final stage's report in a captured serial log and judge it\n"
     "\n"
     "'haltfw VERB --help' shows a verb's options.\n"
     "Exit status: 0 ok/ready, 1 not ready or failed and rolled back, 2 bad config or usage, 3 system error.\n";
 
-const char* const kVerbs[] = {"check", "apply", "status", "digest", "show-ruleset", "arm", "disarm", "halt", "verify-console"};
+const char* const kVerbs[] = {"check", "apply", "status", "digest", "show-ruleset", "arm", "disarm", "halt", "watch", "verify-console"};
 
 po::options_description VerbOptions(const std::string& verb) {
     po::options_description d("Options for '" + verb + "'");
@@ -671,6 +733,7 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
     if (verb == "arm") return Arm(g, ArmOptionsOf(vm));
     if (verb == "disarm") return Disarm();
     if (verb == "halt") return Halt(g, ArmOptionsOf(vm));
+    if (verb == "watch") return WatchVerb();
     if (verb == "verify-console") {
         if (!vm.count("file")) {
             Fail("verify-console: no FILE given (usage: haltfw verify-console FILE)");

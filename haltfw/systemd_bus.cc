@@ -83,20 +83,28 @@ bool SystemdManager::Reload(std::string* err) {
     return true;
 }
 
-bool SystemdManager::StartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err) {
+bool SystemdManager::UnitJob(const char* method, const char* verb, const std::string& unit, const std::string& mode,
+                             std::string* job, std::string* err) {
     BusError e;
     sd_bus_message* reply_raw = nullptr;
-    int r = sd_bus_call_method(bus_.get(), kDest, kPath, kManager, "StartUnit", &e.e, &reply_raw, "ss", unit.c_str(),
-                               mode.c_str());
+    int r = sd_bus_call_method(bus_.get(), kDest, kPath, kManager, method, &e.e, &reply_raw, "ss", unit.c_str(), mode.c_str());
     MessagePtr reply(reply_raw);
     const char* path = nullptr;
     if (r >= 0) r = sd_bus_message_read(reply.get(), "o", &path);
     if (r < 0) {
-        *err = "start '" + unit + "' (job mode " + mode + "): " + e.Text(r);
+        *err = std::string(verb) + " '" + unit + "' (job mode " + mode + "): " + e.Text(r);
         return false;
     }
     *job = path ? path : "";
     return true;
+}
+
+bool SystemdManager::StartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err) {
+    return UnitJob("StartUnit", "start", unit, mode, job, err);
+}
+
+bool SystemdManager::StopUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err) {
+    return UnitJob("StopUnit", "stop", unit, mode, job, err);
 }
 
 }  // namespace haltfw

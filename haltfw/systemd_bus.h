@@ -36,12 +36,16 @@ public:
     /// Errors read "start 'haltfw.target': Unit haltfw.target not found.
     /// (org.freedesktop.systemd1.NoSuchUnit)".
     bool StartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
+    /// Manager.StopUnit(unit, mode), likewise.
+    bool StopUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
 
     /// Which connection it got: "private socket" or "system bus".
     const std::string& via() const { return via_; }
 
 private:
     SystemdManager() = default;
+    bool UnitJob(const char* method, const char* verb, const std::string& unit, const std::string& mode, std::string* job,
+                 std::string* err);
     struct BusUnref { void operator()(sd_bus* b) const; };
     std::unique_ptr<sd_bus, BusUnref> bus_;
     std::string via_;

@@ -40,7 +40,7 @@ version=$(sed -n 's/^project(haltfw VERSION \([0-9.]*\) .*/\1/p' "$src/CMakeList
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/sbin/haltfw ./usr/lib/haltfw/haltfw-final \
     ./lib/systemd/system/haltfw.target ./lib/systemd/system/haltfw-arm.service \
-    ./lib/systemd/system/haltfw-boot-halt.service ./etc/haltfw/haltfw.conf \
+    ./lib/systemd/system/haltfw-boot-halt.service ./lib/systemd/system/haltfw-watch.service ./etc/haltfw/haltfw.conf \
     ./usr/share/man/man8/haltfw.8.gz ./usr/share/man/man5/haltfw.conf.5.gz \
     ./usr/share/bash-completion/completions/haltfw \
     ./usr/share/doc/haltfw/copyright ./usr/share/doc/haltfw/changelog.Debian.gz; do

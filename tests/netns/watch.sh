@@ -1,0 +1,77 @@
+#!/bin/bash
+# The ruleset watcher (haltfw watch, as haltfw-watch.service runs it during
+# 'haltfw halt'): it becomes the real haltfw-final chrooted into the exitrd
+# with argv[0] "@haltfw-watch", and puts the armed ruleset back within
+# milliseconds of any nftables transaction that changes it: a flush, an
+# added table, a rule deleted. Its state file counts the restores, and a
+# transaction that leaves the ruleset as armed restores nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/arm_env.bash"
+REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
+make_links
+write_config
+CONF="$WORK/haltfw.conf"
+STATE="$HALTFW_EXITRD/haltfw.watch"
+
+# Not armed: nothing to watch, exit 1, nothing started.
+run_haltfw 1 watch
+expect_contains "unarmed watch" "$OUT" "haltfw: watch: not armed (no '$HALTFW_EXITRD/haltfw.manifest'); nothing to watch"
+
+run_haltfw 0 --config "$CONF" arm --final "$REAL"
+armed=$("$HALTFW" digest)
+
+"$HALTFW" watch >"$WORK/watch.out" 2>&1 &
+watcher=$!
+# shellcheck disable=SC2064 # expand $watcher now
+trap "kill $watcher 2>/dev/null || true; umount '$HALTFW_EXITRD' 2>/dev/null || true; rm -rf '$WORK'" EXIT
+for _ in $(seq 100); do
+    [ -s "$STATE" ] && break
+    sleep 0.05
+done
+expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher restored=0 failed=0"
+# The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
+expect_eq "argv[0]" "$(tr '\0' ' ' </proc/$watcher/cmdline)" "@haltfw-watch --watch /haltfw.manifest /haltfw.watch "
+expect_eq "its root is the exitrd" "$(readlink /proc/$watcher/root)" "$(realpath "$HALTFW_EXITRD")"
+expect_eq "its program is the exitrd's" "$(readlink /proc/$watcher/exe)" "$(realpath "$HALTFW_EXITRD")/shutdown"
+
+# wait_restores N : until the state file counts N restores (at most 5 s);
+# prints the milliseconds it took.
+wait_restores() {
+    local t0 t1
+    t0=$(date +%s%N)
+    for _ in $(seq 500); do
+        grep -q " restored=$1 " "$STATE" && break
+        sleep 0.01
+    done
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000000))
+}
+
+nft flush ruleset
+ms=$(wait_restores 1)
+expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=1 failed=0"
+expect_eq "digest after a flush" "$("$HALTFW" digest)" "$armed"
+echo "watch: a flush undone within ${ms} ms (polled every 10 ms)"
+
+nft add table ip intruder
+wait_restores 2 >/dev/null
+expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=2 failed=0"
+expect_eq "digest after an added table" "$("$HALTFW" digest)" "$armed"
+
+handle=$(nft -a list chain inet filter forward | sed -n 's/.*masquerade.*# handle \([0-9]*\)$/\1/p; s/.*oifname "wan0" accept # handle \([0-9]*\)$/\1/p' | head -n 1)
+[ -n "$handle" ] || fail "no LAN->WAN accept rule found in the forward chain"
+nft delete rule inet filter forward handle "$handle"
+wait_restores 3 >/dev/null
+expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=3 failed=0"
+expect_eq "digest after a deleted rule" "$("$HALTFW" digest)" "$armed"
+
+# A transaction that changes nothing the digest covers (a counter reset)
+# restores nothing.
+nft reset counters >/dev/null
+sleep 0.5
+expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=3 failed=0"
+
+kill "$watcher"
+wait "$watcher" 2>/dev/null || true
+expect_contains "its console lines" "$(cat "$WORK/watch.out")" "haltfw-watch: the ruleset changed during the shutdown; put the armed one back in "
+echo "ok: $TEST"
