@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "nft_load.h"
+#include "nft_restore.h"
 #include "rtnl.h"
 #include "sysctl.h"
 
@@ -50,13 +51,18 @@ bool Perform(const Action& a, const std::string& program, System* sys, Undo* und
             *undo = {};  // a loaded module harms nothing; unloading could
             return sys->LoadModule(a.name, err);
         case ActionKind::kRuleset: {
-            std::string previous;
-            if (!sys->ListRuleset(&previous, err)) {
+            // The undo puts back the netlink dump, not nft's text listing:
+            // the same bytes the final stage restores from, which need no
+            // parser (nft cannot read back every listing it prints, e.g.
+            // iptables-nft's xt expressions). Dynamic sets come back empty
+            // and counters at zero, as after any reload.
+            auto previous = std::make_shared<NftRuleset>();
+            if (!sys->SaveRuleset(previous.get(), err)) {
                 *err = "save the previous ruleset: " + *err;
                 return false;
             }
             *undo = {"reload the previous ruleset",
-                     [previous](System* s, std::string* e) { return s->CommitRuleset("flush ruleset\n" + previous, e); }};
+                     [previous](System* s, std::string* e) { return s->RestoreRuleset(*previous, e); }};
             return sys->CommitRuleset(program, err);
         }
         case ActionKind::kSysctl:
@@ -79,7 +85,8 @@ public:
     bool ReplaceRoute(const Route& r, std::string* e) override { return rtnl_->ReplaceRoute(r, e); }
     bool DelRoute(const Route& r, std::string* e) override { return rtnl_->DelRoute(r, e); }
     bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return haltfw::WriteSysctl(k, v, e); }
-    bool ListRuleset(std::string* t, std::string* e) override { return NftListRuleset(t, e); }
+    bool SaveRuleset(NftRuleset* rs, std::string* e) override { return DumpRuleset(rs, e); }
+    bool RestoreRuleset(const NftRuleset& rs, std::string* e) override { return haltfw::RestoreRuleset(rs, e); }
     bool CommitRuleset(const std::string& p, std::string* e) override { return NftCommit(p, e); }
 
     // modprobe rather than finit_module(): it resolves dependencies, aliases

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "nft_dump.h"
 #include "plan.h"
 
 namespace haltfw {
@@ -26,8 +27,10 @@ public:
     virtual bool DelRoute(const Route& r, std::string* err) = 0;
     virtual bool LoadModule(const std::string& name, std::string* err) = 0;
     virtual bool WriteSysctl(const std::string& key, const std::string& value, std::string* err) = 0;
-    /// The live ruleset as nft text.
-    virtual bool ListRuleset(std::string* text, std::string* err) = 0;
+    /// The live ruleset, dumped over netlink (nft_dump.h), for the undo.
+    virtual bool SaveRuleset(NftRuleset* rs, std::string* err) = 0;
+    /// Puts a saved ruleset back in one transaction (nft_restore.h).
+    virtual bool RestoreRuleset(const NftRuleset& rs, std::string* err) = 0;
     /// Commits an nft program in one transaction.
     virtual bool CommitRuleset(const std::string& program, std::string* err) = 0;
 };

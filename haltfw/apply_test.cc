@@ -12,7 +12,6 @@ class FakeSystem : public System {
 public:
     std::vector<std::string> calls;
     std::string fail_on;
-    std::string ruleset = "table ip old {}";
 
     bool Do(const std::string& call, std::string* err) {
         calls.push_back(call);
@@ -32,9 +31,12 @@ public:
     bool DelRoute(const Route& r, std::string* e) override { return Do("del-route " + FormatPrefix(r.dst), e); }
     bool LoadModule(const std::string& n, std::string* e) override { return Do("modprobe " + n, e); }
     bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return Do("sysctl " + k + "=" + v, e); }
-    bool ListRuleset(std::string* t, std::string* e) override {
-        *t = ruleset;
-        return Do("list", e);
+    bool SaveRuleset(NftRuleset* rs, std::string* e) override {
+        rs->objects.resize(3);
+        return Do("save", e);
+    }
+    bool RestoreRuleset(const NftRuleset& rs, std::string* e) override {
+        return Do("restore " + std::to_string(rs.objects.size()) + " objects", e);
     }
     bool CommitRuleset(const std::string& p, std::string* e) override { return Do("commit " + p, e); }
 };
@@ -63,7 +65,7 @@ TEST_CASE("apply runs every action in order") {
     std::vector<std::string> progress;
     ApplyResult r = ApplyPlan(SamplePlan(), "flush ruleset\n", &f, [&](const std::string& s) { progress.push_back(s); });
     REQUIRE(r.ok);
-    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24", "list",
+    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24", "save",
                                               "commit flush ruleset\n", "sysctl net.ipv4.ip_forward=1"});
     CHECK(progress.size() == 6);
 }
@@ -89,7 +91,7 @@ TEST_CASE("a failed sysctl after the ruleset reloads the previous ruleset") {
     REQUIRE_FALSE(r.ok);
     REQUIRE(f.calls.size() == 12);
     CHECK(f.calls[6] == "sysctl net.ipv4.ip_forward=1");
-    CHECK(f.calls[7] == "commit flush ruleset\ntable ip old {}");
+    CHECK(f.calls[7] == "restore 3 objects");
     CHECK(f.calls[8] == "del-route 203.0.113.0/24");
     CHECK(f.calls[11] == "mtu 2 1500");
 }

@@ -599,7 +599,14 @@ int VerifyConsole(const std::string& file) {
 
 int Status(const Globals& g) {
     Snapshot snap;
-    if (int rc = TakeSnapshot(g, &snap); rc != kOk) return rc;
+    if (int rc = TakeSnapshot(g, &snap); rc != kOk) {
+        // The config is broken now, but whether the box is armed (and with
+        // what) still matters: a halt would use what was armed.
+        NftRuleset rs;
+        std::string err;
+        if (rc == kBadInput && DumpRuleset(&rs, &err)) out.Result(ArmedStatus(RulesetDigest(rs)));
+        return rc;
+    }
     const Live& live = snap.live;
     const Plan& plan = snap.plan;
 

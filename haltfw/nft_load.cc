@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <string_view>
 
 #include "gateway.h"
 #include "sha256.h"
@@ -21,7 +22,7 @@ using CtxPtr = std::unique_ptr<nft_ctx, CtxFree>;
 
 // Runs `text` in a fresh context with output and errors buffered, so nothing
 // libnftables says reaches our stdout or stderr unasked.
-bool Run(const std::string& text, bool dry_run, std::string* out, std::string* err) {
+bool Run(const std::string& text, bool dry_run, std::string* err) {
     CtxPtr ctx(nft_ctx_new(NFT_CTX_DEFAULT));
     if (!ctx) {
         *err = "nft_ctx_new: out of memory";
@@ -31,10 +32,10 @@ bool Run(const std::string& text, bool dry_run, std::string* out, std::string* e
     nft_ctx_buffer_output(ctx.get());
     nft_ctx_buffer_error(ctx.get());
     int rc = nft_run_cmd_from_buffer(ctx.get(), text.c_str());
-    if (out) *out = nft_ctx_get_output_buffer(ctx.get());
     if (rc != 0) {
         std::string msg = nft_ctx_get_error_buffer(ctx.get());
         while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+        msg = WithoutProgramIncludeLines(msg);
         *err = msg.empty() ? "nft: failed without a message" : msg;
         return false;
     }
@@ -45,6 +46,20 @@ bool Run(const std::string& text, bool dry_run, std::string* out, std::string* e
 std::string QuoteInclude(const std::string& path) { return "include \"" + path + "\"\n"; }
 
 }  // namespace
+
+std::string WithoutProgramIncludeLines(const std::string& messages) {
+    static constexpr std::string_view kOurs = "In file included from <cmdline>:";
+    std::string out;
+    size_t pos = 0;
+    while (pos < messages.size()) {
+        size_t nl = messages.find('\n', pos);
+        size_t end = nl == std::string::npos ? messages.size() : nl + 1;
+        std::string_view line(messages.data() + pos, end - pos);
+        if (!line.starts_with(kOurs)) out.append(line);
+        pos = end;
+    }
+    return out;
+}
 
 std::string RulesetProgram(const Config& cfg) {
     std::string p = "flush ruleset\n" + GatewayRuleset(cfg);
@@ -83,10 +98,8 @@ bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err) {
     return true;
 }
 
-bool NftCheck(const std::string& program, std::string* err) { return Run(program, true, nullptr, err); }
+bool NftCheck(const std::string& program, std::string* err) { return Run(program, true, err); }
 
-bool NftCommit(const std::string& program, std::string* err) { return Run(program, false, nullptr, err); }
-
-bool NftListRuleset(std::string* text, std::string* err) { return Run("list ruleset", false, text, err); }
+bool NftCommit(const std::string& program, std::string* err) { return Run(program, false, err); }
 
 }  // namespace haltfw

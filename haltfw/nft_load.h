@@ -26,10 +26,14 @@ bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err);
 /// nft's own messages (file:line:column: Error: ...).
 bool NftCheck(const std::string& program, std::string* err);
 
+/// nft's error messages without the "In file included from <cmdline>:L:C:"
+/// lines: the program haltfw hands libnftables includes each rules file,
+/// and that line would point at a text the user never wrote. The message's
+/// own "FILE:LINE:COL: Error: ..." and an include between the user's own
+/// files stay. Pure.
+std::string WithoutProgramIncludeLines(const std::string& messages);
+
 /// Commits `program` in one transaction.
 bool NftCommit(const std::string& program, std::string* err);
-
-/// The live ruleset as nft text ("list ruleset"), to put back after a failure.
-bool NftListRuleset(std::string* text, std::string* err);
 
 }  // namespace haltfw

@@ -15,6 +15,7 @@ run_haltfw 2 --config "$WORK/haltfw.conf" apply
 expect_contains "error" "$OUT" "$WORK/rules.nft:3:"
 expect_contains "error" "$OUT" "Error: syntax error"
 expect_contains "error" "$OUT" "haltfw: the ruleset does not load; nothing changed"
+case $OUT in *"<cmdline>"*) fail "the error points into haltfw's own program (<cmdline>): $OUT" ;; esac
 
 expect_eq "digest" "$("$HALTFW" digest)" "$digest"
 expect_eq "addresses and routes" "$(net_snapshot)" "$before"

@@ -19,6 +19,9 @@ for verb in check apply status; do
     expect_contains "$verb: overlap" "$OUT" "$WORK/haltfw.conf:$n: interface 'dmz': address '198.51.100.9/24' overlaps '198.51.100.1/24' of interface 'wan'"
     expect_contains "$verb: summary" "$OUT" "haltfw: 3 errors in $WORK/haltfw.conf; nothing changed"
 done
+# status still says whether the box is armed, whatever the config's state.
+run_haltfw 2 --config "$WORK/haltfw.conf" status
+expect_contains "status with a broken config: armed line" "$OUT" "armed: no (not armed)"
 expect_eq "nothing was applied" "$(ip -br addr show dev wan0 | awk '{print $3}')" ""
 expect_eq "ruleset untouched" "$("$HALTFW" digest)" "$digest"
 
