@@ -77,9 +77,12 @@ TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {
         "VmPeak:\t    9000 kB\n"
         "VmHWM:\t    1520 kB\n"
         "VmRSS:\t    1384 kB\n"
-        "RssAnon:\t     200 kB\n";
+        "RssAnon:\t     200 kB\n"
+        "RssFile:\t    1184 kB\n";
     CHECK(StatusKib(status, "VmRSS") == 1384);
     CHECK(StatusKib(status, "VmHWM") == 1520);
+    CHECK(StatusKib(status, "RssAnon") == 200);
+    CHECK(StatusKib(status, "RssFile") == 1184);
     // A key that is only a prefix of another does not match it.
     CHECK(StatusKib(status, "VmR") == -1);
     CHECK(StatusKib(status, "VmSwap") == -1);

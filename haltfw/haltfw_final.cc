@@ -20,6 +20,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/reboot.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -35,6 +36,7 @@
 #include <dirent.h>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "final_stage.h"
@@ -285,7 +287,7 @@ std::string StopWatcher(int* restored) {
     return std::string(alive ? "stopped" : "had ended") + " (pid " + std::to_string(ws.pid) + "); during the shutdown it " + what;
 }
 
-[[noreturn]] void Firewall(const Manifest& m) {
+[[noreturn]] void Firewall(Manifest m) {
     long t0 = MonotonicMs();
     HaltReport r;
     r.version = kVersion;
@@ -307,6 +309,12 @@ std::string StopWatcher(int* restored) {
     Check sysctls = VerifySysctls(m);
     std::vector<std::string> fwd_failed;
     if (!rules.ok) fwd_failed = ForwardingOff();  // fail closed
+    // The armed ruleset served to verify and restore and is never needed
+    // again: give its memory back before going inert, or a large one stays
+    // resident for ever (grows with the set's elements). malloc_trim,
+    // because glibc keeps freed small chunks in its heap otherwise.
+    m.ruleset = NftRuleset{};
+    malloc_trim(0);
     std::string lock = Lockdown(m);
     long total = 0, used = MemUsedKib(&total);
     procs = ScanProcesses();
@@ -327,9 +335,16 @@ std::string StopWatcher(int* restored) {
     // PID 1's own footprint as it goes inert (resident now, and its peak
     // during the verification): read last, with /proc still mounted.
     std::string status = ReadFile("/proc/self/status");
+    // Of the resident set, the pages of the exitrd's own files mapped in
+    // (program, loader, libraries: tmpfs pages, so RssShmem, not RssFile)
+    // cost nothing beyond the exitrd's size; RssAnon (heap, stack, data)
+    // is what PID 1 holds besides.
     long rss = StatusKib(status, "VmRSS"), rss_peak = StatusKib(status, "VmHWM");
+    long rss_anon = StatusKib(status, "RssAnon");
+    long rss_file = StatusKib(status, "RssFile") + StatusKib(status, "RssShmem");
     r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB; PID 1 resident " +
-                      std::to_string(rss) + " KiB (peak " + std::to_string(rss_peak) + " KiB)");
+                      std::to_string(rss) + " KiB (" + std::to_string(rss_anon) + " anonymous, " + std::to_string(rss_file) +
+                      " of exitrd files; peak " + std::to_string(rss_peak) + " KiB)");
 
     const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
                        : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
@@ -345,7 +360,9 @@ std::string StopWatcher(int* restored) {
                 {"mem_used_kib", std::to_string(used)},
                 {"verify_ms", std::to_string(verify_ms)},
                 {"rss_kib", std::to_string(rss)},
-                {"rss_peak_kib", std::to_string(rss_peak)}};
+                {"rss_peak_kib", std::to_string(rss_peak)},
+                {"rss_anon_kib", std::to_string(rss_anon)},
+                {"rss_file_kib", std::to_string(rss_file)}};
     if (watch_restored >= 0) r.fields.push_back({"watch_restored", std::to_string(watch_restored)});
     std::string text = FormatReport(r);
     ssize_t ignored = write(1, text.data(), text.size());
@@ -530,6 +547,6 @@ int main(int argc, char** argv) {
     bool valid = ReadManifestFile(kManifestPath, &m, &err);
     FinalAction action = DecideAction(verb, valid);
     if (verb == "halt" && !valid) Say("no valid manifest (" + err + "): an ordinary halt");
-    if (action == FinalAction::kFirewall) Firewall(m);
+    if (action == FinalAction::kFirewall) Firewall(std::move(m));
     Finish(action);
 }
