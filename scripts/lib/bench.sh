@@ -72,6 +72,7 @@ bench_signal_guest() {
 # second and reads /proc/net/snmp with bash builtins (its only process is
 # one sleep a second), so that waiting costs the live box next to nothing
 # while it is measured.
+# shellcheck disable=SC2016 # guest code, expanded in the guest
 BENCH_GUEST_SIGNAL='
 bench_in_echos() {
     local key line h=() v=() i
