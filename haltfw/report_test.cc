@@ -62,3 +62,25 @@ TEST_CASE("verify-console parsing: OK, FAIL, truncated, absent, noise") {
     CHECK(ParseConsole(FormatReport(f) + ok).verdict == ConsoleVerdict::kOk);
     CHECK(ParseConsole(ok + cut).verdict == ConsoleVerdict::kTruncated);
 }
+
+TEST_CASE("the footprint fields ride on the machine line; a report without them still parses") {
+    // As the final stage printed it in QEMU (docs/benchmarks.md), and as an
+    // older final stage did, before rss_* existed.
+    const std::string body =
+        "HALTFW: report begin (haltfw 0.1.0)\n"
+        "HALTFW: verb 'halt' with a manifest armed by haltfw 0.1.0: halted firewall\n"
+        "HALTFW: memory: 112196 KiB used of 983720 KiB; PID 1 resident 2232 KiB (240 anonymous, 1992 of exitrd files; peak 2232 KiB)\n";
+    ConsoleReport now = ParseConsole(body +
+                                     "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 rss_kib=2232 "
+                                     "rss_peak_kib=2232 rss_anon_kib=240 rss_file_kib=1992 lines=3\n");
+    CHECK(now.verdict == ConsoleVerdict::kOk);
+    CHECK(now.Field("rss_kib") == "2232");
+    CHECK(now.Field("rss_anon_kib") == "240");
+    CHECK(now.Field("rss_file_kib") == "1992");
+    CHECK(now.Field("rss_peak_kib") == "2232");
+    CHECK(now.Field("verify_ms") == "130");
+
+    ConsoleReport before = ParseConsole(body + "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 lines=3\n");
+    CHECK(before.verdict == ConsoleVerdict::kOk);
+    CHECK(before.Field("rss_kib").empty());
+}
