@@ -471,14 +471,14 @@ void StartWatcher(SystemdManager* m) {
         Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
         return;
     }
-    for (int i = 0; i < 100; ++i) {
+    for (int i = 0; i < 1000; ++i) {  // every 10 ms: it is on the halt's critical path
         std::string text, e;
         WatchState ws;
         if (ReadWholeFile(state, &text, &e) && ParseWatchState(text, &ws)) {
             Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(ws.pid) + ")");
             return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final stage "
          "will restore a ruleset changed on the way down");
