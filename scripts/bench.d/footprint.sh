@@ -104,7 +104,7 @@ for n in $sizes; do
     hfw_stop
 done
 
-echo "| set elements | guest MiB | arm s | exitrd KiB | of which program + libs | of which manifest | final stage verify_ms | live mem used KiB | halted mem used KiB | PID 1 RSS KiB | of which anonymous | of which exitrd files | PID 1 peak RSS KiB |"
+echo "| set elements | guest MiB | arm s | exitrd KiB | of which program + libs | of which manifest | final stage verify_ms | live mem used KiB | halted mem used KiB | PID 1 RSS KiB | of which anonymous | of which exitrd pages | PID 1 peak RSS KiB |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"
 echo

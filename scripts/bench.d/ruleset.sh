@@ -65,7 +65,7 @@ measure() {
     read -r nm nmin nmax < <(stats <"$work/nft.t")
     read -r am amin amax < <(stats <"$work/apply.t")
     read -r dm dmin dmax < <(stats <"$work/digest.t")
-    echo "| $n | $nm ($nmin-$nmax) | $am ($amin-$amax) | $(echo "scale=2; $am / $nm" | bc)x | $dm ($dmin-$dmax) |"
+    echo "| $n | $nm ($nmin-$nmax) | $am ($amin-$amax) | $(awk -v a="$am" -v b="$nm" 'BEGIN { printf "%.2f", a / b }')x | $dm ($dmin-$dmax) |"
 }
 
 rows=()
