@@ -278,13 +278,16 @@ std::string StopWatcher(int* restored) {
     bool alive = cmdline.starts_with("@haltfw-watch");
     if (alive) {
         kill(static_cast<pid_t>(ws.pid), SIGKILL);
-        waitpid(static_cast<pid_t>(ws.pid), nullptr, 0);  // our child: systemd, now us, started it
+        // Our child (systemd, now us, started it); never an unbounded wait
+        // in PID 1: up to 5 s, then KillLeftovers reports it if it is still there.
+        for (int i = 0; i < 500 && waitpid(static_cast<pid_t>(ws.pid), nullptr, WNOHANG) == 0; ++i) usleep(10000);
     }
     if (ParseWatchState(ReadFile(kWatchStatePath), &ws)) *restored = ws.restored;
     std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
                                         : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
     if (ws.failed > 0) what += "; its restore FAILED " + std::to_string(ws.failed) + " time" + (ws.failed == 1 ? "" : "s") + " (forwarding off)";
-    return std::string(alive ? "stopped" : "had ended") + " (pid " + std::to_string(ws.pid) + "); during the shutdown it " + what;
+    return (alive ? "stopped (pid " + std::to_string(ws.pid) + "); during the shutdown it "
+                  : "had ended early (pid " + std::to_string(ws.pid) + "); until then it ") + what;
 }
 
 [[noreturn]] void Firewall(Manifest m) {
@@ -470,14 +473,23 @@ bool EndsTransaction(const char* buf, size_t len) {
 // turns forwarding off, as the final stage would. It needs nothing from the
 // root file system, and its '@' spares it from systemd-shutdown's killing
 // spree; the final stage stops it (StopWatcher).
-int Watch(const char* manifest_path, const char* state_path) {
-    signal(SIGPIPE, SIG_IGN);  // the console may go away; the watching goes on
-    Manifest m;
-    std::string err;
-    if (!ReadManifestFile(manifest_path, &m, &err)) {
-        WatchSay(err);
-        return 2;
+// Forwarding off through sysctl files `haltfw watch` opened before its
+// chroot (the exitrd has no /proc); -1 for one it could not open. Returns
+// the keys it could not switch off.
+std::vector<std::string> ForwardingOffByFds(int ipv4_fd, int ipv6_fd) {
+    std::vector<std::string> failed;
+    const std::pair<const char*, int> files[] = {{"net.ipv4.ip_forward", ipv4_fd}, {"net.ipv6.conf.all.forwarding", ipv6_fd}};
+    for (const auto& [key, fd] : files) {
+        char now = 0;
+        if (fd < 0 || pwrite(fd, "0\n", 2, 0) != 2 || pread(fd, &now, 1, 0) != 1 || now != '0') failed.push_back(key);
     }
+    return failed;
+}
+
+int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ipv6_fd) {
+    signal(SIGPIPE, SIG_IGN);  // the console may go away; the watching goes on
+    // Subscribed before anything else: events queue on the socket while
+    // the manifest is read (a second at 100,000 elements).
     std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
         WatchSay(std::string("cannot subscribe to the nftables events: ") + std::strerror(errno));
@@ -487,6 +499,12 @@ int Watch(const char* manifest_path, const char* state_path) {
     // means a check more.
     int rcvbuf = 8 << 20;
     setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
+    Manifest m;
+    std::string err;
+    if (!ReadManifestFile(manifest_path, &m, &err)) {
+        WatchSay(err);
+        return 2;
+    }
 
     WatchState st{getpid(), 0, 0};
     auto check = [&] {
@@ -499,7 +517,7 @@ int Watch(const char* manifest_path, const char* state_path) {
                      " ms (" + c.detail + ")");
         } else if (!c.ok) {
             ++st.failed;
-            std::vector<std::string> left = ForwardingOff();
+            std::vector<std::string> left = ForwardingOffByFds(ipv4_fd, ipv6_fd);
             WatchSay("the armed ruleset cannot be put back (" + c.detail + "): forwarding turned OFF" +
                      (left.empty() ? "" : "; FAILED for: " + Join(left)));
         }
@@ -528,11 +546,12 @@ int Watch(const char* manifest_path, const char* state_path) {
 int main(int argc, char** argv) {
     if (getpid() != 1) {
         if (argc == 3 && std::strcmp(argv[1], "--verify") == 0) return VerifyOnly(argv[2]);
-        if (argc == 4 && std::strcmp(argv[1], "--watch") == 0) return Watch(argv[2], argv[3]);
+        if (argc == 6 && std::strcmp(argv[1], "--watch") == 0) return Watch(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
         std::fprintf(stderr,
                      "haltfw-final: refusing to run: not PID 1 (systemd-shutdown runs it from the exitrd)\n"
                      "usage: haltfw-final --verify MANIFEST        (check the live state against a manifest)\n"
-                     "       haltfw-final --watch MANIFEST STATE   (guard the ruleset during the shutdown; see 'haltfw watch')\n");
+                     "       haltfw-final --watch MANIFEST STATE IPV4FD IPV6FD\n"
+                     "                     (guard the ruleset during the shutdown: what 'haltfw watch' runs)\n");
         return 2;
     }
     // Before anything else: a signal left to its default does nothing to

@@ -11,6 +11,7 @@
 //   3  system error: the system could not be read or changed, or a rollback or undo was
 //      incomplete; halt: systemd is not running
 #include <boost/program_options.hpp>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -508,6 +509,8 @@ int Halt(const Globals& g, const ArmOptions& o) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         std::string e2;
         if (!m->StopUnit("haltfw-watch.service", "replace", &job, &e2)) Warn(e2 + ", ignoring");
+        // Its state would read as if it had watched a later halt.
+        unlink(WatchStatePath().c_str());
         return kSystem;
     }
     out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
@@ -528,12 +531,19 @@ int WatchVerb() {
             Fail("watch: not armed (no '" + f + "'); nothing to watch");
             return kNotReady;
         }
+    // The exitrd has no /proc: the forwarding switches the watcher turns off
+    // if it cannot restore the ruleset are opened here and inherited (-1:
+    // absent, e.g. IPv6 disabled).
+    std::string fwd[2];
+    int i = 0;
+    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"})
+        fwd[i++] = std::to_string(open(SysctlPath(key).c_str(), O_RDWR));
     if (chroot(root.c_str()) != 0 || chdir("/") != 0) {
         Fail("watch: chroot '" + root + "': " + std::strerror(errno));
         return kSystem;
     }
     std::string manifest = ExitrdManifestPath(""), shutdown = ExitrdShutdownPath(""), state = std::string("/") + kWatchStateName;
-    const char* argv[] = {"@haltfw-watch", "--watch", manifest.c_str(), state.c_str(), nullptr};
+    const char* argv[] = {"@haltfw-watch", "--watch", manifest.c_str(), state.c_str(), fwd[0].c_str(), fwd[1].c_str(), nullptr};
     execv(shutdown.c_str(), const_cast<char* const*>(argv));
     Fail("watch: exec '" + root + shutdown + "': " + std::strerror(errno));
     return kSystem;

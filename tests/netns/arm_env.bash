@@ -51,3 +51,26 @@ guards() {
 has_interp() {
     readelf -lW "$1" | grep -q 'Requesting program interpreter'
 }
+
+# write_unrestorable_manifest SRC DST : DST is SRC with the rules of chain
+# 'forward' moved to a chain 'nowhere' that does not exist, sealed with a
+# valid checksum and the same digest line: a manifest whose ruleset the
+# kernel refuses to restore.
+write_unrestorable_manifest() {
+    python3 - "$1" "$2" <<'PY'
+import hashlib, sys
+lines = open(sys.argv[1]).read().split("\n")
+body = [l for l in lines if l and not l.startswith("end ")]
+old, new = "forward".encode().hex(), "nowhere".encode().hex()
+for i, l in enumerate(body):
+    w = l.split(" ")
+    if w[0] == "object" and w[1] == "7" and w[4] == old:
+        w[4], w[5] = new, w[5].replace(old, new)
+        body[i] = " ".join(w)
+        break
+else:
+    sys.exit("no rule of chain 'forward' in the manifest")
+text = "\n".join(body) + "\n"
+open(sys.argv[2], "w").write(text + "end " + hashlib.sha256(text.encode()).hexdigest() + "\n")
+PY
+}

@@ -50,22 +50,7 @@ expect_eq "lan0 address back" "$(ip -br -4 addr show lan0 | awk '{print $3}')" "
 # checksum) whose rules name a chain that does not exist, so the kernel
 # refuses the restore. The final stage must fail closed: forwarding off for
 # every family.
-python3 - "$M" "$WORK/bad.manifest" <<'PY'
-import hashlib, sys
-lines = open(sys.argv[1]).read().split("\n")
-body = [l for l in lines if l and not l.startswith("end ")]
-old, new = "forward".encode().hex(), "nowhere".encode().hex()
-for i, l in enumerate(body):
-    w = l.split(" ")
-    if w[0] == "object" and w[1] == "7" and w[4] == old:
-        w[4], w[5] = new, w[5].replace(old, new)
-        body[i] = " ".join(w)
-        break
-else:
-    sys.exit("no rule of chain 'forward' in the manifest")
-text = "\n".join(body) + "\n"
-open(sys.argv[2], "w").write(text + "end " + hashlib.sha256(text.encode()).hexdigest() + "\n")
-PY
+write_unrestorable_manifest "$M" "$WORK/bad.manifest"
 nft flush ruleset
 ip link set lan0 up
 expect_eq "forwarding before" "$(cat /proc/sys/net/ipv4/ip_forward)" 1

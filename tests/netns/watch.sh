@@ -30,7 +30,14 @@ for _ in $(seq 100); do
 done
 expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher restored=0 failed=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
-expect_eq "argv[0]" "$(tr '\0' ' ' </proc/$watcher/cmdline)" "@haltfw-watch --watch /haltfw.manifest /haltfw.watch "
+cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
+case $cmdline in
+    "@haltfw-watch --watch /haltfw.manifest /haltfw.watch "[0-9]*" "[0-9]*" ") ;;
+    *) fail "watcher's command line: '$cmdline'" ;;
+esac
+# The forwarding switches, opened before the chroot (the exitrd has no /proc).
+ipv4_fd=$(echo "$cmdline" | awk '{print $5}')
+expect_eq "ip_forward inherited" "$(readlink /proc/$watcher/fd/$ipv4_fd)" "/proc/sys/net/ipv4/ip_forward"
 expect_eq "its root is the exitrd" "$(readlink /proc/$watcher/root)" "$(realpath "$HALTFW_EXITRD")"
 expect_eq "its program is the exitrd's" "$(readlink /proc/$watcher/exe)" "$(realpath "$HALTFW_EXITRD")/shutdown"
 
@@ -74,4 +81,32 @@ expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher r
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 expect_contains "its console lines" "$(cat "$WORK/watch.out")" "haltfw-watch: the ruleset changed during the shutdown; put the armed one back in "
+
+# A ruleset the kernel refuses to restore: the watcher fails closed at once,
+# forwarding off for both families, from inside its chroot.
+write_unrestorable_manifest "$HALTFW_EXITRD/haltfw.manifest" "$WORK/bad.manifest"
+cp "$WORK/bad.manifest" "$HALTFW_EXITRD/haltfw.manifest"
+rm -f "$STATE"
+echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
+expect_eq "forwarding before" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "11"
+"$HALTFW" watch >"$WORK/watch2.out" 2>&1 &
+watcher=$!
+# shellcheck disable=SC2064 # expand $watcher now
+trap "kill $watcher 2>/dev/null || true; umount '$HALTFW_EXITRD' 2>/dev/null || true; rm -rf '$WORK'" EXIT
+for _ in $(seq 100); do
+    [ -s "$STATE" ] && break
+    sleep 0.05
+done
+nft flush ruleset
+for _ in $(seq 500); do
+    grep -q " failed=1" "$STATE" && break
+    sleep 0.01
+done
+expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=0 failed=1"
+expect_eq "forwarding after" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "00"
+kill "$watcher"
+wait "$watcher" 2>/dev/null || true
+expect_contains "its console line" "$(cat "$WORK/watch2.out")" "haltfw-watch: the armed ruleset cannot be put back ("
+expect_contains "its console line" "$(cat "$WORK/watch2.out")" "): forwarding turned OFF"
+case $(cat "$WORK/watch2.out") in *FAILED*) fail "forwarding not switched off: $(cat "$WORK/watch2.out")" ;; esac
 echo "ok: $TEST"

@@ -13,10 +13,12 @@
 # any third-party unit with an 'ExecStop=nft flush ruleset'.
 #
 # Between the flush and the watcher's restore the box forwards with no
-# ruleset at all (ip_forward is still 1): this scenario prints how long the
-# watcher took and the LAN-source packets that reached the WAN side during
-# the whole transition, and asserts that none did (without the watcher,
-# 1.5-1.9 s passed until the final stage restored it, and 5-9 leaked).
+# ruleset at all (ip_forward is still 1): tens of milliseconds under TCG.
+# The LAN host starts a one-packet ping flow every 0.2-0.45 s, so at most
+# one echo request can fall into that window and leave un-NATed; the
+# scenario asserts at most one (without the watcher, 1.5-1.9 s passed until
+# the final stage restored the ruleset, and 5-9 leaked) and prints the count
+# and how long the watcher took.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -120,13 +122,13 @@ case $machine in
 esac
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted')"
 
-# What leaked during the whole transition, flush included: nothing, since
-# the watcher closed the window.
+# What leaked during the whole transition, flush included: at most the one
+# flow that can start inside the watcher's reaction time (see the top).
 hfw_capture_complete transition
 leaked=$(hfw_capture_count transition ip src net 192.0.2.0/24)
 natted=$(hfw_capture_count transition icmp and src host 198.51.100.1 and 'icmp[icmptype] == icmp-echo')
 ((natted >= 5)) || hfw_fail "the transition capture shows only $natted NATed echo requests: the LAN traffic did not run across the halt"
-((leaked == 0)) || hfw_fail "during the transition $leaked packet(s) with a LAN source address reached the WAN side:
+((leaked <= 1)) || hfw_fail "during the transition $leaked packets with a LAN source address reached the WAN side (at most 1 can start inside the watcher's reaction time):
 $(hfw_capture_show transition ip src net 192.0.2.0/24 | head -n 10)"
 
 # After the report: the LAN host tries ICMP and TCP to the far host, the
