@@ -20,14 +20,20 @@ expect_contains "unarmed watch" "$OUT" "haltfw: watch: not armed (no '$HALTFW_EX
 run_haltfw 0 --config "$CONF" arm --final "$REAL"
 armed=$("$HALTFW" digest)
 
-"$HALTFW" watch >"$WORK/watch.out" 2>&1 &
-watcher=$!
-# shellcheck disable=SC2064 # expand $watcher now
-trap "kill $watcher 2>/dev/null || true; umount '$HALTFW_EXITRD' 2>/dev/null || true; rm -rf '$WORK'" EXIT
-for _ in $(seq 100); do
-    [ -s "$STATE" ] && break
-    sleep 0.05
-done
+# start_watcher OUT : 'haltfw watch' in the background (its output to OUT,
+# its pid in $watcher), until its state file says it is subscribed (5 s).
+start_watcher() {
+    "$HALTFW" watch >"$1" 2>&1 &
+    watcher=$!
+    # shellcheck disable=SC2064 # expand $watcher now
+    trap "kill $watcher 2>/dev/null || true; umount '$HALTFW_EXITRD' 2>/dev/null || true; rm -rf '$WORK'" EXIT
+    for _ in $(seq 100); do
+        [ -s "$STATE" ] && break
+        sleep 0.05
+    done
+}
+
+start_watcher "$WORK/watch.out"
 expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher restored=0 failed=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
 cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
@@ -89,14 +95,7 @@ cp "$WORK/bad.manifest" "$HALTFW_EXITRD/haltfw.manifest"
 rm -f "$STATE"
 echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
 expect_eq "forwarding before" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "11"
-"$HALTFW" watch >"$WORK/watch2.out" 2>&1 &
-watcher=$!
-# shellcheck disable=SC2064 # expand $watcher now
-trap "kill $watcher 2>/dev/null || true; umount '$HALTFW_EXITRD' 2>/dev/null || true; rm -rf '$WORK'" EXIT
-for _ in $(seq 100); do
-    [ -s "$STATE" ] && break
-    sleep 0.05
-done
+start_watcher "$WORK/watch2.out"
 nft flush ruleset
 for _ in $(seq 500); do
     grep -q " failed=1" "$STATE" && break
