@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "files.h"
+#include "text_lines.h"
 
 extern char** environ;
 
@@ -154,12 +155,7 @@ bool CheckStaticElf(std::string_view image, uint16_t machine, std::string* err) 
 
 bool ParseLoaderList(std::string_view out, std::vector<std::string>* libs, std::string* err) {
     libs->clear();
-    size_t pos = 0;
-    while (pos < out.size()) {
-        size_t nl = out.find('\n', pos);
-        if (nl == std::string_view::npos) nl = out.size();
-        std::string_view line = out.substr(pos, nl - pos);
-        pos = nl + 1;
+    for (std::string_view line; NextLine(&out, &line);) {
         size_t arrow = line.find(" => ");
         if (arrow == std::string_view::npos) continue;  // the vDSO, the interpreter itself
         std::string_view rest = line.substr(arrow + 4);

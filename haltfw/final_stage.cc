@@ -12,6 +12,7 @@
 #include "nft_restore.h"
 #include "rtnl.h"
 #include "sysctl.h"
+#include "text_lines.h"
 
 namespace haltfw {
 namespace {
@@ -73,12 +74,8 @@ const char* FinalActionName(FinalAction a) {
 
 std::vector<MountEntry> ParseMountinfo(std::string_view text) {
     std::vector<MountEntry> out;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::vector<std::string_view> f = Fields(text.substr(pos, nl - pos));
-        pos = nl + 1;
+    for (std::string_view line; NextLine(&text, &line);) {
+        std::vector<std::string_view> f = Fields(line);
         // id parent major:minor root point options [optional...] - fstype source super
         auto dash = std::find(f.begin(), f.end(), "-");
         if (f.size() < 7 || dash == f.end() || dash + 1 == f.end()) continue;
@@ -153,12 +150,7 @@ bool ParseWatchState(std::string_view text, WatchState* s) {
 }
 
 long StatusKib(std::string_view status, std::string_view key) {
-    size_t pos = 0;
-    while (pos < status.size()) {
-        size_t nl = status.find('\n', pos);
-        if (nl == std::string_view::npos) nl = status.size();
-        std::string_view line = status.substr(pos, nl - pos);
-        pos = nl + 1;
+    for (std::string_view line; NextLine(&status, &line);) {
         if (!line.starts_with(key) || line.size() <= key.size() || line[key.size()] != ':') continue;
         // "VmRSS:\t    1384 kB": blanks, digits, blanks, the unit.
         std::string value(line.substr(key.size() + 1));

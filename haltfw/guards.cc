@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "files.h"
+#include "text_lines.h"
 
 namespace haltfw {
 namespace {
@@ -16,12 +17,7 @@ constexpr const char* kNetfilterPersistent = "netfilter-persistent.service";
 // value of the last assignment to `key`, or false if there is none.
 bool LastAssignment(std::string_view text, std::string_view key, bool shell, std::string* value) {
     bool found = false;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view line = text.substr(pos, nl - pos);
-        pos = nl + 1;
+    for (std::string_view line; NextLine(&text, &line);) {
         auto trim = [](std::string_view s) {
             while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
             while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);

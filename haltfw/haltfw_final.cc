@@ -42,6 +42,7 @@
 #include "final_stage.h"
 #include "manifest.h"
 #include "report.h"
+#include "text_lines.h"
 
 using namespace haltfw;
 
@@ -200,13 +201,10 @@ UnmountResult UnmountAll() {
 std::vector<std::string> ActiveSwaps() {
     std::vector<std::string> out;
     std::string text = ReadFile("/proc/swaps");
-    size_t pos = text.find('\n');  // header
-    while (pos != std::string::npos && pos + 1 < text.size()) {
-        size_t nl = text.find('\n', pos + 1);
-        std::string line = text.substr(pos + 1, nl - pos - 1);
-        if (!line.empty()) out.push_back(line.substr(0, line.find_first_of(" \t")));
-        pos = nl;
-    }
+    std::string_view rest = text, line;
+    NextLine(&rest, &line);  // the header
+    while (NextLine(&rest, &line))
+        if (!line.empty()) out.emplace_back(line.substr(0, line.find_first_of(" \t")));
     return out;
 }
 

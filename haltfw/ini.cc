@@ -1,5 +1,7 @@
 #include "ini.h"
 
+#include "text_lines.h"
+
 namespace haltfw {
 namespace {
 
@@ -27,12 +29,7 @@ IniFile ParseIni(std::string_view text, const std::string& file, Diagnostics* di
     IniFile out;
     std::string section;
     int lineno = 0;
-    size_t pos = 0;
-    while (pos <= text.size()) {
-        size_t nl = text.find('\n', pos);
-        if (nl == std::string_view::npos) nl = text.size();
-        std::string_view raw = text.substr(pos, nl - pos);
-        pos = nl + 1;
+    for (std::string_view raw; NextLine(&text, &raw);) {
         ++lineno;
 
         std::string_view line = Trim(StripComment(raw));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "sha256.h"
+#include "text_lines.h"
 
 namespace haltfw {
 namespace {
@@ -158,11 +159,8 @@ bool ParseManifest(std::string_view text, Manifest* m, std::string* err) {
 
     *m = Manifest{};
     int lineno = 1;
-    size_t pos = header.size();
-    while (pos < body.size()) {
-        size_t nl = body.find('\n', pos);
-        std::string_view line = body.substr(pos, nl - pos);
-        pos = nl + 1;
+    std::string_view records = body.substr(header.size());
+    for (std::string_view line; NextLine(&records, &line);) {
         ++lineno;
         std::string why = ParseRecord(Split(line), m);
         if (!why.empty()) {

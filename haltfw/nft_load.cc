@@ -11,6 +11,7 @@
 
 #include "gateway.h"
 #include "sha256.h"
+#include "text_lines.h"
 
 namespace haltfw {
 namespace {
@@ -50,13 +51,11 @@ std::string QuoteInclude(const std::string& path) { return "include \"" + path +
 std::string WithoutProgramIncludeLines(const std::string& messages) {
     static constexpr std::string_view kOurs = "In file included from <cmdline>:";
     std::string out;
-    size_t pos = 0;
-    while (pos < messages.size()) {
-        size_t nl = messages.find('\n', pos);
-        size_t end = nl == std::string::npos ? messages.size() : nl + 1;
-        std::string_view line(messages.data() + pos, end - pos);
-        if (!line.starts_with(kOurs)) out.append(line);
-        pos = end;
+    std::string_view rest = messages;
+    for (std::string_view line; NextLine(&rest, &line);) {
+        if (line.starts_with(kOurs)) continue;
+        out.append(line);
+        if (!rest.empty() || messages.ends_with('\n')) out.push_back('\n');  // as it came
     }
     return out;
 }

@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "text_lines.h"
+
 namespace haltfw {
 namespace {
 
@@ -48,12 +50,8 @@ ConsoleReport ParseConsole(std::string_view log) {
     ConsoleReport r;
     const std::string_view prefix = kReportPrefix;
     bool in_report = false;
-    size_t pos = 0;
-    while (pos < log.size()) {
-        size_t nl = log.find('\n', pos);
-        if (nl == std::string_view::npos) nl = log.size();
-        std::string_view line = StripCr(log.substr(pos, nl - pos));
-        pos = nl + 1;
+    for (std::string_view raw; NextLine(&log, &raw);) {
+        std::string_view line = StripCr(raw);
         // Our lines may follow other output on the same console line (a
         // kernel message without its newline yet): look for the prefix
         // anywhere.
