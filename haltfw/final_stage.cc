@@ -132,8 +132,8 @@ bool IsKernelThreadStat(std::string_view stat) {
 }
 
 std::string FormatWatchState(const WatchState& s) {
-    return "haltfw-watch pid=" + std::to_string(s.pid) + " restored=" + std::to_string(s.restored) +
-           " failed=" + std::to_string(s.failed) + "\n";
+    return "haltfw-watch pid=" + std::to_string(s.pid) + " mode=" + (s.watching ? "watching" : "standby") +
+           " restored=" + std::to_string(s.restored) + " failed=" + std::to_string(s.failed) + "\n";
 }
 
 bool ParseWatchState(std::string_view text, WatchState* s) {
@@ -142,10 +142,13 @@ bool ParseWatchState(std::string_view text, WatchState* s) {
     std::string line(text);
     long pid = 0;
     int restored = 0, failed = 0, used = 0;
-    if (std::sscanf(line.c_str(), "haltfw-watch pid=%ld restored=%d failed=%d%n", &pid, &restored, &failed, &used) != 3 ||
+    char mode[16] = {};
+    if (std::sscanf(line.c_str(), "haltfw-watch pid=%ld mode=%15[a-z] restored=%d failed=%d%n", &pid, mode, &restored, &failed, &used) != 4 ||
         static_cast<size_t>(used) != line.size() || pid <= 0 || restored < 0 || failed < 0)
         return false;
-    *s = {pid, restored, failed};
+    std::string_view m(mode);
+    if (m != "standby" && m != "watching") return false;
+    *s = {pid, m == "watching", restored, failed};
     return true;
 }
 

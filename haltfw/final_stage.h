@@ -71,13 +71,17 @@ Check VerifyLinks(const Manifest& m, int* addresses);
 /// Each sysctl at its value; a wrong one is written, then checked again.
 Check VerifySysctls(const Manifest& m);
 
-/// What the ruleset watcher (haltfw-final --watch, started by `haltfw halt`
+/// What the ruleset watcher (haltfw-final --watch, started by `haltfw arm`
 /// through haltfw-watch.service) tells the CLI and the final stage, in the
-/// exitrd's haltfw.watch: one line "haltfw-watch pid=N restored=N failed=N".
-/// It guards the armed ruleset from the start of the shutdown transaction
-/// to the final stage, which stops it and reports its counts.
+/// exitrd's haltfw.watch: one line
+/// "haltfw-watch pid=N mode=standby|watching restored=N failed=N".
+/// It waits on standby while the box is armed and live (the admin may
+/// change the ruleset); `haltfw halt` sets it watching, and from then on it
+/// guards the armed ruleset to the final stage, which stops it and reports
+/// its counts.
 struct WatchState {
     long pid = 0;
+    bool watching = false;  ///< False: on standby, it touches nothing.
     int restored = 0;  ///< Times it found the ruleset changed and put it back.
     int failed = 0;    ///< Times the restore failed (it turned forwarding off).
 };

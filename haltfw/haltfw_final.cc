@@ -23,7 +23,9 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <poll.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/swap.h>
 #include <sys/sysmacros.h>
@@ -260,14 +262,14 @@ std::string Lockdown(const Manifest& m) {
 }
 
 // The ruleset watcher guarded the ruleset through the shutdown transaction
-// (it outlived systemd-shutdown's killing spree by its '@' argv[0]); from
-// here on the final stage does. It goes first, so that no restore of its
+// (it outlived systemd-shutdown's killing spree by its '@' argv[0]) if
+// `haltfw halt` set it watching; from here on the final stage does. It goes first, so that no restore of its
 // own runs under the verification. Returns the report's line, and the
 // times it restored the ruleset (-1: it never ran).
 std::string StopWatcher(int* restored) {
     *restored = -1;
     std::string text = ReadFile(kWatchStatePath);
-    if (text.empty()) return "not running (a halt not started by 'haltfw halt'): the final stage alone guarded the ruleset";
+    if (text.empty()) return "not running: the final stage alone guarded the ruleset";
     WatchState ws;
     if (!ParseWatchState(text, &ws)) return "its state file is unreadable; stopped with the other leftovers";
     // Only the watcher: after the killing spree its pid cannot have been
@@ -280,7 +282,11 @@ std::string StopWatcher(int* restored) {
         // in PID 1: up to 5 s, then KillLeftovers reports it if it is still there.
         for (int i = 0; i < 500 && waitpid(static_cast<pid_t>(ws.pid), nullptr, WNOHANG) == 0; ++i) usleep(10000);
     }
-    if (ParseWatchState(ReadFile(kWatchStatePath), &ws)) *restored = ws.restored;
+    ParseWatchState(ReadFile(kWatchStatePath), &ws);
+    if (!ws.watching)
+        return (alive ? "stopped (pid " + std::to_string(ws.pid) + ") on standby" : "had ended early on standby (pid " + std::to_string(ws.pid) + ")") +
+               ": the halt was not started by 'haltfw halt', and the final stage alone guarded the ruleset";
+    *restored = ws.restored;
     std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
                                         : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
     if (ws.failed > 0) what += "; its restore FAILED " + std::to_string(ws.failed) + " time" + (ws.failed == 1 ? "" : "s") + " (forwarding off)";
@@ -460,17 +466,25 @@ bool EndsTransaction(const char* buf, size_t len) {
     return false;
 }
 
-// Not PID 1: `haltfw-final --watch MANIFEST STATE`, which `haltfw watch`
-// (haltfw-watch.service, started by `haltfw halt` before haltfw.target)
-// execs chrooted into the exitrd with argv[0] "@haltfw-watch". It closes
-// the flush window: a unit the guards do not know that flushes or changes
-// the ruleset when the shutdown transaction stops it would otherwise leave
-// the box forwarding without its ruleset until the final stage. Subscribed
-// to the nftables events, it checks the digest after every committed
-// transaction and puts the armed ruleset back at once; if it cannot, it
-// turns forwarding off, as the final stage would. It needs nothing from the
-// root file system, and its '@' spares it from systemd-shutdown's killing
-// spree; the final stage stops it (StopWatcher).
+// Not PID 1: `haltfw-final --watch MANIFEST STATE IPV4FD IPV6FD`, which
+// `haltfw watch` (haltfw-watch.service, started by `haltfw arm`) execs
+// chrooted into the exitrd with argv[0] "@haltfw-watch". It closes the
+// flush window: a unit the guards do not know that flushes or changes the
+// ruleset when the shutdown transaction stops it would otherwise leave the
+// box forwarding without its ruleset until the final stage.
+//
+// It starts on standby, subscribed to the nftables events but touching
+// nothing: the box is live, and the admin may change its ruleset (and arm
+// again). `haltfw halt` sends it SIGUSR1 right before it starts
+// haltfw.target; then it reads the manifest, says so in its state file and
+// checks the digest after every committed transaction from then on, putting
+// the armed ruleset back at once, or turning forwarding off if it cannot,
+// as the final stage would. Started at arm, not at halt, it costs the halt
+// no process start. It needs nothing from the root file system, and its
+// '@' spares it from systemd-shutdown's killing spree; the final stage
+// stops it (StopWatcher), and the one of a reboot or power-off kills it
+// with the other leftovers.
+//
 // Forwarding off through sysctl files `haltfw watch` opened before its
 // chroot (the exitrd has no /proc); -1 for one it could not open. Returns
 // the keys it could not switch off.
@@ -486,10 +500,17 @@ std::vector<std::string> ForwardingOffByFds(int ipv4_fd, int ipv6_fd) {
 
 int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ipv6_fd) {
     signal(SIGPIPE, SIG_IGN);  // the console may go away; the watching goes on
-    // Subscribed before anything else: events queue on the socket while
-    // the manifest is read (a second at 100,000 elements).
+    // SIGUSR1, the halt's word to start watching, arrives on a descriptor
+    // beside the events; blocked before anyone can learn our pid.
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, nullptr);
+    int sfd = signalfd(-1, &usr1, SFD_CLOEXEC);
+    // Subscribed before anything else: nothing committed after the halt
+    // has begun can be missed.
     std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-    if (!nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+    if (sfd < 0 || !nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
         WatchSay(std::string("cannot subscribe to the nftables events: ") + std::strerror(errno));
         return 3;
     }
@@ -497,14 +518,9 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
     // means a check more.
     int rcvbuf = 8 << 20;
     setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
-    Manifest m;
-    std::string err;
-    if (!ReadManifestFile(manifest_path, &m, &err)) {
-        WatchSay(err);
-        return 2;
-    }
 
-    WatchState st{getpid(), 0, 0};
+    Manifest m;
+    WatchState st{getpid(), false, 0, 0};
     auto check = [&] {
         long t0 = MonotonicMs();
         std::string digest;
@@ -521,21 +537,46 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         }
         WriteWatchState(state_path, st);
     };
-    // Subscribed, then ready, then checked: nothing committed after the
-    // subscription is missed, and `haltfw halt` does not wait for the first
-    // dump (seconds under TCG at 100,000 elements, minutes at 1,000,000).
+    // The manifest is read when the halt begins, not now: arm may rewrite
+    // it any number of times while the box is live.
+    auto start_watching = [&]() -> bool {
+        std::string err;
+        if (!ReadManifestFile(manifest_path, &m, &err)) {
+            WatchSay(err + "; not watching");
+            return false;
+        }
+        st.watching = true;
+        // Watching, then said so, then checked: `haltfw halt` does not wait
+        // for the first dump (seconds under TCG at 100,000 elements).
+        WriteWatchState(state_path, st);
+        WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage");
+        check();
+        return true;
+    };
     WriteWatchState(state_path, st);
-    WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage");
-    check();
+    WatchSay("on standby; the halt ('haltfw halt') sets it watching");
+
     std::vector<char> buf(1 << 16);
+    pollfd fds[2] = {{mnl_socket_get_fd(nl.get()), POLLIN, 0}, {sfd, POLLIN, 0}};
     for (;;) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            WatchSay(std::string("poll: ") + std::strerror(errno));
+            return 3;
+        }
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si && !st.watching && !start_watching()) return 2;
+        }
+        if (!(fds[0].revents & POLLIN)) continue;
         ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != ENOBUFS) {
             WatchSay(std::string("receiving the nftables events: ") + std::strerror(errno) + "; the final stage alone guards the ruleset now");
             return 3;
         }
-        if (n < 0 || EndsTransaction(buf.data(), static_cast<size_t>(n))) check();
+        // On standby the events only drain the socket.
+        if (st.watching && (n < 0 || EndsTransaction(buf.data(), static_cast<size_t>(n)))) check();
     }
 }
 
@@ -549,7 +590,8 @@ int main(int argc, char** argv) {
                      "haltfw-final: refusing to run: not PID 1 (systemd-shutdown runs it from the exitrd)\n"
                      "usage: haltfw-final --verify MANIFEST        (check the live state against a manifest)\n"
                      "       haltfw-final --watch MANIFEST STATE IPV4FD IPV6FD\n"
-                     "                     (guard the ruleset during the shutdown: what 'haltfw watch' runs)\n");
+                     "                     (guard the ruleset during the shutdown, from SIGUSR1 on:\n"
+                     "                      what 'haltfw watch' runs)\n");
         return 2;
     }
     // Before anything else: a signal left to its default does nothing to

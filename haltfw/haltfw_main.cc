@@ -12,6 +12,7 @@
 //      incomplete; halt: systemd is not running
 #include <boost/program_options.hpp>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -375,6 +376,55 @@ std::vector<DropIn> PlanGuards(const SystemdState& sd, std::string* why_none, st
     return GuardDropIns(facts, dir);
 }
 
+// ---- the ruleset watcher (haltfw-final --watch) ----
+
+// Its state file in the exitrd.
+std::string WatchStatePath() { return ExitrdRoot() + "/" + kWatchStateName; }
+
+// The watcher's state, if a live watcher wrote it: the pid must still be a
+// process whose argv[0] is "@haltfw-watch".
+bool ReadWatcher(WatchState* ws, bool* alive) {
+    std::string text, err, cmdline;
+    *alive = false;
+    if (!ReadWholeFile(WatchStatePath(), &text, &err) || !ParseWatchState(text, ws)) return false;
+    *alive = ReadWholeFile("/proc/" + std::to_string(ws->pid) + "/cmdline", &cmdline, &err) && cmdline.starts_with("@haltfw-watch");
+    return true;
+}
+
+// arm's last step: haltfw-watch.service, on standby until a halt. Started
+// here so that the halt costs no process start for it; a no-op if it runs
+// already (it reads the manifest only when the halt begins, so arming
+// again needs nothing of it).
+void StartWatcherOnStandby(const SystemdState& sd) {
+    if (!sd.running) {
+        Progress("watch: not started (" + sd.why_not + ")");
+        return;
+    }
+    std::string err, job;
+    std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
+    if (!m || !m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
+        Warn("the ruleset watcher did not start (" + err + "); 'haltfw halt' tries again");
+        return;
+    }
+    Progress("watch: haltfw-watch.service started, on standby until the halt");
+}
+
+// disarm's first step: the watcher runs chrooted into the exitrd, which
+// cannot be unmounted under it. Waits up to 5 s for it to end.
+void StopWatcher(const SystemdState& sd) {
+    WatchState ws;
+    bool alive = false;
+    if (!sd.running || !ReadWatcher(&ws, &alive) || !alive) return;
+    std::string err, job;
+    std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
+    if (!m || !m->StopUnit("haltfw-watch.service", "replace", &job, &err)) {
+        Warn("could not stop the ruleset watcher (" + err + "), ignoring");
+        return;
+    }
+    for (int i = 0; i < 500 && ReadWatcher(&ws, &alive) && alive; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Progress("watch: stopped haltfw-watch.service (pid " + std::to_string(ws.pid) + ")");
+}
+
 // arm: apply, readiness, then the halt preparation, all or nothing.
 int Arm(const Globals& g, const ArmOptions& o) {
     // 1. The final stage first: a bad one should change nothing at all.
@@ -425,12 +475,14 @@ int Arm(const Globals& g, const ArmOptions& o) {
                                        : "arm failed and the undo is incomplete: run 'haltfw disarm'");
         return res.undo_failures.empty() ? kNotReady : kSystem;
     }
+    StartWatcherOnStandby(sd);
     out.Result("armed: digest " + ap.manifest.digest + " (manifest " + ExitrdManifestPath(ap.exitrd) + ")", Priority::kNotice);
     return kOk;
 }
 
 int Disarm() {
     SystemdState sd = Systemd();
+    StopWatcher(sd);
     DisarmPlan dp;
     dp.exitrd = ExitrdRoot();
     ExitrdState st;
@@ -456,38 +508,47 @@ int Disarm() {
     return kOk;
 }
 
-// The ruleset watcher's state file in the exitrd (haltfw-final --watch).
-std::string WatchStatePath() { return ExitrdRoot() + "/" + kWatchStateName; }
-
-// Starts haltfw-watch.service and waits (up to 10 s) for the watcher to say
-// it is subscribed, so that it watches before the shutdown transaction
-// stops the first unit. Ordering dependencies cannot do that: systemd runs
-// the stop jobs of a transaction before its start jobs. Without the
-// watcher the halt still happens; the final stage then restores a changed
-// ruleset on its own, later.
-void StartWatcher(SystemdManager* m) {
-    std::string state = WatchStatePath(), job, err;
-    unlink(state.c_str());  // an earlier attempt's
-    if (!m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
-        Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
-        return;
+// Sets the watcher watching (SIGUSR1) and waits up to 10 s for it to say
+// so, so that it watches before the shutdown transaction stops the first
+// unit: ordering dependencies cannot give that, since systemd runs the
+// stop jobs of a transaction before its start jobs. Arm started it on
+// standby; if it is not there (it failed, or was stopped), it is started
+// now. Without it the halt still happens; the final stage then restores a
+// changed ruleset on its own, later.
+void SetWatcherWatching(SystemdManager* m) {
+    WatchState ws;
+    bool alive = false;
+    if (!ReadWatcher(&ws, &alive) || !alive) {
+        std::string job, err;
+        unlink(WatchStatePath().c_str());  // a dead one's
+        if (!m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
+            Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
+            return;
+        }
     }
-    for (int i = 0; i < 1000; ++i) {  // every 10 ms: it is on the halt's critical path
-        std::string text, e;
-        WatchState ws;
-        if (ReadWholeFile(state, &text, &e) && ParseWatchState(text, &ws)) {
+    long signalled = 0;
+    for (int i = 0; i < 5000; ++i) {  // every 2 ms: it is on the halt's critical path
+        bool known = ReadWatcher(&ws, &alive);
+        if (known && alive && ws.watching) {
             Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(ws.pid) + ")");
             return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (known && !alive && signalled == ws.pid) {
+            Warn("the ruleset watcher ended instead of watching (see 'systemctl status haltfw-watch.service'): only the final "
+                 "stage will restore a ruleset changed on the way down");
+            return;
+        }
+        if (known && alive && signalled != ws.pid && kill(static_cast<pid_t>(ws.pid), SIGUSR1) == 0) signalled = ws.pid;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final stage "
          "will restore a ruleset changed on the way down");
 }
 
 // halt: arm (again: arming is idempotent, and so readiness is judged right
-// before the halt), start the ruleset watcher, then start haltfw.target as
-// `systemctl start haltfw.target --job-mode=replace-irreversibly` would.
+// before the halt), set the ruleset watcher watching, then start
+// haltfw.target as `systemctl start haltfw.target
+// --job-mode=replace-irreversibly` would.
 int Halt(const Globals& g, const ArmOptions& o) {
     SystemdState sd = Systemd();
     if (!sd.running) {
@@ -504,11 +565,13 @@ int Halt(const Globals& g, const ArmOptions& o) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         return kSystem;
     }
-    StartWatcher(m.get());
+    SetWatcherWatching(m.get());
     if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
         Fail("cannot halt: " + err + " (the box stays armed)");
+        // A watching watcher would undo the admin's changes to the live box.
         std::string e2;
         if (!m->StopUnit("haltfw-watch.service", "replace", &job, &e2)) Warn(e2 + ", ignoring");
+        else Warn("the ruleset watcher is stopped; 'haltfw arm' starts it again on standby");
         // Its state would read as if it had watched a later halt.
         unlink(WatchStatePath().c_str());
         return kSystem;

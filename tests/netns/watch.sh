@@ -1,10 +1,12 @@
 #!/bin/bash
-# The ruleset watcher (haltfw watch, as haltfw-watch.service runs it during
-# 'haltfw halt'): it becomes the real haltfw-final chrooted into the exitrd
-# with argv[0] "@haltfw-watch", and puts the armed ruleset back within
-# milliseconds of any nftables transaction that changes it: a flush, an
-# added table, a rule deleted. Its state file counts the restores, and a
-# transaction that leaves the ruleset as armed restores nothing.
+# The ruleset watcher (haltfw watch, as haltfw-watch.service runs it from
+# 'haltfw arm' on): it becomes the real haltfw-final chrooted into the
+# exitrd with argv[0] "@haltfw-watch". On standby it leaves the live
+# ruleset alone; once SIGUSR1 ('haltfw halt') sets it watching, it puts the
+# armed ruleset back within milliseconds of any nftables transaction that
+# changes it: a flush, an added table, a rule deleted. Its state file counts
+# the restores, and a transaction that leaves the ruleset as armed restores
+# nothing. It reads the manifest when it starts watching, not before.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/arm_env.bash"
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
@@ -22,6 +24,7 @@ armed=$("$HALTFW" digest)
 
 # start_watcher OUT : 'haltfw watch' in the background (its output to OUT,
 # its pid in $watcher), until its state file says it is subscribed (5 s).
+# It starts on standby.
 start_watcher() {
     "$HALTFW" watch >"$1" 2>&1 &
     watcher=$!
@@ -33,8 +36,18 @@ start_watcher() {
     done
 }
 
+# set_watching : SIGUSR1, as 'haltfw halt' sends it, and until the state
+# file says it watches (5 s).
+set_watching() {
+    kill -USR1 "$watcher"
+    for _ in $(seq 500); do
+        grep -q " mode=watching " "$STATE" && break
+        sleep 0.01
+    done
+}
+
 start_watcher "$WORK/watch.out"
-expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher restored=0 failed=0"
+expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
 cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
 case $cmdline in
@@ -46,6 +59,17 @@ ipv4_fd=$(echo "$cmdline" | awk '{print $5}')
 expect_eq "ip_forward inherited" "$(readlink /proc/$watcher/fd/$ipv4_fd)" "/proc/sys/net/ipv4/ip_forward"
 expect_eq "its root is the exitrd" "$(readlink /proc/$watcher/root)" "$(realpath "$HALTFW_EXITRD")"
 expect_eq "its program is the exitrd's" "$(readlink /proc/$watcher/exe)" "$(realpath "$HALTFW_EXITRD")/shutdown"
+
+# On standby the box is live: the admin's changes to the ruleset stay.
+nft add table ip admin_change
+sleep 0.5
+nft list table ip admin_change >/dev/null 2>&1 || fail "the watcher on standby undid a change to the live ruleset"
+expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+nft delete table ip admin_change
+expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
+
+set_watching
+expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0"
 
 # wait_restores N : until the state file counts N restores (at most 5 s);
 # prints the milliseconds it took.
@@ -62,50 +86,70 @@ wait_restores() {
 
 nft flush ruleset
 ms=$(wait_restores 1)
-expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=1 failed=0"
+expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
 expect_eq "digest after a flush" "$("$HALTFW" digest)" "$armed"
 echo "watch: a flush undone within ${ms} ms (polled every 10 ms)"
 
 nft add table ip intruder
 wait_restores 2 >/dev/null
-expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=2 failed=0"
+expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0"
 expect_eq "digest after an added table" "$("$HALTFW" digest)" "$armed"
 
 handle=$(nft -a list chain inet filter forward | sed -n 's/.*masquerade.*# handle \([0-9]*\)$/\1/p; s/.*oifname "wan0" accept # handle \([0-9]*\)$/\1/p' | head -n 1)
 [ -n "$handle" ] || fail "no LAN->WAN accept rule found in the forward chain"
 nft delete rule inet filter forward handle "$handle"
 wait_restores 3 >/dev/null
-expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=3 failed=0"
+expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
 expect_eq "digest after a deleted rule" "$("$HALTFW" digest)" "$armed"
 
 # A transaction that changes nothing the digest covers (a counter reset)
 # restores nothing.
 nft reset counters >/dev/null
 sleep 0.5
-expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=3 failed=0"
+expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
 
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 expect_contains "its console lines" "$(cat "$WORK/watch.out")" "haltfw-watch: the ruleset changed during the shutdown; put the armed one back in "
 
 # A ruleset the kernel refuses to restore: the watcher fails closed at once,
-# forwarding off for both families, from inside its chroot.
-write_unrestorable_manifest "$HALTFW_EXITRD/haltfw.manifest" "$WORK/bad.manifest"
-cp "$WORK/bad.manifest" "$HALTFW_EXITRD/haltfw.manifest"
+# forwarding off for both families, from inside its chroot. The manifest is
+# replaced while the watcher is on standby: it reads the one there when it
+# starts watching (as arm may rewrite it any number of times before a halt).
 rm -f "$STATE"
 echo 1 >/proc/sys/net/ipv6/conf/all/forwarding
 expect_eq "forwarding before" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "11"
 start_watcher "$WORK/watch2.out"
+write_unrestorable_manifest "$HALTFW_EXITRD/haltfw.manifest" "$WORK/bad.manifest"
+cp "$WORK/bad.manifest" "$HALTFW_EXITRD/haltfw.manifest"
+set_watching
 nft flush ruleset
 for _ in $(seq 500); do
     grep -q " failed=1" "$STATE" && break
     sleep 0.01
 done
-expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher restored=0 failed=1"
+expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=1"
 expect_eq "forwarding after" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "00"
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 expect_contains "its console line" "$(cat "$WORK/watch2.out")" "haltfw-watch: the armed ruleset cannot be put back ("
 expect_contains "its console line" "$(cat "$WORK/watch2.out")" "): forwarding turned OFF"
 case $(cat "$WORK/watch2.out") in *FAILED*) fail "forwarding not switched off: $(cat "$WORK/watch2.out")" ;; esac
+# No manifest when the halt sets it watching (disarmed meanwhile): it says
+# so and ends (status 2), so 'haltfw halt' learns at once that nothing
+# watches.
+rm -f "$STATE"
+start_watcher "$WORK/watch3.out"
+mv "$HALTFW_EXITRD/haltfw.manifest" "$WORK/moved.manifest"
+kill -USR1 "$watcher"
+for _ in $(seq 500); do
+    kill -0 "$watcher" 2>/dev/null || break
+    sleep 0.01
+done
+kill -0 "$watcher" 2>/dev/null && fail "the watcher without a manifest still runs 5 s after SIGUSR1"
+rc=0
+wait "$watcher" 2>/dev/null || rc=$?
+expect_eq "exit status without a manifest" "$rc" 2
+expect_contains "its console line" "$(cat "$WORK/watch3.out")" "; not watching"
+expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
 echo "ok: $TEST"
