@@ -410,19 +410,26 @@ void StartWatcherOnStandby(const SystemdState& sd) {
 }
 
 // disarm's first step: the watcher runs chrooted into the exitrd, which
-// cannot be unmounted under it. Waits up to 5 s for it to end.
+// cannot be unmounted under it. Stopped whether or not it has written its
+// state yet (arm may have started it a moment ago); waits up to 5 s for
+// systemd to have it stopped.
 void StopWatcher(const SystemdState& sd) {
-    WatchState ws;
-    bool alive = false;
-    if (!sd.running || !ReadWatcher(&ws, &alive) || !alive) return;
-    std::string err, job;
+    if (!sd.running) return;
+    std::string err, job, state;
     std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
-    if (!m || !m->StopUnit("haltfw-watch.service", "replace", &job, &err)) {
+    if (!m || !m->ActiveState("haltfw-watch.service", &state, &err)) {
         Warn("could not stop the ruleset watcher (" + err + "), ignoring");
         return;
     }
-    for (int i = 0; i < 500 && ReadWatcher(&ws, &alive) && alive; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    Progress("watch: stopped haltfw-watch.service (pid " + std::to_string(ws.pid) + ")");
+    if (state == "inactive" || state == "failed") return;
+    if (!m->StopUnit("haltfw-watch.service", "replace", &job, &err)) {
+        Warn("could not stop the ruleset watcher (" + err + "), ignoring");
+        return;
+    }
+    for (int i = 0; i < 500 && m->ActiveState("haltfw-watch.service", &state, &err) && state != "inactive" && state != "failed"; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (state == "inactive" || state == "failed") Progress("watch: stopped haltfw-watch.service");
+    else Warn("the ruleset watcher is still " + state + " 5 s after its stop job, ignoring");
 }
 
 // arm: apply, readiness, then the halt preparation, all or nothing.
@@ -519,8 +526,11 @@ void SetWatcherWatching(SystemdManager* m) {
     WatchState ws;
     bool alive = false;
     if (!ReadWatcher(&ws, &alive) || !alive) {
+        // Not running yet (arm has only just started it), or gone: a no-op
+        // for a unit already starting. A dead one's state is not removed,
+        // which could race with the new one's first write; the loop below
+        // waits for a state whose pid lives.
         std::string job, err;
-        unlink(WatchStatePath().c_str());  // a dead one's
         if (!m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
             Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
             return;

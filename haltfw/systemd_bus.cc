@@ -3,6 +3,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace haltfw {
@@ -96,6 +97,29 @@ bool SystemdManager::UnitJob(const char* method, const char* verb, const std::st
         return false;
     }
     *job = path ? path : "";
+    return true;
+}
+
+bool SystemdManager::ActiveState(const std::string& unit, std::string* state, std::string* err) {
+    BusError e;
+    sd_bus_message* reply_raw = nullptr;
+    int r = sd_bus_call_method(bus_.get(), kDest, kPath, kManager, "GetUnit", &e.e, &reply_raw, "s", unit.c_str());
+    MessagePtr reply(reply_raw);
+    if (r < 0 && sd_bus_error_has_name(&e.e, "org.freedesktop.systemd1.NoSuchUnit")) {
+        *state = "inactive";
+        return true;
+    }
+    const char* path = nullptr;
+    if (r >= 0) r = sd_bus_message_read(reply.get(), "o", &path);
+    BusError e2;
+    char* value = nullptr;
+    if (r >= 0) r = sd_bus_get_property_string(bus_.get(), kDest, path, "org.freedesktop.systemd1.Unit", "ActiveState", &e2.e, &value);
+    if (r < 0) {
+        *err = "state of '" + unit + "': " + (sd_bus_error_is_set(&e.e) ? e.Text(r) : e2.Text(r));
+        return false;
+    }
+    *state = value;
+    free(value);
     return true;
 }
 

@@ -39,6 +39,11 @@ public:
     /// Manager.StopUnit(unit, mode), likewise.
     bool StopUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
 
+    /// The unit's ActiveState ("active", "inactive", "deactivating", ...);
+    /// "inactive" for a unit systemd has not loaded (Manager.GetUnit:
+    /// NoSuchUnit), as systemctl is-active says.
+    bool ActiveState(const std::string& unit, std::string* state, std::string* err);
+
     /// Which connection it got: "private socket" or "system bus".
     const std::string& via() const { return via_; }
 

@@ -2,7 +2,9 @@
 # Scenario 6, reboot passthrough: armed ('haltfw arm'), then an ordinary
 # 'systemctl reboot'. haltfw changes nothing about a reboot: systemd-shutdown
 # still pivots into haltfw's exitrd (it is there, armed), and the final stage,
-# seeing the verb 'reboot', takes the remaining mounts off and reboots. QEMU
+# seeing the verb 'reboot', takes the remaining mounts off and reboots. The
+# ruleset watcher arm started stays on standby throughout (its '@' spares
+# it from systemd-shutdown) and goes with the final stage's leftovers. QEMU
 # runs with -no-reboot, so the guest's reboot ends QEMU by itself.
 #
 # A panic would end QEMU too (qemu-run passes panic=-1 with --no-reboot):
@@ -19,9 +21,15 @@ guest=$(mktemp)
 cat >"$guest" <<'EOF_GUEST'
 say() { echo "reboot: $*"; }
 rc=0
+# Disarm on the way: it stops the watcher arm started (chrooted into the
+# exitrd, it would keep the tmpfs busy) and takes the exitrd off.
+haltfw arm >/dev/null 2>&1 || say "first arm failed with $?"
+haltfw disarm >/dev/null 2>&1 || say "disarm failed with $?"
+say "after disarm: watcher $(systemctl is-active haltfw-watch.service), exitrd $(findmnt -n -o FSTYPE /run/initramfs || echo none)"
 haltfw arm || rc=$?
 say "arm exited $rc"
 say "status $(haltfw status 2>&1 | grep '^armed:')"
+say "watcher $(systemctl is-active haltfw-watch.service) $(cat /run/initramfs/haltfw.watch)"
 say "rebooting"
 systemctl reboot
 EOF_GUEST
@@ -30,9 +38,13 @@ rm -f "$guest"
 
 hfw_wait_log '^reboot: rebooting' 300 "the guest script starting the reboot"
 t0=$HFW_SEEN_AT
+hfw_log_has '^reboot: .* failed with' && hfw_fail "in the guest: $(hfw_log_clean | grep '^reboot: .* failed with')"
+hfw_assert_log '^reboot: after disarm: watcher inactive, exitrd none$' "'haltfw disarm' stopping the watcher and taking the exitrd off"
 hfw_assert_log '^reboot: arm exited 0$' "'haltfw arm' succeeding"
 hfw_assert_log '^reboot: status armed: yes \(digest [0-9a-f]{64}, manifest /run/initramfs/haltfw.manifest\)' \
     "'haltfw status' saying armed before the reboot"
+hfw_assert_log '^reboot: watcher active haltfw-watch pid=[0-9]+ mode=standby restored=0 failed=0$' \
+    "the ruleset watcher on standby before the reboot"
 
 # QEMU ends by itself, well within the bound (a halt would leave it running).
 hfw_wait_vm_exit 120

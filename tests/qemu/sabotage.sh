@@ -1,7 +1,7 @@
 #!/bin/bash
 # Scenario 5, sabotage: a unit the guards do not know flushes the ruleset
 # when it is stopped during the shutdown transaction. The ruleset watcher
-# that 'haltfw halt' started (haltfw-watch.service) must put the armed
+# ('haltfw arm' started it, 'haltfw halt' set it watching) must put the armed
 # ruleset back at once, and the final stage must find it as armed
 # (HALTED-OK, watch_restored=1) and say so in its report; had the restore
 # failed, it would fail closed (HALTED-FAIL reason=ruleset, forwarding off).
@@ -98,7 +98,7 @@ hfw_capture_stop transition
 hfw_assert_log "hfw-sabotage: ExecStop ran at uptime [0-9.]+: 'nft flush ruleset' status 0, ruleset of [1-9][0-9]* lines" \
     "the sabotage unit's ExecStop flushing the ruleset"
 hfw_assert_log '^watch: the armed ruleset is guarded through the shutdown \(haltfw-watch\.service, pid [0-9]+\)$' \
-    "'haltfw halt' starting the ruleset watcher"
+    "'haltfw halt' setting the ruleset watcher watching"
 hfw_assert_log '^haltfw-watch: the ruleset changed during the shutdown; put the armed one back in [0-9]+ ms' \
     "the watcher putting the armed ruleset back"
 watch_ms=$(hfw_log_clean | sed -n 's/^haltfw-watch: the ruleset changed during the shutdown; put the armed one back in \([0-9]*\) ms.*/\1/p' | head -n 1)
