@@ -280,7 +280,7 @@ std::string StopWatcher(int* restored) {
         kill(static_cast<pid_t>(ws.pid), SIGKILL);
         // Our child (systemd, now us, started it); never an unbounded wait
         // in PID 1: up to 5 s, then KillLeftovers reports it if it is still there.
-        for (int i = 0; i < 500 && waitpid(static_cast<pid_t>(ws.pid), nullptr, WNOHANG) == 0; ++i) usleep(10000);
+        for (int i = 0; i < 5000 && waitpid(static_cast<pid_t>(ws.pid), nullptr, WNOHANG) == 0; ++i) usleep(1000);
     }
     ParseWatchState(ReadFile(kWatchStatePath), &ws);
     if (!ws.watching)

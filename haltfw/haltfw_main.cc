@@ -400,6 +400,12 @@ void StartWatcherOnStandby(const SystemdState& sd) {
         Progress("watch: not started (" + sd.why_not + ")");
         return;
     }
+    WatchState ws;
+    bool alive = false;
+    if (ReadWatcher(&ws, &alive) && alive) {
+        Progress("watch: haltfw-watch.service runs (pid " + std::to_string(ws.pid) + ", " + (ws.watching ? "watching" : "on standby") + ")");
+        return;
+    }
     std::string err, job;
     std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
     if (!m || !m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
