@@ -628,6 +628,15 @@ int WatchVerb() {
     return kSystem;
 }
 
+// The "watch:" line of status.
+std::string WatcherStatus() {
+    WatchState ws;
+    bool alive = false;
+    if (!ReadWatcher(&ws, &alive) || !alive) return "watch: not running (arm starts it, and a halt if arm could not)";
+    return "watch: haltfw-watch.service " + std::string(ws.watching ? "watching, a halt under way" : "on standby") + " (pid " +
+           std::to_string(ws.pid) + ")";
+}
+
 // The "armed:" line of status.
 std::string ArmedStatus(const std::string& live_digest) {
     ArmFacts f;
@@ -724,6 +733,7 @@ int Status(const Globals& g) {
                   : "changed since the last apply (generation " + std::to_string(live.applied.generation) + ", now " +
                         std::to_string(live.generation) + ")"));
     out.Result(ArmedStatus(live.digest));
+    out.Result(WatcherStatus());
     bool in_sync = plan.problems.ok() && plan.Empty();
     out.Result("state: " + (in_sync ? std::string("matches the config")
                                     : "differs from the config (" + std::to_string(plan.actions.size()) + " pending changes)"));

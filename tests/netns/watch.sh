@@ -46,7 +46,11 @@ set_watching() {
     done
 }
 
+run_haltfw 0 --config "$CONF" status
+expect_contains "status without a watcher" "$OUT" "watch: not running (arm starts it, and a halt if arm could not)"
 start_watcher "$WORK/watch.out"
+run_haltfw 0 --config "$CONF" status
+expect_contains "status on standby" "$OUT" "watch: haltfw-watch.service on standby (pid $watcher)"
 expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
 cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
@@ -70,6 +74,9 @@ expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
 
 set_watching
 expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0"
+# (exit 1: the admin's change above left the ruleset's generation moved)
+run_haltfw 1 --config "$CONF" status
+expect_contains "status watching" "$OUT" "watch: haltfw-watch.service watching, a halt under way (pid $watcher)"
 
 # wait_restores N : until the state file counts N restores (at most 5 s);
 # prints the milliseconds it took.
