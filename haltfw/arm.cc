@@ -57,11 +57,13 @@ void PushRestore(ArmEffects* fx, UndoLog* undo, const std::string& path, bool ha
 // it wrote.
 bool ReplaceFile(ArmEffects* fx, UndoLog* undo, const std::string& path, const std::string& content, unsigned mode,
                  bool* changed, std::string* err) {
-    std::string prev;
+    bool same = false;
+    if (!fx->SameContent(path, content, &same, err)) return false;
+    *changed = !same;
+    if (same) return true;
+    std::string prev;  // for the undo
     bool had = fx->ReadFile(path, &prev, err);
     if (!had && !err->empty()) return false;
-    *changed = !had || prev != content;
-    if (!*changed) return true;
     if (!fx->WriteFile(path, content, mode, err)) return false;
     PushRestore(fx, undo, path, had, std::move(prev), mode);
     return true;
@@ -135,15 +137,17 @@ bool StepGuards(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
 
 bool StepManifest(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     std::string path = ExitrdManifestPath(p.exitrd);
-    std::string prev;
-    bool had = fx->ReadFile(path, &prev, err);
-    if (!had && !err->empty()) return false;
     std::string desc = "(digest " + p.manifest.digest + ", " + std::to_string(p.manifest.links.size()) + " links, " +
                        std::to_string(p.manifest.ruleset.objects.size()) + " ruleset objects)";
-    if (had && prev == SerializeManifest(p.manifest)) {
+    bool same = false;
+    if (!fx->SameContent(path, SerializeManifest(p.manifest), &same, err)) return false;
+    if (same) {
         progress("manifest: " + path + " unchanged " + desc);
         return true;
     }
+    std::string prev;  // for the undo
+    bool had = fx->ReadFile(path, &prev, err);
+    if (!had && !err->empty()) return false;
     if (!fx->WriteManifest(path, p.manifest, err)) return false;
     PushRestore(fx, undo, path, had, std::move(prev), 0600);
     progress("manifest: wrote " + path + " " + desc);
@@ -298,6 +302,9 @@ public:
     }
     bool ReadFile(const std::string& path, std::string* content, std::string* err) override {
         return ReadWholeFile(path, content, err);
+    }
+    bool SameContent(const std::string& path, const std::string& content, bool* same, std::string* err) override {
+        return FileHolds(path, content, same, err);
     }
     bool WriteFile(const std::string& path, const std::string& content, unsigned mode, std::string* err) override {
         return WriteFileAtomic(path, content, mode, err);

@@ -65,6 +65,10 @@ public:
     virtual bool UnmountExitrd(const std::string& root, bool* lazy, std::string* err) = 0;
     /// False with *err empty when the file does not exist.
     virtual bool ReadFile(const std::string& path, std::string* content, std::string* err) = 0;
+    /// *same: the file exists and holds exactly `content` (a missing file
+    /// is success with *same false). Without reading it into memory: the
+    /// exitrd's libraries are megabytes, compared on every arm and halt.
+    virtual bool SameContent(const std::string& path, const std::string& content, bool* same, std::string* err) = 0;
     /// Atomic (temporary file and rename).
     virtual bool WriteFile(const std::string& path, const std::string& content, unsigned mode, std::string* err) = 0;
     virtual bool WriteManifest(const std::string& path, const Manifest& m, std::string* err) = 0;

@@ -83,6 +83,12 @@ public:
         *content = it->second;
         return true;
     }
+    bool SameContent(const std::string& path, const std::string& content, bool* same, std::string* err) override {
+        err->clear();
+        auto it = files.find(path);
+        *same = it != files.end() && it->second == content;
+        return true;
+    }
     bool WriteFile(const std::string& path, const std::string& content, unsigned mode, std::string* err) override {
         if (!Do("write " + path, err)) return false;
         files[path] = content;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -63,7 +64,52 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* err, 
         return false;
     }
     out->clear();
+    // Straight into the string, sized from fstat when the file has a size
+    // (not /proc's): the exitrd's libraries are megabytes, read on every
+    // arm and halt, and growing the string 64 KiB at a time copied each one
+    // several times over (page faults and memmove, slow under emulation).
+    struct stat st{};
+    size_t chunk = 65536;
+    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && static_cast<size_t>(st.st_size) <= limit)
+        chunk = static_cast<size_t>(st.st_size) + 1;  // +1: the read that sees the end
+    size_t used = 0;
+    for (;;) {
+        if (used == out->size()) out->resize(used + chunk);
+        ssize_t n = read(fd.get(), out->data() + used, out->size() - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = SysError("read " + path);
+            out->clear();
+            return false;
+        }
+        if (n == 0) {
+            out->resize(used);
+            return true;
+        }
+        used += static_cast<size_t>(n);
+        if (used > limit) {
+            *err = "read " + path + ": larger than " +
+                   (limit % (size_t{1} << 20) == 0 ? std::to_string(limit >> 20) + " MiB" : std::to_string(limit) + " bytes");
+            out->clear();
+            return false;
+        }
+        chunk = std::max<size_t>(65536, used);  // a file that grew, or one without a size: doubling
+    }
+}
+
+bool FileHolds(const std::string& path, std::string_view content, bool* same, std::string* err) {
+    err->clear();
+    *same = false;
+    UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
+        if (errno == ENOENT) return true;
+        *err = SysError("read " + path);
+        return false;
+    }
+    struct stat st{};
+    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) != content.size()) return true;
     char buf[65536];
+    size_t off = 0;
     for (;;) {
         ssize_t n = read(fd.get(), buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
@@ -71,13 +117,13 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* err, 
             *err = SysError("read " + path);
             return false;
         }
-        if (n == 0) return true;
-        out->append(buf, static_cast<size_t>(n));
-        if (out->size() > limit) {
-            *err = "read " + path + ": larger than " + std::to_string(limit >> 20) + " MiB";
-            return false;
-        }
+        if (n == 0) break;
+        size_t got = static_cast<size_t>(n);
+        if (got > content.size() - off || std::memcmp(buf, content.data() + off, got) != 0) return true;
+        off += got;
     }
+    *same = off == content.size();
+    return true;
 }
 
 bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode, std::string* err) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <string_view>
 
 namespace haltfw {
 
@@ -34,6 +35,11 @@ private:
 /// Reads the whole file. A missing file is false with *err empty, so that
 /// callers can tell "absent" from "unreadable". Refuses files over `limit`.
 bool ReadWholeFile(const std::string& path, std::string* out, std::string* err, size_t limit = 256u << 20);
+
+/// *same: `path` exists and holds exactly `content`, compared through a
+/// fixed buffer (never the whole file in memory). A missing file is
+/// success with *same false; other errors read "read PATH: REASON".
+bool FileHolds(const std::string& path, std::string_view content, bool* same, std::string* err);
 
 /// Writes PATH.tmp with `mode`, fsyncs it and renames it over `path`, so a
 /// reader sees the old or the new content, never a mix.
