@@ -49,7 +49,7 @@ entries() { find "$ROOT" -mindepth 1 -xdev | grep -vxF "$ROOT/keep" | sort; }
 before=$(entries)
 # Counted: all but /proc, a mount point then, removed after it is taken off.
 expected_removed=$(grep -cvxF "$ROOT/proc" <<<"$before")
-others_kib=$(( ($(du -sk --exclude=haltfw-inert -x "$ROOT" | cut -f1)) ))
+others_kib=$(du -sk --exclude=haltfw-inert -x "$ROOT" | cut -f1)
 
 # Not PID 1: refuses, removes nothing.
 rc=0
