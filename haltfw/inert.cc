@@ -94,7 +94,8 @@ size_t FormatInertLine(const InertFigures& f, char* buf, size_t size) {
     o.Field("rss_kib", f.rss_kib);
     o.Field("rss_anon_kib", f.rss_anon_kib);
     o.Field("rss_file_kib", f.rss_file_kib);
-    o.Field("rss_peak_kib", f.rss_peak_kib);
+    o.Field("vm_rss_kib", f.vm_rss_kib);
+    o.Field("vm_hwm_kib", f.vm_hwm_kib);
     o.Field("mem_used_kib", f.mem_used_kib);
     o.Field("removed", f.removed);
     o.Field("remove_failed", f.remove_failed);

@@ -32,10 +32,18 @@ bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const ch
 
 /// What haltfw-inert measured as it went inert; -1 where unknown.
 struct InertFigures {
-    long rss_kib = -1;        ///< VmRSS
-    long rss_anon_kib = -1;   ///< RssAnon
-    long rss_file_kib = -1;   ///< RssFile + RssShmem (its own program's pages: a tmpfs file)
-    long rss_peak_kib = -1;   ///< VmHWM: its own peak since the exec (a new mm)
+    /// Resident set from /proc/self/smaps_rollup, a walk of the page
+    /// tables: Rss, its Anonymous part, and the rest (its own program's
+    /// pages, a tmpfs file).
+    long rss_kib = -1;
+    long rss_anon_kib = -1;
+    long rss_file_kib = -1;
+    /// The kernel's counters in /proc/self/status, as they are: VmRSS and
+    /// VmHWM (after the exec, a new mm's: haltfw-inert's own peak). Before
+    /// Linux 6.2 they lag, each thread caching up to 64 faults' worth
+    /// (SPLIT_RSS_COUNTING): a program of few faults shows a few KiB.
+    long vm_rss_kib = -1;
+    long vm_hwm_kib = -1;
     long mem_used_kib = -1;   ///< MemTotal - MemAvailable, after the removal
     long removed = 0;         ///< Files and directories removed from the exitrd.
     long remove_failed = 0;   ///< Entries it could not remove.
@@ -46,9 +54,9 @@ struct InertFigures {
 
 /// The INERT line, '\n'-terminated, into `buf` (NUL-terminated, cut at
 /// `size` - 1); returns its length:
-///   HALTFW: INERT rss_kib=N rss_anon_kib=N rss_file_kib=N rss_peak_kib=N
-///           mem_used_kib=N removed=N remove_failed=N freed_kib=N left_kib=N
-///           ctrl_alt_del=WORD
+///   HALTFW: INERT rss_kib=N rss_anon_kib=N rss_file_kib=N vm_rss_kib=N
+///           vm_hwm_kib=N mem_used_kib=N removed=N remove_failed=N
+///           freed_kib=N left_kib=N ctrl_alt_del=WORD
 /// (one line). Pure.
 size_t FormatInertLine(const InertFigures& f, char* buf, size_t size);
 

@@ -74,7 +74,8 @@ TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's par
     f.rss_kib = 704;
     f.rss_anon_kib = 52;
     f.rss_file_kib = 652;
-    f.rss_peak_kib = 716;
+    f.vm_rss_kib = 704;
+    f.vm_hwm_kib = 716;
     f.mem_used_kib = 108420;
     f.removed = 9;
     f.freed_kib = 2796;
@@ -83,7 +84,7 @@ TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's par
     char buf[512];
     size_t n = FormatInertLine(f, buf, sizeof buf);
     const std::string line =
-        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 rss_peak_kib=716 mem_used_kib=108420 removed=9 "
+        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 "
         "remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\n";
     CHECK(std::string(buf, n) == line);
     CHECK(buf[n] == '\0');
@@ -96,7 +97,7 @@ TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's par
     InertFigures unknown;
     n = FormatInertLine(unknown, buf, sizeof buf);
     CHECK(std::string(buf, n) ==
-          "HALTFW: INERT rss_kib=-1 rss_anon_kib=-1 rss_file_kib=-1 rss_peak_kib=-1 mem_used_kib=-1 removed=0 remove_failed=0 "
+          "HALTFW: INERT rss_kib=-1 rss_anon_kib=-1 rss_file_kib=-1 vm_rss_kib=-1 vm_hwm_kib=-1 mem_used_kib=-1 removed=0 remove_failed=0 "
           "freed_kib=0 left_kib=-1 ctrl_alt_del=ignore\n");
 
     // A small buffer: cut, still terminated, never overrun.

@@ -72,7 +72,7 @@ TEST_CASE("the footprint: the final stage's peak on the machine line, PID 1's ow
         "HALTFW: memory: 112196 KiB used of 983720 KiB; final stage peak resident 2232 KiB\n"
         "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 rss_peak_kib=2232 lines=3\n";
     const std::string inert =
-        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 rss_peak_kib=704 mem_used_kib=108420 removed=9 "
+        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 "
         "remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\r\n";
     // A kernel message between the report and the INERT line.
     ConsoleReport now = ParseConsole(body + "[   40.1] random: crng reseeded\r\n" + inert);
@@ -84,7 +84,8 @@ TEST_CASE("the footprint: the final stage's peak on the machine line, PID 1's ow
     CHECK(now.inert_line.starts_with("INERT rss_kib=704 "));
     CHECK(now.InertField("rss_kib") == "704");
     CHECK(now.InertField("rss_anon_kib") == "52");
-    CHECK(now.InertField("rss_peak_kib") == "704");
+    CHECK(now.InertField("vm_hwm_kib") == "716");
+    CHECK(now.InertField("rss_peak_kib").empty());
     CHECK(now.InertField("freed_kib") == "2796");
     CHECK(now.InertField("ctrl_alt_del") == "reboot");
 
