@@ -8,7 +8,9 @@
 //   3. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
 //   4. lock down: no usermode helper can start, sysrq and Ctrl-Alt-Del
-//   5. print the report on the console, then stay inert for ever.
+//   5. print the report on the console, then exec haltfw-inert, which
+//      removes the exitrd's files and stays PID 1, inert, for ever (or,
+//      without it, stay inert itself).
 // Any other verb, or no valid manifest, does what systemd would have done
 // (reboot, power off, halt, kexec) after taking the mounts off.
 //
