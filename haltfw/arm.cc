@@ -113,6 +113,28 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
     return true;
 }
 
+// haltfw-inert beside /shutdown; without one, one an earlier arm left goes,
+// so that the final stage never execs a program of another build.
+bool StepInert(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
+    std::string path = ExitrdInertPath(p.exitrd);
+    if (p.inert) {
+        bool changed = false;
+        if (!ReplaceFile(fx, undo, path, p.inert->bytes, p.inert->mode, &changed, err)) return false;
+        progress(changed ? "exitrd: installed the inert program as " + path + " (" + std::to_string(p.inert->bytes.size()) + " bytes, static)"
+                         : "exitrd: inert program " + path + " unchanged");
+        return true;
+    }
+    std::string prev;
+    bool had = fx->ReadFile(path, &prev, err);
+    if (!had && !err->empty()) return false;
+    bool removed = false;
+    if (had && !fx->RemoveFile(path, &removed, err)) return false;
+    if (removed) PushRestore(fx, undo, path, true, std::move(prev), 0755);
+    progress(std::string("exitrd: no inert program") + (removed ? " (removed " + path + " of an earlier arm)" : "") +
+             ": once halted the final stage stays PID 1, its files in memory");
+    return true;
+}
+
 // Writes the guards; *changed says whether any file changed.
 bool StepGuards(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, bool* changed,
                 std::string* err) {
@@ -194,7 +216,7 @@ ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const Progress& progress) {
     std::string err;
     // Steps in order; the manifest last, since its presence is what makes
     // the final stage act as a firewall.
-    bool ok = StepExitrd(p, fx, &undo, progress, &err) && StepGuards(p, fx, &undo, progress, &guards_changed, &err);
+    bool ok = StepExitrd(p, fx, &undo, progress, &err) && StepInert(p, fx, &undo, progress, &err) && StepGuards(p, fx, &undo, progress, &guards_changed, &err);
     if (ok && guards_changed && p.reload) {
         ok = fx->Reload(&err);
         if (ok) progress("systemd: daemon-reload done: the guards are in effect");

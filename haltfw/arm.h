@@ -22,6 +22,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -90,6 +91,10 @@ struct ArmPlan {
     /// The final stage as /shutdown, and its loader and libraries if it has
     /// any (LoadExitrdFiles), paths inside the exitrd.
     std::vector<ExitrdFile> files;
+    /// haltfw-inert as /haltfw-inert (LoadInertFile), or none: the final
+    /// stage then stays PID 1 itself, and arm removes one an earlier arm
+    /// left.
+    std::optional<ExitrdFile> inert;
     Manifest manifest;
     std::vector<DropIn> guards;
     std::string no_guards_why; ///< When `guards` is empty, why.
@@ -104,7 +109,7 @@ struct ArmResult {
 };
 
 /// Mounts the exitrd (or reuses haltfw's), installs the final stage as
-/// ROOT/shutdown (0755), writes the guards (0644) and reloads systemd if
+/// ROOT/shutdown (0755) and haltfw-inert as ROOT/haltfw-inert, writes the guards (0644) and reloads systemd if
 /// one changed, and writes the manifest last: its presence is what turns
 /// the next halt into the halted firewall. Files already holding the
 /// wanted bytes are left alone, so arming twice changes nothing the second

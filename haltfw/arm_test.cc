@@ -121,6 +121,7 @@ ArmPlan SamplePlan() {
     ArmPlan p;
     p.exitrd = "/run/initramfs";
     p.files = {{"/shutdown", "\x7f" "ELF static", 0755}};
+    p.inert = ExitrdFile{"/haltfw-inert", "\x7f" "ELF inert", 0755};
     p.manifest = BuildManifest(cfg, {}, SampleRuleset());
     GuardFacts f;
     f.present = {"nftables.service", "networking.service"};
@@ -207,6 +208,7 @@ TEST_CASE("arm: a first arm mounts, installs, guards, reloads, and writes the ma
     CHECK(fx.calls == std::vector<std::string>{
                           "mount /run/initramfs",
                           "write /run/initramfs/shutdown",
+                          "write /run/initramfs/haltfw-inert",
                           "mkdir /run/systemd/system/nftables.service.d",
                           "write /run/systemd/system/nftables.service.d/50-haltfw.conf",
                           "mkdir /run/systemd/system/networking.service.d",
@@ -217,7 +219,9 @@ TEST_CASE("arm: a first arm mounts, installs, guards, reloads, and writes the ma
     CHECK(fx.modes["/run/initramfs/shutdown"] == 0755);
     CHECK(fx.modes["/run/systemd/system/nftables.service.d/50-haltfw.conf"] == 0644);
     CHECK(Lines.front() == "exitrd: mounted a tmpfs on /run/initramfs (mode 0700, exec allowed)");
+    CHECK(fx.modes["/run/initramfs/haltfw-inert"] == 0755);
     CHECK(Lines[1] == "exitrd: installed the final stage as /run/initramfs/shutdown (11 bytes, static)");
+    CHECK(Lines[2] == "exitrd: installed the inert program as /run/initramfs/haltfw-inert (10 bytes, static)");
     CHECK(Lines.back().rfind("manifest: wrote /run/initramfs/haltfw.manifest (digest ", 0) == 0);
 }
 
@@ -237,6 +241,7 @@ TEST_CASE("arm: arming again changes nothing and does not reload") {
     CHECK(Lines == std::vector<std::string>{
                        "exitrd: /run/initramfs is already haltfw's tmpfs; updating it in place",
                        "exitrd: final stage /run/initramfs/shutdown unchanged",
+                       "exitrd: inert program /run/initramfs/haltfw-inert unchanged",
                        "guard: /run/systemd/system/nftables.service.d/50-haltfw.conf unchanged",
                        "guard: /run/systemd/system/networking.service.d/50-haltfw.conf unchanged",
                        "manifest: /run/initramfs/haltfw.manifest unchanged (digest " + SamplePlan().manifest.digest +
@@ -255,12 +260,13 @@ TEST_CASE("arm: a failure at the last step undoes everything, reloading after th
     CHECK(fx.files.empty());
     CHECK(fx.dirs.empty());
     CHECK_FALSE(fx.mounted);
-    std::vector<std::string> tail(fx.calls.end() - 7, fx.calls.end());
+    std::vector<std::string> tail(fx.calls.end() - 8, fx.calls.end());
     CHECK(tail == std::vector<std::string>{
                       "rm /run/systemd/system/networking.service.d/50-haltfw.conf",
                       "rmdir /run/systemd/system/networking.service.d",
                       "rm /run/systemd/system/nftables.service.d/50-haltfw.conf",
                       "rmdir /run/systemd/system/nftables.service.d",
+                      "rm /run/initramfs/haltfw-inert",
                       "rm /run/initramfs/shutdown",
                       "umount /run/initramfs",
                       "reload",
@@ -281,6 +287,30 @@ TEST_CASE("arm: a failed re-arm puts the previous arm back") {
     CHECK(fx.files == before);
     CHECK(fx.mounted);
     CHECK(fx.calls.back() == "reload");
+}
+
+TEST_CASE("arm: without an inert program one of an earlier arm goes, and comes back if the arm fails") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    auto before = fx.files;
+    ArmPlan p = SamplePlan();
+    p.inert.reset();  // arm --final PATH with no haltfw-inert beside PATH
+    p.manifest.sysrq = 1;
+    fx.fail_on = "manifest";
+    Lines.clear();
+    CHECK_FALSE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(std::find(Lines.begin(), Lines.end(),
+                    "exitrd: no inert program (removed /run/initramfs/haltfw-inert of an earlier arm): once halted the final stage "
+                    "stays PID 1, its files in memory") != Lines.end());
+    CHECK(fx.files == before);  // put back by the undo
+
+    fx.fail_on.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(fx.files.count("/run/initramfs/haltfw-inert") == 0);
+    Lines.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(std::find(Lines.begin(), Lines.end(), "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory") !=
+          Lines.end());
 }
 
 TEST_CASE("arm: without systemd the guards are written and the reload is skipped, with the reason") {

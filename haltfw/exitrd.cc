@@ -248,6 +248,21 @@ bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* fil
     return true;
 }
 
+std::string InertBeside(const std::string& final_path) {
+    size_t slash = final_path.rfind('/');
+    return (slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1)) + "haltfw-inert";
+}
+
+bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err) {
+    *file = ExitrdFile{kExitrdInert, "", 0755};
+    std::string why;
+    if (!ReadWholeFile(path, &file->bytes, &why) || !CheckStaticElf(file->bytes, NativeElfMachine(), &why)) {
+        *err = "inert program " + path + ": " + (why.empty() ? "No such file or directory" : why);
+        return false;
+    }
+    return true;
+}
+
 bool ExitrdMount::HasOption(std::string_view opt) const {
     std::string_view rest = options;
     while (!rest.empty()) {

@@ -28,6 +28,9 @@ inline constexpr const char* kExitrdDefault = "/run/initramfs";
 std::string ExitrdRoot();
 inline std::string ExitrdShutdownPath(const std::string& root) { return root + "/shutdown"; }
 inline std::string ExitrdManifestPath(const std::string& root) { return root + "/haltfw.manifest"; }
+/// haltfw-inert, which the final stage execs after its report.
+inline constexpr const char* kExitrdInert = "/haltfw-inert";
+inline std::string ExitrdInertPath(const std::string& root) { return root + kExitrdInert; }
 
 /// The ELF machine (EM_*) haltfw itself was built for.
 uint16_t NativeElfMachine();
@@ -71,6 +74,15 @@ bool ParseLoaderList(std::string_view out, std::vector<std::string>* libs, std::
 /// into the exitrd they are found where they were). Errors read
 /// "final stage PATH: REASON".
 bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* files, std::string* err);
+
+/// haltfw-inert in the directory of the final stage at `final_path`
+/// ("/x/haltfw-final" -> "/x/haltfw-inert"). Pure.
+std::string InertBeside(const std::string& final_path);
+
+/// Reads haltfw-inert at `path` into `*file` (as /haltfw-inert, 0755); it
+/// must be static (CheckStaticElf): the exitrd's libraries are gone by
+/// the time it runs. Errors read "inert program PATH: REASON".
+bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err);
 
 /// One line of /proc/self/mountinfo, the parts haltfw needs.
 struct ExitrdMount {

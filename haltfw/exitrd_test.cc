@@ -145,3 +145,17 @@ TEST_CASE("exitrd: only an exec-allowing tmpfs is usable") {
     st.mount = ExitrdMount{"/run/initramfs", "rw", "ext4"};
     CHECK_FALSE(st.Usable());
 }
+
+TEST_CASE("exitrd: haltfw-inert is looked for beside the final stage, and must be static") {
+    CHECK(InertBeside("/usr/lib/haltfw/haltfw-final") == "/usr/lib/haltfw/haltfw-inert");
+    CHECK(InertBeside("build/tests/final-standin") == "build/tests/haltfw-inert");
+    CHECK(InertBeside("haltfw-final") == "haltfw-inert");
+    CHECK(ExitrdInertPath("/run/initramfs") == "/run/initramfs/haltfw-inert");
+
+    ExitrdFile f;
+    std::string err;
+    CHECK_FALSE(LoadInertFile("/proc/self/exe", &f, &err));  // the test binary: dynamically linked
+    CHECK(err.rfind("inert program /proc/self/exe: dynamically linked (interpreter '", 0) == 0);
+    CHECK_FALSE(LoadInertFile("/nonexistent/haltfw-inert", &f, &err));
+    CHECK(err == "inert program /nonexistent/haltfw-inert: No such file or directory");
+}

@@ -152,22 +152,6 @@ bool ParseWatchState(std::string_view text, WatchState* s) {
     return true;
 }
 
-long StatusKib(std::string_view status, std::string_view key) {
-    for (std::string_view line; NextLine(&status, &line);) {
-        if (!line.starts_with(key) || line.size() <= key.size() || line[key.size()] != ':') continue;
-        // "VmRSS:\t    1384 kB": blanks, digits, blanks, the unit.
-        std::string value(line.substr(key.size() + 1));
-        char* end = nullptr;
-        errno = 0;
-        long v = std::strtol(value.c_str(), &end, 10);
-        if (end == value.c_str() || errno != 0 || v < 0) return -1;
-        std::string_view unit(end);
-        while (!unit.empty() && (unit.front() == ' ' || unit.front() == '\t')) unit.remove_prefix(1);
-        return unit == "kB" ? v : -1;
-    }
-    return -1;
-}
-
 Check VerifyRuleset(const Manifest& m, std::string* digest) {
     Check c{"ruleset"};
     NftRuleset live;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "manifest.h"
+#include "proc_status.h"
 
 namespace haltfw {
 
@@ -46,10 +47,6 @@ std::vector<std::string> UnmountOrder(const std::vector<MountEntry>& mounts, con
 /// True for a /proc/PID/stat line of a kernel thread (PF_KTHREAD in the
 /// flags field); false for userspace, or for a line that cannot be parsed.
 bool IsKernelThreadStat(std::string_view stat);
-
-/// The value of a "Key:  1234 kB" line of /proc/PID/status (VmRSS, VmHWM)
-/// in KiB; -1 if the key is absent or its value does not parse.
-long StatusKib(std::string_view status, std::string_view key);
 
 /// One verification against the manifest, for the report.
 struct Check {

@@ -8,7 +8,9 @@
 //   3. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
 //   4. lock down: no usermode helper can start, sysrq and Ctrl-Alt-Del
-//   5. print the report on the console, then stay inert for ever.
+//   5. print the report on the console, then exec haltfw-inert, which
+//      removes the exitrd's files and stays PID 1, inert, for ever (or,
+//      without it, stay inert itself).
 // Any other verb, or no valid manifest, does what systemd would have done
 // (reboot, power off, halt, kexec) after taking the mounts off.
 //
@@ -52,6 +54,7 @@ namespace {
 
 const char* kManifestPath = "/haltfw.manifest";
 const char* kWatchStatePath = "/haltfw.watch";  // kWatchStateName in the exitrd
+const char* kInertPath = "/haltfw-inert";       // what PID 1 becomes after the report
 const char* kVersion = HALTFW_VERSION;
 
 int g_kmsg = -1;
@@ -261,6 +264,25 @@ std::string Lockdown(const Manifest& m) {
     }
 }
 
+// PID 1's last exec: haltfw-inert, a small static program, removes the
+// exitrd's files (this program, its loader and libraries, the manifest:
+// nothing reads them again, and a tmpfs keeps them in RAM), prints its
+// INERT line and waits for ever. It takes /proc off after measuring
+// itself, so /proc stays mounted for it. Without it in the exitrd (armed
+// with a --final of its own) or if the exec fails, the final stage stays
+// PID 1 itself and its files stay in memory.
+[[noreturn]] void BecomeInert(const std::string& ctrl_alt_del) {
+    if (access(kInertPath, F_OK) == 0) {
+        const char* argv[] = {"haltfw-inert", "--ctrl-alt-del", ctrl_alt_del.c_str(), nullptr};
+        execv(kInertPath, const_cast<char* const*>(argv));
+        Say(std::string("exec ") + kInertPath + ": " + std::strerror(errno) + "; the final stage stays PID 1, its files in memory");
+    } else {
+        Say(std::string("no ") + kInertPath + " in the exitrd: the final stage stays PID 1, its files in memory");
+    }
+    umount2("/proc", MNT_DETACH);  // no mount but the exitrd
+    Inert(ctrl_alt_del);
+}
+
 // The ruleset watcher guarded the ruleset through the shutdown transaction
 // (it outlived systemd-shutdown's killing spree by its '@' argv[0]) if
 // `haltfw halt` set it watching; from here on the final stage does. It goes first, so that no restore of its
@@ -317,9 +339,10 @@ std::string StopWatcher(int* restored) {
     std::vector<std::string> fwd_failed;
     if (!rules.ok) fwd_failed = ForwardingOff();  // fail closed
     // The armed ruleset served to verify and restore and is never needed
-    // again: give its memory back before going inert, or a large one stays
-    // resident for ever (grows with the set's elements). malloc_trim,
-    // because glibc keeps freed small chunks in its heap otherwise.
+    // again: give its memory back now (the exec into haltfw-inert drops
+    // the whole heap, but the memory figures below come first, and without
+    // haltfw-inert it would stay resident for ever). malloc_trim, because
+    // glibc keeps freed small chunks in its heap otherwise.
     m.ruleset = NftRuleset{};
     malloc_trim(0);
     std::string lock = Lockdown(m);
@@ -339,19 +362,12 @@ std::string StopWatcher(int* restored) {
     if (!rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (fwd_failed.empty() ? "" : "; FAILED: " + Join(fwd_failed)));
     r.lines.push_back("lockdown: " + lock);
-    // PID 1's own footprint as it goes inert (resident now, and its peak
-    // during the verification): read last, with /proc still mounted.
-    std::string status = ReadFile("/proc/self/status");
-    // Of the resident set, the pages of the exitrd's own files mapped in
-    // (program, loader, libraries: tmpfs pages, so RssShmem, not RssFile)
-    // cost nothing beyond the exitrd's size; RssAnon (heap, stack, data)
-    // is what PID 1 holds besides.
-    long rss = StatusKib(status, "VmRSS"), rss_peak = StatusKib(status, "VmHWM");
-    long rss_anon = StatusKib(status, "RssAnon");
-    long rss_file = StatusKib(status, "RssFile") + StatusKib(status, "RssShmem");
-    r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB; PID 1 resident " +
-                      std::to_string(rss) + " KiB (" + std::to_string(rss_anon) + " anonymous, " + std::to_string(rss_file) +
-                      " of exitrd files; peak " + std::to_string(rss_peak) + " KiB)");
+    // The final stage's peak resident set during the verification (the
+    // armed ruleset in memory twice at most). What PID 1 holds for ever is
+    // haltfw-inert's, on its INERT line after the report.
+    long rss_peak = StatusKib(ReadFile("/proc/self/status"), "VmHWM");
+    r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB; final stage peak resident " +
+                      std::to_string(rss_peak) + " KiB");
 
     const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
                        : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
@@ -366,10 +382,7 @@ std::string StopWatcher(int* restored) {
                 {"restored", rules.repaired ? "1" : "0"},
                 {"mem_used_kib", std::to_string(used)},
                 {"verify_ms", std::to_string(verify_ms)},
-                {"rss_kib", std::to_string(rss)},
-                {"rss_peak_kib", std::to_string(rss_peak)},
-                {"rss_anon_kib", std::to_string(rss_anon)},
-                {"rss_file_kib", std::to_string(rss_file)}};
+                {"rss_peak_kib", std::to_string(rss_peak)}};
     if (watch_restored >= 0) r.fields.push_back({"watch_restored", std::to_string(watch_restored)});
     std::string text = FormatReport(r);
     ssize_t ignored = write(1, text.data(), text.size());
@@ -377,11 +390,10 @@ std::string StopWatcher(int* restored) {
     for (const std::string& l : r.lines) Kmsg(l);
     Kmsg(r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + r.reason);
 
-    // Keep nothing open but the console, and no mount but the exitrd.
+    // Keep nothing open but the console.
     if (g_kmsg >= 0) close(g_kmsg);
     g_kmsg = -1;
-    umount2("/proc", MNT_DETACH);
-    Inert(m.ctrl_alt_del);
+    BecomeInert(m.ctrl_alt_del);
 }
 
 [[noreturn]] void Finish(FinalAction a) {

@@ -320,9 +320,17 @@ int Apply(const Globals& g, bool dry_run) {
 #ifndef HALTFW_FINAL_PATH
 #define HALTFW_FINAL_PATH "/usr/lib/haltfw/haltfw-final"
 #endif
+#ifndef HALTFW_INERT_PATH
+#define HALTFW_INERT_PATH "/usr/lib/haltfw/haltfw-inert"
+#endif
 
 struct ArmOptions {
     std::string final_path;  ///< --final, else $HALTFW_FINAL, else HALTFW_FINAL_PATH.
+    /// HALTFW_INERT_PATH with the installed final stage (required: the
+    /// package ships both); with another final stage, haltfw-inert beside
+    /// it if there is one.
+    std::string inert_path;
+    bool inert_required = true;
     int wait_devices = 0;
 };
 
@@ -348,14 +356,23 @@ bool ReloadSystemd(std::string* err) {
     return m && m->Reload(err);
 }
 
-// Reads the final stage and what it needs to run in the exitrd.
-int LoadFinalStage(const std::string& path, std::vector<ExitrdFile>* files) {
+// Reads the final stage and what it needs to run in the exitrd, and
+// haltfw-inert.
+int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
     std::string err;
-    if (!LoadExitrdFiles(path, files, &err)) {
-        bool missing = access(path.c_str(), F_OK) != 0;
+    if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
+        bool missing = access(o.final_path.c_str(), F_OK) != 0;
         Fail("cannot arm: " + err + (missing ? " (give it with --final or HALTFW_FINAL)" : "") + "; nothing changed");
         return missing ? kSystem : kBadInput;
     }
+    bool missing = access(o.inert_path.c_str(), F_OK) != 0;
+    if (missing && !o.inert_required) return kOk;
+    ExitrdFile inert;
+    if (!LoadInertFile(o.inert_path, &inert, &err)) {
+        Fail("cannot arm: " + err + "; nothing changed");
+        return missing ? kSystem : kBadInput;
+    }
+    ap->inert = std::move(inert);
     return kOk;
 }
 
@@ -442,7 +459,7 @@ void StopWatcher(const SystemdState& sd) {
 int Arm(const Globals& g, const ArmOptions& o) {
     // 1. The final stage first: a bad one should change nothing at all.
     ArmPlan ap;
-    if (int rc = LoadFinalStage(o.final_path, &ap.files); rc != kOk) return rc;
+    if (int rc = LoadFinalStage(o, &ap); rc != kOk) return rc;
 
     // 2. apply: the live state the manifest records is the config's.
     Config cfg;
@@ -674,6 +691,7 @@ int VerifyConsole(const std::string& file) {
     }
     ConsoleReport r = ParseConsole(log);
     for (const std::string& l : r.lines) out.Result(l);
+    if (!r.inert_line.empty()) out.Result(kReportPrefix + r.inert_line);  // PID 1's footprint, after the report
     switch (r.verdict) {
     case ConsoleVerdict::kOk:
         out.Result("verify-console: a complete HALTED-OK report (digest " + r.Field("digest") + ")", Priority::kNotice);
@@ -810,6 +828,8 @@ ArmOptions ArmOptionsOf(const po::variables_map& vm) {
     ArmOptions o;
     const char* env = std::getenv("HALTFW_FINAL");
     o.final_path = vm.count("final") ? vm["final"].as<std::string>() : env && *env ? env : HALTFW_FINAL_PATH;
+    o.inert_required = o.final_path == HALTFW_FINAL_PATH;
+    o.inert_path = o.inert_required ? HALTFW_INERT_PATH : InertBeside(o.final_path);
     o.wait_devices = vm["wait-devices"].as<int>();
     return o;
 }

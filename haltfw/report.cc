@@ -6,6 +6,7 @@ namespace haltfw {
 namespace {
 
 constexpr std::string_view kBegin = "report begin";
+constexpr std::string_view kInert = "INERT ";
 
 std::string_view StripCr(std::string_view s) {
     while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
@@ -40,11 +41,19 @@ std::string FormatReport(const HaltReport& r) {
     return out;
 }
 
-std::string ConsoleReport::Field(const std::string& key) const {
+namespace {
+
+std::string FieldOf(const std::vector<std::pair<std::string, std::string>>& fields, const std::string& key) {
     for (const auto& [k, v] : fields)
         if (k == key) return v;
     return "";
 }
+
+}  // namespace
+
+std::string ConsoleReport::Field(const std::string& key) const { return FieldOf(fields, key); }
+
+std::string ConsoleReport::InertField(const std::string& key) const { return FieldOf(inert_fields, key); }
 
 ConsoleReport ParseConsole(std::string_view log) {
     ConsoleReport r;
@@ -63,7 +72,14 @@ ConsoleReport ParseConsole(std::string_view log) {
             r.verdict = ConsoleVerdict::kTruncated;
             in_report = true;
         }
-        if (!in_report) continue;
+        if (!in_report) {
+            // haltfw-inert's line, once after a complete machine line.
+            if (!r.machine_line.empty() && r.inert_line.empty() && body.substr(0, kInert.size()) == kInert) {
+                r.inert_line = std::string(body);
+                r.inert_fields = Fields(body);
+            }
+            continue;
+        }
         r.lines.emplace_back(line.substr(at));
         bool ok = body.substr(0, 10) == "HALTED-OK " || body == "HALTED-OK";
         bool fail = body.substr(0, 12) == "HALTED-FAIL ";

@@ -13,6 +13,11 @@
 // HALTED-FAIL reason=<word>, then key=value fields, ending with lines=N,
 // the number of report lines before it (begin included), so a report that
 // lost lines on the way is caught as truncated, not read as a success.
+//
+// After it, haltfw-inert (what PID 1 becomes next; inert.h) prints one line
+// of its own, not part of the report's count:
+//
+//   HALTFW: INERT rss_kib=700 rss_anon_kib=48 ... freed_kib=2790 ...
 // Pure code.
 #pragma once
 
@@ -51,6 +56,13 @@ struct ConsoleReport {
     std::vector<std::pair<std::string, std::string>> fields;
 
     std::string Field(const std::string& key) const;
+
+    /// haltfw-inert's line after the machine line, without the prefix
+    /// ("INERT rss_kib=..."); empty if none came (yet).
+    std::string inert_line;
+    std::vector<std::pair<std::string, std::string>> inert_fields;
+
+    std::string InertField(const std::string& key) const;
 };
 
 /// Finds the last report in a serial log (CR/LF line ends, kernel messages

@@ -13,7 +13,8 @@ namespace haltfw {
 inline bool NextLine(std::string_view* rest, std::string_view* line) {
     if (rest->empty()) return false;
     size_t nl = rest->find('\n');
-    *line = rest->substr(0, nl);
+    // Not substr: it can throw, and haltfw-inert links no exception support.
+    *line = std::string_view(rest->data(), nl == std::string_view::npos ? rest->size() : nl);
     rest->remove_prefix(nl == std::string_view::npos ? rest->size() : nl + 1);
     return true;
 }

@@ -38,7 +38,7 @@ version=$(sed -n 's/^project(haltfw VERSION \([0-9.]*\) .*/\1/p' "$src/CMakeList
 
 # Contents.
 listing=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in ./usr/sbin/haltfw ./usr/lib/haltfw/haltfw-final \
+for f in ./usr/sbin/haltfw ./usr/lib/haltfw/haltfw-final ./usr/lib/haltfw/haltfw-inert ./usr/share/lintian/overrides/haltfw \
     ./lib/systemd/system/haltfw.target ./lib/systemd/system/haltfw-arm.service \
     ./lib/systemd/system/haltfw-boot-halt.service ./lib/systemd/system/haltfw-watch.service ./etc/haltfw/haltfw.conf \
     ./usr/share/man/man8/haltfw.8.gz ./usr/share/man/man5/haltfw.conf.5.gz \
@@ -66,9 +66,12 @@ tree=$out/tree
 dpkg-deb -x "$deb" "$tree"
 if grep -nvE '^(#.*)?$' "$tree/etc/haltfw/haltfw.conf"; then fail "haltfw.conf has active lines (above)"; fi
 # Stripped binaries.
-for b in usr/sbin/haltfw usr/lib/haltfw/haltfw-final; do
+for b in usr/sbin/haltfw usr/lib/haltfw/haltfw-final usr/lib/haltfw/haltfw-inert; do
     if readelf -S "$tree/$b" | grep -q '\.symtab\|\.debug_info'; then fail "/$b is not stripped"; fi
 done
+# haltfw-inert runs after the exitrd's libraries are gone: static.
+if readelf -lW "$tree/usr/lib/haltfw/haltfw-inert" | grep -q 'program interpreter'; then fail "/usr/lib/haltfw/haltfw-inert is not static"; fi
+echo "haltfw-inert: $(stat -c %s "$tree/usr/lib/haltfw/haltfw-inert") bytes"
 
 # lintian: every line shown, no E: tags.
 lint=$(lintian "$deb" 2>&1) || true

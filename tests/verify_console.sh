@@ -29,7 +29,9 @@ check console-ok.log 0 "verify-console: a complete HALTED-OK report (digest $DIG
 # The report's lines are printed as found, the kernel message between them
 # left out, CRs stripped.
 [ "$(head -n 1 <<<"$OUT")" = "HALTFW: report begin (haltfw 0.1.0)" ] || fail "console-ok.log: first line: $OUT"
-[ "$(wc -l <<<"$OUT")" -eq 10 ] || fail "console-ok.log: expected 9 report lines and the verdict: $OUT"
+[ "$(wc -l <<<"$OUT")" -eq 11 ] || fail "console-ok.log: expected 9 report lines, haltfw-inert's line and the verdict: $OUT"
+[ "$(sed -n 10p <<<"$OUT")" = "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=ignore" ] ||
+    fail "console-ok.log: the INERT line is not printed after the report: $OUT"
 grep -q $'\r' <<<"$OUT" && fail "console-ok.log: CR left in the output"
 
 check console-fail.log 1 "verify-console: HALTED-FAIL (reason ruleset)"

@@ -104,6 +104,16 @@ bench_report_field() {
     echo "$v"
 }
 
+# bench_inert_field KEY : a field of haltfw-inert's INERT line, which
+# follows the report (tests/qemu/lib.sh hfw_expect_inert waits for it);
+# fails if absent or unknown (-1).
+bench_inert_field() {
+    local v
+    v=$(hfw_log_clean | sed -n 's/.*HALTFW: \(INERT .*\)/\1/p' | tail -n 1 | tr ' ' '\n' | sed -n "s/^$1=//p")
+    [[ -n $v && $v != -1 ]] || hfw_fail "the INERT line has no $1= field"
+    echo "$v"
+}
+
 # bench_guest_arm_signal_halt NAME SECONDS : prints a guest script that
 # arms ("NAME: armed", or "NAME: haltfw arm failed: ..."), waits at most
 # SECONDS for bench_signal_guest, then says "NAME: halting" and runs

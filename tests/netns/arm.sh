@@ -14,6 +14,9 @@ digest=$("$HALTFW" digest)
 expect_contains "arm: apply" "$OUT" "applied 29 changes (ruleset generation "
 expect_contains "arm: mount" "$OUT" "exitrd: mounted a tmpfs on $HALTFW_EXITRD (mode 0700, exec allowed)"
 expect_contains "arm: final stage" "$OUT" "exitrd: installed the final stage as $HALTFW_EXITRD/shutdown ("
+# No haltfw-inert beside the stand-in: none in the exitrd, and arm says so.
+expect_contains "arm: no inert program" "$OUT" "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory"
+[ ! -e "$HALTFW_EXITRD/haltfw-inert" ] || fail "arm installed a haltfw-inert though none is beside the stand-in"
 expect_contains "arm: guard" "$OUT" "guard: wrote $UNITS/nftables.service.d/50-haltfw.conf"
 expect_contains "arm: no systemd" "$OUT" "systemd: systemd is not contacted (HALTFW_SYSROOT is set); daemon-reload skipped"
 expect_contains "arm: manifest" "$OUT" "manifest: wrote $HALTFW_EXITRD/haltfw.manifest (digest $digest, 2 links, "

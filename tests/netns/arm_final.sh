@@ -26,6 +26,15 @@ rc=0
 out=$(chroot "$HALTFW_EXITRD" /shutdown 2>&1) || rc=$?
 expect_eq "chroot /shutdown exit" "$rc" 2
 expect_contains "chroot /shutdown" "$out" "haltfw-final: refusing to run: not PID 1"
+# haltfw-inert, found beside the --final given, goes in as /haltfw-inert
+# and runs there (static: the libraries are gone when it runs).
+inert=$(dirname "$REAL")/haltfw-inert
+expect_contains "arm: inert" "$OUT" "exitrd: installed the inert program as $HALTFW_EXITRD/haltfw-inert ($(stat -c %s "$inert") bytes, static)"
+cmp -s "$inert" "$HALTFW_EXITRD/haltfw-inert" || fail "the exitrd's /haltfw-inert is not $inert"
+rc=0
+out=$(chroot "$HALTFW_EXITRD" /haltfw-inert 2>&1) || rc=$?
+expect_eq "chroot /haltfw-inert exit" "$rc" 2
+expect_contains "chroot /haltfw-inert" "$out" "haltfw-inert: refusing to run: not PID 1"
 
 digest=$("$HALTFW" digest)
 vout=$("$REAL" --verify "$M" 2>&1) || fail "verify of the armed state: $vout"

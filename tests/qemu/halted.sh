@@ -3,7 +3,8 @@
 # and the serial console carries a complete HALTED-OK report (checked by
 # 'haltfw verify-console', as an operator would) showing PID 1 alone, no
 # mount but the exitrd, swap off; the box then still answers from the LAN
-# through the kernel alone.
+# through the kernel alone, and PID 1, now haltfw-inert, prints its INERT
+# line after the report: within the 2 MiB target, the exitrd's files freed.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +33,15 @@ hfw_assert_log 'HALTFW: mounts: [0-9]+ taken off; none left but the exitrd' "the
 hfw_assert_log 'HALTFW: swap: off' "the report: swap off"
 hfw_assert_log 'HALTFW: HALTED-OK .*processes=1 mounts_left=0 swap=0 ' "the machine line"
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
+# PID 1 is haltfw-inert now: it removed the exitrd's files (the final stage,
+# its loader and libraries, the manifest: about 2.8 MiB) and measured itself.
+hfw_expect_inert 30
+rss=$(hfw_inert_field rss_kib) freed=$(hfw_inert_field freed_kib)
+hfw_say "inert PID 1: $HFW_INERT_LINE"
+((rss > 0 && rss <= 2048)) || hfw_fail "PID 1's resident set: rss_kib=$rss (target <= 2048)"
+((freed >= 2048)) || hfw_fail "the exitrd gave back only freed_kib=$freed (the final stage and its libraries are 2.8 MiB)"
+[[ $(hfw_inert_field remove_failed) == 0 ]] || hfw_fail "haltfw-inert could not remove every file: $HFW_INERT_LINE"
+hfw_assert_log 'HALTFW: HALTED-OK .* rss_peak_kib=[0-9]+ ' "the final stage's peak on the machine line"
 
 # The kernel alone answers: the box's LAN address, from the LAN host.
 hfw_lan ping -c 3 -W 2 192.0.2.1 >"$HFW_OUT/ping.txt" 2>&1 || hfw_fail "the halted box does not answer ping from the LAN:

@@ -6,7 +6,7 @@
 # (a whole WAN-side capture holds no LAN source), WAN->LAN dropped; plus the
 # gateway profile's port forward from the WAN host. Last, Ctrl-Alt-Del on
 # the halted box's keyboard reboots it, as its [halt] ctrl-alt-del = reboot
-# asks (the kernel hands it to the final stage as SIGINT).
+# asks (the kernel hands it to PID 1, by then haltfw-inert, as SIGINT).
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +26,8 @@ trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
 hfw_expect_halted_ok 300
 hfw_assert_log 'Arm the halted firewall' "haltfw-arm.service running at boot"
 hfw_assert_log 'HALTFW: ruleset: digest [0-9a-f]+ as armed' "the armed ruleset verified"
+hfw_expect_inert 30
+[[ $(hfw_inert_field ctrl_alt_del) == reboot ]] || hfw_fail "haltfw-inert was not told to reboot on Ctrl-Alt-Del: $HFW_INERT_LINE"
 
 # LAN -> far host, ICMP and TCP: NATed to the WAN address, and the WAN
 # side (captured whole) sees no LAN source address.
@@ -59,5 +61,5 @@ printf 'sendkey ctrl-alt-delete\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_
     hfw_fail "could not send Ctrl-Alt-Del through QEMU's monitor"
 hfw_wait_vm_exit 60
 ((HFW_RUN_RC == 0)) || hfw_fail "qemu-run exited $HFW_RUN_RC (expected QEMU's own 0 after the guest's reboot)"
-hfw_assert_log 'haltfw-final: Ctrl-Alt-Del: rebooting' "the final stage rebooting on Ctrl-Alt-Del"
+hfw_assert_log 'haltfw-inert: Ctrl-Alt-Del: rebooting' "PID 1 (haltfw-inert) rebooting on Ctrl-Alt-Del"
 hfw_pass

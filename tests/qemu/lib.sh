@@ -394,6 +394,25 @@ $(cat "$HFW_OUT/verify.txt")"
     fi
 }
 
+# hfw_expect_inert [SECONDS] : after the report, waits (default 30 s) for
+# haltfw-inert's line (what PID 1 becomes after the final stage) and fails
+# unless it comes after the last HALTED-OK/FAIL line. Sets HFW_INERT_LINE.
+hfw_expect_inert() {
+    hfw_wait_log 'HALTFW: INERT ' "${1:-30}" "haltfw-inert's INERT line"
+    sleep 0.5
+    local last
+    last=$(hfw_log_clean | grep -E 'HALTFW: (HALTED-(OK|FAIL)|INERT) ' | tail -n 2 | sed 's/.*HALTFW: //')
+    [[ $(head -n 1 <<<"$last") == HALTED-* && $(tail -n 1 <<<"$last") == INERT\ * ]] ||
+        hfw_fail "the INERT line does not follow the report's machine line:
+$last"
+    HFW_INERT_LINE=$(tail -n 1 <<<"$last")
+}
+
+# hfw_inert_field KEY : a field of HFW_INERT_LINE (hfw_expect_inert).
+hfw_inert_field() {
+    tr ' ' '\n' <<<"${HFW_INERT_LINE:-}" | sed -n "s/^$1=//p"
+}
+
 # hfw_capture_complete NAME : after hfw_capture_stop, fails unless tcpdump
 # says it lost nothing: 0 packets dropped by the kernel, and every packet
 # the kernel handed over ("received by filter") written ("captured"). A

@@ -1,0 +1,63 @@
+// haltfw-inert: what PID 1 becomes last. The final stage execs it after
+// its report; it removes the exitrd's files (the final stage, its loader
+// and libraries, the manifest, itself), so the tmpfs gives their memory
+// back, prints one INERT line with its own footprint, and waits in
+// sigwaitinfo for ever. This header is its pure part: the command line and
+// the INERT line, allocation-free, because haltfw-inert is a small static
+// program that links nothing of libstdc++.
+#pragma once
+
+#include <cstddef>
+
+namespace haltfw {
+
+/// What Ctrl-Alt-Del (SIGINT to PID 1) does once inert.
+enum class InertCad { kIgnore, kReboot, kPoweroff };
+
+/// "ignore", "reboot", "poweroff".
+const char* InertCadName(InertCad c);
+
+struct InertArgs {
+    InertCad ctrl_alt_del = InertCad::kIgnore;
+    bool help = false;
+};
+
+/// Parses `haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore] [--help]`
+/// (also `--ctrl-alt-del=VALUE`). On an error returns false with `*err` a
+/// static message ("unknown option", "missing value for --ctrl-alt-del",
+/// "bad value for --ctrl-alt-del (reboot, poweroff or ignore)") and `*bad`
+/// the index of the argument at fault; `*args` is then left at its
+/// defaults (Ctrl-Alt-Del ignored). Pure.
+bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const char** err, int* bad);
+
+/// What haltfw-inert measured as it went inert; -1 where unknown.
+struct InertFigures {
+    /// Resident set from /proc/self/smaps_rollup, a walk of the page
+    /// tables: Rss, its Anonymous part, and the rest (its own program's
+    /// pages, a tmpfs file).
+    long rss_kib = -1;
+    long rss_anon_kib = -1;
+    long rss_file_kib = -1;
+    /// The kernel's counters in /proc/self/status, as they are: VmRSS and
+    /// VmHWM (after the exec, a new mm's: haltfw-inert's own peak). Before
+    /// Linux 6.2 they lag, each thread caching up to 64 faults' worth
+    /// (SPLIT_RSS_COUNTING): a program of few faults shows a few KiB.
+    long vm_rss_kib = -1;
+    long vm_hwm_kib = -1;
+    long mem_used_kib = -1;   ///< MemTotal - MemAvailable, after the removal
+    long removed = 0;         ///< Files and directories removed from the exitrd.
+    long remove_failed = 0;   ///< Entries it could not remove.
+    long freed_kib = 0;       ///< Blocks the exitrd's tmpfs gave back (statfs before and after).
+    long left_kib = -1;       ///< Blocks the exitrd still holds (its own program, still mapped).
+    InertCad ctrl_alt_del = InertCad::kIgnore;
+};
+
+/// The INERT line, '\n'-terminated, into `buf` (NUL-terminated, cut at
+/// `size` - 1); returns its length:
+///   HALTFW: INERT rss_kib=N rss_anon_kib=N rss_file_kib=N vm_rss_kib=N
+///           vm_hwm_kib=N mem_used_kib=N removed=N remove_failed=N
+///           freed_kib=N left_kib=N ctrl_alt_del=WORD
+/// (one line). Pure.
+size_t FormatInertLine(const InertFigures& f, char* buf, size_t size);
+
+}  // namespace haltfw

@@ -1,0 +1,116 @@
+#include "inert.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "proc_status.h"
+#include "report.h"
+
+using namespace haltfw;
+
+namespace {
+
+struct Parsed {
+    bool ok;
+    InertArgs args;
+    std::string err;
+    int bad;
+};
+
+Parsed Parse(std::vector<const char*> argv) {
+    argv.insert(argv.begin(), "haltfw-inert");
+    Parsed p{false, {}, "", -1};
+    const char* err = "";
+    p.args.ctrl_alt_del = InertCad::kPoweroff;  // must be reset on an error
+    p.ok = ParseInertArgs(static_cast<int>(argv.size()), argv.data(), &p.args, &err, &p.bad);
+    p.err = err;
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("haltfw-inert's arguments: --ctrl-alt-del in both forms, --help") {
+    Parsed p = Parse({});
+    CHECK(p.ok);
+    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK_FALSE(p.args.help);
+
+    CHECK(Parse({"--ctrl-alt-del", "reboot"}).args.ctrl_alt_del == InertCad::kReboot);
+    CHECK(Parse({"--ctrl-alt-del=poweroff"}).args.ctrl_alt_del == InertCad::kPoweroff);
+    CHECK(Parse({"--ctrl-alt-del", "reboot", "--ctrl-alt-del", "ignore"}).args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(Parse({"--help"}).args.help);
+    CHECK(Parse({"-h"}).args.help);
+}
+
+TEST_CASE("haltfw-inert's arguments: errors name the argument and leave Ctrl-Alt-Del ignored") {
+    Parsed p = Parse({"--ctrl-alt-del", "reboot", "--bogus"});
+    CHECK_FALSE(p.ok);
+    CHECK(p.err == "unknown option");
+    CHECK(p.bad == 3);
+    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+
+    p = Parse({"--ctrl-alt-del"});
+    CHECK_FALSE(p.ok);
+    CHECK(p.err == "missing value for --ctrl-alt-del");
+    CHECK(p.bad == 1);
+    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+
+    p = Parse({"--ctrl-alt-del", "halt"});
+    CHECK_FALSE(p.ok);
+    CHECK(p.err == "bad value for --ctrl-alt-del (reboot, poweroff or ignore)");
+    CHECK(p.bad == 2);
+    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+
+    p = Parse({"--ctrl-alt-del=Reboot"});
+    CHECK_FALSE(p.ok);
+    CHECK(p.bad == 1);
+    CHECK_FALSE(Parse({"reboot"}).ok);
+}
+
+TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's parser reads it back") {
+    InertFigures f;
+    f.rss_kib = 704;
+    f.rss_anon_kib = 52;
+    f.rss_file_kib = 652;
+    f.vm_rss_kib = 704;
+    f.vm_hwm_kib = 716;
+    f.mem_used_kib = 108420;
+    f.removed = 9;
+    f.freed_kib = 2796;
+    f.left_kib = 668;
+    f.ctrl_alt_del = InertCad::kReboot;
+    char buf[512];
+    size_t n = FormatInertLine(f, buf, sizeof buf);
+    const std::string line =
+        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 "
+        "remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\n";
+    CHECK(std::string(buf, n) == line);
+    CHECK(buf[n] == '\0');
+
+    ConsoleReport r = ParseConsole("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest=ab lines=1\n" + line);
+    CHECK(r.InertField("rss_kib") == "704");
+    CHECK(r.InertField("left_kib") == "668");
+    CHECK(r.InertField("ctrl_alt_del") == "reboot");
+
+    InertFigures unknown;
+    n = FormatInertLine(unknown, buf, sizeof buf);
+    CHECK(std::string(buf, n) ==
+          "HALTFW: INERT rss_kib=-1 rss_anon_kib=-1 rss_file_kib=-1 vm_rss_kib=-1 vm_hwm_kib=-1 mem_used_kib=-1 removed=0 remove_failed=0 "
+          "freed_kib=0 left_kib=-1 ctrl_alt_del=ignore\n");
+
+    // A small buffer: cut, still terminated, never overrun.
+    char small[16];
+    small[15] = 'x';
+    n = FormatInertLine(f, small, 15);
+    CHECK(n == 14);
+    CHECK(std::string(small) == "HALTFW: INERT ");
+    CHECK(small[15] == 'x');
+}
+
+TEST_CASE("StatusKib reads /proc/meminfo lines too, and rejects overflowing values") {
+    CHECK(StatusKib("MemTotal:        983720 kB\nMemAvailable:    871524 kB\n", "MemAvailable") == 871524);
+    CHECK(StatusKib("VmRSS:\t99999999999999999999999 kB\n", "VmRSS") == -1);
+    CHECK(StatusKib("VmRSS:\t kB\n", "VmRSS") == -1);
+}
