@@ -285,9 +285,10 @@ std::string Lockdown(const Manifest& m) {
 
 // The ruleset watcher guarded the ruleset through the shutdown transaction
 // (it outlived systemd-shutdown's killing spree by its '@' argv[0]) if
-// `haltfw halt` set it watching; from here on the final stage does. It goes first, so that no restore of its
-// own runs under the verification. Returns the report's line, and the
-// times it restored the ruleset (-1: it never ran).
+// `haltfw halt` set it watching; from here on the final stage does. It
+// goes first, so that no restore of its own runs under the verification.
+// Returns the report's line, and the times it restored the ruleset (-1:
+// it never watched).
 std::string StopWatcher(int* restored) {
     *restored = -1;
     std::string text = ReadFile(kWatchStatePath);

@@ -538,14 +538,22 @@ int Disarm() {
     return kOk;
 }
 
-// Sets the watcher watching (SIGUSR1) and waits up to 10 s for it to say
-// so, so that it watches before the shutdown transaction stops the first
-// unit: ordering dependencies cannot give that, since systemd runs the
-// stop jobs of a transaction before its start jobs. Arm started it on
-// standby; if it is not there (it failed, or was stopped), it is started
-// now. Without it the halt still happens; the final stage then restores a
-// changed ruleset on its own, later.
-void SetWatcherWatching(SystemdManager* m) {
+// Sets the watcher watching: SIGUSR1, once there is a live one. Arm
+// started it on standby; if it is not there (it failed, or was stopped),
+// it is started now and waited for (up to 10 s). Returns the pid
+// signalled, 0 for none (a warning said why). Without it the halt still
+// happens; the final stage then restores a changed ruleset on its own,
+// later.
+//
+// The signal is pending when this returns, before the CLI starts
+// haltfw.target: ordering dependencies could not give that, since systemd
+// runs the stop jobs of a transaction before its start jobs. That is all
+// the halt has to wait for. The watcher is subscribed already; once it
+// takes the signal it reads the manifest and checks the whole ruleset
+// first, so a change a stop job made before it got there is put back as
+// well as one after. ConfirmWatcher reads its answer later, off the
+// critical path.
+long SignalWatcher(SystemdManager* m) {
     WatchState ws;
     bool alive = false;
     if (!ReadWatcher(&ws, &alive) || !alive) {
@@ -556,26 +564,42 @@ void SetWatcherWatching(SystemdManager* m) {
         std::string job, err;
         if (!m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
             Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
-            return;
+            return 0;
+        }
+        for (int i = 0; i < 5000 && !(ReadWatcher(&ws, &alive) && alive); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        if (!alive) {
+            Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final "
+                 "stage will restore a ruleset changed on the way down");
+            return 0;
         }
     }
-    long signalled = 0;
-    for (int i = 0; i < 5000; ++i) {  // every 2 ms: it is on the halt's critical path
+    if (kill(static_cast<pid_t>(ws.pid), SIGUSR1) != 0) {
+        Warn("could not signal the ruleset watcher (pid " + std::to_string(ws.pid) + "): " + std::strerror(errno) +
+             "; only the final stage will restore a ruleset changed on the way down");
+        return 0;
+    }
+    return ws.pid;
+}
+
+// Says whether the watcher signalled took up watching (up to 5 s).
+void ConfirmWatcher(long pid) {
+    WatchState ws;
+    bool alive = false;
+    for (int i = 0; i < 2500; ++i) {
         bool known = ReadWatcher(&ws, &alive);
-        if (known && alive && ws.watching) {
-            Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(ws.pid) + ")");
+        if (known && ws.pid == pid && alive && ws.watching) {
+            Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(pid) + ")");
             return;
         }
-        if (known && !alive && signalled == ws.pid) {
+        if (known && ws.pid == pid && !alive) {
             Warn("the ruleset watcher ended instead of watching (see 'systemctl status haltfw-watch.service'): only the final "
                  "stage will restore a ruleset changed on the way down");
             return;
         }
-        if (known && alive && signalled != ws.pid && kill(static_cast<pid_t>(ws.pid), SIGUSR1) == 0) signalled = ws.pid;
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final stage "
-         "will restore a ruleset changed on the way down");
+    Warn("the ruleset watcher did not say it watches within 5 s: only the final stage may restore a ruleset changed on the way "
+         "down");
 }
 
 // halt: arm (again: arming is idempotent, and so readiness is judged right
@@ -598,7 +622,7 @@ int Halt(const Globals& g, const ArmOptions& o) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         return kSystem;
     }
-    SetWatcherWatching(m.get());
+    long watcher = SignalWatcher(m.get());
     if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         // A watching watcher would undo the admin's changes to the live box.
@@ -612,6 +636,7 @@ int Halt(const Globals& g, const ArmOptions& o) {
     out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
                    "); the box becomes the halted firewall",
                Priority::kNotice);
+    if (watcher > 0) ConfirmWatcher(watcher);
     return kOk;
 }
 

@@ -93,12 +93,14 @@ touch "$HFW_OUT/transition.stop"
 wait "$pinger" 2>/dev/null || true
 hfw_capture_stop transition
 
-# The saboteur really ran and flushed; the watcher was running (haltfw
-# halt said so) and put the ruleset back.
+# The saboteur really ran and flushed; the watcher was watching (it says so
+# itself on the console once 'haltfw halt' has signalled it) and put the
+# ruleset back. (The CLI's own "watch: ... guarded" line comes after it has
+# started haltfw.target, and the shutdown may stop it before it is out.)
 hfw_assert_log "hfw-sabotage: ExecStop ran at uptime [0-9.]+: 'nft flush ruleset' status 0, ruleset of [1-9][0-9]* lines" \
     "the sabotage unit's ExecStop flushing the ruleset"
-hfw_assert_log '^watch: the armed ruleset is guarded through the shutdown \(haltfw-watch\.service, pid [0-9]+\)$' \
-    "'haltfw halt' setting the ruleset watcher watching"
+hfw_assert_log '^haltfw-watch: watching the armed ruleset \(digest [0-9a-f]{64}\) until the final stage$' \
+    "the ruleset watcher watching, once 'haltfw halt' signalled it"
 hfw_assert_log '^haltfw-watch: the ruleset changed during the shutdown; put the armed one back in [0-9]+ ms' \
     "the watcher putting the armed ruleset back"
 watch_ms=$(hfw_log_clean | sed -n 's/^haltfw-watch: the ruleset changed during the shutdown; put the armed one back in \([0-9]*\) ms.*/\1/p' | head -n 1)
