@@ -52,6 +52,7 @@ public:
     std::set<std::string> dirs;
     bool mounted = false;
     std::vector<std::string> calls;
+    std::string compare_fails;  ///< SameContent of a path ending so fails (a read error).
     std::string fail_on;
 
     bool Do(const std::string& call, std::string* err) {
@@ -85,6 +86,10 @@ public:
     }
     bool SameContent(const std::string& path, const std::string& content, bool* same, std::string* err) override {
         err->clear();
+        if (!compare_fails.empty() && path.ends_with(compare_fails)) {
+            *err = "read " + path + ": Input/output error";
+            return false;
+        }
         auto it = files.find(path);
         *same = it != files.end() && it->second == content;
         return true;
@@ -271,6 +276,29 @@ TEST_CASE("arm: a failure at the last step undoes everything, reloading after th
                       "umount /run/initramfs",
                       "reload",
                   });
+}
+
+TEST_CASE("arm: a file that cannot be compared fails the arm, and a re-arm leaves the previous arm as it was") {
+    FakeEffects fx;
+    fx.compare_fails = "/haltfw.manifest";
+    ArmResult r = ArmHalt(SamplePlan(), &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "read /run/initramfs/haltfw.manifest: Input/output error");
+    CHECK(r.undo_failures.empty());
+    CHECK(fx.files.empty());
+    CHECK_FALSE(fx.mounted);
+
+    fx.compare_fails.clear();
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    auto before = fx.files;
+    ArmPlan p = SamplePlan();
+    p.manifest.sysrq = 1;
+    fx.compare_fails = "/shutdown";
+    r = ArmHalt(p, &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "read /run/initramfs/shutdown: Input/output error");
+    CHECK(fx.files == before);
+    CHECK(fx.mounted);
 }
 
 TEST_CASE("arm: a failed re-arm puts the previous arm back") {

@@ -308,7 +308,8 @@ std::string StopWatcher(int* restored) {
     ParseWatchState(ReadFile(kWatchStatePath), &ws);
     if (!ws.watching)
         return (alive ? "stopped (pid " + std::to_string(ws.pid) + ") on standby" : "had ended early on standby (pid " + std::to_string(ws.pid) + ")") +
-               ": the halt was not started by 'haltfw halt', and the final stage alone guarded the ruleset";
+               ": nothing set it watching (only 'haltfw halt' does, and the watcher says on the console if it could not "
+               "start), so the final stage alone guarded the ruleset";
     *restored = ws.restored;
     std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
                                         : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
@@ -520,10 +521,14 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
     sigaddset(&usr1, SIGUSR1);
     sigprocmask(SIG_BLOCK, &usr1, nullptr);
     int sfd = signalfd(-1, &usr1, SFD_CLOEXEC);
+    if (sfd < 0) {
+        WatchSay(std::string("signalfd: ") + std::strerror(errno));
+        return 3;
+    }
     // Subscribed before anything else: nothing committed after the halt
     // has begun can be missed.
     std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
-    if (sfd < 0 || !nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+    if (!nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
         WatchSay(std::string("cannot subscribe to the nftables events: ") + std::strerror(errno));
         return 3;
     }

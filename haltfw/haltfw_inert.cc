@@ -18,8 +18,9 @@
 // Static (glibc's libc.a), no libstdc++, no heap of its own: small, and it
 // maps nothing but itself, so its resident set is its own few pages.
 //
-// Only as PID 1 on a tmpfs root does it remove anything: run by hand (not
-// PID 1) it refuses, and as the init of a container whose root is a disk
+// Only as PID 1 on a tmpfs root holding haltfw.manifest does it remove
+// anything: run by hand (not PID 1) it refuses, and as the init of a
+// container whose root is a disk, or a tmpfs that is not haltfw's exitrd,
 // it removes nothing (a line says so) and waits all the same.
 #include <dirent.h>
 #include <fcntl.h>
@@ -126,6 +127,12 @@ void RemoveExitrd(InertFigures* f) {
     if (statfs("/", &before) != 0) return;
     if (before.f_type != TMPFS_MAGIC) {
         Say("the root file system is not a tmpfs (not the exitrd): nothing removed");
+        return;
+    }
+    // haltfw's exitrd holds the manifest until this point; a tmpfs without
+    // it is someone else's (the init of an unrelated container).
+    if (access("/haltfw.manifest", F_OK) != 0) {
+        Say("no /haltfw.manifest in the root (not haltfw's exitrd): nothing removed");
         return;
     }
     struct stat root {};

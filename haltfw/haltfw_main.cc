@@ -408,10 +408,33 @@ bool ReadWatcher(WatchState* ws, bool* alive) {
     return true;
 }
 
+// Whether the watcher's program is the exitrd's file no more (arm replaced
+// the final stage, or a library of it, under it): /proc/PID/exe of an
+// unlinked file ends in " (deleted)".
+bool WatcherProgramReplaced(long pid) {
+    char target[4096];
+    ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target - 1);
+    return n > 0 && std::string_view(target, static_cast<size_t>(n)).ends_with(" (deleted)");
+}
+
+// Waits up to 10 s for a live watcher other than `old_pid` to write its
+// state; false if none did.
+bool WaitForNewWatcher(long old_pid, WatchState* ws) {
+    bool alive = false;
+    for (int i = 0; i < 5000; ++i) {
+        if (ReadWatcher(ws, &alive) && alive && ws->pid != old_pid) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+}
+
 // arm's last step: haltfw-watch.service, on standby until a halt. Started
-// here so that the halt costs no process start for it; a no-op if it runs
-// already (it reads the manifest only when the halt begins, so arming
-// again needs nothing of it).
+// here so that the halt costs no process start for it. One that runs on
+// standby is left alone (it reads the manifest only when the halt begins,
+// so arming again needs nothing of it); it is restarted if arm has just
+// replaced its program, or if it is watching (a halt that was started and
+// then failed or was cancelled: on a live box it would undo every change
+// to the ruleset), and then waited for.
 void StartWatcherOnStandby(const SystemdState& sd) {
     if (!sd.running) {
         Progress("watch: not started (" + sd.why_not + ")");
@@ -419,40 +442,61 @@ void StartWatcherOnStandby(const SystemdState& sd) {
     }
     WatchState ws;
     bool alive = false;
-    if (ReadWatcher(&ws, &alive) && alive) {
-        Progress("watch: haltfw-watch.service runs (pid " + std::to_string(ws.pid) + ", " + (ws.watching ? "watching" : "on standby") + ")");
+    bool running = ReadWatcher(&ws, &alive) && alive;
+    std::string why_restart = !running ? "" : ws.watching ? "it was watching, from a halt that did not happen"
+                                            : WatcherProgramReplaced(ws.pid) ? "its program was replaced" : "";
+    if (running && why_restart.empty()) {
+        Progress("watch: haltfw-watch.service runs (pid " + std::to_string(ws.pid) + ", on standby)");
         return;
     }
     std::string err, job;
     std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
-    if (!m || !m->StartUnit("haltfw-watch.service", "replace", &job, &err)) {
-        Warn("the ruleset watcher did not start (" + err + "); 'haltfw halt' tries again");
+    if (!m || !(running ? m->RestartUnit("haltfw-watch.service", "replace", &job, &err)
+                        : m->StartUnit("haltfw-watch.service", "replace", &job, &err))) {
+        Warn("the ruleset watcher did not " + std::string(running ? "restart" : "start") + " (" + err + "); 'haltfw halt' tries again");
         return;
     }
-    Progress("watch: haltfw-watch.service started, on standby until the halt");
+    if (!running) {
+        Progress("watch: haltfw-watch.service started, on standby until the halt");
+        return;
+    }
+    long old = ws.pid;
+    if (WaitForNewWatcher(old, &ws))
+        Progress("watch: haltfw-watch.service restarted (" + why_restart + "), on standby (pid " + std::to_string(ws.pid) + ")");
+    else
+        Warn("the ruleset watcher did not come back within 10 s of its restart (" + why_restart + "); 'haltfw halt' tries again");
 }
 
 // disarm's first step: the watcher runs chrooted into the exitrd, which
-// cannot be unmounted under it. Stopped whether or not it has written its
-// state yet (arm may have started it a moment ago); waits up to 5 s for
-// systemd to have it stopped.
-void StopWatcher(const SystemdState& sd) {
-    if (!sd.running) return;
+// cannot be unmounted under it (a lazy detach would leave it running on
+// a copy no one sees). Stopped through systemd whether or not it has
+// written its state yet (arm may have started it a moment ago), waiting
+// up to 5 s; one still there after that (or without systemd) is killed.
+// False if it lives on: disarm then changes nothing.
+bool StopWatcher(const SystemdState& sd) {
     std::string err, job, state;
-    std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
-    if (!m || !m->ActiveState("haltfw-watch.service", &state, &err)) {
-        Warn("could not stop the ruleset watcher (" + err + "), ignoring");
-        return;
+    if (sd.running) {
+        std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
+        if (!m || !m->ActiveState("haltfw-watch.service", &state, &err)) {
+            Warn("could not ask systemd about the ruleset watcher (" + err + ")");
+        } else if (state != "inactive" && state != "failed") {
+            if (!m->StopUnit("haltfw-watch.service", "replace", &job, &err)) Warn("could not stop haltfw-watch.service (" + err + ")");
+            for (int i = 0; i < 500 && m->ActiveState("haltfw-watch.service", &state, &err) && state != "inactive" && state != "failed"; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (state == "inactive" || state == "failed") Progress("watch: stopped haltfw-watch.service");
+        }
     }
-    if (state == "inactive" || state == "failed") return;
-    if (!m->StopUnit("haltfw-watch.service", "replace", &job, &err)) {
-        Warn("could not stop the ruleset watcher (" + err + "), ignoring");
-        return;
+    WatchState ws;
+    bool alive = false;
+    if (!ReadWatcher(&ws, &alive) || !alive) return true;
+    kill(static_cast<pid_t>(ws.pid), SIGKILL);
+    for (int i = 0; i < 200 && ReadWatcher(&ws, &alive) && alive; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (alive) {
+        Fail("disarm: the ruleset watcher (pid " + std::to_string(ws.pid) + ") does not end; nothing disarmed");
+        return false;
     }
-    for (int i = 0; i < 500 && m->ActiveState("haltfw-watch.service", &state, &err) && state != "inactive" && state != "failed"; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (state == "inactive" || state == "failed") Progress("watch: stopped haltfw-watch.service");
-    else Warn("the ruleset watcher is still " + state + " 5 s after its stop job, ignoring");
+    Progress("watch: killed the ruleset watcher (pid " + std::to_string(ws.pid) + ")");
+    return true;
 }
 
 // arm: apply, readiness, then the halt preparation, all or nothing.
@@ -512,7 +556,7 @@ int Arm(const Globals& g, const ArmOptions& o) {
 
 int Disarm() {
     SystemdState sd = Systemd();
-    StopWatcher(sd);
+    if (!StopWatcher(sd)) return kSystem;
     DisarmPlan dp;
     dp.exitrd = ExitrdRoot();
     ExitrdState st;

@@ -127,6 +127,10 @@ bool SystemdManager::StartUnit(const std::string& unit, const std::string& mode,
     return UnitJob("StartUnit", "start", unit, mode, job, err);
 }
 
+bool SystemdManager::RestartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err) {
+    return UnitJob("RestartUnit", "restart", unit, mode, job, err);
+}
+
 bool SystemdManager::StopUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err) {
     return UnitJob("StopUnit", "stop", unit, mode, job, err);
 }

@@ -38,6 +38,8 @@ public:
     bool StartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
     /// Manager.StopUnit(unit, mode), likewise.
     bool StopUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
+    /// Manager.RestartUnit(unit, mode), likewise.
+    bool RestartUnit(const std::string& unit, const std::string& mode, std::string* job, std::string* err);
 
     /// The unit's ActiveState ("active", "inactive", "deactivating", ...);
     /// "inactive" for a unit systemd has not loaded (Manager.GetUnit:

@@ -10,8 +10,9 @@
 # stage's report: its verify time (verify_ms: from its start as PID 1 to
 # the end of the checks) and its peak resident set while verifying
 # (rss_peak_kib, VmHWM). From the INERT line of haltfw-inert, which PID 1
-# becomes after the report: its resident set for ever (rss_kib, VmRSS,
-# split into rss_anon_kib and rss_file_kib, the pages of its own program),
+# becomes after the report: its resident set for ever (rss_kib, Rss of
+# /proc/self/smaps_rollup, split into rss_anon_kib and rss_file_kib, the
+# pages of its own program),
 # what removing the exitrd's files gave back (freed_kib) and the memory in
 # use halted after that (mem_used_kib, same formula). Targets: exitrd
 # program + libraries <= 4 MiB, RSS <= 2 MiB.

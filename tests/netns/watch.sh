@@ -64,20 +64,6 @@ expect_eq "ip_forward inherited" "$(readlink /proc/$watcher/fd/$ipv4_fd)" "/proc
 expect_eq "its root is the exitrd" "$(readlink /proc/$watcher/root)" "$(realpath "$HALTFW_EXITRD")"
 expect_eq "its program is the exitrd's" "$(readlink /proc/$watcher/exe)" "$(realpath "$HALTFW_EXITRD")/shutdown"
 
-# On standby the box is live: the admin's changes to the ruleset stay.
-nft add table ip admin_change
-sleep 0.5
-nft list table ip admin_change >/dev/null 2>&1 || fail "the watcher on standby undid a change to the live ruleset"
-expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
-nft delete table ip admin_change
-expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
-
-set_watching
-expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0"
-# (exit 1: the admin's change above left the ruleset's generation moved)
-run_haltfw 1 --config "$CONF" status
-expect_contains "status watching" "$OUT" "watch: haltfw-watch.service watching, a halt under way (pid $watcher)"
-
 # wait_restores N : until the state file counts N restores (at most 5 s);
 # prints the milliseconds it took.
 wait_restores() {
@@ -91,29 +77,51 @@ wait_restores() {
     echo $(((t1 - t0) / 1000000))
 }
 
+# On standby the box is live: the admin's changes to the ruleset stay.
+nft add table ip admin_change
+sleep 0.5
+nft list table ip admin_change >/dev/null 2>&1 || fail "the watcher on standby undid a change to the live ruleset"
+expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+nft delete table ip admin_change
+expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
+
+# A change made while it is on standby and still there when the halt sets
+# it watching (a stop job that ran before the watcher took the signal):
+# its first check puts the armed ruleset back, with no transaction after.
 nft flush ruleset
-ms=$(wait_restores 1)
-expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+sleep 0.3
+expect_eq "flushed on standby" "$(nft list ruleset | wc -l)" 0
+set_watching
+wait_restores 1 >/dev/null
+expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+expect_eq "digest after its first check" "$("$HALTFW" digest)" "$armed"
+# (exit 1: the admin's change above left the ruleset's generation moved)
+run_haltfw 1 --config "$CONF" status
+expect_contains "status watching" "$OUT" "watch: haltfw-watch.service watching, a halt under way (pid $watcher)"
+
+nft flush ruleset
+ms=$(wait_restores 2)
+expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0"
 expect_eq "digest after a flush" "$("$HALTFW" digest)" "$armed"
 echo "watch: a flush undone within ${ms} ms (polled every 10 ms)"
 
 nft add table ip intruder
-wait_restores 2 >/dev/null
-expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0"
+wait_restores 3 >/dev/null
+expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
 expect_eq "digest after an added table" "$("$HALTFW" digest)" "$armed"
 
 handle=$(nft -a list chain inet filter forward | sed -n 's/.*masquerade.*# handle \([0-9]*\)$/\1/p; s/.*oifname "wan0" accept # handle \([0-9]*\)$/\1/p' | head -n 1)
 [ -n "$handle" ] || fail "no LAN->WAN accept rule found in the forward chain"
 nft delete rule inet filter forward handle "$handle"
-wait_restores 3 >/dev/null
-expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
+wait_restores 4 >/dev/null
+expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0"
 expect_eq "digest after a deleted rule" "$("$HALTFW" digest)" "$armed"
 
 # A transaction that changes nothing the digest covers (a counter reset)
 # restores nothing.
 nft reset counters >/dev/null
 sleep 0.5
-expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
+expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0"
 
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
@@ -159,4 +167,14 @@ wait "$watcher" 2>/dev/null || rc=$?
 expect_eq "exit status without a manifest" "$rc" 2
 expect_contains "its console line" "$(cat "$WORK/watch3.out")" "; not watching"
 expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+# disarm with a watcher running (here without systemd: HALTFW_SYSROOT):
+# it is killed before the exitrd comes off, never left on a detached copy.
+mv "$WORK/moved.manifest" "$HALTFW_EXITRD/haltfw.manifest"
+rm -f "$STATE"
+start_watcher "$WORK/watch4.out"
+run_haltfw 0 disarm
+expect_contains "disarm kills it" "$OUT" "watch: killed the ruleset watcher (pid $watcher)"
+# (a zombie until this shell reaps it: no command line left)
+[ -n "$(tr -d '\0' <"/proc/$watcher/cmdline" 2>/dev/null)" ] && fail "the watcher still runs after disarm"
+expect_eq "exitrd after disarm" "$(exitrd_mounts)" 0
 echo "ok: $TEST"

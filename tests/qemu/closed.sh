@@ -45,7 +45,7 @@ rm -f "$guest"
 hfw_wait_log '^closed: halting' 300 "the guest script starting the halt"
 hfw_expect_halted_ok 240
 hfw_log_has '^closed: .* failed with' && hfw_fail "in the guest: $(hfw_log_clean | grep '^closed: .* failed with')"
-hfw_assert_log "^HALTFW: watch: stopped \(pid [0-9]+\) on standby: the halt was not started by 'haltfw halt'" \
+hfw_assert_log "^HALTFW: watch: stopped \(pid [0-9]+\) on standby: nothing set it watching \(only 'haltfw halt' does" \
     "the report's watch line: the watcher on standby to the end"
 
 # The ports scanned: the well-known range and a few high ports often served

@@ -29,6 +29,13 @@ say "after disarm: watcher $(systemctl is-active haltfw-watch.service), exitrd $
 haltfw arm || rc=$?
 say "arm exited $rc"
 say "status $(haltfw status 2>&1 | grep '^armed:')"
+# A watcher left watching (a halt that did not happen) would undo every
+# change to the live ruleset: arming again restarts it on standby.
+pid=$(sed -n 's/^haltfw-watch pid=\([0-9]*\) .*/\1/p' /run/initramfs/haltfw.watch)
+kill -USR1 "$pid"
+sleep 1
+say "signalled: $(cat /run/initramfs/haltfw.watch)"
+say "re-arm: $(haltfw arm 2>&1 | grep '^watch:')"
 say "watcher $(systemctl is-active haltfw-watch.service) $(cat /run/initramfs/haltfw.watch)"
 say "rebooting"
 systemctl reboot
@@ -43,8 +50,14 @@ hfw_assert_log '^reboot: after disarm: watcher inactive, exitrd none$' "'haltfw 
 hfw_assert_log '^reboot: arm exited 0$' "'haltfw arm' succeeding"
 hfw_assert_log '^reboot: status armed: yes \(digest [0-9a-f]{64}, manifest /run/initramfs/haltfw.manifest\)' \
     "'haltfw status' saying armed before the reboot"
+hfw_assert_log '^reboot: signalled: haltfw-watch pid=[0-9]+ mode=watching restored=0 failed=0$' "the watcher watching after SIGUSR1"
+hfw_assert_log '^reboot: re-arm: watch: haltfw-watch.service restarted \(it was watching, from a halt that did not happen\), on standby \(pid [0-9]+\)$' \
+    "arm restarting a watching watcher on standby"
 hfw_assert_log '^reboot: watcher active haltfw-watch pid=[0-9]+ mode=standby restored=0 failed=0$' \
     "the ruleset watcher on standby before the reboot"
+old_pid=$(hfw_log_clean | sed -n 's/^reboot: signalled: haltfw-watch pid=\([0-9]*\) .*/\1/p')
+new_pid=$(hfw_log_clean | sed -n 's/^reboot: watcher active haltfw-watch pid=\([0-9]*\) .*/\1/p')
+[[ -n $old_pid && $old_pid != "$new_pid" ]] || hfw_fail "the watcher was not restarted (pid $old_pid before, $new_pid after)"
 
 # QEMU ends by itself, well within the bound (a halt would leave it running).
 hfw_wait_vm_exit 120
