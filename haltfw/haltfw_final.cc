@@ -400,11 +400,11 @@ std::string StopWatcher(int* restored) {
 
 [[noreturn]] void Finish(FinalAction a) {
     ProcessScan procs;
-    KillLeftovers(&procs);
+    std::string killed = KillLeftovers(&procs);  // the watcher on standby among them, if armed
     UnmountResult um = UnmountAll();
     sync();
     Say(std::string(FinalActionName(a)) + " (" + std::to_string(um.unmounted) + " mounts taken off" +
-        (um.left.empty() ? "" : ", left: " + Join(um.left)) + ")");
+        (um.left.empty() ? "" : ", left: " + Join(um.left)) + (killed.empty() ? "" : "; killed: " + killed) + ")");
     switch (a) {
         case FinalAction::kPowerOff: reboot(RB_POWER_OFF); break;
         case FinalAction::kHalt: reboot(RB_HALT_SYSTEM); break;

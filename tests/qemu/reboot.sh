@@ -66,7 +66,8 @@ reboot_s=$(awk -v a="$t0" -v b="$(hfw_now)" 'BEGIN { printf "%.1f", b - a }')
 grep -q 'QEMU exited with status 0' "$HFW_RUN_LOG" || hfw_fail "qemu-run did not see QEMU exit by itself with status 0: $(cat "$HFW_RUN_LOG")"
 
 hfw_assert_log 'systemd-shutdown\[1\]: Successfully changed into root pivot' "systemd-shutdown pivoting into the exitrd"
-hfw_assert_log 'haltfw-final: reboot \([0-9]+ mounts taken off\)' "the final stage passing the reboot through"
+hfw_assert_log 'haltfw-final: reboot \([0-9]+ mounts taken off; killed: [0-9]+ \(shutdown\)\)' \
+    "the final stage passing the reboot through, the standby watcher (the exitrd's /shutdown) killed with the leftovers"
 hfw_assert_log 'reboot: Restarting system' "the kernel's 'reboot: Restarting system'"
 hfw_log_has 'HALTFW:' && hfw_fail "a HALTFW report on a reboot: $(hfw_log_clean | grep 'HALTFW:' | tail -n 3)"
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted instead of rebooting"
