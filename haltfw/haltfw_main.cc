@@ -409,8 +409,9 @@ bool ReadWatcher(WatchState* ws, bool* alive) {
 }
 
 // Whether the watcher's program is the exitrd's file no more (arm replaced
-// the final stage, or a library of it, under it): /proc/PID/exe of an
-// unlinked file ends in " (deleted)".
+// the final stage under it): /proc/PID/exe of an unlinked file ends in
+// " (deleted)". (A replaced library alone does not count: the old one
+// stays mapped and matches the old program.)
 bool WatcherProgramReplaced(long pid) {
     char target[4096];
     ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target - 1);
