@@ -418,8 +418,8 @@ bool WatcherProgramReplaced(long pid) {
     return n > 0 && std::string_view(target, static_cast<size_t>(n)).ends_with(" (deleted)");
 }
 
-// Waits up to 10 s for a live watcher other than `old_pid` to write its
-// state; false if none did.
+// Waits up to 10 s for a live watcher other than `old_pid` (0: any) to
+// write its state; false if none did.
 bool WaitForNewWatcher(long old_pid, WatchState* ws) {
     bool alive = false;
     for (int i = 0; i < 5000; ++i) {
@@ -611,8 +611,7 @@ long SignalWatcher(SystemdManager* m) {
             Warn("the ruleset watcher did not start (" + err + "): only the final stage will restore a ruleset changed on the way down");
             return 0;
         }
-        for (int i = 0; i < 5000 && !(ReadWatcher(&ws, &alive) && alive); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-        if (!alive) {
+        if (!WaitForNewWatcher(0, &ws)) {
             Warn("the ruleset watcher did not report within 10 s (see 'systemctl status haltfw-watch.service'): only the final "
                  "stage will restore a ruleset changed on the way down");
             return 0;
