@@ -84,6 +84,17 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
         });
     progress(mounted ? "exitrd: mounted a tmpfs on " + p.exitrd + " (mode 0700, exec allowed)"
                      : "exitrd: " + p.exitrd + " is already haltfw's tmpfs; updating it in place");
+    if (p.files_current) {
+        // Judged on the tmpfs that was there: a new, empty one holds nothing.
+        if (mounted) {
+            *err = "exitrd " + p.exitrd + ": it was not mounted any more when arm came to it; arm again";
+            return false;
+        }
+        size_t n = p.recorded_files;
+        progress("exitrd: final stage " + ExitrdShutdownPath(p.exitrd) + " unchanged (" + std::to_string(n) + (n == 1 ? " file" : " files") +
+                 ", as the last arm recorded " + (n == 1 ? "it" : "them") + " in " + ExitrdRecordPath(p.exitrd) + ")");
+        return true;
+    }
 
     bool any_changed = false;
     size_t lib_bytes = 0;
@@ -117,6 +128,7 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
 // so that the final stage never execs a program of another build.
 bool StepInert(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     std::string path = ExitrdInertPath(p.exitrd);
+    if (p.files_current) return true;  // StepExitrd said so, for all of them
     if (p.inert) {
         bool changed = false;
         if (!ReplaceFile(fx, undo, path, p.inert->bytes, p.inert->mode, &changed, err)) return false;

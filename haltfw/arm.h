@@ -95,6 +95,12 @@ struct ArmPlan {
     /// stage then stays PID 1 itself, and arm removes one an earlier arm
     /// left.
     std::optional<ExitrdFile> inert;
+    /// The exitrd already holds the final stage, its libraries and
+    /// haltfw-inert as the last arm recorded them (ExitrdRecordCurrent):
+    /// `files` and `inert` are then empty and nothing of them is compared
+    /// or written; `recorded_files` says how many there are.
+    bool files_current = false;
+    size_t recorded_files = 0;
     Manifest manifest;
     std::vector<DropIn> guards;
     std::string no_guards_why; ///< When `guards` is empty, why.
@@ -113,7 +119,7 @@ struct ArmResult {
 /// one changed, and writes the manifest last: its presence is what turns
 /// the next halt into the halted firewall. Files already holding the
 /// wanted bytes are left alone, so arming twice changes nothing the second
-/// time. On a failure every step done is undone (previous files put back,
+/// time (and with `files_current` the exitrd's are not even compared). On a failure every step done is undone (previous files put back,
 /// new ones removed, the mount taken off, systemd reloaded again).
 /// `progress` gets one line per step and per undo step.
 ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const std::function<void(const std::string&)>& progress);

@@ -52,6 +52,7 @@ public:
     std::set<std::string> dirs;
     bool mounted = false;
     std::vector<std::string> calls;
+    std::vector<std::string> compared;  ///< Paths SameContent was asked about.
     std::string compare_fails;  ///< SameContent of a path ending so fails (a read error).
     std::string fail_on;
 
@@ -86,6 +87,7 @@ public:
     }
     bool SameContent(const std::string& path, const std::string& content, bool* same, std::string* err) override {
         err->clear();
+        compared.push_back(path);
         if (!compare_fails.empty() && path.ends_with(compare_fails)) {
             *err = "read " + path + ": Input/output error";
             return false;
@@ -252,6 +254,52 @@ TEST_CASE("arm: arming again changes nothing and does not reload") {
                        "manifest: /run/initramfs/haltfw.manifest unchanged (digest " + SamplePlan().manifest.digest +
                            ", 0 links, 2 ruleset objects)",
                    });
+}
+
+TEST_CASE("arm: with the exitrd's files current by the record, none of them is compared, written or removed") {
+    FakeEffects fx;
+    REQUIRE(ArmHalt(SamplePlan(), &fx, Collect).ok);
+    auto files = fx.files;
+    fx.calls.clear();
+    fx.compared.clear();
+    Lines.clear();
+    ArmPlan p = SamplePlan();
+    p.files.clear();
+    p.inert.reset();  // without files_current: "remove haltfw-inert"
+    p.files_current = true;
+    p.recorded_files = 2;
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(fx.files == files);
+    CHECK(fx.compared == std::vector<std::string>{
+                             "/run/systemd/system/nftables.service.d/50-haltfw.conf",
+                             "/run/systemd/system/networking.service.d/50-haltfw.conf",
+                             "/run/initramfs/haltfw.manifest",
+                         });
+    CHECK(fx.calls == std::vector<std::string>{
+                          "reuse /run/initramfs",
+                          "mkdir /run/systemd/system/nftables.service.d",
+                          "mkdir /run/systemd/system/networking.service.d",
+                      });
+    REQUIRE(Lines.size() == 5);
+    CHECK(Lines[1] == "exitrd: final stage /run/initramfs/shutdown unchanged (2 files, as the last arm recorded them in "
+                      "/run/initramfs/haltfw.files)");
+}
+
+TEST_CASE("arm: files judged current on an exitrd that is gone by the time arm gets to it fail the arm, which leaves nothing") {
+    FakeEffects fx;  // not mounted: the tmpfs the record was about was taken off
+    ArmPlan p = SamplePlan();
+    p.files.clear();
+    p.inert.reset();
+    p.files_current = true;
+    p.recorded_files = 2;
+    Lines.clear();
+    ArmResult r = ArmHalt(p, &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "exitrd /run/initramfs: it was not mounted any more when arm came to it; arm again");
+    CHECK(r.undo_failures.empty());
+    CHECK_FALSE(fx.mounted);
+    CHECK(fx.files.empty());
+    CHECK(fx.calls == std::vector<std::string>{"mount /run/initramfs", "umount /run/initramfs"});
 }
 
 TEST_CASE("arm: a failure at the last step undoes everything, reloading after the guards are gone") {

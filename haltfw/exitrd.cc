@@ -217,9 +217,12 @@ bool Capture(const std::vector<std::string>& argv, std::string* out, std::string
 
 bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* files, std::string* err) {
     files->clear();
-    ExitrdFile self{"/shutdown", "", 0755};
+    ExitrdFile self{"/shutdown", "", 0755, final_path, {}};
     ElfFacts facts;
     std::string why;
+    // Each stamp before the read: a change in between shows as a stamp the
+    // next arm does not find (see ExitrdRecord).
+    StampFile(final_path, &self.source_stamp);
     if (!ReadWholeFile(final_path, &self.bytes, &why) || !InspectElf(self.bytes, NativeElfMachine(), &facts, &why)) {
         *err = "final stage " + final_path + ": " + (why.empty() ? "No such file or directory" : why);
         return false;
@@ -238,7 +241,8 @@ bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* fil
     }
     libs.insert(libs.begin(), facts.interpreter);
     for (const std::string& lib : libs) {
-        ExitrdFile f{lib, "", 0755};
+        ExitrdFile f{lib, "", 0755, lib, {}};
+        StampFile(lib, &f.source_stamp);
         if (!ReadWholeFile(lib, &f.bytes, &why)) {  // follows symlinks: the exitrd gets the real bytes
             *err = "final stage " + final_path + ": library " + lib + ": " + (why.empty() ? "No such file or directory" : why);
             return false;
@@ -254,11 +258,195 @@ std::string InertBeside(const std::string& final_path) {
 }
 
 bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err) {
-    *file = ExitrdFile{kExitrdInert, "", 0755};
+    *file = ExitrdFile{kExitrdInert, "", 0755, path, {}};
     std::string why;
+    StampFile(path, &file->source_stamp);
     if (!ReadWholeFile(path, &file->bytes, &why) || !CheckStaticElf(file->bytes, NativeElfMachine(), &why)) {
         *err = "inert program " + path + ": " + (why.empty() ? "No such file or directory" : why);
         return false;
+    }
+    return true;
+}
+
+bool StampFile(const std::string& path, FileStamp* stamp) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return false;
+    *stamp = FileStamp{static_cast<uint64_t>(st.st_dev),
+                       static_cast<uint64_t>(st.st_ino),
+                       static_cast<uint64_t>(st.st_size),
+                       static_cast<unsigned>(st.st_mode),
+                       int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+                       int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
+    return true;
+}
+
+namespace {
+
+std::string FormatStamp(const FileStamp& s) {
+    return std::to_string(s.dev) + ":" + std::to_string(s.ino) + ":" + std::to_string(s.size) + ":" + std::to_string(s.mode) + ":" +
+           std::to_string(s.mtime_ns) + ":" + std::to_string(s.ctime_ns);
+}
+
+bool ParseStamp(std::string_view text, FileStamp* s) {
+    uint64_t u[4];
+    int64_t t[2];
+    for (int i = 0; i < 6; ++i) {
+        size_t colon = text.find(':');
+        if ((i < 5) != (colon != std::string_view::npos)) return false;
+        std::string field(text.substr(0, colon));
+        if (field.empty() || field.find_first_not_of(i >= 4 ? "-0123456789" : "0123456789") != std::string::npos) return false;
+        errno = 0;
+        char* end = nullptr;
+        if (i < 4) u[i] = std::strtoull(field.c_str(), &end, 10);
+        else t[i - 4] = std::strtoll(field.c_str(), &end, 10);
+        if (errno != 0 || *end != '\0') return false;
+        if (colon != std::string_view::npos) text.remove_prefix(colon + 1);
+    }
+    if (u[3] > UINT_MAX) return false;
+    *s = FileStamp{u[0], u[1], u[2], static_cast<unsigned>(u[3]), t[0], t[1]};
+    return true;
+}
+
+std::string FormatOptionalStamp(const std::optional<FileStamp>& s) { return s ? FormatStamp(*s) : "-"; }
+
+bool ParseOptionalStamp(std::string_view text, std::optional<FileStamp>* s) {
+    if (text == "-") {
+        s->reset();
+        return true;
+    }
+    FileStamp st;
+    if (!ParseStamp(text, &st)) return false;
+    *s = st;
+    return true;
+}
+
+std::optional<FileStamp> OptionalStamp(const StampLookup& stamp, const std::string& path) {
+    FileStamp s;
+    if (!stamp(path, &s)) return std::nullopt;
+    return s;
+}
+
+}  // namespace
+
+std::string SerializeExitrdRecord(const ExitrdRecord& r) {
+    std::string out = "haltfw-files 1\n";
+    out += "loader-cache " + FormatOptionalStamp(r.loader_cache) + "\n";
+    out += "loader-preload " + FormatOptionalStamp(r.loader_preload) + "\n";
+    for (const ExitrdRecord::Entry& e : r.entries)
+        out += "file " + e.path + "\t" + e.source + "\t" + FormatStamp(e.source_stamp) + "\t" + FormatStamp(e.copy_stamp) + "\n";
+    return out;
+}
+
+bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err) {
+    *r = ExitrdRecord{};
+    std::string_view rest = text, line;
+    int n = 0;
+    bool cache = false, preload = false;
+    auto fail = [&](const std::string& why) {
+        *err = "line " + std::to_string(n) + ": " + why;
+        return false;
+    };
+    while (NextLine(&rest, &line)) {
+        ++n;
+        if (n == 1) {
+            if (line != "haltfw-files 1") return fail("not a haltfw-files 1 record");
+            continue;
+        }
+        size_t sp = line.find(' ');
+        std::string_view key = line.substr(0, sp), value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+        if (key == "loader-cache") {
+            if (!ParseOptionalStamp(value, &r->loader_cache)) return fail("bad stamp");
+            cache = true;
+        } else if (key == "loader-preload") {
+            if (!ParseOptionalStamp(value, &r->loader_preload)) return fail("bad stamp");
+            preload = true;
+        } else if (key == "file") {
+            std::string_view f[4];
+            for (int i = 0; i < 4; ++i) {
+                size_t tab = value.find('\t');
+                if ((i < 3) != (tab != std::string_view::npos)) return fail("a file line has four tab-separated fields");
+                f[i] = value.substr(0, tab);
+                if (tab != std::string_view::npos) value.remove_prefix(tab + 1);
+            }
+            ExitrdRecord::Entry e{std::string(f[0]), std::string(f[1]), {}, {}};
+            if (e.path.empty() || e.path[0] != '/' || e.source.empty()) return fail("empty path");
+            if (!ParseStamp(f[2], &e.source_stamp) || !ParseStamp(f[3], &e.copy_stamp)) return fail("bad stamp");
+            r->entries.push_back(std::move(e));
+        } else {
+            return fail("unknown key '" + std::string(key) + "'");
+        }
+    }
+    if (n == 0) return fail("empty");
+    if (!cache || !preload) return fail("no loader-cache or loader-preload line");
+    return true;
+}
+
+bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& files, const ExitrdFile* inert,
+                       const StampLookup& stamp, int64_t now_ns, ExitrdRecord* r, std::string* why) {
+    *r = ExitrdRecord{};
+    std::vector<const ExitrdFile*> all;
+    for (const ExitrdFile& f : files) all.push_back(&f);
+    if (inert) all.push_back(inert);
+    for (const ExitrdFile* f : all) {
+        if (f->path.find_first_of("\t\n") != std::string::npos || f->source.find_first_of("\t\n") != std::string::npos) {
+            *why = f->source + ": a tab or newline in its path";
+            return false;
+        }
+        if (f->source_stamp.ino == 0) {
+            *why = f->source + ": not stamped when read";
+            return false;
+        }
+        if (f->source_stamp.ctime_ns > now_ns - kRecordRacyNs || f->source_stamp.mtime_ns > now_ns - kRecordRacyNs) {
+            *why = f->source + " changed less than " + std::to_string(kRecordRacyNs / 1'000'000'000) + " s ago";
+            return false;
+        }
+        ExitrdRecord::Entry e{f->path, f->source, f->source_stamp, {}};
+        if (!stamp(root + f->path, &e.copy_stamp)) {
+            *why = root + f->path + ": gone";
+            return false;
+        }
+        r->entries.push_back(std::move(e));
+    }
+    r->loader_cache = OptionalStamp(stamp, kLoaderCache);
+    r->loader_preload = OptionalStamp(stamp, kLoaderPreload);
+    return true;
+}
+
+bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path, const std::string& inert_path,
+                         const StampLookup& stamp, std::string* why) {
+    const ExitrdRecord::Entry* self = nullptr;
+    const ExitrdRecord::Entry* inert = nullptr;
+    for (const ExitrdRecord::Entry& e : r.entries) {
+        if (e.path == "/shutdown") self = &e;
+        if (e.path == kExitrdInert) inert = &e;
+    }
+    if (!self || self->source != final_path) {
+        *why = "the final stage was recorded from " + (self ? self->source : std::string("nowhere")) + ", not " + final_path;
+        return false;
+    }
+    if (inert_path.empty() != (inert == nullptr) || (inert && inert->source != inert_path)) {
+        *why = "the inert program was recorded from " + (inert ? inert->source : std::string("nowhere")) + ", not " +
+               (inert_path.empty() ? std::string("nowhere") : inert_path);
+        return false;
+    }
+    FileStamp s;
+    if (!inert && stamp(ExitrdInertPath(root), &s)) {
+        *why = ExitrdInertPath(root) + " is there, unrecorded";
+        return false;
+    }
+    if (OptionalStamp(stamp, kLoaderCache) != r.loader_cache || OptionalStamp(stamp, kLoaderPreload) != r.loader_preload) {
+        *why = std::string(kLoaderCache) + " or " + kLoaderPreload + " changed";
+        return false;
+    }
+    for (const ExitrdRecord::Entry& e : r.entries) {
+        if (!stamp(e.source, &s) || !(s == e.source_stamp)) {
+            *why = e.source + " changed";
+            return false;
+        }
+        if (!stamp(root + e.path, &s) || !(s == e.copy_stamp)) {
+            *why = root + e.path + " changed";
+            return false;
+        }
     }
     return true;
 }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,12 +55,32 @@ struct ElfFacts {
 /// and `machine`, and reads its ElfFacts. Pure.
 bool InspectElf(std::string_view image, uint16_t machine, ElfFacts* facts, std::string* err);
 
+/// What stat(2) says of a file (symlinks followed): which file it is and
+/// when it last changed. A write, a truncate, a chmod or a rename over it
+/// changes the stamp; only the kernel sets ctime, so a write followed by
+/// restoring the mtime (touch -d) still shows.
+struct FileStamp {
+    uint64_t dev = 0;
+    uint64_t ino = 0;
+    uint64_t size = 0;
+    unsigned mode = 0;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
+    bool operator==(const FileStamp&) const = default;
+};
+
+/// stat(2) of `path`; false when it does not exist or cannot be stat'ed.
+bool StampFile(const std::string& path, FileStamp* stamp);
+
 /// A file of the exitrd: its path inside it ("/shutdown",
-/// "/lib/x86_64-linux-gnu/libc.so.6"), bytes and mode.
+/// "/lib/x86_64-linux-gnu/libc.so.6"), bytes and mode, and where the bytes
+/// came from, stamped before they were read.
 struct ExitrdFile {
     std::string path;
     std::string bytes;
     unsigned mode = 0755;
+    std::string source;
+    FileStamp source_stamp;
 };
 
 /// The libraries in the output of `INTERPRETER --list BINARY` (what ldd
@@ -83,6 +104,63 @@ std::string InertBeside(const std::string& final_path);
 /// must be static (CheckStaticElf): the exitrd's libraries are gone by
 /// the time it runs. Errors read "inert program PATH: REASON".
 bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err);
+
+// ---- the record of the exitrd's files --------------------------------------
+//
+// Arm compares the exitrd's files with their sources byte for byte, some
+// 3 MiB on every arm and every halt (a halt arms again). After an arm it
+// writes ROOT/haltfw.files: for each file its source and the stamps of the
+// source and of the copy. The next arm that finds every stamp as recorded
+// (and the loader's cache and preload list, which decide the libraries,
+// unchanged) takes the files as current without reading them: make and
+// rsync's quick check, with ctime and the inode in it. A source that
+// changed within kRecordRacyNs of the recording is not recorded (its stamp
+// could be shared with a second change in the same clock tick), and any
+// difference means the full compare, as before.
+
+inline std::string ExitrdRecordPath(const std::string& root) { return root + "/haltfw.files"; }
+inline constexpr const char* kLoaderCache = "/etc/ld.so.cache";
+inline constexpr const char* kLoaderPreload = "/etc/ld.so.preload";
+inline constexpr int64_t kRecordRacyNs = 2'000'000'000;
+
+struct ExitrdRecord {
+    struct Entry {
+        std::string path;    ///< Inside the exitrd: "/shutdown".
+        std::string source;  ///< Where it came from, as arm was given it.
+        FileStamp source_stamp;
+        FileStamp copy_stamp;
+    };
+    std::vector<Entry> entries;
+    std::optional<FileStamp> loader_cache;    ///< kLoaderCache; none if absent.
+    std::optional<FileStamp> loader_preload;  ///< kLoaderPreload; none if absent.
+};
+
+/// Text form: a "haltfw-files 1" line, then "loader-cache STAMP|-",
+/// "loader-preload STAMP|-", then one "file PATH<TAB>SOURCE<TAB>STAMP<TAB>STAMP"
+/// line per entry, STAMP being dev:ino:size:mode:mtime_ns:ctime_ns. Pure.
+std::string SerializeExitrdRecord(const ExitrdRecord& r);
+/// Errors read "line N: REASON". Pure.
+bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err);
+
+/// Looks a stamp up: false when the file is missing (StampFile, or a fake).
+using StampLookup = std::function<bool(const std::string& path, FileStamp* stamp)>;
+
+/// The record of an arm that installed `files` (and `inert`, if any) into
+/// the exitrd `root`: each copy stamped now through `stamp`. False, with
+/// *why, when a file cannot be recorded: a source stamp missing, a copy
+/// gone, a source changed within kRecordRacyNs of `now_ns`, a path with a
+/// tab or newline. Pure given `stamp`.
+bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& files, const ExitrdFile* inert,
+                       const StampLookup& stamp, int64_t now_ns, ExitrdRecord* r, std::string* why);
+
+/// Whether the exitrd `root` holds what an arm with the final stage
+/// `final_path` and haltfw-inert `inert_path` ("" for none) would install,
+/// by `r` alone: /shutdown recorded from `final_path`, /haltfw-inert from
+/// `inert_path` (or, without one, no /haltfw-inert in the exitrd), every
+/// source and copy with its recorded stamp, the loader's cache and preload
+/// list as recorded. *why: the first difference. Pure given `stamp`.
+bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path, const std::string& inert_path,
+                         const StampLookup& stamp, std::string* why);
 
 /// One line of /proc/self/mountinfo, the parts haltfw needs.
 struct ExitrdMount {

@@ -3,7 +3,11 @@
 #include <elf.h>
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <map>
 
 #include "files.h"
 
@@ -158,4 +162,182 @@ TEST_CASE("exitrd: haltfw-inert is looked for beside the final stage, and must b
     CHECK(err.rfind("inert program /proc/self/exe: dynamically linked (interpreter '", 0) == 0);
     CHECK_FALSE(LoadInertFile("/nonexistent/haltfw-inert", &f, &err));
     CHECK(err == "inert program /nonexistent/haltfw-inert: No such file or directory");
+}
+
+namespace {
+
+// Stamps of a pretend file system: path -> stamp; absent paths are missing.
+struct FakeStamps {
+    std::map<std::string, FileStamp> at;
+    StampLookup Lookup() {
+        return [this](const std::string& p, FileStamp* s) {
+            auto it = at.find(p);
+            if (it == at.end()) return false;
+            *s = it->second;
+            return true;
+        };
+    }
+};
+
+constexpr int64_t kNow = int64_t{1'800'000'000} * 1'000'000'000;
+
+FileStamp Stamp(uint64_t ino, int64_t age_s = 3600) {
+    int64_t t = kNow - age_s * 1'000'000'000;
+    return FileStamp{2049, ino, 1000 + ino, 0100755, t, t + 1};
+}
+
+// A dynamically linked final stage, its loader and libc, and haltfw-inert,
+// installed into /x, as an arm an hour after their last change leaves them.
+struct Installed {
+    FakeStamps fs;
+    std::vector<ExitrdFile> files;
+    ExitrdFile inert;
+    Installed() {
+        files = {{"/shutdown", "", 0755, "/usr/lib/haltfw/haltfw-final", Stamp(1)},
+                 {"/lib64/ld-linux-x86-64.so.2", "", 0755, "/lib64/ld-linux-x86-64.so.2", Stamp(2)},
+                 {"/lib/x86_64-linux-gnu/libc.so.6", "", 0755, "/lib/x86_64-linux-gnu/libc.so.6", Stamp(3)}};
+        inert = {"/haltfw-inert", "", 0755, "/usr/lib/haltfw/haltfw-inert", Stamp(4)};
+        for (const ExitrdFile* f : {&files[0], &files[1], &files[2], &inert}) {
+            fs.at[f->source] = f->source_stamp;
+            FileStamp copy = Stamp(100 + f->source_stamp.ino, 0);
+            copy.dev = 41;
+            fs.at["/x" + f->path] = copy;
+        }
+        fs.at[kLoaderCache] = Stamp(50);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("exitrd record: built from an arm's files, written and read back") {
+    Installed in;
+    ExitrdRecord r;
+    std::string why, err;
+    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    REQUIRE(r.entries.size() == 4);
+    CHECK(r.entries[0].path == "/shutdown");
+    CHECK(r.entries[0].source == "/usr/lib/haltfw/haltfw-final");
+    CHECK(r.entries[3].copy_stamp == in.fs.at["/x/haltfw-inert"]);
+    CHECK(r.loader_cache == in.fs.at[kLoaderCache]);
+    CHECK_FALSE(r.loader_preload.has_value());
+
+    std::string text = SerializeExitrdRecord(r);
+    CHECK(text.rfind("haltfw-files 1\nloader-cache 2049:50:1050:33261:", 0) == 0);
+    CHECK(text.find("\nloader-preload -\nfile /shutdown\t/usr/lib/haltfw/haltfw-final\t2049:1:1001:33261:") != std::string::npos);
+    ExitrdRecord back;
+    REQUIRE(ParseExitrdRecord(text, &back, &err));
+    REQUIRE(back.entries.size() == 4);
+    for (size_t i = 0; i < 4; ++i) {
+        CHECK(back.entries[i].path == r.entries[i].path);
+        CHECK(back.entries[i].source == r.entries[i].source);
+        CHECK(back.entries[i].source_stamp == r.entries[i].source_stamp);
+        CHECK(back.entries[i].copy_stamp == r.entries[i].copy_stamp);
+    }
+    CHECK(back.loader_cache == r.loader_cache);
+    CHECK(SerializeExitrdRecord(back) == text);
+}
+
+TEST_CASE("exitrd record: nothing is recorded that could hide a change") {
+    Installed in;
+    ExitrdRecord r;
+    std::string why;
+    // A source changed a second ago: a second change in the same clock tick
+    // would leave its stamp as it is.
+    in.files[2].source_stamp = Stamp(3, 1);
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(why == "/lib/x86_64-linux-gnu/libc.so.6 changed less than 2 s ago");
+    in = Installed();
+    in.inert.source_stamp = FileStamp{};  // could not be stat'ed before the read
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(why == "/usr/lib/haltfw/haltfw-inert: not stamped when read");
+    in = Installed();
+    in.fs.at.erase("/x/shutdown");
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(why == "/x/shutdown: gone");
+    in = Installed();
+    in.files[0].source = "/opt/a\tb";
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(why == "/opt/a\tb: a tab or newline in its path");
+}
+
+TEST_CASE("exitrd record: a malformed record is an error with its line") {
+    ExitrdRecord r;
+    std::string err;
+    CHECK_FALSE(ParseExitrdRecord("", &r, &err));
+    CHECK(err == "line 0: empty");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\n", &r, &err));
+    CHECK(err == "line 1: not a haltfw-files 1 record");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache 1:2:3\n", &r, &err));
+    CHECK(err == "line 2: bad stamp");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(err == "line 4: a file line has four tab-separated fields");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(err == "line 4: bad stamp");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nbogus 1\n", &r, &err));
+    CHECK(err == "line 3: unknown key 'bogus'");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\n", &r, &err));
+    CHECK(err == "line 2: no loader-cache or loader-preload line");
+    CHECK(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(r.entries.at(0).source_stamp.mtime_ns == -5);
+}
+
+TEST_CASE("exitrd record: current only while every stamp is as recorded") {
+    const std::string kFinal = "/usr/lib/haltfw/haltfw-final", kInert = "/usr/lib/haltfw/haltfw-inert";
+    Installed in;
+    ExitrdRecord r;
+    std::string why;
+    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(ExitrdRecordCurrent(r, "/x", kFinal, kInert, in.fs.Lookup(), &why));
+
+    auto differs = [&](FakeStamps fs, const std::string& final_path, const std::string& inert_path) {
+        why.clear();
+        CHECK_FALSE(ExitrdRecordCurrent(r, "/x", final_path, inert_path, fs.Lookup(), &why));
+        return why;
+    };
+    FakeStamps fs = in.fs;
+    fs.at["/x/shutdown"].ctime_ns += 1;  // written over, the mtime put back
+    CHECK(differs(fs, kFinal, kInert) == "/x/shutdown changed");
+    fs = in.fs;
+    fs.at["/lib/x86_64-linux-gnu/libc.so.6"].ino = 77;  // a package upgrade renames a new file in
+    CHECK(differs(fs, kFinal, kInert) == "/lib/x86_64-linux-gnu/libc.so.6 changed");
+    fs = in.fs;
+    fs.at.erase("/x/lib64/ld-linux-x86-64.so.2");
+    CHECK(differs(fs, kFinal, kInert) == "/x/lib64/ld-linux-x86-64.so.2 changed");
+    fs = in.fs;
+    fs.at[kLoaderCache].size += 1;  // ldconfig ran
+    CHECK(differs(fs, kFinal, kInert) == "/etc/ld.so.cache or /etc/ld.so.preload changed");
+    fs = in.fs;
+    fs.at[kLoaderPreload] = Stamp(60);
+    CHECK(differs(fs, kFinal, kInert) == "/etc/ld.so.cache or /etc/ld.so.preload changed");
+    CHECK(differs(in.fs, "/opt/haltfw-final", kInert) ==
+          "the final stage was recorded from /usr/lib/haltfw/haltfw-final, not /opt/haltfw-final");
+    CHECK(differs(in.fs, kFinal, "") == "the inert program was recorded from /usr/lib/haltfw/haltfw-inert, not nowhere");
+
+    // Without haltfw-inert: none recorded, and none in the exitrd.
+    REQUIRE(BuildExitrdRecord("/x", in.files, nullptr, in.fs.Lookup(), kNow, &r, &why));
+    CHECK(differs(in.fs, kFinal, "") == "/x/haltfw-inert is there, unrecorded");
+    fs = in.fs;
+    fs.at.erase("/x/haltfw-inert");
+    CHECK(ExitrdRecordCurrent(r, "/x", kFinal, "", fs.Lookup(), &why));
+    CHECK(differs(fs, kFinal, kInert) == "the inert program was recorded from nowhere, not /usr/lib/haltfw/haltfw-inert");
+}
+
+TEST_CASE("exitrd record: the stamp of a real file changes when its content does") {
+    char dir[] = "/tmp/haltfw-stamp-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/f", err;
+    REQUIRE(WriteFileAtomic(path, "one", 0644, &err));
+    FileStamp a, b;
+    REQUIRE(StampFile(path, &a));
+    CHECK(a.size == 3);
+    CHECK(a.ino != 0);
+    REQUIRE(StampFile(path, &b));
+    CHECK(a == b);
+    REQUIRE(WriteFileAtomic(path, "two", 0644, &err));  // a rename over it: another inode
+    REQUIRE(StampFile(path, &b));
+    CHECK_FALSE(a == b);
+    CHECK_FALSE(StampFile(std::string(dir) + "/missing", &b));
+    bool removed = false;
+    RemoveFile(path, &removed, &err);
+    rmdir(dir);
 }

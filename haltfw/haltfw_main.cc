@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -133,15 +134,26 @@ struct Live {
 
 // apply reads no ruleset (it may hold a million elements); check and status
 // dump it to judge and show it.
+// Adds the ruleset and its digest to a Live read without them.
+bool AddRuleset(Live* live) {
+    std::string err;
+    if (!DumpRuleset(&live->ruleset, &err)) {
+        Fail(err);
+        return false;
+    }
+    live->digest = RulesetDigest(live->ruleset);
+    return true;
+}
+
 bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
     std::string err;
     std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
     if (!rtnl || !rtnl->Dump(&live->net, &err) || !RulesetGeneration(&live->generation, &err) ||
-        !RulesetInputHash(cfg, &live->input_hash, &err) || (with_ruleset && !DumpRuleset(&live->ruleset, &err))) {
+        !RulesetInputHash(cfg, &live->input_hash, &err)) {
         Fail(err);
         return false;
     }
-    if (with_ruleset) live->digest = RulesetDigest(live->ruleset);
+    if (with_ruleset && !AddRuleset(live)) return false;
     live->has_applied = ReadAppliedState(&live->applied, &err);
     if (!err.empty()) Warn(err + ", ignoring");
     live->ruleset_current = live->has_applied && live->applied.input_hash == live->input_hash &&
@@ -261,7 +273,11 @@ void WaitForDevices(const Config& cfg, int seconds) {
 
 // apply, as the apply verb and as the first step of arm. *cfg and *program
 // get the config it applied.
-int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program) {
+// With `unchanged`, a run that found nothing to change hands over the live
+// state it read (without the ruleset) and sets `*unchanged` true.
+int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program, Live* unchanged_live = nullptr,
+                bool* unchanged = nullptr) {
+    if (unchanged) *unchanged = false;
     if (!LoadChecked(g, cfg, program, dry_run)) return kBadInput;
     if (wait_devices > 0) WaitForDevices(*cfg, wait_devices);
     Live live;
@@ -274,6 +290,7 @@ int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, s
     }
     if (plan.Empty()) {
         out.Say(Priority::kNotice, "nothing to change: the live state matches " + g.config);
+        if (unchanged) *unchanged_live = std::move(live), *unchanged = true;
         return kOk;
     }
     if (dry_run) {
@@ -358,7 +375,51 @@ bool ReloadSystemd(std::string* err) {
 
 // Reads the final stage and what it needs to run in the exitrd, and
 // haltfw-inert.
+// Whether the exitrd holds the final stage, its libraries and haltfw-inert
+// as the last arm recorded them (see ExitrdRecord): then nothing of them
+// is read or compared. Not with LD_LIBRARY_PATH or LD_PRELOAD set: they
+// change what the loader lists, and the record does not hold them.
+bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap) {
+    if (getenv("LD_LIBRARY_PATH") || getenv("LD_PRELOAD")) return false;
+    std::string root = ExitrdRoot(), text, err, why;
+    ExitrdState st;
+    ExitrdRecord rec;
+    if (!ReadExitrdState(root, &st, &err) || !st.Usable() || !ReadWholeFile(ExitrdRecordPath(root), &text, &err)) return false;
+    if (!ParseExitrdRecord(text, &rec, &err)) {
+        out.Say(Priority::kDebug, "exitrd: " + ExitrdRecordPath(root) + ": " + err + "; comparing the files");
+        return false;
+    }
+    std::string inert = access(o.inert_path.c_str(), F_OK) == 0 || o.inert_required ? o.inert_path : "";
+    if (!ExitrdRecordCurrent(rec, root, o.final_path, inert, StampFile, &why)) {
+        out.Say(Priority::kDebug, "exitrd: not as recorded (" + why + "); comparing the files");
+        return false;
+    }
+    ap->files_current = true;
+    ap->recorded_files = rec.entries.size();
+    return true;
+}
+
+// After an arm that read the exitrd's files: the record that lets the next
+// one skip that. Without it (a source changed just now, say) the next arm
+// compares them again; an old record, which the exitrd no longer matches,
+// goes.
+void RecordExitrdFiles(const ArmPlan& ap) {
+    std::string path = ExitrdRecordPath(ap.exitrd), err, why;
+    ExitrdRecord rec;
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+    bool removed = false;
+    if (!BuildExitrdRecord(ap.exitrd, ap.files, ap.inert ? &*ap.inert : nullptr, StampFile, now_ns, &rec, &why)) {
+        out.Say(Priority::kDebug, "exitrd: no record of its files (" + why + "): the next arm compares them");
+        if (!RemoveFile(path, &removed, &err)) Warn(err + ", ignoring");
+        return;
+    }
+    if (!WriteFileAtomic(path, SerializeExitrdRecord(rec), 0600, &err)) Warn(err + " (the next arm compares the files), ignoring");
+}
+
 int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
+    if (ExitrdFilesCurrent(o, ap)) return kOk;
     std::string err;
     if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
         bool missing = access(o.final_path.c_str(), F_OK) != 0;
@@ -509,14 +570,16 @@ int Arm(const Globals& g, const ArmOptions& o) {
     // 2. apply: the live state the manifest records is the config's.
     Config cfg;
     std::string program;
-    if (int rc = ApplyConfig(g, false, o.wait_devices, &cfg, &program); rc != kOk) {
+    Live live;
+    bool unchanged = false;
+    if (int rc = ApplyConfig(g, false, o.wait_devices, &cfg, &program, &live, &unchanged); rc != kOk) {
         Fail("not armed: apply did not succeed");
         return rc;
     }
 
-    // 3. Readiness, judged on the state just applied, as check judges it.
-    Live live;
-    if (!ReadLive(cfg, true, &live)) return kSystem;
+    // 3. Readiness, judged on the state just applied, as check judges it:
+    // what apply read, if it changed nothing, else read again.
+    if (!(unchanged ? AddRuleset(&live) : ReadLive(cfg, true, &live))) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
     Readiness r = AssessLive(cfg, program, live, plan);
     PrintReadiness(r);
@@ -550,6 +613,7 @@ int Arm(const Globals& g, const ArmOptions& o) {
                                        : "arm failed and the undo is incomplete: run 'haltfw disarm'");
         return res.undo_failures.empty() ? kNotReady : kSystem;
     }
+    if (!ap.files_current) RecordExitrdFiles(ap);
     StartWatcherOnStandby(sd);
     out.Result("armed: digest " + ap.manifest.digest + " (manifest " + ExitrdManifestPath(ap.exitrd) + ")", Priority::kNotice);
     return kOk;

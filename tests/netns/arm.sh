@@ -8,6 +8,14 @@
 make_links
 write_config
 CONF="$WORK/haltfw.conf"
+# arm records the exitrd's files only from sources older than 2 s (a second
+# change within the same clock tick would not show): let a fresh build age.
+wait_until_aged() {
+    local age
+    age=$(($(date +%s) - $(stat -c %Z "$1")))
+    if [ "$age" -lt 3 ]; then sleep $((3 - age)); fi
+}
+wait_until_aged "$FINAL"
 
 run_haltfw 0 --config "$CONF" arm --final "$FINAL"
 digest=$("$HALTFW" digest)
@@ -71,12 +79,40 @@ before=$(cd "$WORK" && find exitrd root -type f -exec sha256sum {} + | sort)
 run_haltfw 0 --config "$CONF" arm --final "$FINAL"
 expect_contains "re-arm: apply" "$OUT" "nothing to change: the live state matches $CONF"
 expect_contains "re-arm: mount" "$OUT" "exitrd: $HALTFW_EXITRD is already haltfw's tmpfs; updating it in place"
-expect_contains "re-arm: final stage" "$OUT" "exitrd: final stage $SHUTDOWN unchanged"
+# Not even compared: every source and copy has the stamp the first arm
+# recorded.
+expect_contains "re-arm: final stage" "$OUT" "exitrd: final stage $SHUTDOWN unchanged (1 file, as the last arm recorded it in $HALTFW_EXITRD/haltfw.files)"
 expect_contains "re-arm: guard" "$OUT" "guard: $UNITS/nftables.service.d/50-haltfw.conf unchanged"
 expect_contains "re-arm: manifest" "$OUT" "manifest: $M unchanged (digest $digest,"
 case "$OUT" in *"daemon-reload"*) fail "re-arm reloaded systemd although no guard changed: $OUT" ;; esac
 expect_eq "re-arm: mounts on the exitrd" "$(exitrd_mounts)" 1
 expect_eq "re-arm: files" "$(cd "$WORK" && find exitrd root -type f -exec sha256sum {} + | sort)" "$before"
+
+# A copy changed behind arm's back changes its stamp: the next arm compares,
+# and puts the final stage back.
+printf 'x' >>"$SHUTDOWN"
+run_haltfw 0 --config "$CONF" arm --final "$FINAL"
+expect_contains "re-arm: changed copy" "$OUT" "exitrd: installed the final stage as $SHUTDOWN ("
+cmp -s "$FINAL" "$SHUTDOWN" || fail "re-arm did not put back the final stage"
+# A source changed in place, with its size and mtime as before: the ctime
+# shows it.
+cp "$FINAL" "$WORK/final"
+wait_until_aged "$WORK/final"
+run_haltfw 0 --config "$CONF" arm --final "$WORK/final"
+expect_contains "arm from a copy: compared" "$OUT" "exitrd: final stage $SHUTDOWN unchanged"
+run_haltfw 0 --config "$CONF" arm --final "$WORK/final"
+expect_contains "arm from a copy: recorded" "$OUT" "exitrd: final stage $SHUTDOWN unchanged (1 file, as the last arm recorded it"
+touch -r "$WORK/final" "$WORK/final.time"
+last=$(($(stat -c %s "$WORK/final") - 1))
+byte=$(od -An -tu1 -j "$last" -N1 "$WORK/final" | tr -d ' ')
+printf "\\$(printf %03o $(((byte + 1) % 256)))" | dd of="$WORK/final" bs=1 seek="$last" conv=notrunc status=none
+touch -r "$WORK/final.time" "$WORK/final"
+cmp -s "$FINAL" "$WORK/final" && fail "the test did not change its copy of the final stage"
+run_haltfw 0 --config "$CONF" arm --final "$WORK/final"
+expect_contains "source changed in place" "$OUT" "exitrd: installed the final stage as $SHUTDOWN ("
+cmp -s "$WORK/final" "$SHUTDOWN" || fail "re-arm did not install the changed final stage"
+run_haltfw 0 --config "$CONF" arm --final "$FINAL"
+cmp -s "$FINAL" "$SHUTDOWN" || fail "re-arm did not put back the final stage"
 
 # status sees a changed ruleset and a lost guard; arming again repairs both.
 nft add rule inet filter forward accept
