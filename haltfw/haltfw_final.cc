@@ -4,11 +4,13 @@
 //
 // For "halt" with a valid armed manifest it becomes the halted firewall:
 //   1. block every signal, get a console that survives unmounting /dev
-//   2. kill what userspace is left, take every mount off, check swap
-//   3. verify the ruleset (restore it from the manifest if it differs;
+//   2. kill what userspace is left
+//   3. lock down (on a thread, beside 4 and 5): no usermode helper can
+//      start, sysrq and Ctrl-Alt-Del
+//   4. take every mount off, check swap
+//   5. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
-//   4. lock down: no usermode helper can start, sysrq and Ctrl-Alt-Del
-//   5. print the report on the console, then exec haltfw-inert, which
+//   6. print the report on the console, then exec haltfw-inert, which
 //      removes the exitrd's files and stays PID 1, inert, for ever (or,
 //      without it, stay inert itself).
 // Any other verb, or no valid manifest, does what systemd would have done
@@ -26,6 +28,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -232,18 +235,49 @@ long MemUsedKib(long* total) {
 // Lockdown: with kernel.modprobe empty the kernel starts no usermode helper
 // for modules at all (kernel.modules_disabled would not stop the spawn);
 // the uevent helper off; sysrq and Ctrl-Alt-Del as configured.
-std::string Lockdown(const Manifest& m) {
-    std::vector<std::string> failed;
-    if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
-        failed.push_back("kernel.modprobe");
-    if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
-    if (!WriteFile("/proc/sys/kernel/sysrq", std::to_string(m.sysrq))) failed.push_back("kernel.sysrq");
-    // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
-    if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
-    std::string s = "kernel.modprobe empty, uevent helper empty, sysrq " + std::to_string(m.sysrq) + ", ctrl-alt-del " + m.ctrl_alt_del;
-    if (!failed.empty()) s += "; FAILED: " + Join(failed);
-    return s;
-}
+struct Lockdown {
+    int sysrq = 0;
+    std::string ctrl_alt_del;
+    std::string line;  ///< The report's, once Run.
+
+    void Run() {
+        std::vector<std::string> failed;
+        if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
+            failed.push_back("kernel.modprobe");
+        if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
+        if (!WriteFile("/proc/sys/kernel/sysrq", std::to_string(sysrq))) failed.push_back("kernel.sysrq");
+        // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
+        if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
+        line = "kernel.modprobe empty, uevent helper empty, sysrq " + std::to_string(sysrq) + ", ctrl-alt-del " + ctrl_alt_del;
+        if (!failed.empty()) line += "; FAILED: " + Join(failed);
+    }
+};
+
+// Runs a Lockdown on a thread of its own, beside the unmounts and the
+// checks: turning sysrq off unregisters its input handler, which waits for
+// RCU grace periods (some 20 ms under TCG) without using the CPU. Run
+// inline if no thread can be made (an exception in PID 1 would panic).
+class LockdownThread {
+public:
+    explicit LockdownThread(Lockdown* l) : l_(l) {
+        started_ = pthread_create(&tid_, nullptr, Body, l_) == 0;
+        if (!started_) l_->Run();
+    }
+    ~LockdownThread() { Join(); }
+    void Join() {
+        if (started_) pthread_join(tid_, nullptr);
+        started_ = false;
+    }
+
+private:
+    static void* Body(void* l) {
+        static_cast<Lockdown*>(l)->Run();
+        return nullptr;
+    }
+    Lockdown* l_;
+    pthread_t tid_{};
+    bool started_ = false;
+};
 
 [[noreturn]] void Inert(const std::string& ctrl_alt_del) {
     sigset_t all;
@@ -328,6 +362,9 @@ std::string StopWatcher(int* restored) {
     std::string watch = StopWatcher(&watch_restored);
     ProcessScan procs;
     std::string killed = KillLeftovers(&procs);
+    // After the leftovers are gone, so that nothing is left to undo it.
+    Lockdown lock{m.sysrq, m.ctrl_alt_del, ""};
+    LockdownThread locker(&lock);
     UnmountResult um = UnmountAll();
     std::vector<std::string> swaps = ActiveSwaps();
     for (const std::string& s : swaps) swapoff(s.c_str());
@@ -347,7 +384,7 @@ std::string StopWatcher(int* restored) {
     // glibc keeps freed small chunks in its heap otherwise.
     m.ruleset = NftRuleset{};
     malloc_trim(0);
-    std::string lock = Lockdown(m);
+    locker.Join();
     long total = 0, used = MemUsedKib(&total);
     procs = ScanProcesses();
     long verify_ms = MonotonicMs() - t0;
@@ -363,7 +400,7 @@ std::string StopWatcher(int* restored) {
     r.lines.push_back("sysctls: " + sysctls.detail);
     if (!rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (fwd_failed.empty() ? "" : "; FAILED: " + Join(fwd_failed)));
-    r.lines.push_back("lockdown: " + lock);
+    r.lines.push_back("lockdown: " + lock.line);
     // The final stage's peak resident set during the verification (the
     // armed ruleset in memory twice at most). What PID 1 holds for ever is
     // haltfw-inert's, on its INERT line after the report.
@@ -372,7 +409,7 @@ std::string StopWatcher(int* restored) {
                       std::to_string(rss_peak) + " KiB");
 
     const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
-                       : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
+                       : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.line.find("FAILED") != std::string::npos ? "lockdown" : "";
     r.ok = *reason == '\0';
     r.reason = reason;
     r.fields = {{"digest", digest},
@@ -556,19 +593,27 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         WriteWatchState(state_path, st);
     };
     // The manifest is read when the halt begins, not now: arm may rewrite
-    // it any number of times while the box is live.
-    auto start_watching = [&]() -> bool {
+    // it any number of times while the box is live. `armed_gen`: the
+    // generation id `haltfw halt` sent (sigqueue) at which its arm read the
+    // armed ruleset; while the kernel's is the same, the ruleset is too and
+    // the first full check is skipped. A plain kill sends none: checked.
+    auto start_watching = [&](const uint32_t* armed_gen) -> bool {
         std::string err;
         if (!ReadManifestFile(manifest_path, &m, &err)) {
             WatchSay(err + "; not watching");
             return false;
         }
         st.watching = true;
+        uint32_t gen = 0;
+        bool same = armed_gen && RulesetGeneration(&gen, &err) && gen == *armed_gen;
         // Watching, then said so, then checked: `haltfw halt` does not wait
         // for the first dump (seconds under TCG at 100,000 elements).
         WriteWatchState(state_path, st);
-        WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage");
-        check();
+        WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage" +
+                 (same ? "; unchanged since the halt's arm (generation " + std::to_string(gen) + ")" : ""));
+        // Events from here on are still queued on the socket: any commit
+        // after the generation was read gets its check below.
+        if (!same) check();
         return true;
     };
     WriteWatchState(state_path, st);
@@ -584,7 +629,10 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         }
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo si;
-            if (read(sfd, &si, sizeof si) == sizeof si && !st.watching && !start_watching()) return 2;
+            if (read(sfd, &si, sizeof si) == sizeof si && !st.watching) {
+                uint32_t sent = static_cast<uint32_t>(si.ssi_int);
+                if (!start_watching(si.ssi_code == SI_QUEUE ? &sent : nullptr)) return 2;
+            }
         }
         if (!(fds[0].revents & POLLIN)) continue;
         ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());

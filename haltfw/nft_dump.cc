@@ -466,7 +466,7 @@ bool RulesetGeneration(uint32_t* gen, std::string* err) {
     return s.Open(err) && s.Generation(gen, err);
 }
 
-bool DumpRuleset(NftRuleset* out, std::string* err) {
+bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation) {
     NfSocket s;
     if (!s.Open(err)) return false;
     // The ruleset may change while it is read (another nft run, a dynamic set
@@ -478,6 +478,7 @@ bool DumpRuleset(NftRuleset* out, std::string* err) {
         out->objects.clear();
         if (!s.Generation(&before, err) || !DumpOnce(&s, out, &interrupted, err) || !s.Generation(&after, err)) return false;
         if (before == after && !interrupted) {
+            if (generation) *generation = before;
             SortCanonical(out);
             return true;
         }

@@ -85,8 +85,10 @@ void SortCanonical(NftRuleset* rs);
 /// Reads the whole ruleset of the current network namespace. Elements of
 /// dynamic sets (NFT_SET_EVAL: filled by the packet path, e.g. meters) are
 /// runtime state and are left out. Retries when the ruleset changes during
-/// the dump (generation id moved). Errors read "dump chains: REASON".
-bool DumpRuleset(NftRuleset* out, std::string* err);
+/// the dump (generation id moved). With `generation`, the generation id
+/// the ruleset read has (the same before and after the dump). Errors read
+/// "dump chains: REASON".
+bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation = nullptr);
 
 /// The ruleset generation id of the current network namespace: the kernel
 /// bumps it on every committed ruleset change (not on packet-path set

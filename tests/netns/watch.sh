@@ -6,7 +6,9 @@
 # armed ruleset back within milliseconds of any nftables transaction that
 # changes it: a flush, an added table, a rule deleted. Its state file counts
 # the restores, and a transaction that leaves the ruleset as armed restores
-# nothing. It reads the manifest when it starts watching, not before.
+# nothing. It reads the manifest when it starts watching, not before, and
+# skips its first check when 'haltfw halt' tells it (sigqueue) a ruleset
+# generation that is still the kernel's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/arm_env.bash"
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
@@ -126,6 +128,43 @@ expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher m
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 expect_contains "its console lines" "$(cat "$WORK/watch.out")" "haltfw-watch: the ruleset changed during the shutdown; put the armed one back in "
+
+# 'haltfw halt' sends its SIGUSR1 with sigqueue, carrying the ruleset
+# generation at which its arm read the armed ruleset. While the kernel's is
+# still that one, the ruleset is as armed and the first check is skipped;
+# one that moved (here: a flush after that arm) gets the full check, which
+# puts the armed ruleset back.
+generation() { "$HALTFW" --verbose digest 2>&1 | sed -n 's/^read at ruleset generation //p'; }
+rm -f "$STATE"
+start_watcher "$WORK/watch4.out"
+gen=$(generation)
+[ -n "$gen" ] || fail "haltfw --verbose digest printed no generation"
+/bin/kill -s USR1 -q "$gen" "$watcher"
+for _ in $(seq 500); do
+    grep -q " mode=watching " "$STATE" && break
+    sleep 0.01
+done
+sleep 0.3
+expect_eq "watching, same generation" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0"
+expect_contains "its console line, same generation" "$(cat "$WORK/watch4.out")" \
+    "haltfw-watch: watching the armed ruleset (digest $armed) until the final stage; unchanged since the halt's arm (generation $gen)"
+nft flush ruleset  # watching now: the event brings the check
+wait_restores 1 >/dev/null
+expect_eq "same generation, then a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+kill "$watcher"
+wait "$watcher" 2>/dev/null || true
+rm -f "$STATE"
+start_watcher "$WORK/watch5.out"
+gen=$(generation)
+nft flush ruleset
+sleep 0.3
+/bin/kill -s USR1 -q "$gen" "$watcher"
+wait_restores 1 >/dev/null
+expect_eq "a generation that moved" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+expect_eq "digest after a generation that moved" "$("$HALTFW" digest)" "$armed"
+case $(cat "$WORK/watch5.out") in *"unchanged since the halt's arm"*) fail "the watcher skipped its check for a moved generation" ;; esac
+kill "$watcher"
+wait "$watcher" 2>/dev/null || true
 
 # A ruleset the kernel refuses to restore: the watcher fails closed at once,
 # forwarding off for both families, from inside its chroot. The manifest is

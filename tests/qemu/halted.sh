@@ -5,6 +5,8 @@
 # mount but the exitrd, swap off; the box then still answers from the LAN
 # through the kernel alone, and PID 1, now haltfw-inert, prints its INERT
 # line after the report: within the 2 MiB target, the exitrd's files freed.
+# The ruleset watcher, sent the generation of the halt's arm, skips its
+# first dump.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -32,6 +34,11 @@ hfw_assert_log 'HALTFW: processes: none but PID 1 ' "the report: no userspace pr
 hfw_assert_log 'HALTFW: mounts: [0-9]+ taken off; none left but the exitrd' "the report: no mount but the exitrd"
 hfw_assert_log 'HALTFW: swap: off' "the report: swap off"
 hfw_assert_log 'HALTFW: HALTED-OK .*processes=1 mounts_left=0 swap=0 ' "the machine line"
+# Nothing changed the ruleset between the halt's arm and the watcher taking
+# its signal: the generation 'haltfw halt' sent was still the kernel's, and
+# the watcher skipped its first dump.
+hfw_assert_log "^haltfw-watch: watching the armed ruleset \\(digest [0-9a-f]{64}\\) until the final stage; unchanged since the halt's arm \\(generation [0-9]+\\)$" \
+    "the watcher taking the halt's generation as the armed ruleset's"
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
 # PID 1 is haltfw-inert now: it removed the exitrd's files (the final stage,
 # its loader and libraries, the manifest: about 2.8 MiB) and measured itself.

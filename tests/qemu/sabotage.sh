@@ -99,7 +99,7 @@ hfw_capture_stop transition
 # started haltfw.target, and the shutdown may stop it before it is out.)
 hfw_assert_log "hfw-sabotage: ExecStop ran at uptime [0-9.]+: 'nft flush ruleset' status 0, ruleset of [1-9][0-9]* lines" \
     "the sabotage unit's ExecStop flushing the ruleset"
-hfw_assert_log '^haltfw-watch: watching the armed ruleset \(digest [0-9a-f]{64}\) until the final stage$' \
+hfw_assert_log "^haltfw-watch: watching the armed ruleset \\(digest [0-9a-f]{64}\\) until the final stage(; unchanged since the halt's arm \\(generation [0-9]+\\))?$" \
     "the ruleset watcher watching, once 'haltfw halt' signalled it"
 hfw_assert_log '^haltfw-watch: the ruleset changed during the shutdown; put the armed one back in [0-9]+ ms' \
     "the watcher putting the armed ruleset back"
