@@ -4,13 +4,11 @@
 //
 // For "halt" with a valid armed manifest it becomes the halted firewall:
 //   1. block every signal, get a console that survives unmounting /dev
-//   2. kill what userspace is left
-//   3. lock down (on a thread, beside 4 and 5): no usermode helper can
-//      start, sysrq and Ctrl-Alt-Del
-//   4. take every mount off, check swap
-//   5. verify the ruleset (restore it from the manifest if it differs;
+//   2. kill what userspace is left, take every mount off, check swap
+//   3. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
-//   6. print the report on the console, then exec haltfw-inert, which
+//   4. lock down: no usermode helper can start, sysrq and Ctrl-Alt-Del
+//   5. print the report on the console, then exec haltfw-inert, which
 //      removes the exitrd's files and stays PID 1, inert, for ever (or,
 //      without it, stay inert itself).
 // Any other verb, or no valid manifest, does what systemd would have done
@@ -28,7 +26,6 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -235,49 +232,18 @@ long MemUsedKib(long* total) {
 // Lockdown: with kernel.modprobe empty the kernel starts no usermode helper
 // for modules at all (kernel.modules_disabled would not stop the spawn);
 // the uevent helper off; sysrq and Ctrl-Alt-Del as configured.
-struct Lockdown {
-    int sysrq = 0;
-    std::string ctrl_alt_del;
-    std::string line;  ///< The report's, once Run.
-
-    void Run() {
-        std::vector<std::string> failed;
-        if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
-            failed.push_back("kernel.modprobe");
-        if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
-        if (!WriteFile("/proc/sys/kernel/sysrq", std::to_string(sysrq))) failed.push_back("kernel.sysrq");
-        // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
-        if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
-        line = "kernel.modprobe empty, uevent helper empty, sysrq " + std::to_string(sysrq) + ", ctrl-alt-del " + ctrl_alt_del;
-        if (!failed.empty()) line += "; FAILED: " + Join(failed);
-    }
-};
-
-// Runs a Lockdown on a thread of its own, beside the unmounts and the
-// checks: turning sysrq off unregisters its input handler, which waits for
-// RCU grace periods (some 20 ms under TCG) without using the CPU. Run
-// inline if no thread can be made (an exception in PID 1 would panic).
-class LockdownThread {
-public:
-    explicit LockdownThread(Lockdown* l) : l_(l) {
-        started_ = pthread_create(&tid_, nullptr, Body, l_) == 0;
-        if (!started_) l_->Run();
-    }
-    ~LockdownThread() { Join(); }
-    void Join() {
-        if (started_) pthread_join(tid_, nullptr);
-        started_ = false;
-    }
-
-private:
-    static void* Body(void* l) {
-        static_cast<Lockdown*>(l)->Run();
-        return nullptr;
-    }
-    Lockdown* l_;
-    pthread_t tid_{};
-    bool started_ = false;
-};
+std::string Lockdown(const Manifest& m) {
+    std::vector<std::string> failed;
+    if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
+        failed.push_back("kernel.modprobe");
+    if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
+    if (!WriteFile("/proc/sys/kernel/sysrq", std::to_string(m.sysrq))) failed.push_back("kernel.sysrq");
+    // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
+    if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
+    std::string s = "kernel.modprobe empty, uevent helper empty, sysrq " + std::to_string(m.sysrq) + ", ctrl-alt-del " + m.ctrl_alt_del;
+    if (!failed.empty()) s += "; FAILED: " + Join(failed);
+    return s;
+}
 
 [[noreturn]] void Inert(const std::string& ctrl_alt_del) {
     sigset_t all;
@@ -362,9 +328,6 @@ std::string StopWatcher(int* restored) {
     std::string watch = StopWatcher(&watch_restored);
     ProcessScan procs;
     std::string killed = KillLeftovers(&procs);
-    // After the leftovers are gone, so that nothing is left to undo it.
-    Lockdown lock{m.sysrq, m.ctrl_alt_del, ""};
-    LockdownThread locker(&lock);
     UnmountResult um = UnmountAll();
     std::vector<std::string> swaps = ActiveSwaps();
     for (const std::string& s : swaps) swapoff(s.c_str());
@@ -384,7 +347,7 @@ std::string StopWatcher(int* restored) {
     // glibc keeps freed small chunks in its heap otherwise.
     m.ruleset = NftRuleset{};
     malloc_trim(0);
-    locker.Join();
+    std::string lock = Lockdown(m);
     long total = 0, used = MemUsedKib(&total);
     procs = ScanProcesses();
     long verify_ms = MonotonicMs() - t0;
@@ -400,7 +363,7 @@ std::string StopWatcher(int* restored) {
     r.lines.push_back("sysctls: " + sysctls.detail);
     if (!rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" + (fwd_failed.empty() ? "" : "; FAILED: " + Join(fwd_failed)));
-    r.lines.push_back("lockdown: " + lock.line);
+    r.lines.push_back("lockdown: " + lock);
     // The final stage's peak resident set during the verification (the
     // armed ruleset in memory twice at most). What PID 1 holds for ever is
     // haltfw-inert's, on its INERT line after the report.
@@ -409,7 +372,7 @@ std::string StopWatcher(int* restored) {
                       std::to_string(rss_peak) + " KiB");
 
     const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
-                       : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.line.find("FAILED") != std::string::npos ? "lockdown" : "";
+                       : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
     r.ok = *reason == '\0';
     r.reason = reason;
     r.fields = {{"digest", digest},
