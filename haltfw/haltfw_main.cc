@@ -133,8 +133,6 @@ struct Live {
     bool ruleset_current = false;
 };
 
-// apply reads no ruleset (it may hold a million elements); check and status
-// dump it to judge and show it.
 // Adds the ruleset and its digest to a Live read without them.
 bool AddRuleset(Live* live) {
     std::string err;
@@ -146,6 +144,8 @@ bool AddRuleset(Live* live) {
     return true;
 }
 
+// apply reads no ruleset (it may hold a million elements); check and status
+// dump it to judge and show it.
 bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
     std::string err;
     std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
@@ -374,8 +374,6 @@ bool ReloadSystemd(std::string* err) {
     return m && m->Reload(err);
 }
 
-// Reads the final stage and what it needs to run in the exitrd, and
-// haltfw-inert.
 // Whether the exitrd holds the final stage, its libraries and haltfw-inert
 // as the last arm recorded them (see ExitrdRecord): then nothing of them
 // is read or compared. Not with LD_LIBRARY_PATH or LD_PRELOAD set: they
@@ -419,6 +417,8 @@ void RecordExitrdFiles(const ArmPlan& ap) {
     if (!WriteFileAtomic(path, SerializeExitrdRecord(rec), 0600, &err)) Warn(err + " (the next arm compares the files), ignoring");
 }
 
+// Reads the final stage and what it needs to run in the exitrd, and
+// haltfw-inert; nothing, if they are there as the last arm recorded them.
 int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
     if (ExitrdFilesCurrent(o, ap)) return kOk;
     std::string err;
