@@ -128,7 +128,11 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
 // so that the final stage never execs a program of another build.
 bool StepInert(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     std::string path = ExitrdInertPath(p.exitrd);
-    if (p.files_current) return true;  // StepExitrd said so, for all of them
+    if (p.files_current) {
+        progress(p.recorded_inert ? "exitrd: inert program " + path + " unchanged (as the last arm recorded it)"
+                                  : "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory");
+        return true;
+    }
     if (p.inert) {
         bool changed = false;
         if (!ReplaceFile(fx, undo, path, p.inert->bytes, p.inert->mode, &changed, err)) return false;

@@ -98,9 +98,14 @@ struct ArmPlan {
     /// The exitrd already holds the final stage, its libraries and
     /// haltfw-inert as the last arm recorded them (ExitrdRecordCurrent):
     /// `files` and `inert` are then empty and nothing of them is compared
-    /// or written; `recorded_files` says how many there are.
+    /// or written; `recorded_files` says how many there are besides
+    /// haltfw-inert, `recorded_inert` whether it is one of them.
     bool files_current = false;
     size_t recorded_files = 0;
+    bool recorded_inert = false;
+    /// For the record of an arm that read the files: the ExitrdContext
+    /// stamped before they were listed.
+    ExitrdContext context;
     Manifest manifest;
     std::vector<DropIn> guards;
     std::string no_guards_why; ///< When `guards` is empty, why.

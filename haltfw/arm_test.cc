@@ -268,6 +268,7 @@ TEST_CASE("arm: with the exitrd's files current by the record, none of them is c
     p.inert.reset();  // without files_current: "remove haltfw-inert"
     p.files_current = true;
     p.recorded_files = 2;
+    p.recorded_inert = true;
     REQUIRE(ArmHalt(p, &fx, Collect).ok);
     CHECK(fx.files == files);
     CHECK(fx.compared == std::vector<std::string>{
@@ -280,9 +281,17 @@ TEST_CASE("arm: with the exitrd's files current by the record, none of them is c
                           "mkdir /run/systemd/system/nftables.service.d",
                           "mkdir /run/systemd/system/networking.service.d",
                       });
-    REQUIRE(Lines.size() == 5);
+    REQUIRE(Lines.size() == 6);
     CHECK(Lines[1] == "exitrd: final stage /run/initramfs/shutdown unchanged (2 files, as the last arm recorded them in "
                       "/run/initramfs/haltfw.files)");
+    CHECK(Lines[2] == "exitrd: inert program /run/initramfs/haltfw-inert unchanged (as the last arm recorded it)");
+
+    // Recorded without haltfw-inert (armed with a final stage of its own):
+    // said as a full arm says it.
+    Lines.clear();
+    p.recorded_inert = false;
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(Lines[2] == "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory");
 }
 
 TEST_CASE("arm: files judged current on an exitrd that is gone by the time arm gets to it fail the arm, which leaves nothing") {

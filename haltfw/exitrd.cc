@@ -17,12 +17,11 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <vector>
 
 #include "files.h"
 #include "text_lines.h"
-
-extern char** environ;
 
 namespace haltfw {
 namespace {
@@ -190,7 +189,11 @@ bool Capture(const std::vector<std::string>& argv, std::string* out, std::string
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ);
+    // No environment: systemd-shutdown runs the final stage with no
+    // LD_LIBRARY_PATH, LD_PRELOAD or GLIBC_TUNABLES, whatever the caller
+    // of arm has set, so its libraries are listed without them.
+    char* no_env[] = {nullptr};
+    int rc = posix_spawn(&pid, args[0], &fa, nullptr, args.data(), no_env);
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
     if (rc != 0) {
@@ -217,11 +220,12 @@ bool Capture(const std::vector<std::string>& argv, std::string* out, std::string
 
 bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* files, std::string* err) {
     files->clear();
-    ExitrdFile self{"/shutdown", "", 0755, final_path, {}};
+    ExitrdFile self{"/shutdown", "", 0755, final_path, {}, 0};
     ElfFacts facts;
     std::string why;
     // Each stamp before the read: a change in between shows as a stamp the
     // next arm does not find (see ExitrdRecord).
+    self.stamped_ns = RealtimeNs();
     StampFile(final_path, &self.source_stamp);
     if (!ReadWholeFile(final_path, &self.bytes, &why) || !InspectElf(self.bytes, NativeElfMachine(), &facts, &why)) {
         *err = "final stage " + final_path + ": " + (why.empty() ? "No such file or directory" : why);
@@ -241,7 +245,7 @@ bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* fil
     }
     libs.insert(libs.begin(), facts.interpreter);
     for (const std::string& lib : libs) {
-        ExitrdFile f{lib, "", 0755, lib, {}};
+        ExitrdFile f{lib, "", 0755, lib, {}, RealtimeNs()};
         StampFile(lib, &f.source_stamp);
         if (!ReadWholeFile(lib, &f.bytes, &why)) {  // follows symlinks: the exitrd gets the real bytes
             *err = "final stage " + final_path + ": library " + lib + ": " + (why.empty() ? "No such file or directory" : why);
@@ -258,7 +262,7 @@ std::string InertBeside(const std::string& final_path) {
 }
 
 bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err) {
-    *file = ExitrdFile{kExitrdInert, "", 0755, path, {}};
+    *file = ExitrdFile{kExitrdInert, "", 0755, path, {}, RealtimeNs()};
     std::string why;
     StampFile(path, &file->source_stamp);
     if (!ReadWholeFile(path, &file->bytes, &why) || !CheckStaticElf(file->bytes, NativeElfMachine(), &why)) {
@@ -266,6 +270,12 @@ bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err) 
         return false;
     }
     return true;
+}
+
+int64_t RealtimeNs() {
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
 bool StampFile(const std::string& path, FileStamp* stamp) {
@@ -329,9 +339,10 @@ std::optional<FileStamp> OptionalStamp(const StampLookup& stamp, const std::stri
 }  // namespace
 
 std::string SerializeExitrdRecord(const ExitrdRecord& r) {
-    std::string out = "haltfw-files 1\n";
-    out += "loader-cache " + FormatOptionalStamp(r.loader_cache) + "\n";
-    out += "loader-preload " + FormatOptionalStamp(r.loader_preload) + "\n";
+    std::string out = "haltfw-files 2\n";
+    out += "loader-cache " + FormatOptionalStamp(r.context.loader_cache) + "\n";
+    out += "loader-preload " + FormatOptionalStamp(r.context.loader_preload) + "\n";
+    out += "writer " + FormatOptionalStamp(r.context.writer) + "\n";
     for (const ExitrdRecord::Entry& e : r.entries)
         out += "file " + e.path + "\t" + e.source + "\t" + FormatStamp(e.source_stamp) + "\t" + FormatStamp(e.copy_stamp) + "\n";
     return out;
@@ -341,7 +352,7 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
     *r = ExitrdRecord{};
     std::string_view rest = text, line;
     int n = 0;
-    bool cache = false, preload = false;
+    bool cache = false, preload = false, writer = false;
     auto fail = [&](const std::string& why) {
         *err = "line " + std::to_string(n) + ": " + why;
         return false;
@@ -349,17 +360,20 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
     while (NextLine(&rest, &line)) {
         ++n;
         if (n == 1) {
-            if (line != "haltfw-files 1") return fail("not a haltfw-files 1 record");
+            if (line != "haltfw-files 2") return fail("not a haltfw-files 2 record");
             continue;
         }
         size_t sp = line.find(' ');
         std::string_view key = line.substr(0, sp), value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
         if (key == "loader-cache") {
-            if (!ParseOptionalStamp(value, &r->loader_cache)) return fail("bad stamp");
+            if (!ParseOptionalStamp(value, &r->context.loader_cache)) return fail("bad stamp");
             cache = true;
         } else if (key == "loader-preload") {
-            if (!ParseOptionalStamp(value, &r->loader_preload)) return fail("bad stamp");
+            if (!ParseOptionalStamp(value, &r->context.loader_preload)) return fail("bad stamp");
             preload = true;
+        } else if (key == "writer") {
+            if (!ParseOptionalStamp(value, &r->context.writer)) return fail("bad stamp");
+            writer = true;
         } else if (key == "file") {
             std::string_view f[4];
             for (int i = 0; i < 4; ++i) {
@@ -369,7 +383,7 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
                 if (tab != std::string_view::npos) value.remove_prefix(tab + 1);
             }
             ExitrdRecord::Entry e{std::string(f[0]), std::string(f[1]), {}, {}};
-            if (e.path.empty() || e.path[0] != '/' || e.source.empty()) return fail("empty path");
+            if (e.path.empty() || e.path[0] != '/' || e.source.empty()) return fail("a path that is empty or not absolute");
             if (!ParseStamp(f[2], &e.source_stamp) || !ParseStamp(f[3], &e.copy_stamp)) return fail("bad stamp");
             r->entries.push_back(std::move(e));
         } else {
@@ -377,12 +391,16 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
         }
     }
     if (n == 0) return fail("empty");
-    if (!cache || !preload) return fail("no loader-cache or loader-preload line");
+    if (!cache || !preload || !writer) return fail("no loader-cache, loader-preload or writer line");
     return true;
 }
 
+ExitrdContext StampExitrdContext(const StampLookup& stamp) {
+    return ExitrdContext{OptionalStamp(stamp, kLoaderCache), OptionalStamp(stamp, kLoaderPreload), OptionalStamp(stamp, kSelfExe)};
+}
+
 bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& files, const ExitrdFile* inert,
-                       const StampLookup& stamp, int64_t now_ns, ExitrdRecord* r, std::string* why) {
+                       const ExitrdContext& context, const StampLookup& stamp, ExitrdRecord* r, std::string* why) {
     *r = ExitrdRecord{};
     std::vector<const ExitrdFile*> all;
     for (const ExitrdFile& f : files) all.push_back(&f);
@@ -396,8 +414,9 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
             *why = f->source + ": not stamped when read";
             return false;
         }
-        if (f->source_stamp.ctime_ns > now_ns - kRecordRacyNs || f->source_stamp.mtime_ns > now_ns - kRecordRacyNs) {
-            *why = f->source + " changed less than " + std::to_string(kRecordRacyNs / 1'000'000'000) + " s ago";
+        int64_t limit = f->stamped_ns - kRecordRacyNs;
+        if (f->source_stamp.ctime_ns > limit || f->source_stamp.mtime_ns > limit) {
+            *why = f->source + " had changed less than " + std::to_string(kRecordRacyNs / 1'000'000'000) + " s before it was stamped";
             return false;
         }
         ExitrdRecord::Entry e{f->path, f->source, f->source_stamp, {}};
@@ -407,8 +426,7 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
         }
         r->entries.push_back(std::move(e));
     }
-    r->loader_cache = OptionalStamp(stamp, kLoaderCache);
-    r->loader_preload = OptionalStamp(stamp, kLoaderPreload);
+    r->context = context;
     return true;
 }
 
@@ -434,8 +452,13 @@ bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const s
         *why = ExitrdInertPath(root) + " is there, unrecorded";
         return false;
     }
-    if (OptionalStamp(stamp, kLoaderCache) != r.loader_cache || OptionalStamp(stamp, kLoaderPreload) != r.loader_preload) {
+    ExitrdContext now = StampExitrdContext(stamp);
+    if (now.loader_cache != r.context.loader_cache || now.loader_preload != r.context.loader_preload) {
         *why = std::string(kLoaderCache) + " or " + kLoaderPreload + " changed";
+        return false;
+    }
+    if (!now.writer || now.writer != r.context.writer) {
+        *why = "another haltfw program wrote it";
         return false;
     }
     for (const ExitrdRecord::Entry& e : r.entries) {

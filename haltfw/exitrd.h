@@ -74,14 +74,18 @@ bool StampFile(const std::string& path, FileStamp* stamp);
 
 /// A file of the exitrd: its path inside it ("/shutdown",
 /// "/lib/x86_64-linux-gnu/libc.so.6"), bytes and mode, and where the bytes
-/// came from, stamped before they were read.
+/// came from, stamped before they were read (at `stamped_ns`, realtime).
 struct ExitrdFile {
     std::string path;
     std::string bytes;
     unsigned mode = 0755;
     std::string source;
     FileStamp source_stamp;
+    int64_t stamped_ns = 0;
 };
+
+/// CLOCK_REALTIME in nanoseconds.
+int64_t RealtimeNs();
 
 /// The libraries in the output of `INTERPRETER --list BINARY` (what ldd
 /// prints): the resolved path of each "NAME => PATH (ADDRESS)" line, in
@@ -121,7 +125,18 @@ bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err);
 inline std::string ExitrdRecordPath(const std::string& root) { return root + "/haltfw.files"; }
 inline constexpr const char* kLoaderCache = "/etc/ld.so.cache";
 inline constexpr const char* kLoaderPreload = "/etc/ld.so.preload";
+inline constexpr const char* kSelfExe = "/proc/self/exe";
 inline constexpr int64_t kRecordRacyNs = 2'000'000'000;
+
+/// What decides the exitrd's files besides their sources: the loader's
+/// cache and preload list (which libraries `ld.so --list` names) and the
+/// haltfw program that installs them. Stamped before the files are listed.
+struct ExitrdContext {
+    std::optional<FileStamp> loader_cache;    ///< kLoaderCache; none if absent.
+    std::optional<FileStamp> loader_preload;  ///< kLoaderPreload; none if absent.
+    std::optional<FileStamp> writer;          ///< kSelfExe.
+    bool operator==(const ExitrdContext&) const = default;
+};
 
 struct ExitrdRecord {
     struct Entry {
@@ -131,13 +146,13 @@ struct ExitrdRecord {
         FileStamp copy_stamp;
     };
     std::vector<Entry> entries;
-    std::optional<FileStamp> loader_cache;    ///< kLoaderCache; none if absent.
-    std::optional<FileStamp> loader_preload;  ///< kLoaderPreload; none if absent.
+    ExitrdContext context;
 };
 
-/// Text form: a "haltfw-files 1" line, then "loader-cache STAMP|-",
-/// "loader-preload STAMP|-", then one "file PATH<TAB>SOURCE<TAB>STAMP<TAB>STAMP"
-/// line per entry, STAMP being dev:ino:size:mode:mtime_ns:ctime_ns. Pure.
+/// Text form: a "haltfw-files 2" line, then "loader-cache STAMP|-",
+/// "loader-preload STAMP|-", "writer STAMP|-", then one
+/// "file PATH<TAB>SOURCE<TAB>STAMP<TAB>STAMP" line per entry, STAMP being
+/// dev:ino:size:mode:mtime_ns:ctime_ns. Pure.
 std::string SerializeExitrdRecord(const ExitrdRecord& r);
 /// Errors read "line N: REASON". Pure.
 bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err);
@@ -145,20 +160,25 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
 /// Looks a stamp up: false when the file is missing (StampFile, or a fake).
 using StampLookup = std::function<bool(const std::string& path, FileStamp* stamp)>;
 
+/// The ExitrdContext as `stamp` finds it now.
+ExitrdContext StampExitrdContext(const StampLookup& stamp);
+
 /// The record of an arm that installed `files` (and `inert`, if any) into
-/// the exitrd `root`: each copy stamped now through `stamp`. False, with
-/// *why, when a file cannot be recorded: a source stamp missing, a copy
-/// gone, a source changed within kRecordRacyNs of `now_ns`, a path with a
-/// tab or newline. Pure given `stamp`.
+/// the exitrd `root`, in `context` (stamped before the files were listed):
+/// each copy stamped now through `stamp`. False, with *why, when a file
+/// cannot be recorded: a source stamp missing, a copy gone, a source whose
+/// mtime or ctime was within kRecordRacyNs of the moment it was stamped (a
+/// second change in the same clock tick would not show), a path with a tab
+/// or newline. Pure given `stamp`.
 bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& files, const ExitrdFile* inert,
-                       const StampLookup& stamp, int64_t now_ns, ExitrdRecord* r, std::string* why);
+                       const ExitrdContext& context, const StampLookup& stamp, ExitrdRecord* r, std::string* why);
 
 /// Whether the exitrd `root` holds what an arm with the final stage
 /// `final_path` and haltfw-inert `inert_path` ("" for none) would install,
 /// by `r` alone: /shutdown recorded from `final_path`, /haltfw-inert from
 /// `inert_path` (or, without one, no /haltfw-inert in the exitrd), every
-/// source and copy with its recorded stamp, the loader's cache and preload
-/// list as recorded. *why: the first difference. Pure given `stamp`.
+/// source and copy with its recorded stamp, the ExitrdContext as recorded.
+/// *why: the first difference. Pure given `stamp`.
 bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path, const std::string& inert_path,
                          const StampLookup& stamp, std::string* why);
 

@@ -193,10 +193,10 @@ struct Installed {
     std::vector<ExitrdFile> files;
     ExitrdFile inert;
     Installed() {
-        files = {{"/shutdown", "", 0755, "/usr/lib/haltfw/haltfw-final", Stamp(1)},
-                 {"/lib64/ld-linux-x86-64.so.2", "", 0755, "/lib64/ld-linux-x86-64.so.2", Stamp(2)},
-                 {"/lib/x86_64-linux-gnu/libc.so.6", "", 0755, "/lib/x86_64-linux-gnu/libc.so.6", Stamp(3)}};
-        inert = {"/haltfw-inert", "", 0755, "/usr/lib/haltfw/haltfw-inert", Stamp(4)};
+        files = {{"/shutdown", "", 0755, "/usr/lib/haltfw/haltfw-final", Stamp(1), kNow},
+                 {"/lib64/ld-linux-x86-64.so.2", "", 0755, "/lib64/ld-linux-x86-64.so.2", Stamp(2), kNow},
+                 {"/lib/x86_64-linux-gnu/libc.so.6", "", 0755, "/lib/x86_64-linux-gnu/libc.so.6", Stamp(3), kNow}};
+        inert = {"/haltfw-inert", "", 0755, "/usr/lib/haltfw/haltfw-inert", Stamp(4), kNow};
         for (const ExitrdFile* f : {&files[0], &files[1], &files[2], &inert}) {
             fs.at[f->source] = f->source_stamp;
             FileStamp copy = Stamp(100 + f->source_stamp.ino, 0);
@@ -204,7 +204,9 @@ struct Installed {
             fs.at["/x" + f->path] = copy;
         }
         fs.at[kLoaderCache] = Stamp(50);
+        fs.at[kSelfExe] = Stamp(70);
     }
+    ExitrdContext Context() { return StampExitrdContext(fs.Lookup()); }
 };
 
 }  // namespace
@@ -213,17 +215,19 @@ TEST_CASE("exitrd record: built from an arm's files, written and read back") {
     Installed in;
     ExitrdRecord r;
     std::string why, err;
-    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
     REQUIRE(r.entries.size() == 4);
     CHECK(r.entries[0].path == "/shutdown");
     CHECK(r.entries[0].source == "/usr/lib/haltfw/haltfw-final");
     CHECK(r.entries[3].copy_stamp == in.fs.at["/x/haltfw-inert"]);
-    CHECK(r.loader_cache == in.fs.at[kLoaderCache]);
-    CHECK_FALSE(r.loader_preload.has_value());
+    CHECK(r.context.loader_cache == in.fs.at[kLoaderCache]);
+    CHECK_FALSE(r.context.loader_preload.has_value());
+    CHECK(r.context.writer == in.fs.at[kSelfExe]);
 
     std::string text = SerializeExitrdRecord(r);
-    CHECK(text.rfind("haltfw-files 1\nloader-cache 2049:50:1050:33261:", 0) == 0);
-    CHECK(text.find("\nloader-preload -\nfile /shutdown\t/usr/lib/haltfw/haltfw-final\t2049:1:1001:33261:") != std::string::npos);
+    CHECK(text.rfind("haltfw-files 2\nloader-cache 2049:50:1050:33261:", 0) == 0);
+    CHECK(text.find("\nloader-preload -\nwriter 2049:70:1070:33261:") != std::string::npos);
+    CHECK(text.find("\nfile /shutdown\t/usr/lib/haltfw/haltfw-final\t2049:1:1001:33261:") != std::string::npos);
     ExitrdRecord back;
     REQUIRE(ParseExitrdRecord(text, &back, &err));
     REQUIRE(back.entries.size() == 4);
@@ -233,7 +237,7 @@ TEST_CASE("exitrd record: built from an arm's files, written and read back") {
         CHECK(back.entries[i].source_stamp == r.entries[i].source_stamp);
         CHECK(back.entries[i].copy_stamp == r.entries[i].copy_stamp);
     }
-    CHECK(back.loader_cache == r.loader_cache);
+    CHECK(back.context == r.context);
     CHECK(SerializeExitrdRecord(back) == text);
 }
 
@@ -241,22 +245,33 @@ TEST_CASE("exitrd record: nothing is recorded that could hide a change") {
     Installed in;
     ExitrdRecord r;
     std::string why;
-    // A source changed a second ago: a second change in the same clock tick
-    // would leave its stamp as it is.
+    // A source changed a second before it was stamped: a second change in
+    // the same clock tick would leave its stamp as it is.
     in.files[2].source_stamp = Stamp(3, 1);
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
-    CHECK(why == "/lib/x86_64-linux-gnu/libc.so.6 changed less than 2 s ago");
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
+    CHECK(why == "/lib/x86_64-linux-gnu/libc.so.6 had changed less than 2 s before it was stamped");
+    // Its mtime put back to an old one: the ctime still tells.
+    in = Installed();
+    in.files[0].source_stamp.ctime_ns = kNow - 500'000'000;
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
+    CHECK(why == "/usr/lib/haltfw/haltfw-final had changed less than 2 s before it was stamped");
+    // Measured from the stamp, not from when the record is written: an arm
+    // that took a minute does not make a change just before its stamp safe.
+    in = Installed();
+    in.files[1].stamped_ns = kNow - 3600 * int64_t{1'000'000'000} + 1'000'000'000;
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
+    CHECK(why == "/lib64/ld-linux-x86-64.so.2 had changed less than 2 s before it was stamped");
     in = Installed();
     in.inert.source_stamp = FileStamp{};  // could not be stat'ed before the read
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
     CHECK(why == "/usr/lib/haltfw/haltfw-inert: not stamped when read");
     in = Installed();
     in.fs.at.erase("/x/shutdown");
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
     CHECK(why == "/x/shutdown: gone");
     in = Installed();
     in.files[0].source = "/opt/a\tb";
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
     CHECK(why == "/opt/a\tb: a tab or newline in its path");
 }
 
@@ -265,19 +280,21 @@ TEST_CASE("exitrd record: a malformed record is an error with its line") {
     std::string err;
     CHECK_FALSE(ParseExitrdRecord("", &r, &err));
     CHECK(err == "line 0: empty");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\n", &r, &err));
-    CHECK(err == "line 1: not a haltfw-files 1 record");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache 1:2:3\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\n", &r, &err));
+    CHECK(err == "line 1: not a haltfw-files 2 record");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache 1:2:3\n", &r, &err));
     CHECK(err == "line 2: bad stamp");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
-    CHECK(err == "line 4: a file line has four tab-separated fields");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n", &r, &err));
-    CHECK(err == "line 4: bad stamp");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nbogus 1\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(err == "line 5: a file line has four tab-separated fields");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(err == "line 5: bad stamp");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nbogus 1\n", &r, &err));
     CHECK(err == "line 3: unknown key 'bogus'");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\nloader-cache -\n", &r, &err));
-    CHECK(err == "line 2: no loader-cache or loader-preload line");
-    CHECK(ParseExitrdRecord("haltfw-files 1\nloader-cache -\nloader-preload -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\n", &r, &err));
+    CHECK(err == "line 3: no loader-cache, loader-preload or writer line");
+    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile shutdown\t/a\t1:2:3:4:5:6\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(err == "line 5: a path that is empty or not absolute");
+    CHECK(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n", &r, &err));
     CHECK(r.entries.at(0).source_stamp.mtime_ns == -5);
 }
 
@@ -286,7 +303,7 @@ TEST_CASE("exitrd record: current only while every stamp is as recorded") {
     Installed in;
     ExitrdRecord r;
     std::string why;
-    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.fs.Lookup(), kNow, &r, &why));
+    REQUIRE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
     CHECK(ExitrdRecordCurrent(r, "/x", kFinal, kInert, in.fs.Lookup(), &why));
 
     auto differs = [&](FakeStamps fs, const std::string& final_path, const std::string& inert_path) {
@@ -309,12 +326,15 @@ TEST_CASE("exitrd record: current only while every stamp is as recorded") {
     fs = in.fs;
     fs.at[kLoaderPreload] = Stamp(60);
     CHECK(differs(fs, kFinal, kInert) == "/etc/ld.so.cache or /etc/ld.so.preload changed");
+    fs = in.fs;
+    fs.at[kSelfExe].ino = 71;  // haltfw upgraded or rebuilt: it may install other files
+    CHECK(differs(fs, kFinal, kInert) == "another haltfw program wrote it");
     CHECK(differs(in.fs, "/opt/haltfw-final", kInert) ==
           "the final stage was recorded from /usr/lib/haltfw/haltfw-final, not /opt/haltfw-final");
     CHECK(differs(in.fs, kFinal, "") == "the inert program was recorded from /usr/lib/haltfw/haltfw-inert, not nowhere");
 
     // Without haltfw-inert: none recorded, and none in the exitrd.
-    REQUIRE(BuildExitrdRecord("/x", in.files, nullptr, in.fs.Lookup(), kNow, &r, &why));
+    REQUIRE(BuildExitrdRecord("/x", in.files, nullptr, in.Context(), in.fs.Lookup(), &r, &why));
     CHECK(differs(in.fs, kFinal, "") == "/x/haltfw-inert is there, unrecorded");
     fs = in.fs;
     fs.at.erase("/x/haltfw-inert");

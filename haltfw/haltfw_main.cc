@@ -376,10 +376,9 @@ bool ReloadSystemd(std::string* err) {
 
 // Whether the exitrd holds the final stage, its libraries and haltfw-inert
 // as the last arm recorded them (see ExitrdRecord): then nothing of them
-// is read or compared. Not with LD_LIBRARY_PATH or LD_PRELOAD set: they
-// change what the loader lists, and the record does not hold them.
+// is read or compared.
 bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap) {
-    if (getenv("LD_LIBRARY_PATH") || getenv("LD_PRELOAD")) return false;
+    ap->files_current = false;
     std::string root = ExitrdRoot(), text, err, why;
     ExitrdState st;
     ExitrdRecord rec;
@@ -394,7 +393,8 @@ bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap) {
         return false;
     }
     ap->files_current = true;
-    ap->recorded_files = rec.entries.size();
+    ap->recorded_inert = !inert.empty();
+    ap->recorded_files = rec.entries.size() - (ap->recorded_inert ? 1 : 0);
     return true;
 }
 
@@ -405,22 +405,18 @@ bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap) {
 void RecordExitrdFiles(const ArmPlan& ap) {
     std::string path = ExitrdRecordPath(ap.exitrd), err, why;
     ExitrdRecord rec;
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
     bool removed = false;
-    if (!BuildExitrdRecord(ap.exitrd, ap.files, ap.inert ? &*ap.inert : nullptr, StampFile, now_ns, &rec, &why)) {
-        out.Say(Priority::kDebug, "exitrd: no record of its files (" + why + "): the next arm compares them");
-        if (!RemoveFile(path, &removed, &err)) Warn(err + ", ignoring");
-        return;
-    }
-    if (!WriteFileAtomic(path, SerializeExitrdRecord(rec), 0600, &err)) Warn(err + " (the next arm compares the files), ignoring");
+    bool built = BuildExitrdRecord(ap.exitrd, ap.files, ap.inert ? &*ap.inert : nullptr, ap.context, StampFile, &rec, &why);
+    if (built && WriteFileAtomic(path, SerializeExitrdRecord(rec), 0600, &err)) return;
+    out.Say(Priority::kDebug, "exitrd: no record of its files (" + (built ? err : why) + "): the next arm compares them");
+    if (!RemoveFile(path, &removed, &err)) Warn(err + "; the next arm may take the exitrd's files by an old record");
 }
 
 // Reads the final stage and what it needs to run in the exitrd, and
 // haltfw-inert; nothing, if they are there as the last arm recorded them.
 int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
     if (ExitrdFilesCurrent(o, ap)) return kOk;
+    ap->context = StampExitrdContext(StampFile);  // before the loader lists the libraries
     std::string err;
     if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
         bool missing = access(o.final_path.c_str(), F_OK) != 0;
@@ -607,6 +603,13 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     });
     ap.reload = sd.running;
     ap.no_reload_why = sd.why_not;
+    // The record was judged before apply and readiness, which can take
+    // seconds (--wait-devices, a large ruleset): judged again, and if it no
+    // longer holds, the files are read now.
+    if (ap.files_current && !ExitrdFilesCurrent(o, &ap)) {
+        Progress("exitrd: its files changed while arming; reading them");
+        if (int rc = LoadFinalStage(o, &ap); rc != kOk) return rc;
+    }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
     ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });
     if (!res.ok) {
@@ -666,8 +669,8 @@ int Disarm() {
 // first, so a change a stop job made before it got there is put back as
 // well as one after. The signal carries (sigqueue) the generation id at
 // which this halt's arm read the armed ruleset: if the kernel's is still
-// that one, nothing can have changed it, and the watcher skips that first
-// dump (tens of milliseconds of a CPU the shutdown needs).
+// that one, no transaction has changed it, and the watcher skips that
+// first dump (tens of milliseconds of a CPU the shutdown needs).
 // ConfirmWatcher reads its answer later, off the critical path.
 long SignalWatcher(SystemdManager* m, uint32_t generation) {
     WatchState ws;
