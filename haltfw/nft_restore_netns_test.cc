@@ -4,6 +4,7 @@
 #include "nft_restore.h"
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -26,6 +27,10 @@ std::string Run(const std::string& cmd) {
     REQUIRE(pclose(p) == 0);
     return out;
 }
+
+// A file of its own for `nft -f`: another run of these tests (a second
+// checkout, say) may be writing the same name at the same time.
+std::string ScratchPath(const std::string& name) { return "/tmp/haltfw-" + name + "-" + std::to_string(getpid()) + ".nft"; }
 
 NftRuleset DumpOrFail() {
     NftRuleset rs;
@@ -66,11 +71,12 @@ table ip nat {
 
 TEST_CASE("a dumped ruleset restores to the same digest and listing", "[restore]") {
     REQUIRE(InPrivateNetns());
+    std::string file = ScratchPath("restore-test");
     {
-        std::ofstream f("/tmp/haltfw-restore-test.nft");
+        std::ofstream f(file);
         f << kRuleset;
     }
-    Sh("nft -f /tmp/haltfw-restore-test.nft");
+    Sh("nft -f " + file);
     std::string listing = Run("nft list ruleset");
     NftRuleset rs = DumpOrFail();
     std::string digest = RulesetDigest(rs);
@@ -92,7 +98,7 @@ TEST_CASE("a dumped ruleset restores to the same digest and listing", "[restore]
     Sh("nft add table ip stray");
     REQUIRE(RestoreRuleset(rs, &err));
     CHECK(RulesetDigest(DumpOrFail()) == digest);
-    std::remove("/tmp/haltfw-restore-test.nft");
+    std::remove(file.c_str());
 }
 
 TEST_CASE("a restore the kernel refuses changes nothing and names the object", "[restore]") {
@@ -122,11 +128,12 @@ TEST_CASE("a large set restores in several messages", "[restore]") {
     std::string elems;
     for (int i = 0; i < 5000; ++i)
         elems += (i ? ", " : "") + std::to_string(16 + i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".1";
+    std::string file = ScratchPath("restore-big");
     {
-        std::ofstream f("/tmp/haltfw-restore-big.nft");
+        std::ofstream f(file);
         f << "flush ruleset\ntable ip big { set s { type ipv4_addr; elements = { " << elems << " }; }; }\n";
     }
-    Sh("nft -f /tmp/haltfw-restore-big.nft");
+    Sh("nft -f " + file);
     NftRuleset rs = DumpOrFail();
     REQUIRE(rs.Count(NftKind::kSetElem) == 5000);
     std::string digest = RulesetDigest(rs);
@@ -136,5 +143,5 @@ TEST_CASE("a large set restores in several messages", "[restore]") {
     INFO(err);
     REQUIRE(restored);
     CHECK(RulesetDigest(DumpOrFail()) == digest);
-    std::remove("/tmp/haltfw-restore-big.nft");
+    std::remove(file.c_str());
 }
