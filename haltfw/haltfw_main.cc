@@ -374,27 +374,32 @@ bool ReloadSystemd(std::string* err) {
     return m && m->Reload(err);
 }
 
+// The haltfw-inert arm installs: o.inert_path if it is there or required
+// (a required one that is missing fails the load), else "" for none.
+std::string InertToInstall(const ArmOptions& o) {
+    return access(o.inert_path.c_str(), F_OK) == 0 || o.inert_required ? o.inert_path : "";
+}
+
 // Whether the exitrd holds the final stage, its libraries and haltfw-inert
 // as the last arm recorded them (see ExitrdRecord): then nothing of them
-// is read or compared.
-bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap) {
+// is read or compared, and *rec is that record.
+bool ExitrdFilesCurrent(const ArmOptions& o, ArmPlan* ap, ExitrdRecord* rec) {
     ap->files_current = false;
     std::string root = ExitrdRoot(), text, err, why;
     ExitrdState st;
-    ExitrdRecord rec;
     if (!ReadExitrdState(root, &st, &err) || !st.Usable() || !ReadWholeFile(ExitrdRecordPath(root), &text, &err)) return false;
-    if (!ParseExitrdRecord(text, &rec, &err)) {
+    if (!ParseExitrdRecord(text, rec, &err)) {
         out.Say(Priority::kDebug, "exitrd: " + ExitrdRecordPath(root) + ": " + err + "; comparing the files");
         return false;
     }
-    std::string inert = access(o.inert_path.c_str(), F_OK) == 0 || o.inert_required ? o.inert_path : "";
-    if (!ExitrdRecordCurrent(rec, root, o.final_path, inert, StampFile, &why)) {
+    std::string inert = InertToInstall(o);
+    if (!ExitrdRecordCurrent(*rec, root, o.final_path, inert, StampFile, &why)) {
         out.Say(Priority::kDebug, "exitrd: not as recorded (" + why + "); comparing the files");
         return false;
     }
     ap->files_current = true;
     ap->recorded_inert = !inert.empty();
-    ap->recorded_files = rec.entries.size() - (ap->recorded_inert ? 1 : 0);
+    ap->recorded_files = rec->entries.size() - (ap->recorded_inert ? 1 : 0);
     return true;
 }
 
@@ -413,9 +418,10 @@ void RecordExitrdFiles(const ArmPlan& ap) {
 }
 
 // Reads the final stage and what it needs to run in the exitrd, and
-// haltfw-inert; nothing, if they are there as the last arm recorded them.
-int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
-    if (ExitrdFilesCurrent(o, ap)) return kOk;
+// haltfw-inert; nothing, if they are there as the last arm recorded them
+// (ap->files_current, with that record in *rec).
+int LoadFinalStage(const ArmOptions& o, ArmPlan* ap, ExitrdRecord* rec) {
+    if (ExitrdFilesCurrent(o, ap, rec)) return kOk;
     ap->context = StampExitrdContext(StampFile);  // before the loader lists the libraries
     std::string err;
     if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
@@ -423,8 +429,8 @@ int LoadFinalStage(const ArmOptions& o, ArmPlan* ap) {
         Fail("cannot arm: " + err + (missing ? " (give it with --final or HALTFW_FINAL)" : "") + "; nothing changed");
         return missing ? kSystem : kBadInput;
     }
+    if (InertToInstall(o).empty()) return kOk;
     bool missing = access(o.inert_path.c_str(), F_OK) != 0;
-    if (missing && !o.inert_required) return kOk;
     ExitrdFile inert;
     if (!LoadInertFile(o.inert_path, &inert, &err)) {
         Fail("cannot arm: " + err + "; nothing changed");
@@ -564,7 +570,8 @@ bool StopWatcher(const SystemdState& sd) {
 int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     // 1. The final stage first: a bad one should change nothing at all.
     ArmPlan ap;
-    if (int rc = LoadFinalStage(o, &ap); rc != kOk) return rc;
+    ExitrdRecord record;
+    if (int rc = LoadFinalStage(o, &ap, &record); rc != kOk) return rc;
 
     // 2. apply: the live state the manifest records is the config's.
     Config cfg;
@@ -604,11 +611,12 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     ap.reload = sd.running;
     ap.no_reload_why = sd.why_not;
     // The record was judged before apply and readiness, which can take
-    // seconds (--wait-devices, a large ruleset): judged again, and if it no
-    // longer holds, the files are read now.
-    if (ap.files_current && !ExitrdFilesCurrent(o, &ap)) {
+    // seconds (--wait-devices, a large ruleset): its stamps are judged again
+    // (stat calls only), and if they no longer hold, the files are read now.
+    std::string why;
+    if (ap.files_current && !ExitrdRecordCurrent(record, ap.exitrd, o.final_path, InertToInstall(o), StampFile, &why)) {
         Progress("exitrd: its files changed while arming; reading them");
-        if (int rc = LoadFinalStage(o, &ap); rc != kOk) return rc;
+        if (int rc = LoadFinalStage(o, &ap, &record); rc != kOk) return rc;
     }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
     ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });
