@@ -419,21 +419,22 @@ void RecordExitrdFiles(const ArmPlan& ap) {
 
 // Reads the final stage and what it needs to run in the exitrd, and
 // haltfw-inert; nothing, if they are there as the last arm recorded them
-// (ap->files_current, with that record in *rec).
-int LoadFinalStage(const ArmOptions& o, ArmPlan* ap, ExitrdRecord* rec) {
+// (ap->files_current, with that record in *rec). `unchanged` ends a
+// failure's message: what the arm left as it was.
+int LoadFinalStage(const ArmOptions& o, ArmPlan* ap, ExitrdRecord* rec, const std::string& unchanged) {
     if (ExitrdFilesCurrent(o, ap, rec)) return kOk;
     ap->context = StampExitrdContext(StampFile);  // before the loader lists the libraries
     std::string err;
     if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
         bool missing = access(o.final_path.c_str(), F_OK) != 0;
-        Fail("cannot arm: " + err + (missing ? " (give it with --final or HALTFW_FINAL)" : "") + "; nothing changed");
+        Fail("cannot arm: " + err + (missing ? " (give it with --final or HALTFW_FINAL)" : "") + "; " + unchanged);
         return missing ? kSystem : kBadInput;
     }
     if (InertToInstall(o).empty()) return kOk;
     bool missing = access(o.inert_path.c_str(), F_OK) != 0;
     ExitrdFile inert;
     if (!LoadInertFile(o.inert_path, &inert, &err)) {
-        Fail("cannot arm: " + err + "; nothing changed");
+        Fail("cannot arm: " + err + "; " + unchanged);
         return missing ? kSystem : kBadInput;
     }
     ap->inert = std::move(inert);
@@ -571,7 +572,7 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     // 1. The final stage first: a bad one should change nothing at all.
     ArmPlan ap;
     ExitrdRecord record;
-    if (int rc = LoadFinalStage(o, &ap, &record); rc != kOk) return rc;
+    if (int rc = LoadFinalStage(o, &ap, &record, "nothing changed"); rc != kOk) return rc;
 
     // 2. apply: the live state the manifest records is the config's.
     Config cfg;
@@ -600,7 +601,7 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     bool ok = true;
     ap.guards = PlanGuards(sd, &ap.no_guards_why, &err, &ok);
     if (!ok) {
-        Fail("cannot arm: " + err + "; nothing armed");
+        Fail("cannot arm: " + err + "; nothing armed (apply's changes stay)");
         return kSystem;
     }
     ap.exitrd = ExitrdRoot();
@@ -616,7 +617,7 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     std::string why;
     if (ap.files_current && !ExitrdRecordCurrent(record, ap.exitrd, o.final_path, InertToInstall(o), StampFile, &why)) {
         Progress("exitrd: its files changed while arming; reading them");
-        if (int rc = LoadFinalStage(o, &ap, &record); rc != kOk) return rc;
+        if (int rc = LoadFinalStage(o, &ap, &record, "nothing armed (apply's changes stay)"); rc != kOk) return rc;
     }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
     ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });

@@ -2,10 +2,11 @@
 # The bash completion (packaging/haltfw.bash-completion): sources it in a plain bash, with
 # no bash-completion package, and checks COMPREPLY for a command line.
 #
-#   completion.sh COMPLETION_FILE
+#   completion.sh COMPLETION_FILE HALTFW
 set -euo pipefail
 # shellcheck source=/dev/null
 source "$1"
+haltfw=${2:?usage: completion.sh COMPLETION_FILE HALTFW}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -52,6 +53,12 @@ expect "haltfw --config = $tmp/gw.c" "$tmp/gw.conf"
 expect "haltfw arm --final $tmp/s" "$tmp/serial.log"
 expect "haltfw verify-console $tmp/se" "$tmp/serial.log"
 expect "haltfw status " ""
+
+# The verbs offered are those 'haltfw --help' lists (the lines under
+# "Verbs:" that start with two spaces and a verb), but 'watch'.
+help_verbs=$("$haltfw" --help | sed -n '/^Verbs:/,/^$/p' | sed -n 's/^  \([a-z][a-z-]*\) .*/\1/p' | grep -vx watch | sort | tr '\n' ' ' | sed 's/ $//')
+[[ -n $help_verbs ]] || { echo "FAIL: no verbs found in '$haltfw --help'"; fails=$((fails + 1)); }
+expect "haltfw " "$help_verbs"
 
 if ((fails)); then
     echo "completion: $fails case(s) failed"
