@@ -6,7 +6,10 @@
 # through the kernel alone, and PID 1, now haltfw-inert, prints its INERT
 # line after the report: within the 2 MiB target, the exitrd's files freed.
 # The ruleset watcher, sent the generation of the halt's arm, skips its
-# first dump.
+# first dump. Alt-SysRq-H on the box's (PS/2) keyboard, through QEMU's
+# monitor, prints the kernel's sysrq help while the box is live (Debian's
+# kernel.sysrq is 438) and nothing once it is halted (the final stage wrote
+# kernel.sysrq=0, on a thread of its own).
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -17,12 +20,28 @@ hfw_image
 guest=$(mktemp)
 cat >"$guest" <<'EOF_GUEST'
 echo "halted: swap before: $(sed 1d /proc/swaps | wc -l) device(s)"
+echo "halted: kernel.sysrq $(cat /proc/sys/kernel/sysrq); press Alt-SysRq-H"
+for ((i = 0; i < 300; i++)); do
+    dmesg | grep -q 'sysrq: HELP' && break
+    sleep 0.1
+done
+dmesg | grep -q 'sysrq: HELP' && echo "halted: sysrq help seen live" || echo "halted: no sysrq help live"
 echo "halted: halting"
 haltfw halt || echo "halted: haltfw halt failed with $?"
 EOF_GUEST
 hfw_boot "$guest"
 rm -f "$guest"
 
+# sysrq_h : Alt-SysRq-H on the box's keyboard.
+sysrq_h() {
+    printf 'sendkey alt-sysrq-h\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" >/dev/null ||
+        hfw_fail "could not send Alt-SysRq-H through QEMU's monitor"
+}
+hfw_wait_log '^halted: kernel.sysrq [0-9]+; press' 300 "the guest script asking for Alt-SysRq-H"
+hfw_assert_log '^halted: kernel.sysrq [1-9][0-9]*; press' "sysrq on while the box is live"
+sysrq_h
+hfw_wait_log '^halted: (no )?sysrq help' 60 "the guest script's sysrq check"
+hfw_assert_log '^halted: sysrq help seen live' "Alt-SysRq-H printing the sysrq help while the box is live"
 hfw_wait_log '^halted: halting' 300 "the guest script starting the halt"
 hfw_assert_log '^halted: swap before: 1 device' "swap on before the halt (so swap-off is exercised)"
 hfw_wait_log 'HALTFW: HALTED-(OK|FAIL)' 240 "the final stage's report"
@@ -44,6 +63,12 @@ hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('Sy
 # its loader and libraries, the manifest: about 2.8 MiB) and measured itself.
 hfw_expect_inert 30
 rss=$(hfw_inert_field rss_kib) freed=$(hfw_inert_field freed_kib)
+hfw_assert_log 'HALTFW: lockdown: .*sysrq 0,' "the report: sysrq 0"
+helps=$(hfw_log_clean | grep -c 'sysrq: HELP')
+sysrq_h
+sleep 5
+((helps >= 1)) || hfw_fail "no sysrq help line on the console from the live box"
+(($(hfw_log_clean | grep -c 'sysrq: HELP') == helps)) || hfw_fail "Alt-SysRq-H printed the sysrq help on the halted box: sysrq is still on"
 hfw_say "inert PID 1: $HFW_INERT_LINE"
 ((rss > 0 && rss <= 2048)) || hfw_fail "PID 1's resident set: rss_kib=$rss (target <= 2048)"
 ((freed >= 2048)) || hfw_fail "the exitrd gave back only freed_kib=$freed (the final stage and its libraries are 2.8 MiB)"
