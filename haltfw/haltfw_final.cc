@@ -4,12 +4,13 @@
 //
 // For "halt" with a valid armed manifest it becomes the halted firewall:
 //   1. block every signal, get a console that survives unmounting /dev
-//   2. kill what userspace is left
+//   2. kill what userspace is left (a survivor fails the halt); from here
+//      on no usermode helper can start
 //   3. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
 //   4. take every mount off, check swap; meanwhile a second thread sets
 //      sysrq (turning it off waits for the kernel)
-//   5. lock down: no usermode helper can start, Ctrl-Alt-Del
+//   5. lock down the rest: Ctrl-Alt-Del, sysrq as the thread wrote it
 //   6. print the report on the console, then exec haltfw-inert, which
 //      removes the exitrd's files and stays PID 1, inert, for ever (or,
 //      without it, stay inert itself).
@@ -38,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
@@ -262,15 +264,21 @@ bool FinishSysrqWrite(SysrqWrite* w) {
     return w->ok;
 }
 
-// Lockdown: with kernel.modprobe empty the kernel starts no usermode helper
-// for modules at all (kernel.modules_disabled would not stop the spawn);
-// the uevent helper off; sysrq (written by then: StartSysrqWrite) and
-// Ctrl-Alt-Del as configured.
-std::string Lockdown(const Manifest& m, bool sysrq_ok) {
+// The lockdown's first part, as soon as the leftovers are dead: with
+// kernel.modprobe empty the kernel starts no usermode helper for modules
+// at all (kernel.modules_disabled would not stop the spawn); the uevent
+// helper off. Returns what could not be set.
+std::vector<std::string> HelpersOff() {
     std::vector<std::string> failed;
     if (!WriteFile("/proc/sys/kernel/modprobe", "\n") || !ReadFile("/proc/sys/kernel/modprobe").starts_with("\n"))
         failed.push_back("kernel.modprobe");
     if (access("/proc/sys/kernel/hotplug", F_OK) == 0 && !WriteFile("/proc/sys/kernel/hotplug", "\n")) failed.push_back("kernel.hotplug");
+    return failed;
+}
+
+// The rest, and the report's line: sysrq (written by then: StartSysrqWrite)
+// and Ctrl-Alt-Del as configured.
+std::string Lockdown(const Manifest& m, std::vector<std::string> failed, bool sysrq_ok) {
     if (!sysrq_ok) failed.push_back("kernel.sysrq");
     // Ctrl-Alt-Del reaches PID 1 as SIGINT (and is handled in the loop).
     if (reboot(RB_DISABLE_CAD) != 0) failed.push_back("ctrl-alt-del");
@@ -362,12 +370,18 @@ std::string StopWatcher(int* restored) {
     std::string watch = StopWatcher(&watch_restored);
     ProcessScan procs;
     std::string killed = KillLeftovers(&procs);
+    std::vector<std::string> helpers_failed = HelpersOff();
+    // Whatever survived the kill was alive during the checks below, so it
+    // fails the halt even if it is gone by the last scan (its end could
+    // still have changed what they checked: a tap device it held, say).
+    std::vector<std::string> survivors = procs.userspace;
 
-    // The checks come before the unmounts: with no userspace left nothing
-    // changes the ruleset, links or sysctls any more, and right after the
-    // old root's unmount the kernel frees its inodes and dentries (RCU
-    // callbacks), which slowed a ruleset check that came next from 30 ms
-    // to as much as 170 ms under QEMU.
+    // The checks come before the unmounts: with no userspace left (or else
+    // the halt fails, above) nothing changes the ruleset, links or sysctls
+    // any more. After the old root's unmount a ruleset check took from 30
+    // to 170 ms under QEMU, against 27-30 ms before it: probably the kernel
+    // freeing that file system's inodes and dentries (RCU callbacks) on
+    // the one CPU (docs/benchmarks.md).
     std::string digest;
     int addresses = 0;
     Check rules = VerifyRuleset(m, &digest);
@@ -389,12 +403,15 @@ std::string StopWatcher(int* restored) {
     std::vector<std::string> swaps = ActiveSwaps();
     for (const std::string& s : swaps) swapoff(s.c_str());
     if (!swaps.empty()) swaps = ActiveSwaps();
-    std::string lock = Lockdown(m, FinishSysrqWrite(&sysrq));
+    std::string lock = Lockdown(m, std::move(helpers_failed), FinishSysrqWrite(&sysrq));
     long total = 0, used = MemUsedKib(&total);
     procs = ScanProcesses();
     long verify_ms = MonotonicMs() - t0;
+    std::vector<std::string> left = procs.userspace;
+    for (const std::string& p : survivors)
+        if (std::find(left.begin(), left.end(), p) == left.end()) left.push_back(p + " (alive during the checks)");
 
-    r.lines.push_back("processes: " + (procs.userspace.empty() ? std::string("none but PID 1") : "LEFT: " + Join(procs.userspace)) +
+    r.lines.push_back("processes: " + (left.empty() ? std::string("none but PID 1") : "LEFT: " + Join(left)) +
                       " (" + std::to_string(procs.kernel_threads) + " kernel threads)" + (killed.empty() ? "" : "; killed: " + killed));
     r.lines.push_back("mounts: " + std::to_string(um.unmounted) + " taken off" + (um.lazy.empty() ? "" : " (lazily: " + Join(um.lazy) + ")") +
                       (um.left.empty() ? "; none left but the exitrd and /proc" : "; LEFT: " + Join(um.left)));
@@ -413,14 +430,14 @@ std::string StopWatcher(int* restored) {
     r.lines.push_back("memory: " + std::to_string(used) + " KiB used of " + std::to_string(total) + " KiB; final stage peak resident " +
                       std::to_string(rss_peak) + " KiB");
 
-    const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !procs.userspace.empty() ? "processes"
+    const char* reason = !rules.ok ? "ruleset" : !links.ok ? "links" : !sysctls.ok ? "sysctls" : !left.empty() ? "processes"
                        : !um.left.empty() ? "mounts" : !swaps.empty() ? "swap" : lock.find("FAILED") != std::string::npos ? "lockdown" : "";
     r.ok = *reason == '\0';
     r.reason = reason;
     r.fields = {{"digest", digest},
                 {"links", std::to_string(m.links.size())},
                 {"addresses", std::to_string(addresses)},
-                {"processes", std::to_string(1 + procs.userspace.size())},
+                {"processes", std::to_string(1 + left.size())},
                 {"mounts_left", std::to_string(um.left.size())},
                 {"swap", std::to_string(swaps.size())},
                 {"restored", rules.repaired ? "1" : "0"},

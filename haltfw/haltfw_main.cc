@@ -617,7 +617,8 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     std::string why;
     if (ap.files_current && !ExitrdRecordCurrent(record, ap.exitrd, o.final_path, InertToInstall(o), StampFile, &why)) {
         Progress("exitrd: its files changed while arming; reading them");
-        if (int rc = LoadFinalStage(o, &ap, &record, "nothing armed (apply's changes stay)"); rc != kOk) return rc;
+        if (int rc = LoadFinalStage(o, &ap, &record, "not armed again: the exitrd stays as the last arm left it (apply's changes stay)"); rc != kOk)
+            return rc;
     }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
     ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });

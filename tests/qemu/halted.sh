@@ -64,11 +64,14 @@ hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('Sy
 hfw_expect_inert 30
 rss=$(hfw_inert_field rss_kib) freed=$(hfw_inert_field freed_kib)
 hfw_assert_log 'HALTFW: lockdown: .*sysrq 0,' "the report: sysrq 0"
-helps=$(hfw_log_clean | grep -c 'sysrq: HELP')
+# The same key press as on the live box, which printed the help there (so
+# the key does reach the kernel); halted, nothing may answer it.
+helps=$(hfw_log_clean | grep -c 'sysrq: HELP' || true)
+((helps >= 1)) || hfw_fail "no sysrq help line on the console from the live box"
 sysrq_h
 sleep 5
-((helps >= 1)) || hfw_fail "no sysrq help line on the console from the live box"
-(($(hfw_log_clean | grep -c 'sysrq: HELP') == helps)) || hfw_fail "Alt-SysRq-H printed the sysrq help on the halted box: sysrq is still on"
+helps_after=$(hfw_log_clean | grep -c 'sysrq: HELP' || true)
+((helps_after == helps)) || hfw_fail "Alt-SysRq-H printed the sysrq help on the halted box: sysrq is still on"
 hfw_say "inert PID 1: $HFW_INERT_LINE"
 ((rss > 0 && rss <= 2048)) || hfw_fail "PID 1's resident set: rss_kib=$rss (target <= 2048)"
 ((freed >= 2048)) || hfw_fail "the exitrd gave back only freed_kib=$freed (the final stage and its libraries are 2.8 MiB)"
