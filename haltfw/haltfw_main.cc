@@ -418,11 +418,10 @@ void RecordExitrdFiles(const ArmPlan& ap) {
 }
 
 // Reads the final stage and what it needs to run in the exitrd, and
-// haltfw-inert; nothing, if they are there as the last arm recorded them
-// (ap->files_current, with that record in *rec). `unchanged` ends a
-// failure's message: what the arm left as it was.
-int LoadFinalStage(const ArmOptions& o, ArmPlan* ap, ExitrdRecord* rec, const std::string& unchanged) {
-    if (ExitrdFilesCurrent(o, ap, rec)) return kOk;
+// haltfw-inert. `unchanged` ends a failure's message: what the arm left as
+// it was.
+int ReadFinalStageFiles(const ArmOptions& o, ArmPlan* ap, const std::string& unchanged) {
+    ap->files_current = false;
     ap->context = StampExitrdContext(StampFile);  // before the loader lists the libraries
     std::string err;
     if (!LoadExitrdFiles(o.final_path, &ap->files, &err)) {
@@ -571,8 +570,11 @@ bool StopWatcher(const SystemdState& sd) {
 int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     // 1. The final stage first: a bad one should change nothing at all.
     ArmPlan ap;
+    // Nothing is read if the files are there as the last arm recorded them
+    // (ap.files_current, with that record in `record`).
     ExitrdRecord record;
-    if (int rc = LoadFinalStage(o, &ap, &record, "nothing changed"); rc != kOk) return rc;
+    if (!ExitrdFilesCurrent(o, &ap, &record))
+        if (int rc = ReadFinalStageFiles(o, &ap, "nothing changed"); rc != kOk) return rc;
 
     // 2. apply: the live state the manifest records is the config's.
     Config cfg;
@@ -617,7 +619,7 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     std::string why;
     if (ap.files_current && !ExitrdRecordCurrent(record, ap.exitrd, o.final_path, InertToInstall(o), StampFile, &why)) {
         Progress("exitrd: its files changed while arming; reading them");
-        if (int rc = LoadFinalStage(o, &ap, &record, "not armed again: the exitrd stays as the last arm left it (apply's changes stay)"); rc != kOk)
+        if (int rc = ReadFinalStageFiles(o, &ap, "not armed again: the exitrd stays as the last arm left it (apply's changes stay)"); rc != kOk)
             return rc;
     }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
