@@ -123,7 +123,8 @@ bool IsKernelThreadStat(std::string_view stat) {
     // fields after the last ')' are fixed. flags is field 9 overall, the 7th
     // after the state.
     size_t close = stat.rfind(')');
-    if (close == std::string_view::npos) return false;
+    // No substr past the end: it throws, and in PID 1 an exception is a panic.
+    if (close == std::string_view::npos || close + 2 > stat.size()) return false;
     std::vector<std::string_view> f = Fields(stat.substr(close + 2));
     if (f.size() < 7) return false;
     unsigned long flags = std::strtoul(std::string(f[6]).c_str(), nullptr, 10);

@@ -69,6 +69,10 @@ TEST_CASE("kernel threads are told from userspace by PF_KTHREAD") {
     // A userspace process whose name holds ") " and digits.
     CHECK_FALSE(IsKernelThreadStat("812 (evil) 1 2 (x)) S 1 812 812 0 -1 4194560 100 0 0 0"));
     CHECK_FALSE(IsKernelThreadStat("garbage"));
+    // What a fuzzer found: a ')' at the end, nothing after it.
+    CHECK_FALSE(IsKernelThreadStat("\xb1d)"));
+    CHECK_FALSE(IsKernelThreadStat(")"));
+    CHECK_FALSE(IsKernelThreadStat("1 (x) "));
 }
 
 TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {

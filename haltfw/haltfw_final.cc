@@ -151,8 +151,11 @@ ProcessScan ScanProcesses() {
             ++s.kernel_threads;
             continue;
         }
+        // A line without "(comm)" (it cannot come from the kernel) is still
+        // a process: named by its pid alone, never by a substr that throws.
         size_t a = stat.find('('), b = stat.rfind(')');
-        s.userspace.push_back(std::to_string(pid) + " " + stat.substr(a, b - a + 1));
+        bool named = a != std::string::npos && b != std::string::npos && a < b;
+        s.userspace.push_back(std::to_string(pid) + (named ? " " + stat.substr(a, b - a + 1) : std::string()));
     }
     closedir(d);
     return s;
