@@ -10,9 +10,16 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
+#include <functional>
 #include <map>
+#include <set>
+#include <string_view>
+#include <tuple>
 #include <memory>
 #include <vector>
+
+#include "nft_attrs.h"
 
 namespace haltfw {
 namespace {
@@ -110,16 +117,39 @@ std::string Describe(const NftObject& o) {
 }
 
 void AddObject(Batch* b, const NftObject& o, uint32_t* set_id) {
-    uint16_t flags = NLM_F_CREATE | NLM_F_ACK;
+    uint16_t flags = NLM_F_CREATE;
     // Without APPEND a new rule goes to the head of its chain, which would
     // reverse every chain.
     if (o.kind == NftKind::kRule) flags |= NLM_F_APPEND;
     b->Begin(NFNL_SUBSYS_NFTABLES << 8 | NewType(o.kind), o.family, flags);
-    b->Append(o.payload.data(), o.payload.size());
+    if (o.kind == NftKind::kRule) {
+        std::string payload = RuleForRestore(o.payload);
+        b->Append(payload.data(), payload.size());
+    } else {
+        b->Append(o.payload.data(), o.payload.size());
+    }
     // The kernel refuses a new set without a transaction-local id (EINVAL);
     // the canonical form has none, as the id means nothing outside a batch.
     if (o.kind == NftKind::kSet) b->U32(NFTA_SET_ID, ++*set_id);
     b->Acked(Describe(o));
+}
+
+// The order the kernel takes one set's elements in, as nft sends them:
+// ascending keys, and where an interval's end and the next one's start
+// share a key (adjacent ranges: 192.0.2.0-192.0.2.9, 192.0.2.10-...), the
+// end first. The rbtree backend refuses the end after the start with
+// EEXIST (kernel 6.18). Canonical order has the start first (the digest's
+// order, kept as it is), so the run is reordered here.
+std::vector<const NftObject*> RestoreOrder(const std::vector<NftObject>& objs, size_t from, size_t to) {
+    std::vector<const NftObject*> v;
+    for (size_t i = from; i < to; ++i) v.push_back(&objs[i]);
+    auto key = [](const NftObject* o) { return std::string_view(o->order).substr(0, o->order.empty() ? 0 : o->order.size() - 1); };
+    auto end = [](const NftObject* o) { return !o->order.empty() && o->order.back() == '\1'; };
+    std::stable_sort(v.begin(), v.end(), [&](const NftObject* a, const NftObject* b) {
+        if (key(a) != key(b)) return key(a) < key(b);
+        return end(a) && !end(b);
+    });
+    return v;
 }
 
 // Elements of one set, from objects[i] on; returns the index after them.
@@ -128,48 +158,91 @@ size_t AddElements(Batch* b, const std::vector<NftObject>& objs, size_t i) {
     auto same_set = [&](const NftObject& o) {
         return o.kind == NftKind::kSetElem && o.family == first.family && o.table == first.table && o.name == first.name;
     };
-    while (i < objs.size() && same_set(objs[i])) {
-        b->Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, first.family, NLM_F_CREATE | NLM_F_ACK);
+    size_t last = i;
+    while (last < objs.size() && same_set(objs[last])) ++last;
+    std::vector<const NftObject*> elems = RestoreOrder(objs, i, last);
+    for (size_t k = 0; k < elems.size();) {
+        b->Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, first.family, NLM_F_CREATE);
         b->Str(NFTA_SET_ELEM_LIST_TABLE, first.table);
         b->Str(NFTA_SET_ELEM_LIST_SET, first.name);
         size_t list = b->Nest(NFTA_SET_ELEM_LIST_ELEMENTS);
         size_t bytes = 0;
         uint16_t n = 0;
-        while (i < objs.size() && same_set(objs[i]) && bytes + objs[i].payload.size() + 8 < kElemBytesPerMessage) {
+        // At least one element per message, however large.
+        while (k < elems.size() && (n == 0 || bytes + elems[k]->payload.size() + 8 < kElemBytesPerMessage)) {
             size_t e = b->Nest(++n);
-            b->Append(objs[i].payload.data(), objs[i].payload.size());
+            b->Append(elems[k]->payload.data(), elems[k]->payload.size());
             b->End(e);
-            bytes += objs[i].payload.size() + 8;
-            ++i;
+            bytes += elems[k]->payload.size() + 8;
+            ++k;
         }
         b->End(list);
         b->Acked("elements of set " + first.table + " " + first.name);
     }
-    return i;
+    return last;
 }
 
-// Reads replies until every acked message has answered; the first error
-// is the one reported (later ones follow from it).
-bool ReadAcks(mnl_socket* s, const Batch& b, std::string* err) {
+// Rules in the order the kernel takes them back. A rule that jumps to an
+// anonymous chain (a chain binding, `jump { ... }`) binds it, and the
+// kernel refuses rules for a bound chain (EOPNOTSUPP), so every binding
+// chain's rules come first, inner bindings before the chains that jump to
+// them; then the other rules in canonical order. Each rule is appended to
+// its own chain, so moving rules between chains keeps every chain's order.
+std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, size_t from, size_t to) {
+    using ChainKey = std::tuple<uint8_t, std::string, std::string>;
+    std::set<ChainKey> binding;
+    for (const NftObject& o : all) {
+        std::string_view flags;
+        if (o.kind == NftKind::kChain && FindAttr(o.payload, NFTA_CHAIN_FLAGS, &flags) && (AttrBe32(flags) & NFT_CHAIN_BINDING))
+            binding.emplace(o.family, o.table, o.name);
+    }
+    std::map<ChainKey, std::vector<const NftObject*>> rules_of;
+    for (size_t i = from; i < to; ++i) rules_of[{all[i].family, all[i].table, all[i].name}].push_back(&all[i]);
+
+    std::vector<const NftObject*> out;
+    std::set<ChainKey> placed;
+    // Depth-first: a binding chain's rules after those of the bindings they
+    // jump to; a chain is marked before its targets are visited, so a loop
+    // (which the kernel would not have accepted) cannot recurse for ever.
+    std::function<void(const ChainKey&)> place = [&](const ChainKey& chain) {
+        if (!placed.insert(chain).second) return;
+        for (const NftObject* r : rules_of[chain])
+            for (const std::string& target : RuleJumpTargets(r->payload))
+                if (binding.count({r->family, r->table, target})) place({r->family, r->table, target});
+        out.insert(out.end(), rules_of[chain].begin(), rules_of[chain].end());
+    };
+    for (const ChainKey& chain : binding) place(chain);
+    for (size_t i = from; i < to; ++i)
+        if (!binding.count({all[i].family, all[i].table, all[i].name})) out.push_back(&all[i]);
+    return out;
+}
+
+// Reads the kernel's replies: errors only, as no message asks for an ACK.
+// nfnetlink handles a batch inside the sendmsg() that carries it, so every
+// reply is queued before the send returns and a non-blocking read that
+// finds the queue empty has seen them all. (ACKs for every message, as
+// before, overflowed the receive buffer at a few hundred rules: ENOBUFS.)
+// The first error is the one reported: later ones follow from it.
+bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err) {
     std::vector<char> buf(1 << 16);
-    size_t pending = b.acked().size();
     std::string first_error;
     uint32_t port = mnl_socket_get_portid(s);
-    while (pending > 0) {
-        ssize_t n = mnl_socket_recvfrom(s, buf.data(), buf.size());
+    for (;;) {
+        ssize_t n = recv(mnl_socket_get_fd(s), buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n < 0) {
             *err = std::string("restore: receive: ") + std::strerror(errno);
             return false;
         }
-        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, static_cast<int>(n));
-             nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&n))) {
+        int left = static_cast<int>(n);
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
             if (nlh->nlmsg_pid != port || nlh->nlmsg_type != NLMSG_ERROR) continue;
+            if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
             auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+            if (e->error == 0 || !first_error.empty()) continue;
             auto it = b.acked().find(nlh->nlmsg_seq);
-            if (it == b.acked().end()) continue;
-            --pending;
-            if (e->error != 0 && first_error.empty())
-                first_error = "restore: " + it->second + ": " + std::strerror(-e->error);
+            first_error = "restore: " + (it == b.acked().end() ? std::string("batch") : it->second) + ": " + std::strerror(-e->error);
         }
     }
     if (!first_error.empty()) {
@@ -188,18 +261,25 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
         return false;
     }
     int one = 1;
-    mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof one);  // short ACKs
+    mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof one);  // short error replies
 
     Batch b;
     b.Begin(NFNL_MSG_BATCH_BEGIN, AF_UNSPEC, 0, NFNL_SUBSYS_NFTABLES);
+    b.Acked("commit");  // a failed commit answers with the batch's first sequence number
     // A table delete with no name and family unspec is "flush ruleset".
-    b.Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE, NFPROTO_UNSPEC, NLM_F_ACK);
+    b.Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE, NFPROTO_UNSPEC, 0);
     b.Acked("flush ruleset");
     const std::vector<NftObject>& objs = rs.objects;
     uint32_t set_id = 0;
     for (size_t i = 0; i < objs.size();) {
         if (objs[i].kind == NftKind::kSetElem) {
             i = AddElements(&b, objs, i);
+        } else if (objs[i].kind == NftKind::kRule) {
+            // One table's rules together (canonical order keeps them so).
+            size_t end = i;
+            while (end < objs.size() && objs[end].kind == NftKind::kRule) ++end;
+            for (const NftObject* r : RuleOrder(objs, i, end)) AddObject(&b, *r, &set_id);
+            i = end;
         } else {
             AddObject(&b, objs[i], &set_id);
             ++i;
@@ -208,21 +288,33 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
     b.Begin(NFNL_MSG_BATCH_END, AF_UNSPEC, 0, NFNL_SUBSYS_NFTABLES);
 
     // The whole batch in one send: the kernel takes a batch from one skb.
-    // Size the buffers for it (FORCE: root may pass the sysctl limits), as
-    // nft does for big rulesets.
+    // Size the send buffer for it (FORCE: root may pass the sysctl limits),
+    // as nft does for big rulesets; the receive buffer only holds errors.
     int snd = static_cast<int>(b.bytes().size() + 4096);
-    int rcv = static_cast<int>(b.acked().size() * 64 + (1 << 16));
+    int rcv = 1 << 20;
     setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd);
     setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
-    // The final stage runs this as PID 1 and must never wait for ever on a
-    // reply that does not come.
-    timeval tv{30, 0};
-    setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // A commit moves the generation id; one that did not move means the
+    // batch was not committed, even if no error reply could be read.
+    uint32_t gen_before = 0, gen_after = 0;
+    if (!RulesetGeneration(&gen_before, err)) {
+        *err = "restore: " + *err;
+        return false;
+    }
     if (mnl_socket_sendto(s.get(), b.bytes().data(), b.bytes().size()) < 0) {
         *err = std::string("restore: send: ") + std::strerror(errno);
         return false;
     }
-    return ReadAcks(s.get(), b, err);
+    if (!ReadErrors(s.get(), b, err)) return false;
+    if (!RulesetGeneration(&gen_after, err)) {
+        *err = "restore: " + *err;
+        return false;
+    }
+    if (gen_after == gen_before) {
+        *err = "restore: the kernel did not commit the batch (generation " + std::to_string(gen_before) + " unchanged)";
+        return false;
+    }
+    return true;
 }
 
 }  // namespace haltfw

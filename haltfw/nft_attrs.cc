@@ -1,0 +1,139 @@
+#include "nft_attrs.h"
+
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace haltfw {
+
+void ForEachAttr(std::string_view attrs, const std::function<void(uint16_t, std::string_view)>& visit) {
+    size_t off = 0;
+    while (off + sizeof(nlattr) <= attrs.size()) {
+        nlattr a;
+        std::memcpy(&a, attrs.data() + off, sizeof a);
+        if (a.nla_len < sizeof(nlattr) || off + a.nla_len > attrs.size()) return;
+        visit(a.nla_type & NLA_TYPE_MASK, attrs.substr(off + sizeof(nlattr), a.nla_len - sizeof(nlattr)));
+        off += NLA_ALIGN(a.nla_len);
+    }
+}
+
+bool FindAttr(std::string_view attrs, uint16_t type, std::string_view* value) {
+    bool found = false;
+    ForEachAttr(attrs, [&](uint16_t t, std::string_view v) {
+        if (t == type && !found) {
+            *value = v;
+            found = true;
+        }
+    });
+    return found;
+}
+
+std::string AttrString(std::string_view value) {
+    size_t nul = value.find('\0');
+    return std::string(nul == std::string_view::npos ? value : value.substr(0, nul));
+}
+
+uint32_t AttrBe32(std::string_view value) {
+    if (value.size() < 4) return 0;
+    auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<uint8_t>(value[i])); };
+    return b(0) << 24 | b(1) << 16 | b(2) << 8 | b(3);
+}
+
+std::string EditAttrs(std::string_view attrs, const AttrEdit& edit) {
+    std::string out;
+    size_t off = 0;
+    while (off + sizeof(nlattr) <= attrs.size()) {
+        nlattr a;
+        std::memcpy(&a, attrs.data() + off, sizeof a);
+        if (a.nla_len < sizeof(nlattr) || off + a.nla_len > attrs.size()) break;
+        std::string_view raw = attrs.substr(off, std::min<size_t>(NLA_ALIGN(a.nla_len), attrs.size() - off));
+        std::string value(attrs.substr(off + sizeof(nlattr), a.nla_len - sizeof(nlattr)));
+        off += NLA_ALIGN(a.nla_len);
+        if (!edit(a.nla_type & NLA_TYPE_MASK, &value)) continue;
+        // An edit that grew a value past the 16-bit length keeps the
+        // attribute as it was rather than cut it (edits here only shrink).
+        if (value.size() + sizeof(nlattr) > 0xffff) {
+            out += raw;
+            out.append(NLA_ALIGN(raw.size()) - raw.size(), '\0');
+            continue;
+        }
+        nlattr h{static_cast<uint16_t>(sizeof(nlattr) + value.size()), a.nla_type};
+        out.append(reinterpret_cast<const char*>(&h), sizeof h);
+        out += value;
+        out.append(NLA_ALIGN(h.nla_len) - h.nla_len, '\0');
+    }
+    return out;
+}
+
+namespace {
+
+// Calls `each(name, data)` for every expression of a rule payload.
+void ForEachExpr(std::string_view rule, const std::function<void(const std::string&, std::string_view)>& each) {
+    std::string_view exprs;
+    if (!FindAttr(rule, NFTA_RULE_EXPRESSIONS, &exprs)) return;
+    ForEachAttr(exprs, [&](uint16_t, std::string_view elem) {
+        std::string_view name, data;
+        if (FindAttr(elem, NFTA_EXPR_NAME, &name)) each(AttrString(name), FindAttr(elem, NFTA_EXPR_DATA, &data) ? data : "");
+    });
+}
+
+}  // namespace
+
+std::vector<std::string> RuleJumpTargets(std::string_view rule_payload) {
+    std::vector<std::string> out;
+    ForEachExpr(rule_payload, [&](const std::string& name, std::string_view data) {
+        std::string_view imm, verdict, chain;
+        if (name == "immediate" && FindAttr(data, NFTA_IMMEDIATE_DATA, &imm) && FindAttr(imm, NFTA_DATA_VERDICT, &verdict) &&
+            FindAttr(verdict, NFTA_VERDICT_CHAIN, &chain))
+            out.push_back(AttrString(chain));
+    });
+    return out;
+}
+
+namespace {
+
+// What the kernel dumps but refuses back (kernel 6.18's and 6.1's init
+// functions), per expression: true to keep the attribute.
+bool KeepForRestore(const std::string& expr, std::string_view data, uint16_t type, const std::string& value) {
+    std::string_view unused;
+    if (expr == "dynset") {
+        // A timeout of 0 (every dynset's dump has one) is refused
+        // (EOPNOTSUPP) for a set without the timeout flag; 0 means none.
+        return !(type == NFTA_DYNSET_TIMEOUT && value == std::string(8, '\0'));
+    }
+    if (expr == "exthdr" && !FindAttr(data, NFTA_EXTHDR_DREG, &unused)) {
+        // Writing an option (`tcp option maxseg size set`) takes no flags;
+        // removing one (`reset tcp option`) takes no flags, offset or length
+        // either (EINVAL); the dump carries all three.
+        if (type == NFTA_EXTHDR_FLAGS) return false;
+        bool strip = !FindAttr(data, NFTA_EXTHDR_SREG, &unused);
+        if (strip && (type == NFTA_EXTHDR_OFFSET || type == NFTA_EXTHDR_LEN)) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string RuleForRestore(std::string_view rule_payload) {
+    auto expr = [&](uint16_t, std::string* elem) {
+        std::string_view name_attr;
+        if (!FindAttr(*elem, NFTA_EXPR_NAME, &name_attr)) return true;
+        std::string name = AttrString(name_attr);
+        *elem = EditAttrs(*elem, [&](uint16_t t, std::string* d) {
+            if (t == NFTA_EXPR_DATA) {
+                std::string data = *d;
+                *d = EditAttrs(data, [&](uint16_t type, std::string* v) { return KeepForRestore(name, data, type, *v); });
+            }
+            return true;
+        });
+        return true;
+    };
+    return EditAttrs(rule_payload, [&](uint16_t t, std::string* v) {
+        if (t == NFTA_RULE_EXPRESSIONS) *v = EditAttrs(*v, expr);
+        return true;
+    });
+}
+
+}  // namespace haltfw
