@@ -138,3 +138,14 @@ TEST_CASE("statements that need a daemon are noted on the rule") {
     nftnl_rule_free(r);
     CHECK(o.daemon_statements == std::vector<std::string>{"log group 2", "queue"});
 }
+
+TEST_CASE("a set listing counts only when no element repeats and two listings agree", "[nft_dump]") {
+    std::vector<uint64_t> a{1, 2, 3}, dup{1, 2, 2}, other{1, 2, 4};
+    CHECK(ListingIsWhole(a, nullptr));
+    CHECK_FALSE(ListingIsWhole(dup, nullptr));
+    CHECK(ListingIsWhole(a, &a));
+    CHECK_FALSE(ListingIsWhole(a, &other));
+    CHECK_FALSE(ListingIsWhole(dup, &dup));
+    std::vector<uint64_t> shorter{1, 2};
+    CHECK_FALSE(ListingIsWhole(shorter, &a));  // an element skipped
+}

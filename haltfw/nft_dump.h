@@ -82,13 +82,23 @@ NftObject CanonicalRule(nftnl_rule* r);
 /// not sorted keeps the order it has in `rs` (the order the kernel dumped).
 void SortCanonical(NftRuleset* rs);
 
+/// True when a listing of a set's elements (sorted fingerprints) can be
+/// trusted: no element twice and, with `previous`, the same elements as the
+/// listing before it. Pure; what DumpRuleset uses against torn hash-set
+/// listings.
+bool ListingIsWhole(const std::vector<uint64_t>& sorted_fingerprints, const std::vector<uint64_t>* previous);
+
 /// Reads the whole ruleset of the current network namespace. Elements of
 /// dynamic sets (NFT_SET_EVAL: filled by the packet path, e.g. meters) are
 /// runtime state and are left out. Retries when the ruleset changes during
-/// the dump (generation id moved). With `generation`, the generation id
+/// the dump (generation id moved), and when a set's listing is torn (an
+/// element twice, or two listings of a hash set that differ): a set is
+/// returned whole or not at all ("dump elements of set 's': the kernel's
+/// listing kept changing ..."). With `generation`, the generation id
 /// the ruleset read has (the same before and after the dump). Errors read
 /// "dump chains: REASON".
-bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation = nullptr);
+/// With `torn_listings`, how many set listings were torn and read again.
+bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation = nullptr, int* torn_listings = nullptr);
 
 /// The ruleset generation id of the current network namespace: the kernel
 /// bumps it on every committed ruleset change (not on packet-path set
