@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -35,6 +36,19 @@ inline bool InPrivateNetns() {
 inline void Sh(const std::string& cmd) {
     INFO("command: " << cmd);
     REQUIRE(system(cmd.c_str()) == 0);
+}
+
+// A command's standard output; the command must succeed.
+inline std::string Run(const std::string& cmd) {
+    INFO("command: " << cmd);
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    REQUIRE(pclose(p) == 0);
+    return out;
 }
 
 }  // namespace haltfw

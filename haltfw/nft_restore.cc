@@ -116,8 +116,9 @@ std::string Describe(const NftObject& o) {
     return s;
 }
 
-void AddObject(Batch* b, const NftObject& o, uint32_t* set_id) {
+void AddObject(Batch* b, const NftObject& o, uint32_t* set_id, bool exclusive_tables) {
     uint16_t flags = NLM_F_CREATE;
+    if (o.kind == NftKind::kTable && exclusive_tables) flags |= NLM_F_EXCL;
     // Without APPEND a new rule goes to the head of its chain, which would
     // reverse every chain.
     if (o.kind == NftKind::kRule) flags |= NLM_F_APPEND;
@@ -260,15 +261,23 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
         *err = std::string("restore: socket(NETLINK_NETFILTER): ") + std::strerror(errno);
         return false;
     }
+    return LoadRuleset(s.get(), rs, LoadMode::kReplaceAll, err);
+}
+
+bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string* err) {
     int one = 1;
-    mnl_socket_setsockopt(s.get(), NETLINK_CAP_ACK, &one, sizeof one);  // short error replies
+    mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof one);  // short error replies
 
     Batch b;
     b.Begin(NFNL_MSG_BATCH_BEGIN, AF_UNSPEC, 0, NFNL_SUBSYS_NFTABLES);
     b.Acked("commit");  // a failed commit answers with the batch's first sequence number
-    // A table delete with no name and family unspec is "flush ruleset".
-    b.Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE, NFPROTO_UNSPEC, 0);
-    b.Acked("flush ruleset");
+    if (mode == LoadMode::kReplaceAll) {
+        // A table delete with no name and family unspec is "flush ruleset"
+        // (it skips tables another socket owns: the shutdown guard's).
+        b.Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_DELTABLE, NFPROTO_UNSPEC, 0);
+        b.Acked("flush ruleset");
+    }
+    bool exclusive = mode == LoadMode::kAddNewTables;
     const std::vector<NftObject>& objs = rs.objects;
     uint32_t set_id = 0;
     for (size_t i = 0; i < objs.size();) {
@@ -278,10 +287,10 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
             // One table's rules together (canonical order keeps them so).
             size_t end = i;
             while (end < objs.size() && objs[end].kind == NftKind::kRule) ++end;
-            for (const NftObject* r : RuleOrder(objs, i, end)) AddObject(&b, *r, &set_id);
+            for (const NftObject* r : RuleOrder(objs, i, end)) AddObject(&b, *r, &set_id, exclusive);
             i = end;
         } else {
-            AddObject(&b, objs[i], &set_id);
+            AddObject(&b, objs[i], &set_id, exclusive);
             ++i;
         }
     }
@@ -292,8 +301,8 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
     // as nft does for big rulesets; the receive buffer only holds errors.
     int snd = static_cast<int>(b.bytes().size() + 4096);
     int rcv = 1 << 20;
-    setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd);
-    setsockopt(mnl_socket_get_fd(s.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
+    setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof snd);
+    setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof rcv);
     // A commit moves the generation id; one that did not move means the
     // batch was not committed, even if no error reply could be read.
     uint32_t gen_before = 0, gen_after = 0;
@@ -301,11 +310,11 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
         *err = "restore: " + *err;
         return false;
     }
-    if (mnl_socket_sendto(s.get(), b.bytes().data(), b.bytes().size()) < 0) {
+    if (mnl_socket_sendto(s, b.bytes().data(), b.bytes().size()) < 0) {
         *err = std::string("restore: send: ") + std::strerror(errno);
         return false;
     }
-    if (!ReadErrors(s.get(), b, err)) return false;
+    if (!ReadErrors(s, b, err)) return false;
     if (!RulesetGeneration(&gen_after, err)) {
         *err = "restore: " + *err;
         return false;

@@ -7,6 +7,8 @@
 
 #include "nft_dump.h"
 
+struct mnl_socket;
+
 namespace haltfw {
 
 /// Replaces the whole ruleset of the current network namespace with `rs`
@@ -15,5 +17,15 @@ namespace haltfw {
 /// part, nothing changes. Errors read
 /// "restore: rule in inet filter forward: No such file or directory".
 bool RestoreRuleset(const NftRuleset& rs, std::string* err);
+
+enum class LoadMode {
+    kReplaceAll,    ///< Flush the ruleset (but tables other sockets own), then load.
+    kAddNewTables,  ///< Load beside what is there; a table that exists is an error.
+};
+
+/// The transaction RestoreRuleset sends, over a bound NETLINK_NETFILTER
+/// socket of the caller's: the socket that creates a table owns it if the
+/// table is flagged NFT_TABLE_F_OWNER (the shutdown guard's).
+bool LoadRuleset(mnl_socket* sock, const NftRuleset& rs, LoadMode mode, std::string* err);
 
 }  // namespace haltfw

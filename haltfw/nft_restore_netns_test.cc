@@ -21,17 +21,6 @@ using namespace haltfw;
 
 namespace {
 
-std::string Run(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    REQUIRE(pclose(p) == 0);
-    return out;
-}
-
 // A file of its own for `nft -f`: another run of these tests (a second
 // checkout, say) may be writing the same name at the same time.
 std::string ScratchPath(const std::string& name) { return "/tmp/haltfw-" + name + "-" + std::to_string(getpid()) + ".nft"; }

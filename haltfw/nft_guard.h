@@ -1,0 +1,58 @@
+// The shutdown guard: from `haltfw halt` to the final stage, a copy of the
+// armed ruleset in tables that the ruleset watcher's netlink socket owns
+// (NFT_TABLE_F_OWNER). The kernel protects owned tables from every other
+// socket: `nft flush ruleset` skips them and any change to them is refused
+// (EPERM), so whatever a unit does to the user's tables on its way down,
+// the copy goes on dropping what the armed ruleset drops and NATing what it
+// NATs. The copy vanishes with its socket, when the final stage stops the
+// watcher after it has verified the user's tables (docs/design.md).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nft_dump.h"
+
+struct mnl_socket;
+
+namespace haltfw {
+
+/// The guard's copy of `armed`, pure: every table renamed (a name of the
+/// form "haltfw_guard_N" that `armed` does not use in that family) and
+/// flagged NFT_TABLE_F_OWNER, with every object of the table moved into
+/// it. Objects keep their own names, so rules still find their chains,
+/// sets and objects.
+NftRuleset GuardCopy(const NftRuleset& armed);
+
+/// The ruleset without owned tables and their objects: what the digest is
+/// taken of while the guard exists. The user's ruleset can hold no owned
+/// table (check refuses one: it would vanish with its owner), and at the
+/// final stage no owner but the watcher is left alive.
+void DropOwnedTables(NftRuleset* rs);
+
+/// The guard itself: the copy loaded over a netlink socket of its own,
+/// which must stay open for as long as the guard is to hold.
+class NftGuard {
+public:
+    NftGuard();
+    ~NftGuard();
+    NftGuard(const NftGuard&) = delete;
+    NftGuard& operator=(const NftGuard&) = delete;
+
+    /// Loads GuardCopy(armed) in one transaction, every table created
+    /// exclusively (an existing table of the same name is an error, never
+    /// taken over). Errors read "guard: table haltfw_guard_0: File exists".
+    bool Load(const NftRuleset& armed, std::string* err);
+    /// Tables loaded (0 before Load succeeds).
+    size_t tables() const { return tables_; }
+
+private:
+    struct Closer {
+        void operator()(mnl_socket* s) const;
+    };
+    std::unique_ptr<mnl_socket, Closer> sock_;
+    size_t tables_ = 0;
+};
+
+}  // namespace haltfw

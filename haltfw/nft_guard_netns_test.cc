@@ -1,0 +1,123 @@
+// The shutdown guard against the real kernel: what other sockets can and
+// cannot do to the owned copy, and that the copy leaves with its socket.
+// Run as `unshare --net haltfw_netns_tests`.
+#include "nft_guard.h"
+
+#include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "netns_support.h"
+#include "nft_digest.h"
+#include "nft_restore.h"
+
+using namespace haltfw;
+
+namespace {
+
+const char* kArmed = R"(flush ruleset
+table inet filter {
+    set lan { type ipv4_addr; flags interval; elements = { 192.0.2.0/24 } }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ip saddr @lan oifname "wan0" accept
+    }
+}
+table ip nat {
+    chain postrouting { type nat hook postrouting priority srcnat; oifname "wan0" masquerade; }
+}
+)";
+
+NftRuleset Dump() {
+    NftRuleset rs;
+    std::string err;
+    bool ok = DumpRuleset(&rs, &err);
+    INFO(err);
+    REQUIRE(ok);
+    return rs;
+}
+
+std::string DigestWithoutOwned() {
+    NftRuleset rs = Dump();
+    DropOwnedTables(&rs);
+    return RulesetDigest(rs);
+}
+
+bool Fails(const std::string& cmd) { return system((cmd + " 2>/dev/null").c_str()) != 0; }
+
+}  // namespace
+
+TEST_CASE("the guard's copy survives a flush and refuses every other socket's change", "[guard]") {
+    REQUIRE(InPrivateNetns());
+    std::string file = "/tmp/haltfw-guard-test-" + std::to_string(getpid()) + ".nft";
+    {
+        std::ofstream f(file);
+        f << kArmed;
+    }
+    Sh("nft -f " + file);
+    std::remove(file.c_str());
+    NftRuleset armed = Dump();
+    std::string digest = RulesetDigest(armed);
+
+    auto guard = std::make_unique<NftGuard>();
+    std::string err;
+    bool loaded = guard->Load(armed, &err);
+    INFO(err);
+    REQUIRE(loaded);
+    CHECK(guard->tables() == 2);
+    // The digest describes the user's ruleset, never the guard.
+    CHECK(DigestWithoutOwned() == digest);
+
+    Sh("nft flush ruleset");
+    CHECK(Run("nft list tables") == "table inet haltfw_guard_0\ntable ip haltfw_guard_1\n");
+    CHECK(Fails("nft delete table inet haltfw_guard_0"));
+    CHECK(Fails("nft insert rule inet haltfw_guard_0 forward accept"));
+    CHECK(Fails("nft add chain inet haltfw_guard_0 forward '{ policy accept; }'"));
+    CHECK(Fails("nft flush chain inet haltfw_guard_0 forward"));
+    CHECK(Fails("nft delete element inet haltfw_guard_0 lan '{ 192.0.2.0/24 }'"));
+    CHECK(Fails("nft add element inet haltfw_guard_0 lan '{ 198.51.100.0/24 }'"));
+    CHECK(Run("nft list chain inet haltfw_guard_0 forward | grep -c 'policy drop'") == "1\n");
+
+    // A restore replaces the user's tables and leaves the guard's.
+    REQUIRE(RestoreRuleset(armed, &err));
+    CHECK(DigestWithoutOwned() == digest);
+    CHECK(Run("nft list tables | grep -c haltfw_guard_") == "2\n");
+
+    // A second guard cannot take over the first one's tables (the owner
+    // check comes before the exclusive create's).
+    NftGuard second;
+    CHECK_FALSE(second.Load(armed, &err));
+    CHECK(err == "guard: table haltfw_guard_0: Operation not permitted");
+
+    guard.reset();  // its socket closes: the copy goes
+    CHECK(Run("nft list tables") == "table inet filter\ntable ip nat\n");
+    CHECK(RulesetDigest(Dump()) == digest);
+}
+
+TEST_CASE("the guard's copy renames every table and owns it, pure", "[guard]") {
+    NftRuleset rs;
+    NftObject t;
+    t.kind = NftKind::kTable;
+    t.family = 2;
+    t.name = "haltfw_guard_0";  // a user table with the guard's first name
+    rs.objects.push_back(t);
+    NftObject c;
+    c.kind = NftKind::kChain;
+    c.family = 2;
+    c.table = "haltfw_guard_0";
+    c.name = "forward";
+    rs.objects.push_back(c);
+    NftRuleset copy = GuardCopy(rs);
+    REQUIRE(copy.objects.size() == 2);
+    CHECK(copy.objects[0].name == "haltfw_guard_1");
+    CHECK((copy.objects[0].flags & 2) != 0);
+    CHECK(copy.objects[1].table == "haltfw_guard_1");
+    NftRuleset both = rs;
+    both.objects.insert(both.objects.end(), copy.objects.begin(), copy.objects.end());
+    DropOwnedTables(&both);
+    CHECK(both.objects.size() == 2);
+    CHECK(both.objects[0].name == "haltfw_guard_0");
+}
