@@ -134,7 +134,7 @@ bool IsKernelThreadStat(std::string_view stat) {
 
 std::string FormatWatchState(const WatchState& s) {
     return "haltfw-watch pid=" + std::to_string(s.pid) + " mode=" + (s.watching ? "watching" : "standby") +
-           " restored=" + std::to_string(s.restored) + " failed=" + std::to_string(s.failed) + "\n";
+           " restored=" + std::to_string(s.restored) + " failed=" + std::to_string(s.failed) + " guard=" + std::to_string(s.guard) + "\n";
 }
 
 bool ParseWatchState(std::string_view text, WatchState* s) {
@@ -142,26 +142,27 @@ bool ParseWatchState(std::string_view text, WatchState* s) {
     if (text.find('\n') != std::string_view::npos) return false;
     std::string line(text);
     long pid = 0;
-    int restored = 0, failed = 0, used = 0;
+    int restored = 0, failed = 0, guard = 0, used = 0;
     char mode[16] = {};
-    if (std::sscanf(line.c_str(), "haltfw-watch pid=%ld mode=%15[a-z] restored=%d failed=%d%n", &pid, mode, &restored, &failed, &used) != 4 ||
-        static_cast<size_t>(used) != line.size() || pid <= 0 || restored < 0 || failed < 0)
+    if (std::sscanf(line.c_str(), "haltfw-watch pid=%ld mode=%15[a-z] restored=%d failed=%d guard=%d%n", &pid, mode, &restored, &failed,
+                    &guard, &used) != 5 ||
+        static_cast<size_t>(used) != line.size() || pid <= 0 || restored < 0 || failed < 0 || guard < 0)
         return false;
     std::string_view m(mode);
     if (m != "standby" && m != "watching") return false;
-    *s = {pid, m == "watching", restored, failed};
+    *s = {pid, m == "watching", restored, failed, guard};
     return true;
 }
 
-Check VerifyRuleset(const Manifest& m, std::string* digest) {
+Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation) {
     Check c{"ruleset"};
     NftRuleset live;
     std::string err;
-    if (!DumpRuleset(&live, &err)) {
+    if (!DumpRuleset(&live, &err, generation)) {
         c.detail = "cannot read the ruleset: " + err;
         return c;
     }
-    *digest = RulesetDigest(live);
+    *digest = RulesetDigest(live);  // without the guard's owned copy
     if (*digest == m.digest) {
         c.ok = true;
         c.detail = "digest " + *digest + " as armed (" + std::to_string(live.objects.size()) + " objects)";
@@ -173,7 +174,7 @@ Check VerifyRuleset(const Manifest& m, std::string* digest) {
         c.detail = "digest " + was + " differs from the armed " + m.digest + "; restore failed: " + err;
         return c;
     }
-    if (!DumpRuleset(&live, &err)) {
+    if (!DumpRuleset(&live, &err, generation)) {
         c.detail = "restored, but cannot read it back: " + err;
         return c;
     }

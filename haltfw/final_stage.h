@@ -4,6 +4,7 @@
 // ruleset, links and sysctls against the armed manifest (with repair).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,8 +59,10 @@ struct Check {
 
 /// Dumps the live ruleset and compares its digest with the manifest's; on a
 /// difference restores the manifest's ruleset over netlink and compares
-/// again. *digest gets the final live digest.
-Check VerifyRuleset(const Manifest& m, std::string* digest);
+/// again. *digest gets the final live digest, and *generation (if given)
+/// the ruleset generation it was read at. The digest leaves owned tables
+/// (the shutdown guard's) out, and a restore leaves them be.
+Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr);
 
 /// Each link up with its addresses; a link that is down is set up and a
 /// missing address added, then checked again.
@@ -71,7 +74,7 @@ Check VerifySysctls(const Manifest& m);
 /// What the ruleset watcher (haltfw-final --watch, started by `haltfw arm`
 /// through haltfw-watch.service) tells the CLI and the final stage, in the
 /// exitrd's haltfw.watch: one line
-/// "haltfw-watch pid=N mode=standby|watching restored=N failed=N".
+/// "haltfw-watch pid=N mode=standby|watching restored=N failed=N guard=N".
 /// It waits on standby while the box is armed and live (the admin may
 /// change the ruleset); `haltfw halt` sets it watching, and from then on it
 /// guards the armed ruleset to the final stage, which stops it and reports
@@ -81,6 +84,10 @@ struct WatchState {
     bool watching = false;  ///< False: on standby, it touches nothing.
     int restored = 0;  ///< Times it found the ruleset changed and put it back.
     int failed = 0;    ///< Times the restore failed (it turned forwarding off).
+    /// Tables of the shutdown guard it holds (nft_guard.h): set when it
+    /// starts watching; 0 while on standby, or if the guard could not be
+    /// loaded (it then guards by restoring alone).
+    int guard = 0;
 };
 std::string FormatWatchState(const WatchState& s);
 /// False for anything but one well-formed line with a positive pid.

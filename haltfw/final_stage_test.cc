@@ -96,23 +96,28 @@ TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {
 }
 
 TEST_CASE("The watcher's state line round-trips, and nothing else parses") {
-    WatchState s{4242, true, 2, 1};
+    WatchState s{4242, true, 2, 1, 3};
     std::string line = FormatWatchState(s);
-    CHECK(line == "haltfw-watch pid=4242 mode=watching restored=2 failed=1\n");
+    CHECK(line == "haltfw-watch pid=4242 mode=watching restored=2 failed=1 guard=3\n");
     WatchState back;
     REQUIRE(ParseWatchState(line, &back));
     CHECK(back.pid == 4242);
     CHECK(back.watching);
     CHECK(back.restored == 2);
     CHECK(back.failed == 1);
-    REQUIRE(ParseWatchState(FormatWatchState({17, false, 0, 0}), &back));
+    CHECK(back.guard == 3);
+    REQUIRE(ParseWatchState(FormatWatchState({17, false, 0, 0, 0}), &back));
     CHECK(back.pid == 17);
     CHECK_FALSE(back.watching);
     for (const char* bad : {"", "haltfw-watch pid=0 mode=standby restored=0 failed=0\n", "haltfw-watch pid=12 mode=watching restored=-1 failed=0",
                             "haltfw-watch pid=12 mode=watching restored=0", "haltfw-watch pid=12 mode=watching restored=0 failed=0 extra",
                             "haltfw-watch pid=12 mode=standby restored=0 failed=0\nhaltfw-watch pid=13 mode=standby restored=0 failed=0\n",
                             "watch pid=12 mode=standby restored=0 failed=0", "haltfw-watch pid=12 mode=asleep restored=0 failed=0",
-                            "haltfw-watch pid=12 restored=0 failed=0"}) {
+                            "haltfw-watch pid=12 restored=0 failed=0",
+                            // The format before the guard: never half-read.
+                            "haltfw-watch pid=12 mode=watching restored=0 failed=0",
+                            "haltfw-watch pid=12 mode=watching restored=0 failed=0 guard=-1",
+                            "haltfw-watch pid=12 mode=watching restored=0 failed=0 guard=2 extra"}) {
         INFO(bad);
         CHECK_FALSE(ParseWatchState(bad, &back));
     }

@@ -50,6 +50,7 @@
 
 #include "final_stage.h"
 #include "manifest.h"
+#include "nft_guard.h"
 #include "report.h"
 #include "text_lines.h"
 
@@ -138,13 +139,15 @@ struct ProcessScan {
     int kernel_threads = 0;
 };
 
-ProcessScan ScanProcesses() {
+// `spare`: the ruleset watcher, which the final stage stops itself once
+// the ruleset is verified (0: none).
+ProcessScan ScanProcesses(long spare = 0) {
     ProcessScan s;
     DIR* d = opendir("/proc");
     if (!d) return s;
     while (dirent* e = readdir(d)) {
         int pid = std::atoi(e->d_name);
-        if (pid <= 1) continue;
+        if (pid <= 1 || pid == spare) continue;
         std::string stat = ReadFile(("/proc/" + std::string(e->d_name) + "/stat").c_str());
         if (stat.empty()) continue;  // gone meanwhile
         if (IsKernelThreadStat(stat)) {
@@ -168,8 +171,8 @@ void ReapChildren() {
 
 // systemd-shutdown leaves processes whose argv[0] starts with '@' (root
 // storage daemons); nothing may run once halted.
-std::string KillLeftovers(ProcessScan* scan) {
-    *scan = ScanProcesses();
+std::string KillLeftovers(ProcessScan* scan, long spare = 0) {
+    *scan = ScanProcesses(spare);
     if (scan->userspace.empty()) return "";
     std::string killed;
     for (const std::string& p : scan->userspace) {
@@ -178,7 +181,7 @@ std::string KillLeftovers(ProcessScan* scan) {
     }
     for (int i = 0; i < 50; ++i) {  // up to 5 s for them to die
         ReapChildren();
-        *scan = ScanProcesses();
+        *scan = ScanProcesses(spare);
         if (scan->userspace.empty()) break;
         usleep(100000);
     }
@@ -328,29 +331,36 @@ std::string Lockdown(const Manifest& m, std::vector<std::string> failed, bool sy
     Inert(ctrl_alt_del);
 }
 
-// The ruleset watcher guarded the ruleset through the shutdown transaction
-// (it outlived systemd-shutdown's killing spree by its '@' argv[0]) if
-// `haltfw halt` set it watching; from here on the final stage does. It
-// goes first, so that no restore of its own runs under the verification.
-// Returns the report's line, and the times it restored the ruleset (-1:
-// it never watched).
-std::string StopWatcher(int* restored) {
+// The ruleset watcher, if one is alive: it guarded the ruleset through the
+// shutdown transaction (it outlived systemd-shutdown's killing spree by its
+// '@' argv[0]) if `haltfw halt` set it watching. After the killing spree
+// its pid cannot have been reused by anything but another '@' process,
+// hence the check of its command line. Returns its pid, or 0.
+long LiveWatcher() {
+    WatchState ws;
+    if (!ParseWatchState(ReadFile(kWatchStatePath), &ws)) return 0;
+    std::string cmdline = ReadFile(("/proc/" + std::to_string(ws.pid) + "/cmdline").c_str());
+    return cmdline.starts_with("@haltfw-watch") ? ws.pid : 0;
+}
+
+// Stops the watcher (`pid`, 0 if none was alive) once the final stage has
+// verified the ruleset: with it goes its guard, the owned copy of the
+// armed ruleset, which held until then. Returns the report's line, and the
+// times it restored the ruleset (-1: it never watched).
+std::string StopWatcher(long pid, int* restored) {
     *restored = -1;
     std::string text = ReadFile(kWatchStatePath);
     if (text.empty()) return "not running: the final stage alone guarded the ruleset";
     WatchState ws;
     if (!ParseWatchState(text, &ws)) return "its state file is unreadable; stopped with the other leftovers";
-    // Only the watcher: after the killing spree its pid cannot have been
-    // reused by anything but another '@' process.
-    std::string cmdline = ReadFile(("/proc/" + std::to_string(ws.pid) + "/cmdline").c_str());
-    bool alive = cmdline.starts_with("@haltfw-watch");
-    if (alive) {
-        kill(static_cast<pid_t>(ws.pid), SIGKILL);
+    if (pid > 0) {
+        (void)kill(static_cast<pid_t>(pid), SIGKILL);
         // Our child (systemd, now us, started it); never an unbounded wait
-        // in PID 1: up to 5 s, then KillLeftovers reports it if it is still there.
-        for (int i = 0; i < 5000 && waitpid(static_cast<pid_t>(ws.pid), nullptr, WNOHANG) == 0; ++i) usleep(1000);
+        // in PID 1: up to 5 s, then the last process scan reports it.
+        for (int i = 0; i < 5000 && waitpid(static_cast<pid_t>(pid), nullptr, WNOHANG) == 0; ++i) usleep(1000);
     }
-    ParseWatchState(ReadFile(kWatchStatePath), &ws);
+    bool alive = pid > 0;
+    if (!ParseWatchState(ReadFile(kWatchStatePath), &ws)) Say("the watcher's state file became unreadable; its last counts are lost");
     if (!ws.watching)
         return (alive ? "stopped (pid " + std::to_string(ws.pid) + ") on standby" : "had ended early on standby (pid " + std::to_string(ws.pid) + ")") +
                ": nothing set it watching (only 'haltfw halt' does, and the watcher says on the console if it could not "
@@ -359,7 +369,9 @@ std::string StopWatcher(int* restored) {
     std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
                                         : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
     if (ws.failed > 0) what += "; its restore FAILED " + std::to_string(ws.failed) + " time" + (ws.failed == 1 ? "" : "s") + " (forwarding off)";
-    return (alive ? "stopped (pid " + std::to_string(ws.pid) + "); during the shutdown it "
+    what += ws.guard > 0 ? "; its owned copy of the armed ruleset (" + std::to_string(ws.guard) + " tables) held until the final stage's check"
+                         : "; it held no owned copy (it could not load one: see its console line)";
+    return (alive ? "stopped (pid " + std::to_string(ws.pid) + ") after the check; during the shutdown it "
                   : "had ended early (pid " + std::to_string(ws.pid) + "); until then it ") + what;
 }
 
@@ -369,10 +381,12 @@ std::string StopWatcher(int* restored) {
     r.version = kVersion;
     r.lines.push_back("verb 'halt' with a manifest armed by haltfw " + m.version + ": halted firewall");
 
-    int watch_restored = -1;
-    std::string watch = StopWatcher(&watch_restored);
+    // Everything but the watcher goes first; the watcher, and its guard
+    // (the owned copy of the armed ruleset), stay until the user's own
+    // tables are verified, so that the ruleset is never unguarded.
+    long watcher = LiveWatcher();
     ProcessScan procs;
-    std::string killed = KillLeftovers(&procs);
+    std::string killed = KillLeftovers(&procs, watcher);
     std::vector<std::string> helpers_failed = HelpersOff();
     // Whatever survived the kill was alive during the checks below, so it
     // fails the halt even if it is gone by the last scan (its end could
@@ -387,7 +401,16 @@ std::string StopWatcher(int* restored) {
     // the one CPU (docs/benchmarks.md).
     std::string digest;
     int addresses = 0;
-    Check rules = VerifyRuleset(m, &digest);
+    uint32_t verified_at = 0;
+    Check rules = VerifyRuleset(m, &digest, &verified_at);
+    int watch_restored = -1;
+    std::string watch = StopWatcher(watcher, &watch_restored);
+    // Its end takes the guard away without a ruleset transaction; only the
+    // watcher itself could have committed since the check (a restore of
+    // the armed ruleset). A generation that moved is checked again.
+    uint32_t now = 0;
+    std::string gen_err;
+    if (rules.ok && (!RulesetGeneration(&now, &gen_err) || now != verified_at)) rules = VerifyRuleset(m, &digest);
     Check links = VerifyLinks(m, &addresses);
     Check sysctls = VerifySysctls(m);
     std::vector<std::string> fwd_failed;
@@ -600,7 +623,10 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
     setsockopt(mnl_socket_get_fd(nl.get()), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
 
     Manifest m;
-    WatchState st{getpid(), false, 0, 0};
+    WatchState st{getpid(), false, 0, 0, 0};
+    // Held until this process ends: the final stage kills it once it has
+    // verified the user's tables, and the kernel then drops the copy.
+    NftGuard guard;
     auto check = [&] {
         long t0 = MonotonicMs();
         std::string digest;
@@ -628,14 +654,22 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
             WatchSay(err + "; not watching");
             return false;
         }
-        st.watching = true;
+        // The guard before the word "watching": `haltfw halt` starts the
+        // shutdown only once the state file says it, so no stop job runs
+        // before the owned copy holds the armed ruleset.
+        // (The generation first: the guard's own load is a transaction.)
         uint32_t gen = 0;
         bool same = armed_gen && RulesetGeneration(&gen, &err) && gen == *armed_gen;
+        std::string guard_err;
+        if (guard.Load(m.ruleset, &guard_err)) st.guard = static_cast<int>(guard.tables());
+        st.watching = true;
         // Watching, then said so, then checked: `haltfw halt` does not wait
         // for the first dump (seconds under TCG at 100,000 elements).
         WriteWatchState(state_path, st);
         WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage" +
-                 (same ? "; unchanged since the halt's arm (generation " + std::to_string(gen) + ")" : ""));
+                 (same ? "; unchanged since the halt's arm (generation " + std::to_string(gen) + ")" : "") +
+                 (st.guard > 0 ? "; guarded by an owned copy (" + std::to_string(st.guard) + " tables) that no unit can change"
+                               : "; " + guard_err + ": guarded by restoring alone"));
         // Events from here on are still queued on the socket: any commit
         // after the generation was read gets its check below.
         if (!same) check();

@@ -673,17 +673,16 @@ int Disarm() {
 // happens; the final stage then restores a changed ruleset on its own,
 // later.
 //
-// The signal is pending when this returns, before the CLI starts
-// haltfw.target: ordering dependencies could not give that, since systemd
-// runs the stop jobs of a transaction before its start jobs. That is all
-// the halt has to wait for. The watcher is subscribed already; once it
-// takes the signal it reads the manifest and checks the whole ruleset
-// first, so a change a stop job made before it got there is put back as
-// well as one after. The signal carries (sigqueue) the generation id at
-// which this halt's arm read the armed ruleset: if the kernel's is still
-// that one, no transaction has changed it, and the watcher skips that
-// first dump (tens of milliseconds of a CPU the shutdown needs).
-// ConfirmWatcher reads its answer later, off the critical path.
+// The signal is pending when this returns; ConfirmWatcher then waits, before
+// the CLI starts haltfw.target, until the watcher has loaded its guard (the
+// owned copy of the armed ruleset) and says it watches: ordering
+// dependencies could not give that, since systemd runs the stop jobs of a
+// transaction before its start jobs. Once watching, it checks the whole
+// ruleset first, so a change made before it got there is put back as well
+// as one after. The signal carries (sigqueue) the generation id at which
+// this halt's arm read the armed ruleset: if the kernel's is still that
+// one, no transaction has changed it, and the watcher skips that first
+// dump (tens of milliseconds of a CPU the shutdown needs).
 long SignalWatcher(SystemdManager* m, uint32_t generation) {
     WatchState ws;
     bool alive = false;
@@ -713,14 +712,22 @@ long SignalWatcher(SystemdManager* m, uint32_t generation) {
     return ws.pid;
 }
 
-// Says whether the watcher signalled took up watching (up to 5 s).
+// Waits until the watcher signalled has taken up watching, and so holds its
+// guard (the owned copy of the armed ruleset: nft_guard.h), up to 30 s: the
+// halt starts no stop job before that. Says what it found.
 void ConfirmWatcher(long pid) {
     WatchState ws;
     bool alive = false;
-    for (int i = 0; i < 2500; ++i) {
+    for (int i = 0; i < 15000; ++i) {
         bool known = ReadWatcher(&ws, &alive);
+        if (known && ws.pid == pid && alive && ws.watching && ws.guard > 0) {
+            Progress("watch: the armed ruleset is guarded through the shutdown by an owned copy no unit can change, and by "
+                     "haltfw-watch.service (pid " + std::to_string(pid) + ")");
+            return;
+        }
         if (known && ws.pid == pid && alive && ws.watching) {
-            Progress("watch: the armed ruleset is guarded through the shutdown (haltfw-watch.service, pid " + std::to_string(pid) + ")");
+            Warn("the ruleset watcher (pid " + std::to_string(pid) + ") could not load its owned copy of the armed ruleset (its "
+                 "console line says why): it guards the shutdown by restoring the ruleset alone");
             return;
         }
         if (known && ws.pid == pid && !alive) {
@@ -730,7 +737,7 @@ void ConfirmWatcher(long pid) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
-    Warn("the ruleset watcher did not say it watches within 5 s: only the final stage may restore a ruleset changed on the way "
+    Warn("the ruleset watcher did not say it watches within 30 s: only the final stage may restore a ruleset changed on the way "
          "down");
 }
 
@@ -756,6 +763,8 @@ int Halt(const Globals& g, const ArmOptions& o) {
         return kSystem;
     }
     long watcher = SignalWatcher(m.get(), generation);
+    // The guard holds before the first stop job can run.
+    if (watcher > 0) ConfirmWatcher(watcher);
     if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         // A watching watcher would undo the admin's changes to the live box.
@@ -769,7 +778,6 @@ int Halt(const Globals& g, const ArmOptions& o) {
     out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
                    "); the box becomes the halted firewall",
                Priority::kNotice);
-    if (watcher > 0) ConfirmWatcher(watcher);
     return kOk;
 }
 

@@ -1,6 +1,10 @@
 #include "nft_digest.h"
 
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include <set>
+#include <utility>
 
 #include "sha256.h"
 
@@ -19,9 +23,14 @@ void Field(Sha256* h, const std::string& s) {
 }  // namespace
 
 std::string RulesetDigest(const NftRuleset& rs) {
+    // Owned tables are left out (the shutdown guard's copy: nft_guard.h).
+    std::set<std::pair<uint8_t, std::string>> owned;
+    for (const NftObject& o : rs.objects)
+        if (o.kind == NftKind::kTable && (o.flags & NFT_TABLE_F_OWNER)) owned.emplace(o.family, o.name);
     Sha256 h;
     h.Update("haltfw-ruleset-v1");
     for (const NftObject& o : rs.objects) {
+        if (!owned.empty() && owned.count({o.family, o.kind == NftKind::kTable ? o.name : o.table})) continue;
         uint8_t head[2] = {static_cast<uint8_t>(o.kind), o.family};
         h.Update(head, sizeof head);
         Field(&h, o.table);

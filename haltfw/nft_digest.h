@@ -11,7 +11,10 @@
 namespace haltfw {
 
 /// Hex SHA-256 of `rs` in canonical order (call SortCanonical first if the
-/// objects were built by hand). Pure.
+/// objects were built by hand). Tables flagged NFT_TABLE_F_OWNER and their
+/// objects are left out: the digest describes a ruleset haltfw can arm and
+/// restore, which holds no owned table (check refuses one), and the shutdown
+/// guard's owned copy must not change it. Pure.
 std::string RulesetDigest(const NftRuleset& rs);
 
 /// One line per object, "KIND FAMILY TABLE NAME: TEXT", in canonical order:

@@ -80,16 +80,6 @@ NftRuleset GuardCopy(const NftRuleset& armed) {
     return copy;
 }
 
-void DropOwnedTables(NftRuleset* rs) {
-    std::set<std::pair<uint8_t, std::string>> owned;
-    for (const NftObject& o : rs->objects)
-        if (o.kind == NftKind::kTable && (o.flags & NFT_TABLE_F_OWNER)) owned.emplace(o.family, o.name);
-    if (owned.empty()) return;
-    std::erase_if(rs->objects, [&](const NftObject& o) {
-        return owned.count({o.family, o.kind == NftKind::kTable ? o.name : o.table}) > 0;
-    });
-}
-
 void NftGuard::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
 
 NftGuard::NftGuard() = default;

@@ -25,12 +25,6 @@ namespace haltfw {
 /// sets and objects.
 NftRuleset GuardCopy(const NftRuleset& armed);
 
-/// The ruleset without owned tables and their objects: what the digest is
-/// taken of while the guard exists. The user's ruleset can hold no owned
-/// table (check refuses one: it would vanish with its owner), and at the
-/// final stage no owner but the watcher is left alive.
-void DropOwnedTables(NftRuleset* rs);
-
 /// The guard itself: the copy loaded over a netlink socket of its own,
 /// which must stay open for as long as the guard is to hold.
 class NftGuard {

@@ -23,6 +23,8 @@ expect_contains "unarmed watch" "$OUT" "haltfw: watch: not armed (no '$HALTFW_EX
 
 run_haltfw 0 --config "$CONF" arm --final "$REAL"
 armed=$("$HALTFW" digest)
+# Once watching, the watcher holds an owned copy of every armed table.
+guard=$(nft list tables | wc -l)
 
 # start_watcher OUT : 'haltfw watch' in the background (its output to OUT,
 # its pid in $watcher), until its state file says it is subscribed (5 s).
@@ -53,7 +55,7 @@ expect_contains "status without a watcher" "$OUT" "watch: not running (arm start
 start_watcher "$WORK/watch.out"
 run_haltfw 0 --config "$CONF" status
 expect_contains "status on standby" "$OUT" "watch: haltfw-watch.service on standby (pid $watcher)"
-expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
 cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
 case $cmdline in
@@ -83,7 +85,7 @@ wait_restores() {
 nft add table ip admin_change
 sleep 0.5
 nft list table ip admin_change >/dev/null 2>&1 || fail "the watcher on standby undid a change to the live ruleset"
-expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
 nft delete table ip admin_change
 expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
 
@@ -95,7 +97,7 @@ sleep 0.3
 expect_eq "flushed on standby" "$(nft list ruleset | wc -l)" 0
 set_watching
 wait_restores 1 >/dev/null
-expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
 expect_eq "digest after its first check" "$("$HALTFW" digest)" "$armed"
 # (exit 1: the admin's change above left the ruleset's generation moved)
 run_haltfw 1 --config "$CONF" status
@@ -103,27 +105,27 @@ expect_contains "status watching" "$OUT" "watch: haltfw-watch.service watching, 
 
 nft flush ruleset
 ms=$(wait_restores 2)
-expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0"
+expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0 guard=$guard"
 expect_eq "digest after a flush" "$("$HALTFW" digest)" "$armed"
 echo "watch: a flush undone within ${ms} ms (polled every 10 ms)"
 
 nft add table ip intruder
 wait_restores 3 >/dev/null
-expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0"
+expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0 guard=$guard"
 expect_eq "digest after an added table" "$("$HALTFW" digest)" "$armed"
 
 handle=$(nft -a list chain inet filter forward | sed -n 's/.*masquerade.*# handle \([0-9]*\)$/\1/p; s/.*oifname "wan0" accept # handle \([0-9]*\)$/\1/p' | head -n 1)
 [ -n "$handle" ] || fail "no LAN->WAN accept rule found in the forward chain"
 nft delete rule inet filter forward handle "$handle"
 wait_restores 4 >/dev/null
-expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0"
+expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0 guard=$guard"
 expect_eq "digest after a deleted rule" "$("$HALTFW" digest)" "$armed"
 
 # A transaction that changes nothing the digest covers (a counter reset)
 # restores nothing.
 nft reset counters >/dev/null
 sleep 0.5
-expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0"
+expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0 guard=$guard"
 
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
@@ -145,12 +147,12 @@ for _ in $(seq 500); do
     sleep 0.01
 done
 sleep 0.3
-expect_eq "watching, same generation" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0"
+expect_eq "watching, same generation" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0 guard=$guard"
 expect_contains "its console line, same generation" "$(cat "$WORK/watch4.out")" \
     "haltfw-watch: watching the armed ruleset (digest $armed) until the final stage; unchanged since the halt's arm (generation $gen)"
 nft flush ruleset  # watching now: the event brings the check
 wait_restores 1 >/dev/null
-expect_eq "same generation, then a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+expect_eq "same generation, then a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 rm -f "$STATE"
@@ -160,7 +162,7 @@ nft flush ruleset
 sleep 0.3
 /bin/kill -s USR1 -q "$gen" "$watcher"
 wait_restores 1 >/dev/null
-expect_eq "a generation that moved" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0"
+expect_eq "a generation that moved" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
 expect_eq "digest after a generation that moved" "$("$HALTFW" digest)" "$armed"
 case $(cat "$WORK/watch5.out") in *"unchanged since the halt's arm"*) fail "the watcher skipped its check for a moved generation" ;; esac
 kill "$watcher"
@@ -182,7 +184,7 @@ for _ in $(seq 500); do
     grep -q " failed=1" "$STATE" && break
     sleep 0.01
 done
-expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=1"
+expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=1 guard=0"
 expect_eq "forwarding after" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "00"
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
@@ -205,7 +207,7 @@ rc=0
 wait "$watcher" 2>/dev/null || rc=$?
 expect_eq "exit status without a manifest" "$rc" 2
 expect_contains "its console line" "$(cat "$WORK/watch3.out")" "; not watching"
-expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0"
+expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
 # disarm with a watcher running (here without systemd: HALTFW_SYSROOT):
 # it is killed before the exitrd comes off, never left on a detached copy.
 mv "$WORK/moved.manifest" "$HALTFW_EXITRD/haltfw.manifest"
