@@ -81,6 +81,69 @@ void ForEachExpr(std::string_view rule, const std::function<void(const std::stri
 
 }  // namespace
 
+namespace {
+
+// Whether a run of NFTA_LIST_ELEM expressions holds one named `name`, at
+// any depth (expressions nest in dynset, and in set element lists).
+bool ExprListHas(std::string_view list, const std::string& name, int depth) {
+    if (depth > 8) return false;
+    bool found = false;
+    ForEachAttr(list, [&](uint16_t, std::string_view elem) {
+        std::string_view n, data;
+        if (found || !FindAttr(elem, NFTA_EXPR_NAME, &n)) return;
+        if (AttrString(n) == name) {
+            found = true;
+            return;
+        }
+        // Nested expressions sit in attributes of the data whose values are
+        // themselves expressions or lists of them; any nested attribute is
+        // tried both ways, which costs little and misses none.
+        if (!FindAttr(elem, NFTA_EXPR_DATA, &data)) return;
+        ForEachAttr(data, [&](uint16_t, std::string_view inner) {
+            if (found) return;
+            std::string_view in_name;
+            if (FindAttr(inner, NFTA_EXPR_NAME, &in_name)) {
+                std::string one(inner);
+                nlattr h{static_cast<uint16_t>(sizeof(nlattr) + one.size()), NFTA_LIST_ELEM};
+                std::string wrapped(reinterpret_cast<const char*>(&h), sizeof h);
+                wrapped += one;
+                found = ExprListHas(wrapped, name, depth + 1);
+            } else {
+                found = ExprListHas(inner, name, depth + 1);
+            }
+        });
+    });
+    return found;
+}
+
+}  // namespace
+
+void ElementKey(std::string_view elem_payload, std::string* key, bool* interval_end) {
+    std::string_view k, v, flags;
+    key->clear();
+    if (FindAttr(elem_payload, NFTA_SET_ELEM_KEY, &k) && FindAttr(k, NFTA_DATA_VALUE, &v)) key->assign(v);
+    *interval_end = FindAttr(elem_payload, NFTA_SET_ELEM_FLAGS, &flags) && (AttrBe32(flags) & NFT_SET_ELEM_INTERVAL_END);
+}
+
+bool RuleHasExpression(std::string_view rule_payload, const std::string& name) {
+    std::string_view exprs;
+    return FindAttr(rule_payload, NFTA_RULE_EXPRESSIONS, &exprs) && ExprListHas(exprs, name, 0);
+}
+
+bool SetHasExpression(std::string_view set_payload, const std::string& name) {
+    std::string_view one, list;
+    if (FindAttr(set_payload, NFTA_SET_EXPR, &one)) {
+        std::string_view n;
+        if (FindAttr(one, NFTA_EXPR_NAME, &n) && AttrString(n) == name) return true;
+    }
+    return FindAttr(set_payload, NFTA_SET_EXPRESSIONS, &list) && ExprListHas(list, name, 0);
+}
+
+uint32_t ObjectType(std::string_view obj_payload) {
+    std::string_view t;
+    return FindAttr(obj_payload, NFTA_OBJ_TYPE, &t) ? AttrBe32(t) : 0;
+}
+
 std::vector<std::string> RuleJumpTargets(std::string_view rule_payload) {
     std::vector<std::string> out;
     ForEachExpr(rule_payload, [&](const std::string& name, std::string_view data) {

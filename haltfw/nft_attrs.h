@@ -35,6 +35,22 @@ std::string EditAttrs(std::string_view attrs, const AttrEdit& edit);
 /// chains its immediate verdicts name, in order.
 std::vector<std::string> RuleJumpTargets(std::string_view rule_payload);
 
+/// A set element's key (the bytes of its NFTA_SET_ELEM_KEY value) and
+/// whether it ends an interval (NFT_SET_ELEM_INTERVAL_END); an element with
+/// no key gets an empty one.
+void ElementKey(std::string_view elem_payload, std::string* key, bool* interval_end);
+
+/// Whether a rule's payload holds an expression named `name` ("quota"),
+/// nested ones (a dynset's, a set element's) included.
+bool RuleHasExpression(std::string_view rule_payload, const std::string& name);
+
+/// Whether a set's payload declares a per-element expression `name`
+/// (`set s { ...; quota 10 mbytes; }`).
+bool SetHasExpression(std::string_view set_payload, const std::string& name);
+
+/// A stateful object's type (NFT_OBJECT_*), 0 if its payload has none.
+uint32_t ObjectType(std::string_view obj_payload);
+
 /// A rule's payload as the kernel takes it back: attributes that every dump
 /// carries but the kernel refuses in a new rule, with no meaning of their
 /// own, are dropped (a dynset's timeout of 0 for a set without timeouts;

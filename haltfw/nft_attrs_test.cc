@@ -92,3 +92,17 @@ TEST_CASE("a rule goes back without the attributes the kernel refuses", "[nft_at
     CHECK(RuleForRestore(Rule(Expr("exthdr", strip))) ==
           Rule(Expr("exthdr", Attr(NFTA_EXTHDR_TYPE, "\x02") + Attr(NFTA_EXTHDR_OP, Be32(NFT_EXTHDR_OP_TCPOPT)))));
 }
+
+TEST_CASE("an element's key and interval end are read from its own bytes", "[nft_attrs]") {
+    std::string key = Nested(NFTA_SET_ELEM_KEY, Attr(NFTA_DATA_VALUE, "\xc0\x00\x02\x00"));
+    std::string k;
+    bool end = true;
+    ElementKey(key, &k, &end);
+    CHECK(k == std::string("\xc0\x00\x02\x00", 4));
+    CHECK_FALSE(end);
+    ElementKey(key + Attr(NFTA_SET_ELEM_FLAGS, Be32(NFT_SET_ELEM_INTERVAL_END)), &k, &end);
+    CHECK(end);
+    ElementKey("", &k, &end);
+    CHECK(k.empty());
+    CHECK_FALSE(end);
+}

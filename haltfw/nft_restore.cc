@@ -142,15 +142,26 @@ void AddObject(Batch* b, const NftObject& o, uint32_t* set_id, bool exclusive_ta
 // EEXIST (kernel 6.18). Canonical order has the start first (the digest's
 // order, kept as it is), so the run is reordered here.
 std::vector<const NftObject*> RestoreOrder(const std::vector<NftObject>& objs, size_t from, size_t to) {
-    std::vector<const NftObject*> v;
-    for (size_t i = from; i < to; ++i) v.push_back(&objs[i]);
-    auto key = [](const NftObject* o) { return std::string_view(o->order).substr(0, o->order.empty() ? 0 : o->order.size() - 1); };
-    auto end = [](const NftObject* o) { return !o->order.empty() && o->order.back() == '\1'; };
-    std::stable_sort(v.begin(), v.end(), [&](const NftObject* a, const NftObject* b) {
-        if (key(a) != key(b)) return key(a) < key(b);
-        return end(a) && !end(b);
+    // Key and end flag from the element's own bytes: a manifest's elements
+    // carry nothing else (NftObject::order is not written there).
+    struct Keyed {
+        std::string key;
+        bool end;
+        const NftObject* o;
+    };
+    std::vector<Keyed> v;
+    for (size_t i = from; i < to; ++i) {
+        Keyed k{"", false, &objs[i]};
+        ElementKey(objs[i].payload, &k.key, &k.end);
+        v.push_back(std::move(k));
+    }
+    std::stable_sort(v.begin(), v.end(), [](const Keyed& a, const Keyed& b) {
+        if (a.key != b.key) return a.key < b.key;
+        return a.end && !b.end;
     });
-    return v;
+    std::vector<const NftObject*> out;
+    for (const Keyed& k : v) out.push_back(k.o);
+    return out;
 }
 
 // Elements of one set, from objects[i] on; returns the index after them.
@@ -319,7 +330,9 @@ bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string
         *err = "restore: " + *err;
         return false;
     }
-    if (gen_after == gen_before) {
+    // (A batch that changes nothing, an empty ruleset over an empty one,
+    // commits nothing either, and the kernel leaves the id as it was.)
+    if (gen_after == gen_before && !rs.objects.empty()) {
         *err = "restore: the kernel did not commit the batch (generation " + std::to_string(gen_before) + " unchanged)";
         return false;
     }
