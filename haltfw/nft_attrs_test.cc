@@ -94,7 +94,7 @@ TEST_CASE("a rule goes back without the attributes the kernel refuses", "[nft_at
 }
 
 TEST_CASE("an element's key and interval end are read from its own bytes", "[nft_attrs]") {
-    std::string key = Nested(NFTA_SET_ELEM_KEY, Attr(NFTA_DATA_VALUE, "\xc0\x00\x02\x00"));
+    std::string key = Nested(NFTA_SET_ELEM_KEY, Attr(NFTA_DATA_VALUE, std::string("\xc0\x00\x02\x00", 4)));
     std::string k;
     bool end = true;
     ElementKey(key, &k, &end);

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "nft_attrs.h"
 #include "sha256.h"
 
 namespace haltfw {
@@ -52,13 +53,39 @@ std::string NftFamilyName(uint8_t family) {
     }
 }
 
+namespace {
+
+std::string Hex(std::string_view bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+// "element KEY [: DATA] [end]" in hex, from the element's own bytes.
+std::string DescribeElement(std::string_view payload) {
+    std::string key;
+    bool end = false;
+    ElementKey(payload, &key, &end);
+    std::string s = "element " + Hex(key);
+    std::string_view data, value;
+    if (FindAttr(payload, NFTA_SET_ELEM_DATA, &data) && FindAttr(data, NFTA_DATA_VALUE, &value)) s += " : " + Hex(value);
+    if (end) s += " [end]";
+    return s;
+}
+
+}  // namespace
+
 std::string DescribeRuleset(const NftRuleset& rs) {
     std::string out;
     for (const NftObject& o : rs.objects) {
         out += NftKindName(o.kind);
         out += " " + NftFamilyName(o.family);
         if (!o.table.empty()) out += " " + o.table;
-        out += " " + o.name + ": " + o.text;
+        out += " " + o.name + ": " + (o.kind == NftKind::kSetElem ? DescribeElement(o.payload) : o.text);
         if (out.back() != '\n') out += '\n';
     }
     return out;

@@ -222,7 +222,8 @@ NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e) {
     // ranges), as the kernel wants them inserted.
     uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
     o.order += (flags & NFT_SET_ELEM_INTERVAL_END) ? '\1' : '\0';
-    o.text = Text(nftnl_set_elem_snprintf, e);
+    // No libnftnl text for elements: they are most of a large ruleset, and
+    // their text (a hex key) is what DescribeRuleset builds from the bytes.
     return o;
 }
 
@@ -401,38 +402,48 @@ std::function<bool(const nlmsghdr*)> Each(Alloc alloc, Parse parse, Use use) {
 }
 
 // One listing of a set's elements, appended to `out` in the kernel's order.
+// Each reply is parsed into a set of its own and freed once its elements
+// are in canonical form: libnftnl's copy of a whole large set would cost
+// more than the canonical one.
 bool DumpElementsOnce(NfSocket* s, const nftnl_set* set, std::vector<NftObject>* out, bool* interrupted, std::string* err) {
-    // A fresh set holding only the names, so that the request carries no
-    // elements; the replies are parsed into it.
+    auto names = [&](nftnl_set* to) {
+        nftnl_set_set_str(to, NFTNL_SET_TABLE, nftnl_set_get_str(set, NFTNL_SET_TABLE));
+        nftnl_set_set_str(to, NFTNL_SET_NAME, nftnl_set_get_str(set, NFTNL_SET_NAME));
+        nftnl_set_set_u32(to, NFTNL_SET_FAMILY, nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
+    };
+    // The request names the set and carries no elements.
     SetPtr req(nftnl_set_alloc());
     if (!req) {
         *err = "dump elements: out of memory";
         return false;
     }
-    nftnl_set_set_str(req.get(), NFTNL_SET_TABLE, nftnl_set_get_str(set, NFTNL_SET_TABLE));
-    nftnl_set_set_str(req.get(), NFTNL_SET_NAME, nftnl_set_get_str(set, NFTNL_SET_NAME));
-    nftnl_set_set_u32(req.get(), NFTNL_SET_FAMILY, nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
-    uint16_t family = static_cast<uint16_t>(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
-    bool ok = s->Dump(
-        NFT_MSG_GETSETELEM, family, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, req.get()); },
-        [&](const nlmsghdr* n) { return nftnl_set_elems_nlmsg_parse(n, req.get()) >= 0; }, interrupted, err);
-    if (!ok) {
-        *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set, NFTNL_SET_NAME))) + "': " + *err;
-        return false;
-    }
+    names(req.get());
     struct ElemCtx {
         const nftnl_set* set;
         std::vector<NftObject>* out;
-    } ctx{req.get(), out};
-    nftnl_set_elem_foreach(
-        req.get(),
-        [](nftnl_set_elem* e, void* data) {
-            auto* c = static_cast<ElemCtx*>(data);
-            c->out->push_back(CanonicalSetElem(c->set, e));
-            return 0;
+    };
+    uint16_t family = static_cast<uint16_t>(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
+    bool ok = s->Dump(
+        NFT_MSG_GETSETELEM, family, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, req.get()); },
+        [&](const nlmsghdr* n) {
+            SetPtr part(nftnl_set_alloc());
+            if (!part) return false;
+            names(part.get());
+            if (nftnl_set_elems_nlmsg_parse(n, part.get()) < 0) return false;
+            ElemCtx ctx{part.get(), out};
+            nftnl_set_elem_foreach(
+                part.get(),
+                [](nftnl_set_elem* e, void* data) {
+                    auto* c = static_cast<ElemCtx*>(data);
+                    c->out->push_back(CanonicalSetElem(c->set, e));
+                    return 0;
+                },
+                &ctx);
+            return true;
         },
-        &ctx);
-    return true;
+        interrupted, err);
+    if (!ok) *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set, NFTNL_SET_NAME))) + "': " + *err;
+    return ok;
 }
 
 // The elements of a listing as sorted 64-bit fingerprints of their

@@ -43,7 +43,8 @@ struct NftObject {
     std::string name;            ///< Table, chain, object, flowtable or set name;
                                  ///< a rule's chain; an element's set.
     std::string payload;         ///< Canonical netlink attributes (binary).
-    std::string text;            ///< libnftnl's one-line description, for people.
+    std::string text;            ///< libnftnl's one-line description, for people (empty for
+                                 ///< elements: DescribeRuleset reads their bytes).
     /// Elements: the key's bytes (network order), then the flags, so that
     /// sorting by it gives ascending keys, each interval start before the
     /// end that shares its key. Empty for other kinds.
