@@ -45,11 +45,29 @@ struct ApplyResult {
     int error_line = 0;                   ///< Config line of the failed action.
     ActionKind failed = ActionKind::kRuleset;  ///< Kind of the failed action.
     std::vector<std::string> rollback_failures;  ///< Undo steps that failed too.
+    /// `stop` said yes and the plan was rolled back from the action
+    /// `error` names (`ok` false). A plan finished anyway is `ok`.
+    bool stopped = false;
 };
+
+/// What a plan asked to stop halfway does: whichever way to a whole state
+/// is shorter (docs/design.md, "How apply stays whole").
+enum class StopWay { kRollBack, kFinish };
+
+/// The shorter way when asked to stop before `actions[next]`, with
+/// `undo_kinds` the kinds of the actions done that have an undo step.
+/// Work is counted as (ruleset transactions, other requests), compared in
+/// that order: one ruleset transaction, commit or reload, outweighs any
+/// number of address, route or sysctl writes. A tie rolls back: stopping
+/// was asked for. Pure.
+StopWay ShorterWay(const std::vector<Action>& actions, size_t next, const std::vector<ActionKind>& undo_kinds);
 
 /// Runs the plan's actions in order. `program` is the ruleset program for a
 /// kRuleset action. `progress` gets one line per action and per undo step.
+/// `stop`, if given, is asked before each action (a signal is held, say);
+/// once it says yes, the plan goes the ShorterWay and it is not asked again.
 ApplyResult ApplyPlan(const Plan& plan, const std::string& program, System* sys,
-                      const std::function<void(const std::string&)>& progress);
+                      const std::function<void(const std::string&)>& progress,
+                      const std::function<bool()>& stop = nullptr);
 
 }  // namespace haltfw

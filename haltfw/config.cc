@@ -1,23 +1,29 @@
 #include "config.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <map>
-#include <sstream>
+#include <set>
+#include <unordered_map>
+#include <utility>
 
 #include "gateway.h"
 #include "ini.h"
+#include "nft_includes.h"
+#include "sysctl.h"
 
 namespace haltfw {
 namespace {
 
-std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string Quote(std::string_view s) { return QuoteValue(s); }
 
 bool ParseUint(std::string_view s, uint32_t lo, uint32_t hi, uint32_t* out) {
     uint32_t v = 0;
@@ -61,6 +67,108 @@ std::string Dirname(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// Answers "does any prefix of the set hold this address?" in
+// O(lengths x log n): one lookup per distinct prefix length (at most 33 for
+// IPv4, 129 for IPv6), so checking every next hop of an interface with
+// 100,000 addresses stays n log n.
+class PrefixIndex {
+public:
+    void Add(const Prefix& p) {
+        networks_.insert(p.network());
+        lengths_.insert({p.addr.family, p.len});
+    }
+    bool Contains(const IpAddr& a) const {
+        for (auto [family, len] : lengths_)
+            if (family == a.family && networks_.count(Prefix{a, len}.network())) return true;
+        return false;
+    }
+
+private:
+    std::set<Prefix> networks_;
+    std::set<std::pair<int, int>> lengths_;
+};
+
+// An address of the config: interfaces[iface].addresses[index].
+struct AddressRef {
+    size_t iface = 0;
+    size_t index = 0;
+};
+
+// For every address, in interface order, the first address of an earlier
+// interface that overlaps it, if any: what a check of every pair of
+// interfaces would report first, in O(n log n). CIDR prefixes either nest or
+// are apart, so sorted by (network, length) they form a forest in which two
+// prefixes overlap exactly when one is an ancestor of the other; the first
+// overlapping address is then the smallest ordinal among a prefix's
+// ancestors and descendants.
+std::vector<std::optional<AddressRef>> EarlierOverlaps(const std::vector<InterfaceConfig>& ifs) {
+    std::vector<AddressRef> refs;  // by ordinal: interface order, then address order
+    std::vector<Prefix> nets;
+    for (size_t i = 0; i < ifs.size(); ++i)
+        for (size_t k = 0; k < ifs[i].addresses.size(); ++k) {
+            refs.push_back({i, k});
+            nets.push_back(ifs[i].addresses[k].prefix.network());
+        }
+    const size_t n = refs.size(), none = SIZE_MAX;
+    std::vector<size_t> order(n);
+    for (size_t k = 0; k < n; ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return std::pair(nets[a], a) < std::pair(nets[b], b); });
+
+    // parent[] by a sweep with the chain of enclosing prefixes; then the
+    // smallest ordinal above each node (forwards) and below it (backwards).
+    std::vector<size_t> parent(n, none), above(n, none), below(n, none);
+    std::vector<size_t> chain;
+    for (size_t o : order) {
+        while (!chain.empty() && !nets[chain.back()].contains(nets[o].addr)) chain.pop_back();
+        if (!chain.empty()) {
+            parent[o] = chain.back();
+            above[o] = std::min(above[parent[o]], parent[o]);
+        }
+        chain.push_back(o);
+    }
+    for (auto it = order.rbegin(); it != order.rend(); ++it)
+        if (parent[*it] != none) below[parent[*it]] = std::min({below[parent[*it]], below[*it], *it});
+
+    std::vector<std::optional<AddressRef>> out(n);
+    for (size_t k = 0; k < n; ++k) {
+        size_t first = std::min(above[k], below[k]);
+        if (first != none && refs[first].iface < refs[k].iface) out[k] = refs[first];
+    }
+    return out;
+}
+
+// The metric the kernel stores: IPv6 turns 0 into 1024 (see WantedRoutes in
+// plan.h, which asks for the same).
+uint32_t KernelMetric(int family, uint32_t metric) { return family == AF_INET6 && metric == 0 ? 1024 : metric; }
+
+// A route an interface asks for, for the check that no two share the key
+// the kernel replaces on (destination and metric).
+struct RouteRef {
+    const InterfaceConfig* ifc = nullptr;
+    std::string what;   // "gateway '198.51.100.254'", "route '0.0.0.0/0 metric 10'"
+    int line = 0;
+    Prefix dst;
+    uint32_t metric = 0;
+};
+
+std::vector<RouteRef> ConfigRoutes(const InterfaceConfig& ifc) {
+    std::vector<RouteRef> out;
+    for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
+        if (!*gw) continue;
+        int family = (*gw)->prefix.addr.family;
+        out.push_back({&ifc, (gw == &ifc.gateway ? "gateway " : "gateway6 ") + QuoteValue(FormatIp((*gw)->prefix.addr)), (*gw)->line,
+                       Prefix{IpAddr{family, {}}, 0}, KernelMetric(family, 0)});
+    }
+    for (const RouteSpec& r : ifc.routes)
+        out.push_back({&ifc, "route " + QuoteValue(r.text), r.line, r.dst, KernelMetric(r.dst.addr.family, r.metric)});
+    return out;
+}
+
+// The keys of one section that may be given once, with their lines: at
+// most the handful of such keys a section has, so a flat list (100,000
+// sections each with a map cost more than the rest of the validation).
+using SeenKeys = std::vector<std::pair<std::string, int>>;
+
 // Parses one section's entries. Keeps the file path and diagnostics so each
 // handler can report with the entry's line.
 class Parser {
@@ -74,33 +182,47 @@ private:
 
     // A key that may be given once per section: reports a repeat and returns
     // false for it.
-    bool Once(const IniEntry& e, std::map<std::string, int>* seen);
+    bool Once(const IniEntry& e, SeenKeys* seen);
 
     void Ruleset(const IniEntry& e);
-    void Interface(InterfaceConfig* ifc, const IniEntry& e, std::map<std::string, int>* seen);
+    void Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen);
     void Route(InterfaceConfig* ifc, const IniEntry& e);
     void Sysctl(const IniEntry& e);
-    void Halt(const IniEntry& e, std::map<std::string, int>* seen);
-    void Gateway(const IniEntry& e, std::map<std::string, int>* seen);
+    void Halt(const IniEntry& e, SeenKeys* seen);
+    void Gateway(const IniEntry& e, SeenKeys* seen);
     void YesNo(const IniEntry& e, bool* value, int* line);
     void Forward(const IniEntry& e);
     void Block(const IniEntry& e);
 
     void CheckInterface(const InterfaceConfig& ifc);
     void CheckAcrossInterfaces();
+    void CheckRoutes();
+    void CheckDefaultRoutes(const std::vector<const RouteRef*>& defaults);
+    // Adds a built-in setting unless the file set the key.
+    void AddSysctlDefault(const std::string& key, const std::string& value);
     void AddInterfaceSysctls();
+    void AddGatewaySysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
-    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan);
+    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
+                      const std::set<IpAddr>& lan_addresses, std::string* lan_list);
 
     const std::string& path_;
     Diagnostics* diags_;
     Config cfg_;
+    // Indexes that keep validation n log n (100,000 sections or keys).
+    // key -> cfg_.sysctls index, for the built-in defaults and the file's keys.
+    std::unordered_map<std::string, size_t> sysctl_index_;
+    // [gateway] forwards by (protocol, DNAT target: any IPv4, or one IPv6
+    // host): their port ranges, disjoint, first port -> (last port, line).
+    std::map<std::pair<std::string, IpAddr>, std::map<uint16_t, std::pair<uint16_t, int>>> forward_ports_;
 };
 
-bool Parser::Once(const IniEntry& e, std::map<std::string, int>* seen) {
-    auto [it, fresh] = seen->emplace(e.key, e.line);
-    if (!fresh) Error(e.line, Quote(e.key) + " given twice (first on line " + std::to_string(it->second) + ")");
+bool Parser::Once(const IniEntry& e, SeenKeys* seen) {
+    auto it = std::find_if(seen->begin(), seen->end(), [&](const auto& k) { return k.first == e.key; });
+    bool fresh = it == seen->end();
+    if (fresh) seen->emplace_back(e.key, e.line);
+    else Error(e.line, Quote(e.key) + " given twice (first on line " + std::to_string(it->second) + ")");
     return fresh;
 }
 
@@ -121,7 +243,7 @@ void Parser::Ruleset(const IniEntry& e) {
     cfg_.rule_files.push_back({p, e.line});
 }
 
-void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, std::map<std::string, int>* seen) {
+void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen) {
     const std::string where = "interface " + Quote(ifc->role) + ": ";
     std::string err;
     if (e.key == "device") {
@@ -136,6 +258,9 @@ void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, std::map<std::st
     } else if (e.key == "address") {
         auto p = ParsePrefix(e.value, true, &err);
         if (!p) Error(e.line, where + "address " + Quote(e.value) + ": " + err);
+        // A /0 on a link makes every address of the family on-link there:
+        // a default route out of that link that no [gateway] check sees.
+        else if (p->len == 0) Error(e.line, where + "address " + Quote(e.value) + ": prefix length 0 would put every address on this link");
         else ifc->addresses.push_back({*p, e.line});
     } else if (e.key == "gateway" || e.key == "gateway6") {
         if (!Once(e, seen)) return;
@@ -200,31 +325,22 @@ void Parser::Route(InterfaceConfig* ifc, const IniEntry& e) {
 }
 
 void Parser::Sysctl(const IniEntry& e) {
-    if (e.key.rfind("net.", 0) != 0 || !IsName(e.key, "._-/")) {
-        Error(e.line, "sysctl " + Quote(e.key) + ": only keys under net.* can be set");
-        return;
-    }
-    if (e.key.find("..") != std::string::npos || e.key.back() == '.') {
-        Error(e.line, "sysctl " + Quote(e.key) + ": malformed key");
-        return;
-    }
-    if (e.value.empty() || e.value.find_first_of("\n\r") != std::string::npos) {
-        Error(e.line, "sysctl " + Quote(e.key) + ": empty value");
-        return;
-    }
-    for (SysctlSetting& s : cfg_.sysctls) {
-        if (s.key != e.key) continue;
-        if (s.line > 0) {
-            Error(e.line, "sysctl " + Quote(e.key) + " given twice (first on line " + std::to_string(s.line) + ")");
-            return;
-        }
-        s = {e.key, e.value, e.line};  // overrides a built-in default, in place
-        return;
-    }
-    cfg_.sysctls.push_back({e.key, e.value, e.line});
+    const std::string where = "sysctl " + Quote(e.key) + ": ";
+    std::string why;
+    if (!CheckSysctlKey(e.key, &why)) return Error(e.line, where + why);
+    if (e.value.empty()) return Error(e.line, where + "empty value");
+    if (!CheckSysctlValue(e.value, &why)) return Error(e.line, where + "value " + Quote(e.value) + ": " + why);
+    // Kept in the kernel's form, so that "01" matches the kernel's "1" and
+    // the manifest holds what the final stage will read back.
+    SysctlSetting setting{e.key, SysctlKernelForm(e.value), e.line};
+    auto [it, fresh] = sysctl_index_.emplace(e.key, cfg_.sysctls.size());
+    if (fresh) return cfg_.sysctls.push_back(std::move(setting));
+    SysctlSetting& s = cfg_.sysctls[it->second];
+    if (s.line > 0) return Error(e.line, "sysctl " + Quote(e.key) + " given twice (first on line " + std::to_string(s.line) + ")");
+    s = std::move(setting);  // overrides a built-in default, in place
 }
 
-void Parser::Halt(const IniEntry& e, std::map<std::string, int>* seen) {
+void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
     if (e.key == "modules") {
         for (std::string_view m : Words(e.value)) {
             if (!IsName(m, "_-")) Error(e.line, "[halt] modules: " + Quote(m) + " is not a module name");
@@ -248,7 +364,7 @@ void Parser::Halt(const IniEntry& e, std::map<std::string, int>* seen) {
 
 // [gateway]: the keys, checked one by one here; against the interfaces
 // (which may come later in the file) in CheckGateway.
-void Parser::Gateway(const IniEntry& e, std::map<std::string, int>* seen) {
+void Parser::Gateway(const IniEntry& e, SeenKeys* seen) {
     GatewayConfig& gw = *cfg_.gateway;
     if (e.key == "lan" || e.key == "wan") {
         if (!Once(e, seen)) return;
@@ -317,12 +433,17 @@ void Parser::Forward(const IniEntry& e) {
             return Error(e.line, where + "IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)");
         if (f.host.family == AF_INET6) f.to_port = 0;
     }
-    // Two DNATs for one WAN port: the first would win without a word.
-    for (const ForwardSpec& o : cfg_.gateway->forwards) {
-        bool same_target = f.host.family == AF_INET ? o.host.family == AF_INET : o.host == f.host;
-        if (o.proto == f.proto && same_target && o.first <= f.last && f.first <= o.last)
-            return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " + std::to_string(o.line) + ")");
-    }
+    // Two DNATs for one WAN port: the first would win without a word. The
+    // ranges kept are disjoint (an overlap is refused), so only the range
+    // just below ours can reach into it from below; else the first one
+    // starting inside ours overlaps.
+    IpAddr target = f.host.family == AF_INET ? IpAddr{AF_INET, {}} : f.host;
+    auto& ranges = forward_ports_[{f.proto, target}];
+    auto hit = ranges.lower_bound(f.first);
+    if (hit != ranges.begin() && std::prev(hit)->second.first >= f.first) hit = std::prev(hit);
+    if (hit != ranges.end() && hit->first <= f.last)
+        return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " + std::to_string(hit->second.second) + ")");
+    ranges[f.first] = {f.last, f.line};
     cfg_.gateway->forwards.push_back(f);
 }
 
@@ -357,7 +478,7 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
     if (role.empty()) return nullptr;  // reported with the key
     const InterfaceConfig* ifc = cfg_.FindRole(role);
     if (!ifc) {
-        Error(line, what + "no section [interface." + role + "]");
+        Error(line, what + "no section " + QuoteValue("interface." + role, '[', ']'));
         return nullptr;
     }
     // The rules match interfaces by name (iifname); a MAC-chosen interface
@@ -370,27 +491,24 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
     return ifc;
 }
 
-void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan) {
+// `lan_prefixes` and `lan_addresses` index the LAN once for every forward;
+// *lan_list is the LAN's prefixes for the message, made on the first need.
+void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
+                          const std::set<IpAddr>& lan_addresses, std::string* lan_list) {
     const std::string where = "[gateway] forward " + Quote(f.text) + ": ";
     if (f.host.family == AF_INET) {
         bool wan4 = false;
         for (const AddressSpec& a : wan.addresses) wan4 |= a.prefix.addr.family == AF_INET;
         if (!wan4) Error(f.line, where + "interface " + Quote(wan.role) + " has no IPv4 address to forward from");
     }
-    for (const AddressSpec& a : lan.addresses) {
-        if (a.prefix.addr == f.host) {
-            Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is the box's own address; the box runs no services once halted");
-            return;
-        }
+    if (lan_addresses.count(f.host)) {
+        Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is the box's own address; the box runs no services once halted");
+        return;
     }
-    std::vector<Prefix> prefixes = LanPrefixes(lan);
-    bool inside = false;
-    std::string list;
-    for (const Prefix& p : prefixes) {
-        inside |= p.contains(f.host);
-        list += (list.empty() ? "" : ", ") + FormatPrefix(p);
-    }
-    if (!inside) Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is outside the LAN's prefixes (" + list + ")");
+    if (lan_prefixes.Contains(f.host)) return;
+    if (lan_list->empty())
+        for (const Prefix& p : LanPrefixes(lan)) *lan_list += (lan_list->empty() ? "" : ", ") + FormatPrefix(p);
+    Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is outside the LAN's prefixes (" + *lan_list + ")");
 }
 
 void Parser::CheckGateway() {
@@ -414,7 +532,15 @@ void Parser::CheckGateway() {
                                                        "); the profile sends the LAN to the WAN");
     }
     if (!lan || !wan || lan->addresses.empty()) return;
-    for (const ForwardSpec& f : gw.forwards) CheckForward(f, *lan, *wan);
+    // What LanPrefixes (gateway.h) covers: the addresses' and the routes'
+    // prefixes.
+    PrefixIndex lan_prefixes;
+    std::set<IpAddr> lan_addresses;
+    for (const AddressSpec& a : lan->addresses) lan_prefixes.Add(a.prefix), lan_addresses.insert(a.prefix.addr);
+    for (const RouteSpec& r : lan->routes)
+        if (r.dst.len > 0) lan_prefixes.Add(r.dst);
+    std::string lan_list;
+    for (const ForwardSpec& f : gw.forwards) CheckForward(f, *lan, *wan, lan_prefixes, lan_addresses, &lan_list);
     bool lan4 = false, wan4 = false;
     for (const AddressSpec& a : lan->addresses) lan4 |= a.prefix.addr.family == AF_INET;
     for (const AddressSpec& a : wan->addresses) wan4 |= a.prefix.addr.family == AF_INET;
@@ -423,13 +549,14 @@ void Parser::CheckGateway() {
               "[gateway] masquerade: interface " + Quote(wan->role) + " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
 }
 
+void Parser::AddSysctlDefault(const std::string& key, const std::string& value) {
+    if (sysctl_index_.emplace(key, cfg_.sysctls.size()).second) cfg_.sysctls.push_back({key, value, 0});
+}
+
 // A gateway forwards: unless the file says otherwise, [gateway] turns
 // forwarding on (after every other sysctl).
-void AddGatewaySysctls(std::vector<SysctlSetting>* sysctls) {
-    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
-        bool set = std::any_of(sysctls->begin(), sysctls->end(), [&](const SysctlSetting& s) { return s.key == key; });
-        if (!set) sysctls->push_back({key, "1", 0});
-    }
+void Parser::AddGatewaySysctls() {
+    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) AddSysctlDefault(key, "1");
 }
 
 void Parser::CheckInterface(const InterfaceConfig& ifc) {
@@ -437,50 +564,98 @@ void Parser::CheckInterface(const InterfaceConfig& ifc) {
     if (ifc.device.empty() && !ifc.mac) Error(ifc.line, where + "needs 'device' or 'mac'");
     if (!ifc.device.empty() && ifc.mac) Error(ifc.line, where + "give 'device' or 'mac', not both");
 
-    for (size_t i = 0; i < ifc.addresses.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-            if (ifc.addresses[i].prefix.addr == ifc.addresses[j].prefix.addr)
-                Error(ifc.addresses[i].line, where + "address " + Quote(FormatPrefix(ifc.addresses[i].prefix)) +
-                                                 " given twice (first on line " + std::to_string(ifc.addresses[j].line) + ")");
+    std::map<IpAddr, int> first_line;
+    PrefixIndex prefixes;
+    for (const AddressSpec& a : ifc.addresses) {
+        auto [it, fresh] = first_line.emplace(a.prefix.addr, a.line);
+        if (!fresh)
+            Error(a.line, where + "address " + Quote(FormatPrefix(a.prefix)) + " given twice (first on line " + std::to_string(it->second) + ")");
+        prefixes.Add(a.prefix);
+    }
 
     // A next hop must be reachable through a prefix this interface holds,
     // or the kernel refuses the route (and a halted box cannot fix it).
-    auto on_link = [&](const IpAddr& gw) {
-        for (const AddressSpec& a : ifc.addresses)
-            if (a.prefix.contains(gw)) return true;
-        return false;
-    };
     for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
-        if (*gw && !on_link((*gw)->prefix.addr))
+        if (*gw && !prefixes.Contains((*gw)->prefix.addr))
             Error((*gw)->line, where + (gw == &ifc.gateway ? "gateway " : "gateway6 ") + Quote(FormatIp((*gw)->prefix.addr)) +
                                    " is outside every prefix configured on " + Quote(ifc.role));
     }
     for (const RouteSpec& r : ifc.routes) {
-        if (r.via && !on_link(*r.via))
+        if (r.via && !prefixes.Contains(*r.via))
             Error(r.line, where + "route " + Quote(r.text) + ": via " + Quote(FormatIp(*r.via)) +
                               " is outside every prefix configured on " + Quote(ifc.role));
     }
 }
 
+// Each device, MAC and overlapping address is reported once per later
+// interface, against the first interface that has it: the same message a
+// check of every pair gives first, without its n^2 cost (and without n^2
+// messages for a file that names one device 100,000 times).
 void Parser::CheckAcrossInterfaces() {
     const auto& ifs = cfg_.interfaces;
+    std::unordered_map<std::string, size_t> by_device;
+    std::map<MacAddr, size_t> by_mac;
+    std::vector<std::optional<AddressRef>> overlaps = EarlierOverlaps(ifs);
+    size_t ordinal = 0;
     for (size_t i = 0; i < ifs.size(); ++i) {
-        for (size_t j = 0; j < i; ++j) {
-            const InterfaceConfig& a = ifs[i];
-            const InterfaceConfig& b = ifs[j];
-            if (!a.device.empty() && a.device == b.device)
-                Error(a.line, "interface " + Quote(a.role) + ": device " + Quote(a.device) + " is already used by interface " +
-                                  Quote(b.role) + " (line " + std::to_string(b.line) + ")");
-            if (a.mac && b.mac && *a.mac == *b.mac)
-                Error(a.line, "interface " + Quote(a.role) + ": mac " + Quote(FormatMac(*a.mac)) + " is already used by interface " +
-                                  Quote(b.role) + " (line " + std::to_string(b.line) + ")");
-            for (const AddressSpec& x : a.addresses)
-                for (const AddressSpec& y : b.addresses)
-                    if (x.prefix.overlaps(y.prefix))
-                        Error(x.line, "interface " + Quote(a.role) + ": address " + Quote(FormatPrefix(x.prefix)) + " overlaps " +
-                                          Quote(FormatPrefix(y.prefix)) + " of interface " + Quote(b.role) + " (line " +
-                                          std::to_string(y.line) + ")");
+        const InterfaceConfig& a = ifs[i];
+        auto used = [&](const InterfaceConfig& b) { return " is already used by interface " + Quote(b.role) + " (line " + std::to_string(b.line) + ")"; };
+        if (!a.device.empty()) {
+            auto [it, fresh] = by_device.emplace(a.device, i);
+            if (!fresh) Error(a.line, "interface " + Quote(a.role) + ": device " + Quote(a.device) + used(ifs[it->second]));
         }
+        if (a.mac) {
+            auto [it, fresh] = by_mac.emplace(*a.mac, i);
+            if (!fresh) Error(a.line, "interface " + Quote(a.role) + ": mac " + Quote(FormatMac(*a.mac)) + used(ifs[it->second]));
+        }
+        for (const AddressSpec& x : a.addresses) {
+            const std::optional<AddressRef>& o = overlaps[ordinal++];
+            if (!o) continue;
+            const InterfaceConfig& b = ifs[o->iface];
+            const AddressSpec& y = b.addresses[o->index];
+            Error(x.line, "interface " + Quote(a.role) + ": address " + Quote(FormatPrefix(x.prefix)) + " overlaps " +
+                              Quote(FormatPrefix(y.prefix)) + " of interface " + Quote(b.role) + " (line " + std::to_string(y.line) + ")");
+        }
+    }
+}
+
+// The kernel keeps one route per destination and metric (NLM_F_REPLACE
+// matches on them): a second one with the same key silently replaces the
+// first, so it is an error. Default routes of one family with different
+// metrics are allowed, and a warning says which one wins.
+void Parser::CheckRoutes() {
+    std::vector<RouteRef> all;
+    for (const InterfaceConfig& ifc : cfg_.interfaces)
+        for (RouteRef& r : ConfigRoutes(ifc)) all.push_back(std::move(r));
+    std::map<std::pair<Prefix, uint32_t>, const RouteRef*> first;
+    std::vector<const RouteRef*> defaults4, defaults6;
+    for (const RouteRef& r : all) {
+        if (r.dst.len == 0) (r.dst.addr.family == AF_INET ? defaults4 : defaults6).push_back(&r);
+        auto [it, fresh] = first.emplace(std::pair(r.dst, r.metric), &r);
+        if (fresh) continue;
+        const RouteRef& f = *it->second;
+        std::string what = r.dst.len == 0 ? std::string("a second ") + FamilyName(r.dst.addr.family) + " default route of metric " + std::to_string(r.metric) +
+                                                " (the first: " + f.what + " of interface " + Quote(f.ifc->role) + ", line " + std::to_string(f.line) + ")"
+                                          : "the same destination and metric (" + std::to_string(r.metric) + ") as " + f.what + " of interface " +
+                                                Quote(f.ifc->role) + " (line " + std::to_string(f.line) + ")";
+        Error(r.line, "interface " + Quote(r.ifc->role) + ": " + r.what + ": " + what +
+                          "; the kernel keeps one route per destination and metric: give them different metrics");
+    }
+    CheckDefaultRoutes(defaults4);
+    CheckDefaultRoutes(defaults6);
+}
+
+void Parser::CheckDefaultRoutes(const std::vector<const RouteRef*>& defaults) {
+    if (defaults.size() < 2) return;
+    const RouteRef* best = defaults[0];
+    for (const RouteRef* r : defaults)
+        if (r->metric < best->metric) best = r;
+    const std::string n = std::to_string(defaults.size());
+    for (const RouteRef* r : defaults) {
+        if (r == best || r->metric == best->metric) continue;  // the winner, or an error already
+        diags_->Warning(path_, r->line, "interface " + Quote(r->ifc->role) + ": " + r->what + ": one of " + n + " " + FamilyName(r->dst.addr.family) +
+                                            " default routes; the lowest metric wins: " + best->what + " of interface " + Quote(best->ifc->role) +
+                                            " (line " + std::to_string(best->line) + ", metric " + std::to_string(best->metric) + ")");
     }
 }
 
@@ -495,8 +670,10 @@ void Parser::AddInterfaceSysctls() {
         for (char c : ifc.device) dev += c == '.' ? '/' : c;  // sysctl(8)'s escape for a dot in a name
         for (const char* leaf : {"accept_ra", "autoconf"}) {
             std::string key = "net.ipv6.conf." + dev + "." + leaf;
-            bool set = std::any_of(cfg_.sysctls.begin(), cfg_.sysctls.end(), [&](const SysctlSetting& x) { return x.key == key; });
-            if (!set) cfg_.sysctls.push_back({key, "0", 0});
+            // Looked up, not indexed: no two interfaces share a device (an
+            // error otherwise), so no later default can ask for this key.
+            std::string why;
+            if (CheckSysctlKey(key, &why) && !sysctl_index_.count(key)) cfg_.sysctls.push_back({key, "0", 0});
         }
     }
 }
@@ -504,57 +681,70 @@ void Parser::AddInterfaceSysctls() {
 Config Parser::Run(const IniFile& ini) {
     cfg_.path = path_;
     cfg_.sysctls = DefaultSysctls();
+    for (size_t i = 0; i < cfg_.sysctls.size(); ++i) sysctl_index_.emplace(cfg_.sysctls[i].key, i);
+    // Room for what the file brings: no rehash or regrowth on the way.
+    sysctl_index_.reserve(cfg_.sysctls.size() + ini.entries.size());
+    cfg_.interfaces.reserve(ini.sections.size());
 
-    // Per-section state for "given twice" checks; interface sections are
-    // created when their header is seen so that an empty one is still checked.
-    std::map<std::string, std::map<std::string, int>> seen;
-    std::map<std::string, size_t> iface_index;
-    std::map<std::string, int> section_line;
+    // Per-section state for "given twice" checks (an interface's beside
+    // it); interface sections are created when their header is seen so that
+    // an empty one is still checked.
+    std::unordered_map<std::string, SeenKeys> seen;
+    std::unordered_map<std::string, size_t> iface_index;
+    std::vector<SeenKeys> iface_seen;
     for (const IniSection& s : ini.sections) {
         if (s.name.rfind("interface.", 0) == 0) {
             std::string role = s.name.substr(10);
             if (!IsName(role, "_-")) {
-                Error(s.line, "section [" + s.name + "]: role name " + Quote(role) + " may hold only letters, digits, '-' and '_'");
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + ": role name " + Quote(role) + " may hold only letters, digits, '-' and '_'");
                 continue;
             }
-            if (iface_index.count(role)) {
-                Error(s.line, "section [" + s.name + "] given twice (first on line " + std::to_string(section_line[s.name]) + ")");
+            if (auto it = iface_index.find(role); it != iface_index.end()) {
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + " given twice (first on line " + std::to_string(cfg_.interfaces[it->second].line) + ")");
                 continue;
             }
             iface_index[role] = cfg_.interfaces.size();
             InterfaceConfig ifc;
             ifc.role = role;
             ifc.line = s.line;
-            cfg_.interfaces.push_back(ifc);
+            cfg_.interfaces.push_back(std::move(ifc));
+            iface_seen.emplace_back();
         } else if (s.name == "gateway") {
             if (!cfg_.gateway) cfg_.gateway = GatewayConfig{.line = s.line};
         } else if (s.name != "ruleset" && s.name != "sysctl" && s.name != "halt" && !s.name.empty()) {
-            Error(s.line, "unknown section [" + s.name + "]");
+            Error(s.line, "unknown section " + QuoteValue(s.name, '[', ']'));
         }
-        section_line.emplace(s.name, s.line);
     }
 
+    // A section's entries come one after another: it is looked up once.
+    const std::string* section = nullptr;
+    SeenKeys* section_seen = nullptr;
+    InterfaceConfig* ifc = nullptr;
     for (const IniEntry& e : ini.entries) {
+        if (!section || e.section != *section) {
+            section = &e.section;
+            auto it = e.section.starts_with("interface.") ? iface_index.find(e.section.substr(10)) : iface_index.end();
+            ifc = it == iface_index.end() ? nullptr : &cfg_.interfaces[it->second];
+            section_seen = ifc ? &iface_seen[it->second] : &seen[e.section];
+        }
         if (e.section.empty()) Error(e.line, Quote(e.key) + " outside any section");
         else if (e.section == "ruleset") Ruleset(e);
         else if (e.section == "sysctl") Sysctl(e);
-        else if (e.section == "halt") Halt(e, &seen[e.section]);
-        else if (e.section == "gateway") Gateway(e, &seen[e.section]);
-        else if (e.section.rfind("interface.", 0) == 0) {
-            auto it = iface_index.find(e.section.substr(10));
-            if (it != iface_index.end()) Interface(&cfg_.interfaces[it->second], e, &seen[e.section]);
-        }
+        else if (e.section == "halt") Halt(e, section_seen);
+        else if (e.section == "gateway") Gateway(e, section_seen);
+        else if (ifc) Interface(ifc, e, section_seen);
         // Entries of an unknown section were reported with the section.
     }
 
     for (const InterfaceConfig& ifc : cfg_.interfaces) CheckInterface(ifc);
     CheckAcrossInterfaces();
+    CheckRoutes();
     AddInterfaceSysctls();
     CheckGateway();
-    if (cfg_.gateway) AddGatewaySysctls(&cfg_.sysctls);
+    if (cfg_.gateway) AddGatewaySysctls();
     if (cfg_.rule_files.empty() && !cfg_.gateway)
         diags_->Error(path_, 0, "no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='");
-    return cfg_;
+    return std::move(cfg_);  // the parser is done with it (a copy of 100,000 interfaces is no small thing)
 }
 
 }  // namespace
@@ -606,19 +796,131 @@ Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* 
     return Parser(path, diags).Run(ini);
 }
 
+namespace {
+
+// Closes on scope exit. (files.h's UniqueFd lives in a library this one may
+// not link.)
+struct Fd {
+    int fd = -1;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
+const char* FileKind(mode_t mode) {
+    switch (mode & S_IFMT) {
+        case S_IFDIR: return "a directory";
+        case S_IFIFO: return "a FIFO";
+        case S_IFSOCK: return "a socket";
+        case S_IFCHR: return "a character device";
+        case S_IFBLK: return "a block device";
+    }
+    return "not a file";
+}
+
+// "larger than 64 MiB (67108865 bytes)"; size 0: not known (still growing).
+std::string TooLarge(uint64_t size) {
+    return "larger than " + std::to_string(kConfigInputMax >> 20) + " MiB" + (size ? " (" + std::to_string(size) + " bytes)" : "");
+}
+
+}  // namespace
+
+bool ReadConfigInput(const std::string& path, std::string* text, std::string* why, std::pair<dev_t, ino_t>* id) {
+    // Look before opening: an O_PATH descriptor opens nothing, so a FIFO
+    // cannot block and a device's open (a watchdog's arms it) never runs.
+    Fd look(open(path.c_str(), O_PATH | O_CLOEXEC));
+    struct stat st{};
+    if (look.fd < 0 || fstat(look.fd, &st) != 0) {
+        *why = std::string("cannot read: ") + std::strerror(errno);
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *why = std::string("not a regular file (") + FileKind(st.st_mode) + ")";
+        return false;
+    }
+    if (static_cast<uint64_t>(st.st_size) > kConfigInputMax) {
+        *why = TooLarge(static_cast<uint64_t>(st.st_size));
+        return false;
+    }
+    // O_NONBLOCK and the inode check: if the path was swapped for a FIFO
+    // since the look, the open neither blocks nor is read.
+    Fd in(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    struct stat now{};
+    if (in.fd < 0 || fstat(in.fd, &now) != 0) {
+        *why = std::string("cannot read: ") + std::strerror(errno);
+        return false;
+    }
+    if (now.st_dev != st.st_dev || now.st_ino != st.st_ino || !S_ISREG(now.st_mode)) {
+        *why = "cannot read: replaced while being opened";
+        return false;
+    }
+    if (id) *id = {now.st_dev, now.st_ino};
+    // Read at most one byte past the limit: a file that grows after the
+    // fstat is still bounded.
+    text->assign(std::min<uint64_t>(static_cast<uint64_t>(now.st_size), kConfigInputMax) + 1, '\0');
+    size_t used = 0;
+    for (;;) {
+        if (used == text->size()) text->resize(std::min(used * 2, kConfigInputMax + 1));
+        ssize_t n = read(in.fd, text->data() + used, text->size() - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *why = std::string("cannot read: ") + std::strerror(errno);
+            return false;
+        }
+        used += static_cast<size_t>(n);
+        if (used > kConfigInputMax) {
+            *why = TooLarge(0);
+            return false;
+        }
+        if (n == 0) break;
+    }
+    text->resize(used);
+    return true;
+}
+
+namespace {
+
+// Checks a rules file and every file its include statements pull in,
+// nested, found as nft finds them (nft_includes.h): each a regular file
+// within the size limit, each read once, with the bound. A file nft would
+// not find is left for nft to report. Errors name the [ruleset] line.
+void CheckRulesFile(const std::string& config, const RuleFile& f, Diagnostics* diags) {
+    const std::string where = "[ruleset] file " + QuoteValue(f.path) + ": ";
+    std::string text, why;
+    std::pair<dev_t, ino_t> id;
+    if (!ReadConfigInput(f.path, &text, &why, &id)) return diags->Error(config, f.line, where + why);
+    std::set<std::pair<dev_t, ino_t>> seen{id};  // a cycle, or a file included twice, ends here
+    std::vector<std::pair<std::string, std::string>> todo{{f.path, std::move(text)}};  // (path, text)
+    while (!todo.empty()) {
+        auto [path, body] = std::move(todo.back());
+        todo.pop_back();
+        for (const std::string& name : IncludeNames(body)) {
+            for (const std::string& file : ResolveInclude(name, NftDefaultIncludePaths())) {
+                std::string inc;
+                if (!ReadConfigInput(file, &inc, &why, &id)) {
+                    diags->Error(config, f.line, where + QuoteValue(path) + " includes " + QuoteValue(name) +
+                                                     (file == name ? "" : " (" + QuoteValue(file) + ")") + ": " + why);
+                } else if (seen.insert(id).second) {
+                    todo.emplace_back(file, std::move(inc));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
 Config LoadConfig(const std::string& path, Diagnostics* diags) {
-    std::ifstream in(path);
-    if (!in) {
-        diags->Error(path, 0, std::string("cannot read: ") + std::strerror(errno));
+    std::string text, why;
+    if (!ReadConfigInput(path, &text, &why)) {
+        diags->Error(path, 0, why);
         return Config{};
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    Config cfg = ParseConfig(ss.str(), path, diags);
-    for (const RuleFile& f : cfg.rule_files) {
-        if (access(f.path.c_str(), R_OK) != 0)
-            diags->Error(path, f.line, "[ruleset] file " + Quote(f.path) + ": cannot read: " + std::strerror(errno));
-    }
+    Config cfg = ParseConfig(text, path, diags);
+    for (const RuleFile& f : cfg.rule_files) CheckRulesFile(path, f, diags);
     return cfg;
 }
 

@@ -1,15 +1,20 @@
 // haltfw.conf as plain values, and its parser. Pure: ParseConfig takes the
-// text; LoadConfig adds the two file-system checks (reading the config, and
-// that each rules file is readable).
+// text; LoadConfig adds the file-system checks (reading the config, and that
+// each rules file, and each file a rules file includes, is a regular file
+// within kConfigInputMax).
 //
 // Every value keeps the line it came from, so that a later failure (the
 // kernel refusing a route, say) can still point at the line that asked for it.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "diag.h"
@@ -18,6 +23,10 @@
 namespace haltfw {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/haltfw/haltfw.conf";
+
+/// The largest config or rules file haltfw reads (documented in
+/// haltfw.conf(5) and haltfw(8)).
+inline constexpr size_t kConfigInputMax = size_t{64} << 20;
 
 struct RuleFile {
     std::string path;  ///< As written, made absolute against the config's directory.
@@ -124,9 +133,19 @@ const std::vector<SysctlSetting>& DefaultSysctls();
 /// returns what could be parsed; the result is usable only if diags->ok().
 Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* diags);
 
-/// Reads and parses `path`, then checks that each rules file can be read.
-/// Errors (including "cannot read: REASON") go to `diags`.
+/// Reads and parses `path`, then checks each rules file and, through its
+/// `include "..."` lines, each file it includes (as nft resolves them).
+/// Errors go to `diags`: "cannot read: REASON", "not a regular file (a
+/// FIFO)", "larger than 64 MiB (N bytes)", naming the config (for itself)
+/// or the [ruleset] line.
 Config LoadConfig(const std::string& path, Diagnostics* diags);
+
+/// Reads a file the config consists of: a regular file (looked at through
+/// O_PATH first, so a FIFO never blocks and a device is never opened) of at
+/// most kConfigInputMax bytes, read with that bound. On failure *why says
+/// what is wrong without the path ("not a regular file (a FIFO)"). `id`,
+/// if given, gets the file's device and inode.
+bool ReadConfigInput(const std::string& path, std::string* text, std::string* why, std::pair<dev_t, ino_t>* id = nullptr);
 
 const char* CtrlAltDelName(CtrlAltDel c);
 

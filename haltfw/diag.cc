@@ -27,4 +27,10 @@ std::string Diagnostics::FormatErrors() const {
     return out;
 }
 
+std::string Diagnostics::FormatWarnings() const {
+    std::string out;
+    for (const Diagnostic& d : warnings_) out += d.Format() + "\n";
+    return out;
+}
+
 }  // namespace haltfw

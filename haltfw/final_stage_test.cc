@@ -122,3 +122,26 @@ TEST_CASE("The watcher's state line round-trips, and nothing else parses") {
         CHECK_FALSE(ParseWatchState(bad, &back));
     }
 }
+
+TEST_CASE("The watcher's state line: only the form FormatWatchState writes, every number in range") {
+    WatchState back;
+    // What a fuzzer found: "pid=08" read as 8 (sscanf), so two texts meant one state.
+    for (const char* bad : {"haltfw-watch pid=08 mode=standby restored=0 failed=0 guard=0\n",
+                            "haltfw-watch pid=+8 mode=standby restored=0 failed=0 guard=0",
+                            "haltfw-watch pid= 8 mode=standby restored=0 failed=0 guard=0",
+                            "haltfw-watch pid=8 mode=standby restored=00 failed=0 guard=0",
+                            "haltfw-watch pid=8  mode=standby restored=0 failed=0 guard=0",
+                            "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=0\n\n",
+                            // Out of range: sscanf's %d and %ld have undefined behaviour here.
+                            "haltfw-watch pid=8 mode=standby restored=4294967296 failed=0 guard=0",
+                            "haltfw-watch pid=99999999999999999999 mode=standby restored=0 failed=0 guard=0",
+                            "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=2147483648"}) {
+        INFO(bad);
+        CHECK_FALSE(ParseWatchState(bad, &back));
+    }
+    REQUIRE(ParseWatchState("haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=2147483647", &back));
+    CHECK(back.guard == 2147483647);
+    REQUIRE(ParseWatchState(FormatWatchState({9223372036854775807, true, 10, 0, 1}), &back));
+    CHECK(back.pid == 9223372036854775807);
+    CHECK(back.restored == 10);
+}

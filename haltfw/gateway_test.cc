@@ -175,6 +175,9 @@ route = 0.0.0.0/0 via 192.0.2.253
 lan = lan
 wan = wan
 )") == std::vector<std::string>{
+              "haltfw.conf:8: interface 'lan': route '0.0.0.0/0 via 192.0.2.253': a second IPv4 default route of metric 0 (the first: "
+              "gateway '192.0.2.254' of interface 'lan', line 7); the kernel keeps one route per destination and metric: give them "
+              "different metrics",
               "haltfw.conf:11: [gateway] wan 'wan': interface 'wan' is chosen by 'mac'; the profile's rules match interface names: give it 'device ='",
               "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('gateway' on line 7); the profile sends the LAN to the WAN",
               "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('route' on line 8); the profile sends the LAN to the WAN",

@@ -369,7 +369,8 @@ std::string StopWatcher(long pid, int* restored) {
     std::string what = ws.restored == 0 ? "found the ruleset unchanged throughout"
                                         : "restored the armed ruleset " + std::to_string(ws.restored) + " time" + (ws.restored == 1 ? "" : "s");
     if (ws.failed > 0) what += "; its restore FAILED " + std::to_string(ws.failed) + " time" + (ws.failed == 1 ? "" : "s") + " (forwarding off)";
-    what += ws.guard > 0 ? "; its owned copy of the armed ruleset (" + std::to_string(ws.guard) + " tables) held until the final stage's check"
+    what += ws.guard > 0 ? "; its owned copy of the armed ruleset (" + std::to_string(ws.guard) + (ws.guard == 1 ? " table" : " tables") +
+                               ") held until the final stage's check"
                          : "; it held no owned copy (it could not load one: see its console line)";
     return (alive ? "stopped (pid " + std::to_string(ws.pid) + ") after the check; during the shutdown it "
                   : "had ended early (pid " + std::to_string(ws.pid) + "); until then it ") + what;
@@ -635,6 +636,13 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
             ++st.restored;
             WatchSay("the ruleset changed during the shutdown; put the armed one back in " + std::to_string(MonotonicMs() - t0) +
                      " ms (" + c.detail + ")");
+        } else if (!c.ok && st.guard > 0) {
+            // The owned copy still holds every packet to the armed
+            // ruleset: no reason to stop forwarding. The next transaction
+            // brings another try, and the final stage one more, with
+            // nothing left running to race it.
+            WatchSay("the armed ruleset could not be put back in the user's tables this time (" + c.detail +
+                     "); the owned copy still holds it, forwarding stays on");
         } else if (!c.ok) {
             ++st.failed;
             std::vector<std::string> left = ForwardingOffByFds(ipv4_fd, ipv6_fd);
@@ -668,7 +676,8 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         WriteWatchState(state_path, st);
         WatchSay("watching the armed ruleset (digest " + m.digest + ") until the final stage" +
                  (same ? "; unchanged since the halt's arm (generation " + std::to_string(gen) + ")" : "") +
-                 (st.guard > 0 ? "; guarded by an owned copy (" + std::to_string(st.guard) + " tables) that no unit can change"
+                 (st.guard > 0 ? "; guarded by an owned copy (" + std::to_string(st.guard) + (st.guard == 1 ? " table" : " tables") +
+                                     ") that no unit can change"
                                : "; " + guard_err + ": guarded by restoring alone"));
         // Events from here on are still queued on the socket: any commit
         // after the generation was read gets its check below.

@@ -5,22 +5,29 @@
 // Exit codes (haltfw(8)):
 //   0  success; for check: ready to halt
 //   1  check, arm, halt: not ready (blockers); apply, arm: failed and rolled back;
-//      status: live state differs; verify-console: HALTED-FAIL or a truncated report
+//      status: live state differs; verify-console: HALTED-FAIL, a truncated report, or a
+//      HALTED-OK one that proves nothing (report.h: WhyNotProven)
 //   2  bad configuration, bad ruleset or bad command line: nothing changed;
 //      verify-console: no report in the log
 //   3  system error: the system could not be read or changed, or a rollback or undo was
 //      incomplete; halt: systemd is not running
+//   128+N  apply, arm, disarm, halt: signal N arrived while they changed the state; they
+//      finished the shorter way to a whole state first, and said which
 #include <boost/program_options.hpp>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -28,6 +35,7 @@
 
 #include "apply.h"
 #include "arm.h"
+#include "change_window.h"
 #include "config.h"
 #include "exitrd.h"
 #include "files.h"
@@ -38,12 +46,14 @@
 #include "manifest.h"
 #include "nft_digest.h"
 #include "nft_dump.h"
+#include "nft_hooks.h"
 #include "nft_load.h"
 #include "nft_trial.h"
 #include "plan.h"
 #include "readiness.h"
 #include "report.h"
 #include "rtnl.h"
+#include "run_lock.h"
 #include "state_file.h"
 #include "sysctl.h"
 #include "systemd_bus.h"
@@ -57,6 +67,7 @@ enum Exit { kOk = 0, kNotReady = 1, kBadInput = 2, kSystem = 3 };
 
 struct Globals {
     std::string config = kDefaultConfigPath;
+    bool config_given = false;  ///< --config on the command line: verify-console judges against it only then.
     bool quiet = false;
     bool verbose = false;
 };
@@ -89,6 +100,8 @@ bool LoadConfigOrSay(const Globals& g, Config* cfg) {
              "; nothing changed");
         return false;
     }
+    // Warnings (which of two default routes wins, say): said, not fatal.
+    if (std::string w = diags.FormatWarnings(); !w.empty()) out.Detail(Priority::kWarning, w);
     return true;
 }
 
@@ -120,12 +133,13 @@ PlanInputs LiveInputs(bool ruleset_current) {
 }
 
 // What the kernel holds now, and whether its ruleset is what this config
-// loaded (same rules files, and no commit since: same generation id).
+// loaded (same rules files and the files they include, no commit since:
+// same generation id, and the same digest as apply left: state_file.h).
 struct Live {
     NetState net;
-    NftRuleset ruleset;     ///< Only with `with_ruleset`.
-    std::string digest;     ///< Only with `with_ruleset`.
-    uint32_t ruleset_generation = 0;  ///< Only with `with_ruleset`: the one `ruleset` was read at.
+    NftRuleset ruleset;     ///< With `with_ruleset`, or when the state file matched.
+    std::string digest;     ///< Likewise; empty when the ruleset was not read.
+    uint32_t ruleset_generation = 0;  ///< The generation `ruleset` was read at.
     std::string input_hash;
     uint32_t generation = 0;
     AppliedState applied;
@@ -133,8 +147,10 @@ struct Live {
     bool ruleset_current = false;
 };
 
-// Adds the ruleset and its digest to a Live read without them.
+// Adds the ruleset and its digest to a Live read without them (or read at
+// another generation than the one it now has).
 bool AddRuleset(Live* live) {
+    if (!live->digest.empty() && live->ruleset_generation == live->generation) return true;  // no commit since
     std::string err;
     if (!DumpRuleset(&live->ruleset, &err, &live->ruleset_generation)) {
         Fail(err);
@@ -144,8 +160,9 @@ bool AddRuleset(Live* live) {
     return true;
 }
 
-// apply reads no ruleset (it may hold a million elements); check and status
-// dump it to judge and show it.
+// check and status dump the ruleset to judge and show it; apply only when
+// the state file says the ruleset is the one it loaded (it may hold a
+// million elements), to compare the digests.
 bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
     std::string err;
     std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
@@ -154,15 +171,40 @@ bool ReadLive(const Config& cfg, bool with_ruleset, Live* live) {
         Fail(err);
         return false;
     }
-    if (with_ruleset && !AddRuleset(live)) return false;
     live->has_applied = ReadAppliedState(&live->applied, &err);
     if (!err.empty()) Warn(err + ", ignoring");
-    live->ruleset_current = live->has_applied && live->applied.input_hash == live->input_hash &&
-                            live->applied.generation == live->generation;
+    bool same = live->has_applied && live->applied.input_hash == live->input_hash && live->applied.generation == live->generation;
+    if ((with_ruleset || same) && !AddRuleset(live)) return false;
+    live->ruleset_current = same && live->applied.digest == live->digest;
     return true;
 }
 
+// The live ruleset against the last apply's record, as status's "ruleset:"
+// line says it.
+std::string AppliedVerdict(const Live& live) {
+    const AppliedState& a = live.applied;
+    if (!live.has_applied) return "never applied by haltfw in this network namespace";
+    if (live.ruleset_current) return "as applied from this config (generation " + std::to_string(live.generation) + ")";
+    if (a.input_hash != live.input_hash) return "the rules files or the files they include changed since the last apply";
+    if (a.generation != live.generation)
+        return "changed since the last apply (generation " + std::to_string(a.generation) + ", now " + std::to_string(live.generation) + ")";
+    return "changed since the last apply (generation " + std::to_string(a.generation) + " as then, but digest " +
+           live.digest.substr(0, 12) + " where apply left " + a.digest.substr(0, 12) + ")";
+}
+
 // ---- verbs ----
+
+// /proc/meminfo's MemAvailable in KiB; 0 if it cannot be read.
+uint64_t MemAvailableKib() {
+    std::ifstream in("/proc/meminfo");
+    std::string key;
+    uint64_t value = 0;
+    while (in >> key >> value) {
+        if (key == "MemAvailable:") return value;
+        in.ignore(256, '\n');
+    }
+    return 0;
+}
 
 // The halt readiness of the live state, as check and arm judge it: the
 // readiness rules, the plan's problems, and the managers no guard can stop.
@@ -184,7 +226,18 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
         if (TrialLoad(program, names, &trial, &err)) in.ruleset = &trial;
         else in.ruleset_note = "a trial load in a scratch network namespace failed: " + err;
     }
+    // What is armed must be what the final stage can put back: tried now,
+    // in a scratch namespace, rather than found out after the halt.
+    if (in.ruleset) {
+        std::vector<std::string> names;
+        for (const Link& l : live.net.links) names.push_back(l.name);
+        std::string err;
+        if (!TrialRestore(*in.ruleset, names, &in.restore_problem, &err))
+            in.restore_problem = "the trial itself failed: " + err;
+    }
+    in.read_sysctl = LiveInputs(live.ruleset_current).read_sysctl;  // whether a family forwards, where [sysctl] does not say
     in.firewalld_installed = access("/usr/sbin/firewalld", F_OK) == 0;
+    in.mem_available_kib = MemAvailableKib();
     in.networkmanager_installed = access("/usr/sbin/NetworkManager", F_OK) == 0;
     Readiness r = AssessReadiness(in);
     for (const Diagnostic& d : plan.problems.errors()) r.blockers.push_back(d.message);
@@ -272,17 +325,70 @@ void WaitForDevices(const Config& cfg, int seconds) {
     }
 }
 
+// A rollback that reloaded the previous ruleset left the same rules under a
+// new generation id: if the last apply's record held when this apply read
+// the state (same id), it holds again, at the new one, so that status (and
+// the next apply) see the ruleset as that apply loaded it.
+void KeepAppliedRecord(const Live& before) {
+    if (!before.has_applied || before.applied.generation != before.generation) return;
+    AppliedState st = before.applied;
+    std::string err;
+    if (!RulesetGeneration(&st.generation, &err) || !WriteAppliedState(st, &err)) Warn(err + ", ignoring");
+}
+
+// After a successful apply: the state file's record of what it left, from
+// one dump after the load (with `loaded`; else the ruleset ReadLive found
+// current), and a word if that ruleset filters nothing. The load is one
+// commit, which moves the generation id by one (or none: libnftables sends
+// nothing when there is nothing to do, e.g. an empty ruleset loaded over an
+// empty one); if it moved further, a commit of someone else's came between
+// apply's look and the dump, so what is there may not be the config's, and
+// nothing is recorded (the old record, at an older generation, matches
+// nothing).
+void RecordApplied(const std::string& config, bool loaded, Live* live) {
+    std::string err;
+    if (loaded) {
+        uint32_t before = live->generation;
+        uint32_t expected = before + 1 == 0 ? 1 : before + 1;  // the kernel skips 0
+        live->digest.clear();
+        if (!DumpRuleset(&live->ruleset, &err, &live->ruleset_generation)) {
+            Warn(err + "; the ruleset is not recorded as applied, ignoring");
+            return;
+        }
+        live->generation = live->ruleset_generation;
+        live->digest = RulesetDigest(live->ruleset);
+        if (BaseChains(live->ruleset).empty())
+            Warn(std::string("the ruleset loaded ") + (live->ruleset.objects.empty() ? "is empty" : "has no base chain") +
+                 ": nothing is filtered ('haltfw check' and 'haltfw arm' refuse it on a box that forwards)");
+        if (live->generation != expected && live->generation != before) {
+            Warn("ruleset: another commit came with apply's (generation " + std::to_string(live->generation) + " where " +
+                 std::to_string(expected) + " was expected): not recorded as applied; the next apply loads it again");
+            return;
+        }
+    }
+    if (live->digest.empty()) return;
+    AppliedState st{config, live->input_hash, live->generation, live->digest, 0};
+    if (!WriteAppliedState(st, &err)) Warn(err + ", ignoring");
+}
+
 // apply, as the apply verb and as the first step of arm. *cfg and *program
-// get the config it applied.
-// With `unchanged`, a run that found nothing to change hands over the live
-// state it read (without the ruleset) and sets `*unchanged` true.
-int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program, Live* unchanged_live = nullptr,
-                bool* unchanged = nullptr) {
+// get the config it applied. Its changes happen inside `window` (held
+// signals, the journal), which it opens and leaves open for the verb to
+// close.
+// With `unchanged_live`, a run that succeeds hands over the live state it
+// read (with the ruleset, if it read one: a run that found nothing to
+// change did, to compare digests; one that loaded it, to record it); one
+// that found nothing to change sets `*unchanged` true.
+int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, std::string* program, ChangeWindow* window,
+                Live* unchanged_live = nullptr, bool* unchanged = nullptr) {
     if (unchanged) *unchanged = false;
     if (!LoadChecked(g, cfg, program, dry_run)) return kBadInput;
     if (wait_devices > 0) WaitForDevices(*cfg, wait_devices);
     Live live;
     if (!ReadLive(*cfg, false, &live)) return kSystem;
+    // Someone else's commit, or an edit to a rules file, is worth a word:
+    // the load below replaces the ruleset.
+    if (live.has_applied && !live.ruleset_current) out.Say(Priority::kNotice, "ruleset: " + AppliedVerdict(live) + "; loading it again");
     Plan plan = ComputePlan(*cfg, live.net, LiveInputs(live.ruleset_current));
     if (!plan.problems.ok()) {
         out.Detail(Priority::kErr, plan.problems.FormatErrors());
@@ -305,7 +411,30 @@ int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, s
         Fail(err);
         return kSystem;
     }
-    ApplyResult res = ApplyPlan(plan, *program, sys.get(), [&](const std::string& s) { Progress(s); });
+    if (!window->Open(&err)) {
+        Fail("cannot record the apply: " + err + "; nothing changed");
+        return kSystem;
+    }
+    ApplyResult res = ApplyPlan(
+        plan, *program, sys.get(),
+        [&](const std::string& s) {
+            window->Step(s, &err);
+            Progress(s);
+        },
+        [&] { return window->Signal() != 0; });
+    if (!err.empty()) Warn("journal: " + err + ", ignoring");
+    // What a signal's exit line will say the state is.
+    std::string why = res.stopped ? "apply " + res.error + ": " : "";
+    window->Reached(res.ok ? "the apply was finished first; the live state is the config's"
+                    : res.rollback_failures.empty() ? why + "every change was rolled back; the live state is as it was before the apply"
+                                                    : why + "the rollback is incomplete: check the network state",
+                    res.ok ? ChangeWindow::Ending::kDone : res.rollback_failures.empty() ? ChangeWindow::Ending::kUndone
+                                                                                           : ChangeWindow::Ending::kHalf);
+    if (!res.ok && res.rollback_failures.empty()) KeepAppliedRecord(live);
+    if (res.stopped) {  // the verb's exit line says the rest
+        for (const std::string& f : res.rollback_failures) Fail("rollback failed: " + f);
+        return res.rollback_failures.empty() ? kNotReady : kSystem;
+    }
     if (!res.ok && res.failed == ActionKind::kRuleset && res.rollback_failures.empty()) {
         RulesetFailed(res.cause);
         return kBadInput;
@@ -319,18 +448,18 @@ int ApplyConfig(const Globals& g, bool dry_run, int wait_devices, Config* cfg, s
         return res.rollback_failures.empty() ? kNotReady : kSystem;
     }
 
-    AppliedState st{g.config, live.input_hash, 0};
-    if (!RulesetGeneration(&st.generation, &err)) Warn(err + ", ignoring");
-    else if (!WriteAppliedState(st, &err)) Warn(err + ", ignoring");
+    bool loaded = std::any_of(plan.actions.begin(), plan.actions.end(), [](const Action& a) { return a.kind == ActionKind::kRuleset; });
+    RecordApplied(g.config, loaded, &live);
     out.Say(Priority::kNotice, "applied " + std::to_string(plan.actions.size()) + " change" + (plan.actions.size() == 1 ? "" : "s") +
-               " (ruleset generation " + std::to_string(st.generation) + ")");
+               " (ruleset generation " + std::to_string(live.generation) + ")");
+    if (unchanged_live) *unchanged_live = std::move(live);  // with the ruleset just read, for arm
     return kOk;
 }
 
-int Apply(const Globals& g, bool dry_run) {
+int Apply(const Globals& g, bool dry_run, ChangeWindow* window) {
     Config cfg;
     std::string program;
-    return ApplyConfig(g, dry_run, 0, &cfg, &program);
+    return ApplyConfig(g, dry_run, 0, &cfg, &program, window);
 }
 
 // ---- arming ----
@@ -567,7 +696,7 @@ bool StopWatcher(const SystemdState& sd) {
 // arm: apply, readiness, then the halt preparation, all or nothing. With
 // `generation`, the ruleset generation id at which the armed ruleset was
 // read: while the kernel's stays the same, so does the ruleset.
-int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
+int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window, uint32_t* generation = nullptr) {
     // 1. The final stage first: a bad one should change nothing at all.
     ArmPlan ap;
     // Nothing is read if the files are there as the last arm recorded them
@@ -581,13 +710,22 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     std::string program;
     Live live;
     bool unchanged = false;
-    if (int rc = ApplyConfig(g, false, o.wait_devices, &cfg, &program, &live, &unchanged); rc != kOk) {
+    if (int rc = ApplyConfig(g, false, o.wait_devices, &cfg, &program, window, &live, &unchanged); rc != kOk) {
         Fail("not armed: apply did not succeed");
         return rc;
     }
+    // A signal held during apply's changes: apply is whole, and nothing of
+    // the halt preparation is done, so stopping here is the shorter way.
+    auto stopped = [&] {
+        if (!window->Signal()) return false;
+        window->Reached(window->state() + "; not armed", ChangeWindow::Ending::kUndone);
+        return true;
+    };
+    if (stopped()) return kNotReady;
 
     // 3. Readiness, judged on the state just applied, as check judges it:
-    // what apply read, if it changed nothing, else read again.
+    // what apply read, if it changed nothing, else read again (the ruleset
+    // apply dumped after its load is kept if no commit came since).
     if (!(unchanged ? AddRuleset(&live) : ReadLive(cfg, true, &live))) return kSystem;
     Plan plan = ComputePlan(cfg, live.net, LiveInputs(live.ruleset_current));
     Readiness r = AssessLive(cfg, program, live, plan);
@@ -622,8 +760,21 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
         if (int rc = ReadFinalStageFiles(o, &ap, "not armed again: the exitrd stays as the last arm left it (apply's changes stay)"); rc != kOk)
             return rc;
     }
+    if (stopped()) return kNotReady;
+    if (!window->Open(&err)) {
+        Fail("cannot record the arm: " + err + "; not armed (apply's changes stay)");
+        return kSystem;
+    }
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
-    ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) { Progress(line); });
+    ArmResult res = ArmHalt(ap, fx.get(), [&](const std::string& line) {
+        window->Step(line, &err);
+        Progress(line);
+    });
+    window->Reached(res.ok ? "the arm was finished first: armed"
+                    : res.undo_failures.empty() ? "arm failed and was undone: not armed (apply's changes stay)"
+                                                : "arm failed and its undo is incomplete: run 'haltfw disarm'",
+                    res.ok ? ChangeWindow::Ending::kDone : res.undo_failures.empty() ? ChangeWindow::Ending::kUndone
+                                                                                      : ChangeWindow::Ending::kHalf);
     if (!res.ok) {
         Fail("arm: " + res.error);
         for (const std::string& f : res.undo_failures) Fail("undo failed: " + f);
@@ -638,13 +789,19 @@ int Arm(const Globals& g, const ArmOptions& o, uint32_t* generation = nullptr) {
     return kOk;
 }
 
-int Disarm() {
+int Disarm(ChangeWindow* window) {
     SystemdState sd = Systemd();
+    std::string err;
+    if (!window->Open(&err)) {
+        Fail("cannot record the disarm: " + err + "; nothing changed");
+        return kSystem;
+    }
+    // Disarm has no undo: a signal held in it waits for its end.
+    window->Reached("nothing disarmed", ChangeWindow::Ending::kUndone);
     if (!StopWatcher(sd)) return kSystem;
     DisarmPlan dp;
     dp.exitrd = ExitrdRoot();
     ExitrdState st;
-    std::string err;
     if (!ReadExitrdState(dp.exitrd, &st, &err)) {
         Fail("disarm: " + err);
         return kSystem;
@@ -654,7 +811,12 @@ int Disarm() {
     dp.reload = sd.running;
     dp.no_reload_why = sd.why_not;
     std::unique_ptr<ArmEffects> fx = LinuxArmEffects(ReloadSystemd);
-    DisarmResult res = DisarmHalt(dp, fx.get(), [&](const std::string& line) { Progress(line); });
+    DisarmResult res = DisarmHalt(dp, fx.get(), [&](const std::string& line) {
+        window->Step(line, &err);
+        Progress(line);
+    });
+    window->Reached(res.ok ? "the disarm was finished first: not armed" : "the disarm is incomplete (see above)",
+                    res.ok ? ChangeWindow::Ending::kDone : ChangeWindow::Ending::kHalf);
     for (const std::string& e : res.errors) Fail("disarm: " + e);
     if (!res.ok) {
         Fail("disarm is incomplete: see above");
@@ -745,16 +907,22 @@ void ConfirmWatcher(long pid) {
 // before the halt), set the ruleset watcher watching, then start
 // haltfw.target as `systemctl start haltfw.target
 // --job-mode=replace-irreversibly` would.
-int Halt(const Globals& g, const ArmOptions& o) {
+int Halt(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
     SystemdState sd = Systemd();
     if (!sd.running) {
         Fail("cannot halt: " + sd.why_not + "; nothing changed");
         return kSystem;
     }
     uint32_t generation = 0;
-    if (int rc = Arm(g, o, &generation); rc != kOk) {
+    if (int rc = Arm(g, o, window, &generation); rc != kOk) {
         Fail("not halting: the box is not armed");
         return rc;
+    }
+    // A signal held while arming: the box is armed, and not halting is
+    // the shorter way to a whole state.
+    if (window->Signal()) {
+        window->Reached(window->state() + "; not halting", ChangeWindow::Ending::kDone);
+        return kNotReady;
     }
     std::string err, job;
     std::unique_ptr<SystemdManager> m = SystemdManager::Connect(&err);
@@ -767,6 +935,7 @@ int Halt(const Globals& g, const ArmOptions& o) {
     if (watcher > 0) ConfirmWatcher(watcher);
     if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
         Fail("cannot halt: " + err + " (the box stays armed)");
+        window->Reached(window->state() + "; not halting", ChangeWindow::Ending::kDone);
         // A watching watcher would undo the admin's changes to the live box.
         std::string e2;
         if (!m->StopUnit("haltfw-watch.service", "replace", &job, &e2)) Warn(e2 + ", ignoring");
@@ -778,6 +947,7 @@ int Halt(const Globals& g, const ArmOptions& o) {
     out.Result("halting: started haltfw.target (job " + job + ", via the " + m->via() +
                    "); the box becomes the halted firewall",
                Priority::kNotice);
+    window->Reached("the halt was started first: the box becomes the halted firewall", ChangeWindow::Ending::kDone);
     return kOk;
 }
 
@@ -849,18 +1019,86 @@ std::string ArmedStatus(const std::string& live_digest) {
     return ArmedVerdict(f, &armed);
 }
 
-int VerifyConsole(const std::string& file) {
+// The digest a config would arm: its ruleset committed, dumped and
+// digested as arm does, in a scratch network namespace of a thread's own,
+// so that the caller's namespace (every other thread's) never changes and
+// the scratch one goes with the thread. Creating it needs CAP_SYS_ADMIN.
+// Returns kOk, kBadInput (the ruleset does not load: *err holds nft's
+// messages) or kSystem.
+int ScratchDigest(const Config& cfg, std::string* digest, std::string* err) {
+    int rc = kSystem;
+    std::thread([&] {
+        if (unshare(CLONE_NEWNET) != 0) {
+            *err = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+            return;
+        }
+        std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(err);
+        if (!rtnl) return;
+        // Rules may name the config's devices (`iif "wan0"` is resolved
+        // when loaded): down veth links stand in for them.
+        int n = 0;
+        for (const InterfaceConfig& i : cfg.interfaces)
+            if (!i.device.empty() && !rtnl->CreateVeth(i.device, "hfwvc" + std::to_string(n++), err)) return;
+        if (!NftCommit(RulesetProgram(cfg), err)) {
+            rc = kBadInput;
+            return;
+        }
+        NftRuleset rs;
+        if (!DumpRuleset(&rs, err)) return;
+        *digest = RulesetDigest(rs);
+        rc = kOk;
+    }).join();
+    return rc;
+}
+
+// verify-console --config: the digest g.config would arm.
+int ConfigDigest(const Globals& g, std::string* digest) {
+    Config cfg;
+    if (!LoadConfigOrSay(g, &cfg)) return kBadInput;
+    std::string err;
+    int rc = ScratchDigest(cfg, digest, &err);
+    if (rc == kBadInput) {
+        out.Detail(Priority::kErr, err);
+        Fail("verify-console: the ruleset of '" + g.config + "' does not load");
+    } else if (rc != kOk) {
+        Fail("verify-console: cannot compute the digest '" + g.config + "' would arm: " + err);
+    } else {
+        Progress("verify-console: '" + g.config + "' arms the ruleset digest " + *digest + " (loaded in a scratch network namespace)");
+    }
+    return rc;
+}
+
+// The last report in a serial log, judged (report.h: WhyNotProven) against
+// the armed digest when one is known: --digest, or the one --config arms.
+int VerifyConsole(const Globals& g, const std::string& file, const std::optional<std::string>& digest) {
+    if (digest && !IsDigestHex(*digest)) {
+        Fail("verify-console: --digest '" + *digest + "' is not a ruleset digest (64 lowercase hex digits)");
+        return kBadInput;
+    }
+    if (digest && g.config_given) {
+        Fail("verify-console: give --digest or --config, not both (try 'haltfw verify-console --help')");
+        return kBadInput;
+    }
     std::string log, err;
     if (!ReadWholeFile(file, &log, &err, size_t{1} << 30)) {
         Fail("verify-console: " + (err.empty() ? "read " + file + ": No such file or directory" : err));
         return kSystem;
     }
+    std::string armed = digest.value_or("");
+    if (g.config_given)
+        if (int rc = ConfigDigest(g, &armed); rc != kOk) return rc;
     ConsoleReport r = ParseConsole(log);
     for (const std::string& l : r.lines) out.Result(l);
     if (!r.inert_line.empty()) out.Result(kReportPrefix + r.inert_line);  // PID 1's footprint, after the report
     switch (r.verdict) {
     case ConsoleVerdict::kOk:
-        out.Result("verify-console: a complete HALTED-OK report (digest " + r.Field("digest") + ")", Priority::kNotice);
+        if (std::string why = WhyNotProven(r, armed); !why.empty()) {
+            out.Result("verify-console: HALTED-OK not accepted: " + why, Priority::kErr);
+            return kNotReady;
+        }
+        if (armed.empty()) Progress("verify-console: no armed digest to hold the report's to (give --digest HEX or --config FILE)");
+        out.Result("verify-console: a complete HALTED-OK report (digest " + r.Field("digest") + (armed.empty() ? ")" : ", the armed one)"),
+                   Priority::kNotice);
         return kOk;
     case ConsoleVerdict::kFail:
         out.Result("verify-console: HALTED-FAIL (reason " + r.Field("reason") + ")", Priority::kErr);
@@ -910,12 +1148,7 @@ int Status(const Globals& g) {
         out.Result(std::string("sysctl ") + k + " = " + (ReadSysctl(k, &v, &err) ? v : "?"));
     }
     out.Result("ruleset digest: " + live.digest);
-    out.Result("ruleset: " +
-               (!live.has_applied ? "never applied by haltfw in this network namespace"
-                  : live.ruleset_current ? "as applied from this config (generation " + std::to_string(live.generation) + ")"
-                  : live.applied.input_hash != live.input_hash ? "the rules files changed since the last apply"
-                  : "changed since the last apply (generation " + std::to_string(live.applied.generation) + ", now " +
-                        std::to_string(live.generation) + ")"));
+    out.Result("ruleset: " + AppliedVerdict(live));
     out.Result(ArmedStatus(live.digest));
     out.Result(WatcherStatus());
     bool in_sync = plan.problems.ok() && plan.Empty();
@@ -956,6 +1189,74 @@ int Digest(bool dump) {
     return kOk;
 }
 
+// ---- one haltfw at a time ----
+
+// How long a verb that changes state waits for another one to finish.
+constexpr std::chrono::seconds kLockWait{30};
+
+// What a run that never ended (SIGKILL, a crash) left: its journal, found
+// with the lock free. Said by every verb but verify-console.
+std::optional<ChangeJournal> NoticeInterrupted() {
+    ChangeJournal j;
+    std::string err;
+    if (ReadJournal(&j, &err)) {
+        Warn(InterruptedNotice(j));
+        return j;
+    }
+    if (!err.empty()) Warn("journal: " + err + ", ignoring");
+    return std::nullopt;
+}
+
+// The verbs that only read take no lock, but say when another haltfw is
+// changing what they read.
+void NoticeOthers() {
+    LockOwner holder;
+    if (LockHeld(&holder)) Warn(DescribeOwner(holder) + " is changing the state: what follows may show it halfway");
+    else NoticeInterrupted();
+}
+
+// Takes the run lock for a verb that changes state, before it reads
+// anything. Returns kOk, or the exit code.
+int TakeRunLock(const std::string& verb, bool no_wait, RunLock* lock, std::optional<ChangeJournal>* interrupted) {
+    LockOwner holder;
+    std::string err;
+    bool busy = !lock->Take(verb, std::chrono::seconds(0), &holder, &err) && err.empty();
+    // haltfw-watch.service is started by arm and halt, which hold the lock
+    // and wait for the watcher to come up: it goes on under theirs.
+    if (busy && verb == "watch" && (holder.verb == "arm" || holder.verb == "halt")) {
+        Progress("watch: started while " + DescribeOwner(holder) + " holds the lock; going on under it");
+        return kOk;
+    }
+    if (busy && !no_wait) {
+        out.Say(Priority::kNotice, "waiting up to " + std::to_string(kLockWait.count()) + " s for " + DescribeOwner(holder) + " to finish");
+        busy = !lock->Take(verb, kLockWait, &holder, &err) && err.empty();
+    }
+    if (!err.empty()) {
+        Fail("cannot take the lock: " + err + "; nothing changed");
+        return kSystem;
+    }
+    if (busy) {
+        Fail(DescribeOwner(holder) + (no_wait ? " is running" : " is still running after " + std::to_string(kLockWait.count()) + " s") +
+             "; nothing changed");
+        return kNotReady;
+    }
+    *interrupted = NoticeInterrupted();
+    return kOk;
+}
+
+// The end of a verb's changes: the journal goes, the held signals are
+// taken. If one arrived, the verb went the shorter way to a whole state
+// first; this says what the state is and exits 128+N, as a shell reports a
+// process a signal ended.
+int EndChanges(ChangeWindow* window, int rc) {
+    std::string err;
+    int sig = window->Close(rc == kOk, &err);
+    if (!err.empty()) Warn("journal: " + err + ", ignoring");
+    if (sig == 0) return rc;
+    Fail("interrupted by " + SignalName(sig) + ": " + window->state());
+    return 128 + sig;
+}
+
 // ---- command line ----
 
 const char* kUsage =
@@ -976,7 +1277,13 @@ const char* kUsage =
     "  verify-console   find the final stage's report in a captured serial log and judge it\n"
     "\n"
     "'haltfw VERB --help' shows a verb's options.\n"
-    "Exit status: 0 ok/ready, 1 not ready or failed and rolled back, 2 bad config or usage, 3 system error.\n";
+    "Exit status: 0 ok/ready, 1 not ready or failed and rolled back (or another haltfw is running), 2 bad config or\n"
+    "usage, 3 system error, 128+N a signal N came while changing the state (finished or rolled back first).\n";
+
+const char* kVerifyConsoleHelp =
+    "Exits 0 only for a complete HALTED-OK report whose body reports no failure and whose digest is\n"
+    "the armed one: --digest HEX, or with --config FILE the digest FILE's ruleset arms, computed in a\n"
+    "scratch network namespace (needs root; the live ruleset is not touched).\n\n";
 
 const char* const kVerbs[] = {"check", "apply", "status", "digest", "show-ruleset", "arm", "disarm", "halt", "watch", "verify-console"};
 
@@ -984,13 +1291,18 @@ po::options_description VerbOptions(const std::string& verb) {
     po::options_description d("Options for '" + verb + "'");
     d.add_options()("help,h", "show this help");
     if (verb == "apply") d.add_options()("dry-run,n", "print what would change, change nothing");
+    if (verb == "apply" || verb == "arm" || verb == "disarm" || verb == "halt")
+        d.add_options()("no-wait", "fail at once if another haltfw is changing the state (default: wait up to 30 s)");
     if (verb == "digest") d.add_options()("dump", "also print the canonical ruleset the digest is made of");
     if (verb == "arm" || verb == "halt")
         d.add_options()
             ("final", po::value<std::string>()->value_name("PATH"), "the final stage to install (default $HALTFW_FINAL, else " HALTFW_FINAL_PATH ")")
             ("wait-devices", po::value<int>()->default_value(0)->value_name("SECONDS"),
              "wait up to SECONDS for the configured devices to appear (and udev to finish with them)");
-    if (verb == "verify-console") d.add_options()("file", po::value<std::string>()->value_name("FILE"), "the captured serial log (or give it alone)");
+    if (verb == "verify-console")
+        d.add_options()
+            ("digest", po::value<std::string>()->value_name("HEX"), "accept only a report of this ruleset digest (as 'haltfw arm' printed it)")
+            ("file", po::value<std::string>()->value_name("FILE"), "the captured serial log (or give it alone)");
     return d;
 }
 
@@ -1013,7 +1325,8 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
         po::store(po::command_line_parser(args).options(opts).positional(pos).run(), vm);
         if (vm.count("help")) {
             std::ostringstream help;
-            help << "Usage: haltfw [--config FILE] " << verb << (verb == "verify-console" ? " FILE" : " [OPTIONS]") << "\n\n" << opts;
+            help << "Usage: haltfw [--config FILE] " << verb << (verb == "verify-console" ? " [--digest HEX] FILE" : " [OPTIONS]") << "\n\n"
+                 << (verb == "verify-console" ? kVerifyConsoleHelp : "") << opts;
             out.Result(help.str());
             return kOk;
         }
@@ -1022,20 +1335,32 @@ int RunVerb(const Globals& g, const std::string& verb, const std::vector<std::st
         Fail(verb + ": " + e.what() + " (try 'haltfw " + verb + " --help')");
         return kBadInput;
     }
+    // One haltfw at a time (run_lock.h): the verbs that change state take
+    // the lock before they read anything; the others say whether one is at
+    // work, or what one that was killed left.
+    bool changes = verb == "arm" || verb == "disarm" || verb == "halt" || verb == "watch" || (verb == "apply" && !vm.count("dry-run"));
+    RunLock lock;
+    std::optional<ChangeJournal> interrupted;
+    if (changes) {
+        if (int rc = TakeRunLock(verb, vm.count("no-wait") > 0, &lock, &interrupted); rc != kOk) return rc;
+    } else if (verb != "verify-console") {
+        NoticeOthers();
+    }
+    ChangeWindow window(verb, interrupted);
     if (verb == "check") return Check(g, args);
-    if (verb == "apply") return Apply(g, vm.count("dry-run") > 0);
+    if (verb == "apply") return EndChanges(&window, Apply(g, vm.count("dry-run") > 0, &window));
     if (verb == "status") return Status(g);
     if (verb == "show-ruleset") return ShowRuleset(g);
-    if (verb == "arm") return Arm(g, ArmOptionsOf(vm));
-    if (verb == "disarm") return Disarm();
-    if (verb == "halt") return Halt(g, ArmOptionsOf(vm));
+    if (verb == "arm") return EndChanges(&window, Arm(g, ArmOptionsOf(vm), &window));
+    if (verb == "disarm") return EndChanges(&window, Disarm(&window));
+    if (verb == "halt") return EndChanges(&window, Halt(g, ArmOptionsOf(vm), &window));
     if (verb == "watch") return WatchVerb();
     if (verb == "verify-console") {
         if (!vm.count("file")) {
             Fail("verify-console: no FILE given (usage: haltfw verify-console FILE)");
             return kBadInput;
         }
-        return VerifyConsole(vm["file"].as<std::string>());
+        return VerifyConsole(g, vm["file"].as<std::string>(), vm.count("digest") ? std::optional(vm["digest"].as<std::string>()) : std::nullopt);
     }
     return Digest(vm.count("dump") > 0);
 }
@@ -1066,6 +1391,7 @@ int main(int argc, char** argv) {
         po::variables_map vm;
         po::store(parsed, vm);
         po::notify(vm);
+        g.config_given = vm.count("config") > 0;
         if (g.quiet && g.verbose) {
             Fail("--quiet and --verbose contradict each other (try 'haltfw --help')");
             return kBadInput;

@@ -36,7 +36,7 @@ IniFile ParseIni(std::string_view text, const std::string& file, Diagnostics* di
         if (line.empty() || line[0] == ';') continue;
         if (line[0] == '[') {
             if (line.back() != ']') {
-                diags->Error(file, lineno, "unclosed section header '" + std::string(line) + "'");
+                diags->Error(file, lineno, "unclosed section header " + QuoteValue(line));
                 continue;
             }
             section = std::string(Trim(line.substr(1, line.size() - 2)));
@@ -46,7 +46,7 @@ IniFile ParseIni(std::string_view text, const std::string& file, Diagnostics* di
         }
         size_t eq = line.find('=');
         if (eq == std::string_view::npos) {
-            diags->Error(file, lineno, "expected 'key = value' or '[section]', got '" + std::string(line) + "'");
+            diags->Error(file, lineno, "expected 'key = value' or '[section]', got " + QuoteValue(line));
             continue;
         }
         std::string key(Trim(line.substr(0, eq)));

@@ -9,7 +9,9 @@
 #include <charconv>
 #include <cstring>
 
+#include "diag.h"
 #include "sha256.h"
+#include "sysctl.h"
 #include "text_lines.h"
 
 namespace haltfw {
@@ -92,7 +94,10 @@ std::string ParseRecord(const std::vector<std::string_view>& w, Manifest* m) {
         if (!p) return "address: " + err;
         m->links.back().addresses.push_back(*p);
     } else if (k == "sysctl" && want(3)) {
-        std::string value;
+        // The final stage writes these as PID 1: a key outside net.*, or
+        // one that is a path ("net.//.kernel..."), refuses the manifest.
+        std::string value, why;
+        if (!CheckSysctlKey(w[1], &why)) return "sysctl key " + QuoteValue(w[1]) + ": " + why;
         if (!UnhexField(w[2], &value)) return "bad hex in sysctl value";
         m->sysctls.emplace_back(w[1], value);
     } else if (k == "object" && want(6)) {

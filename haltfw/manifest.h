@@ -53,7 +53,10 @@ std::string SerializeManifest(const Manifest& m);
 
 /// Parses and checks a manifest. Refuses (false, with *err) a file of
 /// another format version, one whose end checksum is missing or wrong
-/// (truncated, corrupted), and any malformed line ("line 7: ...").
+/// (truncated, corrupted), any malformed line ("line 7: ..."), and any
+/// sysctl key that fails CheckSysctlKey (sysctl.h) even with a good
+/// checksum ("line 7: sysctl key 'kernel.modprobe': only keys under net.*
+/// can be set").
 bool ParseManifest(std::string_view text, Manifest* m, std::string* err);
 
 /// Writes atomically (temporary file, fsync, rename), mode 0600.

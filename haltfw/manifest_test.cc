@@ -6,6 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 
 #include "sha256.h"
 
@@ -91,6 +93,23 @@ TEST_CASE("a corrupted, truncated or foreign manifest is refused") {
     h2.Update(bad);
     CHECK_FALSE(ParseManifest(bad + "end " + h2.HexFinal() + "\n", &m, &err));
     CHECK(err == "manifest: line 4: bad sysrq");
+}
+
+TEST_CASE("a sealed manifest with a sysctl outside net.*, or one that is a path, is refused whole") {
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"net.//.kernel.hostname", "manifest: line 11: sysctl key 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a '.' in an interface name)"},
+        {"kernel.modprobe", "manifest: line 11: sysctl key 'kernel.modprobe': only keys under net.* can be set"},
+        {"net..ipv4", "manifest: line 11: sysctl key 'net..ipv4': empty component"},
+    };
+    for (const auto& [key, want] : bad) {
+        INFO(key);
+        Manifest in = Sample();
+        in.sysctls = {{key, "x"}, {"net.ipv4.ip_forward", "1"}};
+        Manifest m;
+        std::string err;
+        CHECK_FALSE(ParseManifest(SerializeManifest(in), &m, &err));
+        CHECK(err == want);
+    }
 }
 
 TEST_CASE("manifest files are written atomically and read back") {

@@ -2,14 +2,12 @@
 
 #include <nftables/libnftables.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <set>
 #include <string_view>
 
 #include "gateway.h"
+#include "nft_includes.h"
 #include "sha256.h"
 #include "text_lines.h"
 
@@ -68,31 +66,41 @@ std::string RulesetProgram(const Config& cfg) {
 
 bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err) {
     Sha256 h;
+    // Each value with its length before it, so that no two different
+    // inputs hash the same bytes.
+    auto field = [&h](std::string_view tag, std::string_view value) {
+        h.Update(tag);
+        h.Update("\0", 1);
+        h.Update(std::to_string(value.size()));
+        h.Update("\0", 1);
+        h.Update(value);
+    };
     // The generated text is an input too (a changed [gateway] key must
-    // reload); without [gateway] the hash is the files' alone, as before.
-    if (cfg.gateway) {
-        std::string text = GatewayRuleset(cfg);
-        h.Update("[gateway]");
-        h.Update("\0", 1);
-        h.Update(std::to_string(text.size()));
-        h.Update("\0", 1);
-        h.Update(text);
-    }
-    for (const RuleFile& f : cfg.rule_files) {
-        std::ifstream in(f.path, std::ios::binary);
-        if (!in) {
-            *err = "read " + f.path + ": " + std::strerror(errno);
-            return false;
+    // reload).
+    if (cfg.gateway) field("[gateway]", GatewayRuleset(cfg));
+    // Every file the load reads, with what each include statement found:
+    // an edit anywhere, or a file added to or taken from an included
+    // directory, changes the hash. A rules file that cannot be read is an
+    // error; an included one is hashed as unreadable, and nft's load says
+    // why, with the line of the include.
+    std::vector<std::string> roots;
+    for (const RuleFile& f : cfg.rule_files) roots.push_back(f.path);
+    std::set<std::string> root_set(roots.begin(), roots.end());
+    bool ok = true;
+    VisitRulesetSources(roots, NftDefaultIncludePaths(), [&](const NftSource& src) {
+        if (!src.error.empty() && root_set.count(src.path) && ok) {
+            *err = "read " + src.path + ": " + src.error;
+            ok = false;
         }
-        std::stringstream ss;
-        ss << in.rdbuf();
-        h.Update(f.path);
-        h.Update("\0", 1);
-        std::string body = ss.str();
-        h.Update(std::to_string(body.size()));
-        h.Update("\0", 1);
-        h.Update(body);
-    }
+        field("file", src.path);
+        if (src.error.empty()) field("content", src.content);
+        else field("unreadable", src.error);
+        for (const auto& [name, files] : src.includes) {
+            field("include", name);
+            for (const std::string& f : files) field("found", f);
+        }
+    });
+    if (!ok) return false;
     *hash = h.HexFinal();
     return true;
 }

@@ -17,8 +17,12 @@ namespace haltfw {
 /// file's own lines.
 std::string RulesetProgram(const Config& cfg);
 
-/// SHA-256 over the gateway profile's text (with [gateway]) and the rules
-/// files' paths and contents: what the ruleset was built from. Reads the files; errors read "read /etc/haltfw/rules.nft: REASON".
+/// SHA-256 over what the ruleset is built from: the gateway profile's text
+/// (with [gateway]), and the paths and contents of the rules files and of
+/// every file they include, nested, with what each include statement
+/// found (nft_includes.h). Reads the files; errors read "read
+/// /etc/haltfw/rules.nft: REASON" (an unreadable included file is hashed as
+/// such: the load names it).
 bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err);
 
 /// Sends `program` to the kernel without committing it (libnftables' check

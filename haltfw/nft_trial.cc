@@ -8,8 +8,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 
+#include "nft_digest.h"
 #include "nft_load.h"
+#include "nft_restore.h"
 #include "rtnl.h"
 
 namespace haltfw {
@@ -35,7 +39,13 @@ private:
 
 }  // namespace
 
-bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out, std::string* err) {
+namespace {
+
+// Runs `work` in a scratch network namespace holding down veth links named
+// as in `link_names` (rules may name interfaces: `iif "eth0"` is resolved
+// when loaded), then returns to the calling thread's namespace; the scratch
+// one, and all it holds, goes with its last reference.
+bool InScratchNetns(const std::vector<std::string>& link_names, const std::function<bool(std::string*)>& work, std::string* err) {
     int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *err = std::string("open /proc/thread-self/ns/net: ") + std::strerror(errno);
@@ -55,8 +65,33 @@ bool TrialLoad(const std::string& program, const std::vector<std::string>& link_
         if (name == "lo") continue;
         if (!rtnl->CreateVeth(name, "hfwtrial" + std::to_string(n++), err)) return false;
     }
-    if (!NftCommit(program, err)) return false;
-    return DumpRuleset(out, err);
+    return work(err);
+}
+
+}  // namespace
+
+bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out, std::string* err) {
+    return InScratchNetns(link_names, [&](std::string* e) { return NftCommit(program, e) && DumpRuleset(out, e); }, err);
+}
+
+bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem, std::string* err) {
+    problem->clear();
+    std::string want = RulesetDigest(rs);
+    return InScratchNetns(
+        link_names,
+        [&](std::string* e) {
+            std::string why;
+            NftRuleset back;
+            if (!RestoreRuleset(rs, &why)) {
+                *problem = why;
+            } else if (!DumpRuleset(&back, e)) {
+                return false;
+            } else if (std::string got = RulesetDigest(back); got != want) {
+                *problem = "restored, but the kernel then held a ruleset of digest " + got + ", not " + want;
+            }
+            return true;
+        },
+        err);
 }
 
 }  // namespace haltfw

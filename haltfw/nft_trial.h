@@ -18,4 +18,12 @@ namespace haltfw {
 /// carrying on in the wrong namespace would misreport everything after.
 bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out, std::string* err);
 
+/// A trial restore: `rs` put back, as the final stage and the ruleset
+/// watcher would put it back over a flushed ruleset, in a scratch network
+/// namespace (links as for TrialLoad), then read back. *problem is empty if
+/// it came back with the same digest, else it says what went wrong (the
+/// kernel's refusal, or the digest it held instead). False, with *err, only
+/// when the trial itself could not run.
+bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem, std::string* err);
+
 }  // namespace haltfw

@@ -3,30 +3,43 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <map>
+#include <utility>
+
 #include "sysctl.h"
 
 namespace haltfw {
 namespace {
 
-std::string Quote(const std::string& s) { return "'" + s + "'"; }
+std::string Quote(const std::string& s) { return QuoteValue(s); }
 
 std::string Where(const ResolvedInterface& r) {
     return "interface '" + r.config->role + "' (" + r.link->name + ")";
 }
 
-const Address* FindAddress(const NetState& s, int ifindex, const Prefix& p) {
-    for (const Address& a : s.addresses)
-        if (a.ifindex == ifindex && a.prefix == p) return &a;
-    return nullptr;
-}
+// The live addresses and routes, indexed once per plan: looking each
+// wanted one up in a list was n^2 for 100,000 addresses. Where two match,
+// the first in the dump is the one found, as a scan finds it.
+class LiveIndex {
+public:
+    explicit LiveIndex(const NetState& s) {
+        for (const Address& a : s.addresses) addresses_.emplace(std::pair(a.ifindex, a.prefix), &a);
+        for (const Route& r : s.routes) routes_.emplace(std::pair(r.dst, r.metric), &r);
+    }
+    const Address* FindAddress(int ifindex, const Prefix& p) const { return Find(addresses_, std::pair(ifindex, p)); }
+    // The route the kernel would replace: same destination and metric in
+    // the main table (the key NLM_F_REPLACE matches on).
+    const Route* FindRoute(const Route& r) const { return Find(routes_, std::pair(r.dst, r.metric)); }
 
-// The route the kernel would replace: same destination and metric in the
-// main table (the key NLM_F_REPLACE matches on).
-const Route* FindRoute(const NetState& s, const Route& r) {
-    for (const Route& x : s.routes)
-        if (x.dst == r.dst && x.metric == r.metric) return &x;
-    return nullptr;
-}
+private:
+    template <typename Map, typename Key>
+    static typename Map::mapped_type Find(const Map& m, const Key& k) {
+        auto it = m.find(k);
+        return it == m.end() ? nullptr : it->second;
+    }
+    std::map<std::pair<int, Prefix>, const Address*> addresses_;
+    std::map<std::pair<Prefix, uint32_t>, const Route*> routes_;
+};
 
 void PlanLink(const ResolvedInterface& r, Plan* plan) {
     const InterfaceConfig& c = *r.config;
@@ -47,9 +60,9 @@ void PlanLink(const ResolvedInterface& r, Plan* plan) {
     }
 }
 
-void PlanAddresses(const ResolvedInterface& r, const NetState& state, Plan* plan) {
+void PlanAddresses(const ResolvedInterface& r, const LiveIndex& live, Plan* plan) {
     for (const AddressSpec& want : r.config->addresses) {
-        const Address* have = FindAddress(state, r.link->index, want.prefix);
+        const Address* have = live.FindAddress(r.link->index, want.prefix);
         if (have && !have->finite()) continue;
         Action a{have ? ActionKind::kMakePermanent : ActionKind::kAddAddress,
                  Where(r) + (have ? ": make address " + FormatPrefix(want.prefix) + " static (it has a lifetime of " +
@@ -70,9 +83,9 @@ std::string DescribeRoute(const Route& r) {
     return s;
 }
 
-void PlanRoutes(const ResolvedInterface& r, const NetState& state, Plan* plan) {
+void PlanRoutes(const ResolvedInterface& r, const NetState& state, const LiveIndex& live, Plan* plan) {
     for (const auto& [want, line] : WantedRoutes(*r.config, r.link->index)) {
-        const Route* have = FindRoute(state, want);
+        const Route* have = live.FindRoute(want);
         if (have && have->gateway == want.gateway && have->oif == want.oif) continue;
         Action a{ActionKind::kReplaceRoute, Where(r) + ": route " + DescribeRoute(want)};
         if (have) {
@@ -109,9 +122,22 @@ void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
 }  // namespace
 
 std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state) {
+    // Indexed, first link in dump order first, as NetState::FindLink and
+    // FindLinkByMac choose: n interfaces against m links in n log m.
+    std::map<std::string, const Link*> by_name;
+    std::map<MacAddr, const Link*> by_mac;
+    for (const Link& l : state.links) {
+        by_name.emplace(l.name, &l);
+        if (l.mac) by_mac.emplace(*l.mac, &l);
+    }
     std::vector<ResolvedInterface> out;
     for (const InterfaceConfig& c : cfg.interfaces) {
-        const Link* l = c.mac ? state.FindLinkByMac(*c.mac) : state.FindLink(c.device);
+        const Link* l = nullptr;
+        if (c.mac) {
+            if (auto it = by_mac.find(*c.mac); it != by_mac.end()) l = it->second;
+        } else if (auto it = by_name.find(c.device); it != by_name.end()) {
+            l = it->second;
+        }
         out.push_back({&c, l});
     }
     return out;
@@ -153,7 +179,14 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
                                          : "device " + Quote(r.config->device) + " does not exist";
         plan.problems.Error(cfg.path, r.config->line, "interface " + Quote(r.config->role) + ": " + what);
     }
-    if (!plan.problems.ok()) return plan;
+    if (!plan.problems.ok()) {
+        // Still say which sysctls this kernel lacks, so that one check
+        // lists every problem.
+        Plan sysctls;
+        PlanSysctls(cfg, in, &sysctls);
+        for (const Diagnostic& d : sysctls.problems.errors()) plan.problems.Error(d.file, d.line, d.message);
+        return plan;
+    }
 
     for (const std::string& m : cfg.halt.modules) {
         if (in.module_present(m)) continue;
@@ -168,8 +201,9 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     // Then links (an address on a down link is not used), addresses (a
     // gateway needs its on-link prefix) and routes.
     for (const ResolvedInterface& r : plan.interfaces) PlanLink(r, &plan);
-    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, state, &plan);
-    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, &plan);
+    LiveIndex live(state);
+    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, live, &plan);
+    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, live, &plan);
     PlanSysctls(cfg, in, &plan);
     return plan;
 }

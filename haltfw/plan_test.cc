@@ -157,3 +157,34 @@ TEST_CASE("an IPv6 route is wanted with the metric the kernel stores for 0") {
     CHECK(routes[0].first.metric == 1024);
     CHECK(routes[1].first.metric == 7);
 }
+
+TEST_CASE("sysctls compare as the kernel prints them: '01' is the kernel's '1', spaces are its tabs") {
+    Config c = ParseValid(std::string(kConf) + "net.ipv4.tcp_rmem = 4096  87380 6291456\nnet.ipv4.tcp_fin_timeout = 0x1e\n");
+    Plan p = ComputePlan(c, Live(), Inputs(c, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
+                                               {"net.ipv4.tcp_fin_timeout", "30"}}));
+    REQUIRE(p.problems.ok());
+    for (const Action& a : p.actions) CHECK(a.kind != ActionKind::kSysctl);
+
+    // A real difference is still one, and the value written is the kernel's form.
+    Plan p2 = ComputePlan(c, Live(), Inputs(c, {{"net.ipv4.ip_forward", "0"}, {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
+                                                {"net.ipv4.tcp_fin_timeout", "30"}}));
+    std::vector<std::string> sysctls;
+    for (const Action& a : p2.actions)
+        if (a.kind == ActionKind::kSysctl) sysctls.push_back(a.what);
+    CHECK(sysctls == std::vector<std::string>{"sysctl net.ipv4.ip_forward = 1 (was 0)"});
+}
+
+TEST_CASE("a missing device does not hide a sysctl this kernel lacks: check lists both") {
+    Config c = ParseValid(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
+    NetState s = Live();
+    s.links.pop_back();
+    PlanInputs in = Inputs(c);
+    auto read = in.read_sysctl;
+    in.read_sysctl = [read](const std::string& k, std::string* v) { return k != "net.ipv4.no_such_thing" && read(k, v); };
+    Plan p = ComputePlan(c, s, in);
+    std::vector<std::string> e;
+    for (const Diagnostic& d : p.problems.errors()) e.push_back(d.Format());
+    CHECK(e == std::vector<std::string>{"haltfw.conf:8: interface 'lan': device 'eth1' does not exist",
+                                        "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
+    CHECK(p.actions.empty());
+}

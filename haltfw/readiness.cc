@@ -1,9 +1,14 @@
 #include "readiness.h"
 
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
+#include "nft_attrs.h"
 #include "nft_digest.h"
+#include "nft_hooks.h"
 
 namespace haltfw {
 namespace {
@@ -40,6 +45,38 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
     }
 }
 
+// Quotas count bytes as packets pass, and a restore cannot set what they
+// have counted: a quota put back starts again from nothing.
+void CheckQuotas(const NftRuleset& rs, Readiness* r) {
+    std::vector<std::string> where;
+    for (const NftObject& o : rs.objects) {
+        std::string at = NftFamilyName(o.family) + " " + o.table + " " + o.name;
+        if (o.kind == NftKind::kObj && ObjectType(o.payload) == NFT_OBJECT_QUOTA) where.push_back("quota " + at);
+        else if (o.kind == NftKind::kRule && RuleHasExpression(o.payload, "quota")) where.push_back("a rule in chain " + at);
+        else if (o.kind == NftKind::kSet && SetHasExpression(o.payload, "quota")) where.push_back("the elements of set " + at);
+    }
+    if (where.empty()) return;
+    std::sort(where.begin(), where.end());
+    where.erase(std::unique(where.begin(), where.end()), where.end());
+    std::string list;
+    for (const std::string& w : where) list += (list.empty() ? "" : ", ") + w;
+    r->warnings.push_back("ruleset: quotas (" + list + ") start again from 0 bytes if the ruleset has to be restored during or after "
+                          "the halt: what a quota counted before it lets through again");
+}
+
+// A PID 1 that runs out of memory panics the kernel, and a panicked box
+// forwards nothing: the halt must fit with room to spare.
+void CheckMemory(const ReadinessInputs& in, Readiness* r) {
+    if (!in.ruleset || in.mem_available_kib == 0) return;
+    uint64_t need = HaltMemoryKib(*in.ruleset);
+    if (need <= in.mem_available_kib) return;
+    r->blockers.push_back("ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) + " MiB (" +
+                          std::to_string(in.ruleset->objects.size()) + " objects, held by the final stage and the ruleset watcher, "
+                          "and by the kernel twice with the shutdown guard's copy) and only " +
+                          std::to_string(in.mem_available_kib / 1024) + " MiB are available (MemAvailable): "
+                          "a final stage that runs out of memory panics the kernel");
+}
+
 void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
     if (!in.ruleset) {
         r->warnings.push_back("the ruleset's statements could not be examined: " + in.ruleset_note);
@@ -49,6 +86,12 @@ void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
                 r->blockers.push_back("ruleset: chain " + NftFamilyName(o.family) + " " + o.table + " " + o.name + " uses '" + st +
                                       "', which needs a userspace daemon");
         }
+        CheckQuotas(*in.ruleset, r);
+        CheckMemory(in, r);
+        if (!in.restore_problem.empty())
+            r->blockers.push_back("ruleset: the final stage could not put it back if a unit flushed or changed it on the way down "
+                                  "(a trial restore in a scratch network namespace: " + in.restore_problem +
+                                  "); the halted box would fail closed, forwarding off");
     }
     // Owned tables vanish when the owner's socket closes, which it will at
     // the halt (firewalld 2.x creates them by default).
@@ -60,6 +103,70 @@ void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
                                       " is owned by a process (flag 'owner') and vanishes when that process exits");
         }
         if (rs == in.live && in.live == in.ruleset) break;
+    }
+}
+
+// An address family the box may route, and the sysctls that turn its
+// forwarding on.
+struct Family {
+    uint8_t nfproto;
+    const char* name;      ///< "IPv4", for messages.
+    const char* families;  ///< The nft families whose chains see it.
+    const char* conf;      ///< Its per-interface prefix, "net.ipv4.conf.".
+    std::vector<std::string> all;  ///< The switches for every interface; the first is read live.
+};
+
+const Family kFamilies[] = {
+    // ip_forward and conf.all.forwarding are one switch (the kernel sets
+    // either from the other).
+    {NFPROTO_IPV4, "IPv4", "ip or inet", "net.ipv4.conf.", {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"}},
+    {NFPROTO_IPV6, "IPv6", "ip6 or inet", "net.ipv6.conf.", {"net.ipv6.conf.all.forwarding"}},
+};
+
+bool IsForwardingKey(const Family& f, const std::string& key) {
+    return std::find(f.all.begin(), f.all.end(), key) != f.all.end() || (key.starts_with(f.conf) && key.ends_with(".forwarding"));
+}
+
+// Whether the box forwards `f` once the config is applied, and which setting
+// says so ("net.ipv4.ip_forward = 1 (as [sysctl] sets it)"); "" if it does
+// not. [sysctl] decides if it sets the family's switch or turns forwarding
+// on for any interface (the kernel then forwards what arrives there); else
+// the switch as it is now. *present is false when that cannot be read and
+// the config says nothing (the kernel has no such family).
+std::string Forwarding(const ReadinessInputs& in, const Family& f, bool* present) {
+    *present = true;
+    bool config_sets_switch = false;
+    for (const SysctlSetting& s : in.config->sysctls) {
+        if (!IsForwardingKey(f, s.key)) continue;
+        if (s.value != "0") return s.key + " = " + s.value + " (as [sysctl] sets it)";
+        config_sets_switch |= std::find(f.all.begin(), f.all.end(), s.key) != f.all.end();
+    }
+    if (config_sets_switch) return "";
+    std::string v;
+    if (!in.read_sysctl || !in.read_sysctl(f.all[0], &v)) {
+        *present = false;
+        return "";
+    }
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) v.pop_back();
+    return v == "0" ? "" : f.all[0] + " = " + v + " (as it is now; [sysctl] does not set it)";
+}
+
+// With no base chain on its forward hook, a family the box forwards passes
+// through the ruleset untouched: the halted box would be a plain router.
+// Nothing on the input hook leaves the box itself open, which may be meant.
+void CheckHooks(const ReadinessInputs& in, Readiness* r) {
+    if (!in.ruleset) return;  // CheckRuleset said why
+    std::vector<NftBaseChain> chains = BaseChains(*in.ruleset);
+    for (const Family& f : kFamilies) {
+        bool present = true;
+        std::string on = Forwarding(in, f, &present);
+        if (!on.empty() && !HasBaseChain(chains, f.nfproto, NF_INET_FORWARD))
+            r->blockers.push_back(std::string("ruleset: no base chain on the forward hook for ") + f.name + " (a chain of family " +
+                                  f.families + " with 'hook forward'), and " + on + ": the halted box would forward every " +
+                                  f.name + " packet unfiltered");
+        if (present && !HasBaseChain(chains, f.nfproto, NF_INET_LOCAL_IN))
+            r->warnings.push_back(std::string("ruleset: no base chain on the input hook for ") + f.name + " (a chain of family " +
+                                  f.families + " with 'hook input'): every " + f.name + " packet to the box itself is accepted");
     }
 }
 
@@ -87,10 +194,22 @@ void CheckEnvironment(const ReadinessInputs& in, Readiness* r) {
 
 }  // namespace
 
+uint64_t HaltMemoryKib(const NftRuleset& rs) {
+    // Per process, the armed ruleset and one live dump: about 600 bytes an
+    // object between them (NftObject and its strings; 119 MB for 200,000
+    // elements in haltfw-final --verify), and 3 MiB of program. Two such
+    // processes (the final stage, the watcher), and the kernel's copy for
+    // the guard: a few hundred bytes an element, taken as 512.
+    uint64_t bytes = 0;
+    for (const NftObject& o : rs.objects) bytes += 2 * 600 + 512 + 4 * o.payload.size();
+    return 2 * 3 * 1024 + bytes / 1024;
+}
+
 Readiness AssessReadiness(const ReadinessInputs& in) {
     Readiness r;
     CheckInterfaces(in, &r);
     CheckRuleset(in, &r);
+    CheckHooks(in, &r);
     CheckEnvironment(in, &r);
     return r;
 }

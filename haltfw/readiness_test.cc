@@ -4,16 +4,43 @@
 #include <linux/if.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/object.h>
+#include <libnftnl/rule.h>
+
+#include <map>
 
 using namespace haltfw;
 
 namespace {
 
+// A base chain of table 't' on `hook`, as the dump gives it.
+NftObject BaseChain(uint8_t family, const char* name, uint32_t hook) {
+    nftnl_chain* c = nftnl_chain_alloc();
+    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
+    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+    nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+    nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
+    NftObject o = CanonicalChain(c);
+    nftnl_chain_free(c);
+    return o;
+}
+
 struct Fixture {
     Config cfg;
     NetState state;
     std::vector<ResolvedInterface> ifs;
+    /// An inet table filtering input and forward.
     NftRuleset rs;
+    /// The live sysctls: IPv4 and IPv6 forwarding off.
+    std::map<std::string, std::string> live = {{"net.ipv4.ip_forward", "0"}, {"net.ipv6.conf.all.forwarding", "0\n"}};
+    /// What a trial restore found (empty: it came back whole).
+    std::string restore_problem;
+    uint64_t mem_available_kib = 0;
 
     explicit Fixture(const std::string& extra = "") {
         Diagnostics d;
@@ -24,6 +51,7 @@ struct Fixture {
         state.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
         state.addresses.push_back({2, *ParsePrefix("198.51.100.1/24", true)});
         ifs = ResolveInterfaces(cfg, state);
+        rs.objects = {BaseChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN), BaseChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
     }
 
     Readiness Assess() {
@@ -33,11 +61,82 @@ struct Fixture {
         in.interfaces = &ifs;
         in.ruleset = &rs;
         in.live = &rs;
+        in.restore_problem = restore_problem;
+        in.mem_available_kib = mem_available_kib;
+        in.read_sysctl = [this](const std::string& k, std::string* v) {
+            auto it = live.find(k);
+            if (it == live.end()) return false;
+            *v = it->second;
+            return true;
+        };
         return AssessReadiness(in);
     }
 };
 
 }  // namespace
+
+TEST_CASE("an empty ruleset on a box that forwards blocks the halt, naming each family") {
+    Fixture f;
+    f.rs.objects.clear();
+    f.live["net.ipv6.conf.all.forwarding"] = "1\n";
+    Readiness r = f.Assess();
+    CHECK_FALSE(r.ready());
+    CHECK(r.blockers == std::vector<std::string>{
+                            "ruleset: no base chain on the forward hook for IPv4 (a chain of family ip or inet with 'hook forward'), and "
+                            "net.ipv4.ip_forward = 1 (as [sysctl] sets it): the halted box would forward every IPv4 packet unfiltered",
+                            "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook forward'), and "
+                            "net.ipv6.conf.all.forwarding = 1 (as it is now; [sysctl] does not set it): the halted box would forward "
+                            "every IPv6 packet unfiltered",
+                        });
+    CHECK(r.warnings == std::vector<std::string>{
+                            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
+                            "IPv4 packet to the box itself is accepted",
+                            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): every "
+                            "IPv6 packet to the box itself is accepted",
+                        });
+}
+
+TEST_CASE("an ip forward chain does not cover IPv6 that [sysctl] turns on, for one interface too") {
+    Fixture f("net.ipv6.conf.lan0.forwarding = 1\n");
+    f.rs.objects = {BaseChain(NFPROTO_IPV4, "forward", NF_INET_FORWARD), BaseChain(NFPROTO_IPV6, "input", NF_INET_LOCAL_IN),
+                    BaseChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
+    Readiness r = f.Assess();
+    CHECK(r.blockers == std::vector<std::string>{
+                            "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook forward'), and "
+                            "net.ipv6.conf.lan0.forwarding = 1 (as [sysctl] sets it): the halted box would forward every IPv6 packet "
+                            "unfiltered",
+                        });
+    CHECK(r.warnings.empty());
+}
+
+TEST_CASE("no forward chain is needed for a family that does not forward, as [sysctl] sets it or as it is") {
+    Fixture f;
+    for (SysctlSetting& s : f.cfg.sysctls)
+        if (s.key == "net.ipv4.ip_forward") s.value = "0";
+    f.live["net.ipv4.ip_forward"] = "1";  // apply turns it off
+    f.rs.objects = {BaseChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN)};
+    Readiness r = f.Assess();
+    CHECK(r.blockers.empty());
+    // A kernel without IPv6 (its sysctls cannot be read): nothing said of it.
+    f.live.erase("net.ipv6.conf.all.forwarding");
+    f.rs.objects = {BaseChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
+    r = f.Assess();
+    CHECK(r.blockers.empty());
+    CHECK(r.warnings == std::vector<std::string>{"no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing"});
+}
+
+TEST_CASE("an inet forward chain covers both families; without an input chain that is a warning") {
+    Fixture f("net.ipv6.conf.all.forwarding = 1\n");
+    f.rs.objects = {BaseChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
+    Readiness r = f.Assess();
+    CHECK(r.ready());
+    CHECK(r.warnings == std::vector<std::string>{
+                            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
+                            "IPv4 packet to the box itself is accepted",
+                            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): every "
+                            "IPv6 packet to the box itself is accepted",
+                        });
+}
 
 TEST_CASE("a static box with a plain ruleset is ready, without warnings") {
     Fixture f;
@@ -72,7 +171,7 @@ TEST_CASE("queue, log group and an owned table block the halt") {
     table.family = NFPROTO_INET;
     table.name = "firewalld";
     table.flags = NFT_TABLE_F_OWNER;
-    f.rs.objects = {table, rule};
+    f.rs.objects.insert(f.rs.objects.begin(), {table, rule});
     Readiness r = f.Assess();
     CHECK(r.blockers == std::vector<std::string>{
                             "ruleset: chain inet filter input uses 'queue', which needs a userspace daemon",
@@ -101,4 +200,61 @@ TEST_CASE("warnings: IPv6 without gateway6, forwarding off, foreign address, man
                             "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing",
                             "firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops (CleanupOnExit)",
                         });
+}
+
+TEST_CASE("a ruleset the final stage could not put back blocks the halt, with the kernel's reason") {
+    Fixture f;
+    f.restore_problem = "restore: rule in t forward: Invalid argument";
+    Readiness r = f.Assess();
+    CHECK_FALSE(r.ready());
+    CHECK(r.blockers == std::vector<std::string>{
+                            "ruleset: the final stage could not put it back if a unit flushed or changed it on the way down (a trial "
+                            "restore in a scratch network namespace: restore: rule in t forward: Invalid argument); the halted box "
+                            "would fail closed, forwarding off"});
+}
+
+TEST_CASE("quotas, named or in rules, warn that a restore starts them from nothing") {
+    Fixture f;
+    nftnl_obj* q = nftnl_obj_alloc();
+    nftnl_obj_set_str(q, NFTNL_OBJ_TABLE, "t");
+    nftnl_obj_set_str(q, NFTNL_OBJ_NAME, "monthly");
+    nftnl_obj_set_u32(q, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+    nftnl_obj_set_u32(q, NFTNL_OBJ_TYPE, NFT_OBJECT_QUOTA);
+    nftnl_obj_set_u64(q, NFTNL_OBJ_QUOTA_BYTES, 1000);
+    f.rs.objects.push_back(CanonicalObj(q));
+    nftnl_obj_free(q);
+    nftnl_rule* rule = nftnl_rule_alloc();
+    nftnl_rule_set_str(rule, NFTNL_RULE_TABLE, "t");
+    nftnl_rule_set_str(rule, NFTNL_RULE_CHAIN, "forward");
+    nftnl_rule_set_u32(rule, NFTNL_RULE_FAMILY, NFPROTO_INET);
+    nftnl_expr* e = nftnl_expr_alloc("quota");
+    nftnl_expr_set_u64(e, NFTNL_EXPR_QUOTA_BYTES, 5000);
+    nftnl_rule_add_expr(rule, e);
+    f.rs.objects.push_back(CanonicalRule(rule));
+    nftnl_rule_free(rule);
+    Readiness r = f.Assess();
+    CHECK(r.ready());
+    CHECK(std::count(r.warnings.begin(), r.warnings.end(),
+                     "ruleset: quotas (a rule in chain inet t forward, quota inet t monthly) start again from 0 bytes if the ruleset "
+                     "has to be restored during or after the halt: what a quota counted before it lets through again") == 1);
+}
+
+TEST_CASE("a ruleset whose halt needs more memory than is available blocks the halt, with the figures") {
+    Fixture f;
+    NftObject elem;
+    elem.kind = NftKind::kSetElem;
+    elem.payload = std::string(24, 'x');
+    f.rs.objects.insert(f.rs.objects.end(), 100000, elem);
+    uint64_t need = HaltMemoryKib(f.rs);
+    CHECK(need > 100000 * 1712 / 1024);  // 600 bytes per object per process, twice, and the kernel's copy
+    f.mem_available_kib = need;  // just enough
+    CHECK(f.Assess().ready());
+    f.mem_available_kib = 64 * 1024;
+    Readiness r = f.Assess();
+    CHECK_FALSE(r.ready());
+    CHECK(r.blockers == std::vector<std::string>{
+                            "ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) +
+                            " MiB (100002 objects, held by the final stage and the ruleset watcher, and by the kernel twice with the "
+                            "shutdown guard's copy) and only 64 MiB are available (MemAvailable): a final stage that runs out of "
+                            "memory panics the kernel"});
 }

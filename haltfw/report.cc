@@ -96,4 +96,59 @@ ConsoleReport ParseConsole(std::string_view log) {
     return r;
 }
 
+bool IsDigestHex(std::string_view s) {
+    return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+namespace {
+
+// What the final stage writes into a body line only where a step failed
+// (haltfw_final.cc, final_stage.cc): "; FAILED: ...", the watcher's
+// "restore FAILED", "restore failed: ...", "LEFT: ...", "STILL ON",
+// "STILL DIFFERENT", "forwarding: turned OFF", "cannot read ...". Its own
+// machine line ignores the watcher's failures (the final stage put the
+// ruleset back after them), but the body still tells of a shutdown that
+// went wrong: such a report is not accepted either.
+constexpr std::string_view kFailureWords[] = {"FAILED", "failed", "LEFT:", "STILL ", "turned OFF", "cannot "};
+
+// A report line as ParseConsole keeps it, without the prefix.
+std::string_view Body(std::string_view line) {
+    return line.starts_with(kReportPrefix) ? line.substr(std::string_view(kReportPrefix).size()) : line;
+}
+
+// The first body line (between the begin line and the machine line) that
+// reports a failure; empty if none does.
+std::string_view FailingLine(const ConsoleReport& r) {
+    for (size_t i = 1; i + 1 < r.lines.size(); ++i)
+        for (std::string_view w : kFailureWords)
+            if (Body(r.lines[i]).find(w) != std::string_view::npos) return Body(r.lines[i]);
+    return {};
+}
+
+// The body's 'ruleset:' line; empty if none.
+std::string_view RulesetLine(const ConsoleReport& r) {
+    for (size_t i = 1; i + 1 < r.lines.size(); ++i)
+        if (Body(r.lines[i]).starts_with("ruleset: ")) return Body(r.lines[i]);
+    return {};
+}
+
+}  // namespace
+
+std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest) {
+    if (r.verdict != ConsoleVerdict::kOk) return "the report is not a complete HALTED-OK report";
+    std::string digest = r.Field("digest");
+    if (digest.empty()) return "the report has no digest";
+    if (!IsDigestHex(digest)) return "the report's digest '" + digest + "' is not 64 lowercase hex digits";
+    if (!armed_digest.empty() && digest != armed_digest)
+        return "the report's digest '" + digest + "' is not the armed digest '" + std::string(armed_digest) + "'";
+    if (std::string_view bad = FailingLine(r); !bad.empty()) return "the report's body says '" + std::string(bad) + "'";
+    std::string_view ruleset = RulesetLine(r);
+    if (ruleset.empty()) return "the report has no 'ruleset:' line";
+    // "digest D as armed (N objects)", or "... restored from the manifest:
+    // now D as armed": the body and the machine line name one ruleset.
+    if (ruleset.find(digest + " as armed") == std::string_view::npos)
+        return "the report's 'ruleset:' line does not say '" + digest + " as armed'";
+    return "";
+}
+
 }  // namespace haltfw

@@ -66,7 +66,24 @@ struct ConsoleReport {
 };
 
 /// Finds the last report in a serial log (CR/LF line ends, kernel messages
-/// and other noise around and between its lines allowed).
+/// and other noise around and between its lines allowed). Judges its shape
+/// only: see WhyNotProven for what a kOk report must also hold.
 ConsoleReport ParseConsole(std::string_view log);
+
+/// Whether `s` is a ruleset digest as haltfw writes it (nft_digest.h): 64
+/// lowercase hex digits. Pure.
+bool IsDigestHex(std::string_view s);
+
+/// Why a report does not prove the halt it claims, or "" if it does. A
+/// well-formed HALTED-OK line is easy to come by (anyone who can write to
+/// the console can print one, and a report that says a step failed can
+/// still end in one), so only a complete HALTED-OK report (kOk) whose
+///  - machine line carries a digest, `armed_digest` itself if that is not
+///    empty ("the report has no digest", "the report's digest 'X' is not
+///    the armed digest 'Y'");
+///  - body reports no failure ("the report's body says 'LINE'");
+///  - 'ruleset:' line says that digest is as armed
+/// counts. One sentence, for verify-console's verdict. Pure.
+std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest);
 
 }  // namespace haltfw

@@ -109,3 +109,128 @@ TEST_CASE("the footprint: the final stage's peak on the machine line, PID 1's ow
     CHECK(before.Field("rss_kib") == "2232");
     CHECK(before.inert_line.empty());
 }
+
+namespace {
+
+constexpr const char* kArmed = "e15c3fb957cb389075e862bdf02030b4874556a42bc8a5d0c07fa817a94c1a8d";
+constexpr const char* kOther = "0000000000000000000000000000000000000000000000000000000000000000";
+
+// A report as the final stage prints it, with `ruleset` as its 'ruleset:'
+// line's detail and `extra` lines after it.
+HaltReport Armed(const std::string& digest, const std::string& ruleset, std::vector<std::string> extra = {}) {
+    HaltReport r;
+    r.version = "0.1.0";
+    r.ok = true;
+    r.lines = {"processes: none but PID 1 (31 kernel threads)", "mounts: 2 taken off; none left but the exitrd and /proc", "swap: off",
+               "ruleset: " + ruleset};
+    r.lines.insert(r.lines.end(), extra.begin(), extra.end());
+    r.lines.push_back("links: 2 up with 4 addresses");
+    r.fields = {{"digest", digest}, {"links", "2"}};
+    return r;
+}
+
+std::string Why(const HaltReport& r, std::string_view armed = "") { return WhyNotProven(ParseConsole(FormatReport(r)), armed); }
+
+}  // namespace
+
+TEST_CASE("a digest is 64 lowercase hex digits") {
+    CHECK(IsDigestHex(kArmed));
+    CHECK_FALSE(IsDigestHex(""));
+    CHECK_FALSE(IsDigestHex("abc123"));
+    CHECK_FALSE(IsDigestHex(std::string(kArmed) + "0"));
+    CHECK_FALSE(IsDigestHex(std::string(kArmed).substr(1)));
+    std::string upper = kArmed;
+    upper[0] = 'E';
+    CHECK_FALSE(IsDigestHex(upper));
+    CHECK_FALSE(IsDigestHex(std::string(63, 'a') + "g"));
+}
+
+TEST_CASE("verify-console's judge: a complete OK report of the armed digest, its body clean, is proven") {
+    HaltReport r = Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)");
+    CHECK(Why(r) == "");
+    CHECK(Why(r, kArmed) == "");
+    // Restored by the final stage from the manifest: still the armed ruleset.
+    HaltReport restored = Armed(kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kArmed + " as armed");
+    CHECK(Why(restored, kArmed) == "");
+    // Kernel noise and CRs between the lines change nothing.
+    std::string noisy = FormatReport(r);
+    noisy.insert(noisy.find("HALTFW: swap"), "[   13.0] e1000: eth1 NIC Link is Up\r\n");
+    CHECK(WhyNotProven(ParseConsole(noisy), kArmed) == "");
+}
+
+TEST_CASE("verify-console's judge: a forged OK whose digest is not the armed one") {
+    HaltReport forged = Armed(kOther, std::string("digest ") + kOther + " as armed (3 objects)");
+    CHECK(ParseConsole(FormatReport(forged)).verdict == ConsoleVerdict::kOk);  // well formed
+    CHECK(Why(forged, kArmed) == std::string("the report's digest '") + kOther + "' is not the armed digest '" + kArmed + "'");
+    // Without an armed digest it cannot be told from a real one.
+    CHECK(Why(forged) == "");
+}
+
+TEST_CASE("verify-console's judge: no digest, or one that is not a digest") {
+    // The bare machine line: "HALTED-OK lines=1".
+    ConsoleReport bare = ParseConsole("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK lines=1\n");
+    REQUIRE(bare.verdict == ConsoleVerdict::kOk);
+    CHECK(WhyNotProven(bare, "") == "the report has no digest");
+    CHECK(WhyNotProven(bare, kArmed) == "the report has no digest");
+    // An empty digest= (the final stage could not read the ruleset).
+    CHECK(WhyNotProven(ParseConsole("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest= lines=1\n"), "") ==
+          "the report has no digest");
+    CHECK(Why(Armed("", std::string("digest ") + kArmed + " as armed"))  == "the report has no digest");
+    CHECK(Why(Armed("abc123", "digest abc123 as armed")) == "the report's digest 'abc123' is not 64 lowercase hex digits");
+    // A digest, but nothing else: lines=1 proves nothing either.
+    ConsoleReport lone = ParseConsole(std::string("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest=") + kArmed + " lines=1\n");
+    REQUIRE(lone.verdict == ConsoleVerdict::kOk);
+    CHECK(WhyNotProven(lone, kArmed) == "the report has no 'ruleset:' line");
+}
+
+TEST_CASE("verify-console's judge: an OK machine line under a body that reports a failure") {
+    const std::string armed = std::string("digest ") + kArmed + " as armed (41 objects)";
+    struct Case {
+        HaltReport report;
+        std::string line;
+    };
+    const Case cases[] = {
+        {Armed(kArmed, std::string("digest ") + kOther + " differs from the armed " + kArmed + "; restore failed: elements of set t s: File exists"),
+         std::string("ruleset: digest ") + kOther + " differs from the armed " + kArmed + "; restore failed: elements of set t s: File exists"},
+        {Armed(kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kOther + ", STILL DIFFERENT"),
+         std::string("ruleset: digest was ") + kOther + ", restored from the manifest: now " + kOther + ", STILL DIFFERENT"},
+        {Armed(kArmed, "cannot read the ruleset: receive: No buffer space available"),
+         "ruleset: cannot read the ruleset: receive: No buffer space available"},
+        {Armed(kArmed, armed, {"forwarding: turned OFF for every family (fail closed)"}), "forwarding: turned OFF for every family (fail closed)"},
+        {Armed(kArmed, armed, {"sysctls: 14 as armed; FAILED: net.ipv4.ip_forward is '0', not '1'"}),
+         "sysctls: 14 as armed; FAILED: net.ipv4.ip_forward is '0', not '1'"},
+        {Armed(kArmed, armed, {"watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore FAILED 1 time (forwarding off)"}),
+         "watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore FAILED 1 time (forwarding off)"},
+        {Armed(kArmed, armed, {"swap: STILL ON: /dev/vda3"}), "swap: STILL ON: /dev/vda3"},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.line);
+        CHECK(ParseConsole(FormatReport(c.report)).verdict == ConsoleVerdict::kOk);
+        CHECK(Why(c.report, kArmed) == "the report's body says '" + c.line + "'");
+        CHECK(Why(c.report) == "the report's body says '" + c.line + "'");
+    }
+    HaltReport left = Armed(kArmed, armed);
+    left.lines[0] = "processes: LEFT: sshd[412] (31 kernel threads)";
+    CHECK(Why(left) == "the report's body says 'processes: LEFT: sshd[412] (31 kernel threads)'");
+    // The first failing line is named.
+    HaltReport two = Armed(kArmed, armed, {"sysctls: 14 as armed; FAILED: a", "forwarding: turned OFF for every family (fail closed)"});
+    CHECK(Why(two) == "the report's body says 'sysctls: 14 as armed; FAILED: a'");
+}
+
+TEST_CASE("verify-console's judge: the body's ruleset line names the machine line's digest") {
+    HaltReport r = Armed(kArmed, std::string("digest ") + kOther + " as armed (3 objects)");
+    CHECK(Why(r, kArmed) == std::string("the report's 'ruleset:' line does not say '") + kArmed + " as armed'");
+    HaltReport no_ruleset = Armed(kArmed, "x");
+    no_ruleset.lines.erase(no_ruleset.lines.begin() + 3);
+    CHECK(Why(no_ruleset, kArmed) == "the report has no 'ruleset:' line");
+}
+
+TEST_CASE("verify-console's judge: only a complete HALTED-OK report can be proven") {
+    HaltReport f = Armed(kArmed, std::string("digest ") + kArmed + " as armed");
+    f.ok = false;
+    f.reason = "links";
+    CHECK(Why(f, kArmed) == "the report is not a complete HALTED-OK report");
+    std::string ok = FormatReport(Armed(kArmed, std::string("digest ") + kArmed + " as armed"));
+    CHECK(WhyNotProven(ParseConsole(ok.substr(0, ok.find("HALTFW: HALTED-OK"))), kArmed) == "the report is not a complete HALTED-OK report");
+    CHECK(WhyNotProven(ParseConsole(""), "") == "the report is not a complete HALTED-OK report");
+}

@@ -1,5 +1,6 @@
 #include "state_file.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,22 +16,48 @@ std::string StateDir() {
     return d && *d ? d : "/run/haltfw";
 }
 
-std::string AppliedStatePath() {
-    // The network namespace's inode tells namespaces apart; in the initial
-    // namespace it is stable for the life of the boot, like /run itself.
-    struct stat st {};
-    std::string ns = stat("/proc/self/ns/net", &st) == 0 ? std::to_string(st.st_ino) : "unknown";
-    return StateDir() + "/applied-" + ns;
+bool NetnsCookie(uint64_t* cookie, std::string* err) {
+    // Any socket reports the cookie of the namespace it was made in.
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *err = std::string("network namespace cookie: socket: ") + std::strerror(errno);
+        return false;
+    }
+    socklen_t len = sizeof *cookie;
+    int rc = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len);
+    int saved = errno;
+    close(fd);
+    if (rc != 0 || len != sizeof *cookie) {
+        *err = std::string("network namespace cookie: getsockopt SO_NETNS_COOKIE: ") + std::strerror(rc != 0 ? saved : EINVAL);
+        return false;
+    }
+    return true;
+}
+
+namespace {
+
+std::string PathFor(uint64_t cookie) { return StateDir() + "/applied-" + std::to_string(cookie); }
+
+}  // namespace
+
+bool AppliedStatePath(std::string* path, std::string* err) {
+    uint64_t cookie = 0;
+    if (!NetnsCookie(&cookie, err)) return false;
+    *path = PathFor(cookie);
+    return true;
 }
 
 bool ReadAppliedState(AppliedState* out, std::string* err) {
-    std::string path = AppliedStatePath();
+    uint64_t cookie = 0;
+    if (!NetnsCookie(&cookie, err)) return false;
+    std::string path = PathFor(cookie);
     std::ifstream in(path);
     if (!in) {
         if (errno == ENOENT) err->clear();
         else *err = "read " + path + ": " + std::strerror(errno);
         return false;
     }
+    *out = AppliedState();
     std::string line;
     while (std::getline(in, line)) {
         size_t eq = line.find('=');
@@ -39,25 +66,33 @@ bool ReadAppliedState(AppliedState* out, std::string* err) {
         if (k == "config") out->config = v;
         else if (k == "input") out->input_hash = v;
         else if (k == "generation") out->generation = static_cast<uint32_t>(std::strtoul(v.c_str(), nullptr, 10));
+        else if (k == "digest") out->digest = v;
+        else if (k == "netns") out->netns = std::strtoull(v.c_str(), nullptr, 10);
     }
-    if (out->input_hash.empty()) {
-        *err = "read " + path + ": no input hash in it";
+    if (out->input_hash.empty() || out->digest.empty()) {
+        *err = "read " + path + ": no " + (out->input_hash.empty() ? "input hash" : "ruleset digest") + " in it";
+        return false;
+    }
+    if (out->netns != cookie) {
+        *err = "read " + path + ": it is for network namespace " + std::to_string(out->netns) + ", not " + std::to_string(cookie);
         return false;
     }
     return true;
 }
 
 bool WriteAppliedState(const AppliedState& st, std::string* err) {
-    std::string dir = StateDir();
+    uint64_t cookie = 0;
+    if (!NetnsCookie(&cookie, err)) return false;
+    std::string dir = StateDir(), path = PathFor(cookie);
     if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
         *err = "mkdir " + dir + ": " + std::strerror(errno);
         return false;
     }
-    std::string path = AppliedStatePath();
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ngeneration=" << st.generation << "\n";
+        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ngeneration=" << st.generation << "\ndigest=" << st.digest
+            << "\nnetns=" << cookie << "\n";
         if (!out.flush()) {
             *err = "write " + tmp + ": " + std::strerror(errno);
             return false;
@@ -66,6 +101,16 @@ bool WriteAppliedState(const AppliedState& st, std::string* err) {
     if (rename(tmp.c_str(), path.c_str()) != 0) {
         *err = "rename " + tmp + ": " + std::strerror(errno);
         unlink(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+bool RemoveAppliedState(std::string* err) {
+    std::string path;
+    if (!AppliedStatePath(&path, err)) return false;
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+        *err = "remove " + path + ": " + std::strerror(errno);
         return false;
     }
     return true;

@@ -1,22 +1,62 @@
 // sysctls under /proc/sys. Keys are written as sysctl(8) writes them: dots
 // separate levels, and a '/' stands for a dot inside a name
 // ("net.ipv4.conf.eth0/100.forwarding" is /proc/sys/net/ipv4/conf/eth0.100/forwarding).
+//
+// A key is a name, never a path: CheckSysctlKey is the one rule every key
+// haltfw reads or writes passes (config, plan, manifest, final stage), and
+// ReadSysctl/WriteSysctl refuse any other key themselves, so that no caller
+// can reach /proc/sys/kernel through "net.//.kernel.hostname".
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <string_view>
+
+// QuoteValue, for the callers that name a refused key (the final stage).
+#include "diag.h"
 
 namespace haltfw {
 
-/// "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward". Pure.
+/// The most a value may hold: /proc/sys's integer and bitmap handlers
+/// silently parse only the first page of a write (__do_proc_dointvec,
+/// proc_do_large_bitmap: "left > PAGE_SIZE - 1"). Pure.
+inline constexpr size_t kSysctlValueMax = 4095;
+
+/// True when `key` is a sysctl haltfw may touch: "net." and then
+/// dot-separated non-empty components of letters, digits, '_', '-', '@',
+/// '+' and '/' (sysctl(8)'s stand-in for a '.' in an interface name), none
+/// of which reads "." or ".." once '/' is turned back into '.'. Otherwise
+/// false with *why, e.g. "empty component",
+/// "only keys under net.* can be set". Pure.
+bool CheckSysctlKey(std::string_view key, std::string* why);
+
+/// True when `value` may be written: non-empty, at most kSysctlValueMax
+/// bytes, no control byte but tab and space, and no number the kernel reads
+/// otherwise than a person would (the kernel parses with base 0: "010" is
+/// octal 8 to it, "08" is an error). Otherwise false with *why. Pure.
+bool CheckSysctlValue(std::string_view value, std::string* why);
+
+/// The value as the kernel prints it back: white-space separated words;
+/// each number (decimal, 0x hex, or octal that reads the same in decimal)
+/// in plain decimal; several numbers separated by tabs, as proc_dointvec
+/// prints them, other words by one space. "01" -> "1", "64 \t" -> "64",
+/// "4096 87380  6291456" -> "4096\t87380\t6291456", "reno  cubic" ->
+/// "reno cubic". Pure.
+std::string SysctlKernelForm(std::string_view value);
+
+/// Compares the way the kernel prints: equal kernel forms.
+bool SysctlValuesEqual(std::string_view a, std::string_view b);
+
+/// "net.ipv4.ip_forward" -> "/proc/sys/net/ipv4/ip_forward". Pure; the key
+/// is not checked (see CheckSysctlKey).
 std::string SysctlPath(const std::string& key, const std::string& root = "/proc/sys");
 
 /// Reads the value, trailing newline removed. Errors read
-/// "read net.ipv4.ip_forward: No such file or directory".
+/// "read net.ipv4.ip_forward: No such file or directory"; a key that fails
+/// CheckSysctlKey is refused without a system call.
 bool ReadSysctl(const std::string& key, std::string* value, std::string* err);
+/// Writes the value in one write(); a key that fails CheckSysctlKey is
+/// refused without a system call.
 bool WriteSysctl(const std::string& key, const std::string& value, std::string* err);
-
-/// Compares the way the kernel prints: runs of white space are equal (a
-/// tab-separated value such as tcp_rmem reads back with tabs).
-bool SysctlValuesEqual(const std::string& a, const std::string& b);
 
 }  // namespace haltfw

@@ -1,23 +1,27 @@
 #!/bin/bash
 # verify-console on sample serial logs: exit 0 only for a complete
-# HALTED-OK report, 1 for HALTED-FAIL or a truncated report, 2 for none,
-# 3 for a log that cannot be read. No root, no namespace.
+# HALTED-OK report that proves its halt (a digest, the armed one with
+# --digest; a body that reports no failure), 1 for HALTED-FAIL, a truncated
+# report or one that proves nothing, 2 for none or a bad command line, 3
+# for a log that cannot be read. No root, no namespace (--config:
+# tests/netns/verify_console.sh).
 #   tests/verify_console.sh /path/to/haltfw tests/data
 set -euo pipefail
 HALTFW=${1:?usage: $0 HALTFW DATA_DIR}
 DATA=${2:?usage: $0 HALTFW DATA_DIR}
 DIGEST=e15c3fb957cb389075e862bdf02030b4874556a42bc8a5d0c07fa817a94c1a8d
+FORGED=5e1f0b0c4c6f2a8d9b3e7a1c2d4f6e8a0b1c3d5e7f9a2b4c6d8e0f1a3b5c7d9e
 
 fail() {
     echo "FAIL: verify-console: $*" >&2
     exit 1
 }
 
-# check LOG EXPECTED_RC LAST_LINE: runs verify-console, checks the exit code
-# and the verdict (the last line of its output).
+# check LOG EXPECTED_RC LAST_LINE [OPTION...]: runs verify-console, checks
+# the exit code and the verdict (the last line of its output).
 check() {
     local rc=0 out
-    out=$("$HALTFW" verify-console "$DATA/$1" 2>&1) || rc=$?
+    out=$("$HALTFW" verify-console "${@:4}" "$DATA/$1" 2>&1) || rc=$?
     [ "$rc" -eq "$2" ] || fail "$1: exit $rc, expected $2; output:
 $out"
     [ "$(tail -n 1 <<<"$out")" = "$3" ] || fail "$1: expected the verdict '$3'; output:
@@ -29,7 +33,9 @@ check console-ok.log 0 "verify-console: a complete HALTED-OK report (digest $DIG
 # The report's lines are printed as found, the kernel message between them
 # left out, CRs stripped.
 [ "$(head -n 1 <<<"$OUT")" = "HALTFW: report begin (haltfw 0.1.0)" ] || fail "console-ok.log: first line: $OUT"
-[ "$(wc -l <<<"$OUT")" -eq 11 ] || fail "console-ok.log: expected 9 report lines, haltfw-inert's line and the verdict: $OUT"
+[ "$(wc -l <<<"$OUT")" -eq 12 ] || fail "console-ok.log: expected 9 report lines, haltfw-inert's line, the note and the verdict: $OUT"
+[ "$(sed -n 11p <<<"$OUT")" = "verify-console: no armed digest to hold the report's to (give --digest HEX or --config FILE)" ] ||
+    fail "console-ok.log: no note that the digest was not checked: $OUT"
 [ "$(sed -n 10p <<<"$OUT")" = "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=ignore" ] ||
     fail "console-ok.log: the INERT line is not printed after the report: $OUT"
 grep -q $'\r' <<<"$OUT" && fail "console-ok.log: CR left in the output"
@@ -39,6 +45,32 @@ check console-truncated.log 1 "verify-console: a truncated report: it counts lin
 check console-cut.log 1 "verify-console: a truncated report: it has no HALTED-OK or HALTED-FAIL line"
 check console-retry.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST)"
 check console-none.log 2 "verify-console: no haltfw report in '$DATA/console-none.log'"
+
+# Bound to the armed digest.
+check console-ok.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+[ "$(wc -l <<<"$OUT")" -eq 11 ] || fail "console-ok.log --digest: a note although the digest was checked: $OUT"
+check console-ok.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest="$DIGEST"
+check console-ok.log 1 "verify-console: HALTED-OK not accepted: the report's digest '$DIGEST' is not the armed digest '$FORGED'" --digest "$FORGED"
+check console-retry.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+check console-fail.log 1 "verify-console: HALTED-FAIL (reason ruleset)" --digest "$DIGEST"
+check console-truncated.log 1 "verify-console: a truncated report: it counts lines=8 but 7 lines arrived before its last" --digest "$DIGEST"
+check console-none.log 2 "verify-console: no haltfw report in '$DATA/console-none.log'" --digest "$DIGEST"
+# A well-formed OK of another ruleset: only the armed digest tells it.
+check console-forged.log 0 "verify-console: a complete HALTED-OK report (digest $FORGED)"
+check console-forged.log 1 "verify-console: HALTED-OK not accepted: the report's digest '$FORGED' is not the armed digest '$DIGEST'" --digest "$DIGEST"
+
+# Reports that prove nothing, with or without --digest.
+for opt in "" "--digest=$DIGEST"; do
+    check console-nodigest.log 1 "verify-console: HALTED-OK not accepted: the report has no digest" $opt
+    check console-failbody.log 1 "verify-console: HALTED-OK not accepted: the report's body says 'ruleset: digest $FORGED differs from the armed $DIGEST; restore failed: elements of set inet filter geoip: File exists'" $opt
+done
+
+# A --digest that is not one is a usage error; so is --digest with --config.
+for bad in "${DIGEST^^}" "${DIGEST:1}" "${DIGEST}0" "" "sha256:$DIGEST"; do
+    check console-ok.log 2 "haltfw: verify-console: --digest '$bad' is not a ruleset digest (64 lowercase hex digits)" --digest "$bad"
+done
+check console-ok.log 2 "haltfw: verify-console: give --digest or --config, not both (try 'haltfw verify-console --help')" \
+    --digest "$DIGEST" --config /nonexistent/haltfw.conf
 check no-such.log 3 "haltfw: verify-console: read $DATA/no-such.log: No such file or directory"
 
 rc=0

@@ -67,6 +67,7 @@ kill -USR1 "$watcher"
 for _ in $(seq 500); do grep -q " mode=watching " "$STATE" && break; sleep 0.01; done
 expect_eq "watching with its guard" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0 guard=$tables"
 expect_contains "its console line" "$(cat "$WORK/watch.out")" "guarded by an owned copy ($tables tables) that no unit can change"
+[ "$tables" -ge 2 ] || fail "the test's ruleset should have at least two tables (it has $tables)"
 kill -STOP "$watcher"  # from here on only the owned copy guards
 
 # check_traffic WHAT : the LAN reaches the WAN NATed and only NATed; the WAN
