@@ -115,8 +115,9 @@ std::string WithoutAttrs(const std::string& payload, std::initializer_list<uint1
 }
 
 // Zeroes the runtime state of a stateful expression: counter values, quota
-// consumption, connlimit counts, "last" timestamps. Their presence and their
-// limits stay part of the ruleset.
+// consumption, "last" timestamps. Their presence and their limits stay part
+// of the ruleset. (A connlimit's NFTA_CONNLIMIT_COUNT is its limit, the "10"
+// of `ct count 10`, not a count of connections: it stays.)
 int ZeroExprState(nftnl_expr* e, void*) {
     std::string name = Str(nftnl_expr_get_str(e, NFTNL_EXPR_NAME));
     if (name == "counter") {
@@ -124,8 +125,6 @@ int ZeroExprState(nftnl_expr* e, void*) {
         nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
     } else if (name == "quota") {
         nftnl_expr_set_u64(e, NFTNL_EXPR_QUOTA_CONSUMED, 0);
-    } else if (name == "connlimit") {
-        nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_COUNT, 0);
     } else if (name == "last") {
         nftnl_expr_set_u64(e, NFTNL_EXPR_LAST_MSECS, 0);
         nftnl_expr_set_u32(e, NFTNL_EXPR_LAST_SET, 0);
