@@ -152,8 +152,8 @@ NFT
     # Loss is measured, not asserted here: this scenario is about what the
     # units cannot do to the ruleset (the transition benchmark measures
     # loss across a plain halt). Seen under TCG on a busy 2-core host:
-    # 25-27 of 40,000 lost, with the LAN host's own neighbour resolution of
-    # the box failing once ("+24 errors", none on the wire).
+    # 24-27 of 40,000 lost, 24 of them sendmsg() failures on the LAN host
+    # itself (ping's "+24 errors"; none on the wire).
     wire_errors[run]=$(tcpdump -n -r "$HFW_OUT/lan-errors.pcap" 2>/dev/null | wc -l)
 
     # After the report: LAN->WAN NATed, WAN->LAN nothing.
