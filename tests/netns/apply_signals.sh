@@ -37,6 +37,22 @@ for c in b c; do
     echo "apply over a: $c takes ${took[$c]} ms, ${changing[$c]} ms of it changing"
 done
 
+# wait_for_haltfw PID MAX_MS: returns 0 once job PID runs haltfw (env has
+# exec'd it), 1 after MAX_MS. A signal sent to the job before would miss
+# haltfw: a forked copy of this shell (bash 5.2 catches INT, TERM and HUP
+# in a shell with an EXIT trap) would run lib.sh's trap, rm -rf "$WORK",
+# under the test and die; env would drop a SIGINT it has not yet set back
+# from ignored.
+HALTFW_COMM=${HALTFW##*/}
+HALTFW_COMM=${HALTFW_COMM:0:15}
+wait_for_haltfw() {
+    local end=$((${EPOCHREALTIME/./} / 1000 + $2)) comm
+    while read -r comm </proc/"$1"/comm && [ "$comm" != "$HALTFW_COMM" ]; do
+        ((${EPOCHREALTIME/./} / 1000 < end)) || return 1
+        nap 0.0002
+    done
+}
+
 signals=(INT TERM HUP)
 declare -A seen
 for ((run = 1; run <= RUNS; run++)); do
@@ -48,6 +64,7 @@ for ((run = 1; run <= RUNS; run++)); do
     # (and haltfw keeps an ignored signal ignored): give it the default.
     env --default-signal=INT,TERM,HUP "$HALTFW" --config "$WORK/$new.conf" apply >"$WORK/out" 2>&1 &
     pid=$!
+    wait_for_haltfw "$pid" 5000 || fail "run $run: haltfw not started after 5 s: $(cat "$WORK/out")"
     # Half the runs at a random moment of the whole run; half at a random
     # moment after the first change (the journal appears): for C, in the
     # first third of its changes, where rolling back is the shorter way.
