@@ -98,6 +98,10 @@ void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
     for (const NftRuleset* rs : {in.ruleset, in.live}) {
         if (!rs) continue;
         for (const NftObject& o : rs->objects) {
+            // The live ruleset of a halt still under way (one that did not
+            // happen) holds the watcher's shutdown guard, which goes with
+            // the watcher that arm restarts; it is not the user's ruleset.
+            if (rs == in.live && o.kind == NftKind::kTable && o.name.starts_with("haltfw_guard_")) continue;
             if (o.kind == NftKind::kTable && (o.flags & NFT_TABLE_F_OWNER))
                 r->blockers.push_back("ruleset: table " + NftFamilyName(o.family) + " " + o.name +
                                       " is owned by a process (flag 'owner') and vanishes when that process exits");

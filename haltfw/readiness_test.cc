@@ -258,3 +258,19 @@ TEST_CASE("a ruleset whose halt needs more memory than is available blocks the h
                             "shutdown guard's copy) and only 64 MiB are available (MemAvailable): a final stage that runs out of "
                             "memory panics the kernel"});
 }
+
+TEST_CASE("the shutdown guard's owned tables in the live ruleset do not block a new arm; another owned table does") {
+    Fixture f;
+    NftObject guard;
+    guard.kind = NftKind::kTable;
+    guard.family = NFPROTO_INET;
+    guard.name = "haltfw_guard_0";
+    guard.flags = NFT_TABLE_F_OWNER;
+    f.rs.objects.push_back(guard);
+    CHECK(f.Assess().ready());
+    f.rs.objects.back().name = "firewalld";
+    Readiness r = f.Assess();
+    CHECK_FALSE(r.ready());
+    CHECK(r.blockers == std::vector<std::string>{
+                            "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits"});
+}
