@@ -56,7 +56,7 @@ hfw_assert_log 'HALTFW: HALTED-OK .*processes=1 mounts_left=0 swap=0 ' "the mach
 # Nothing changed the ruleset between the halt's arm and the watcher taking
 # its signal: the generation 'haltfw halt' sent was still the kernel's, and
 # the watcher skipped its first dump.
-hfw_assert_log "^haltfw-watch: watching the armed ruleset \\(digest [0-9a-f]{64}\\) until the final stage; unchanged since the halt's arm \\(generation [0-9]+\\)$" \
+hfw_assert_log "^haltfw-watch: watching the armed ruleset \\(digest [0-9a-f]{64}\\) until the final stage; unchanged since the halt's arm \\(generation [0-9]+\\); guarded by an owned copy \\(1 table\\) that no unit can change$" \
     "the watcher taking the halt's generation as the armed ruleset's"
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
 # PID 1 is haltfw-inert now: it removed the exitrd's files (the final stage,
