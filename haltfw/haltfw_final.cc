@@ -670,6 +670,7 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         bool same = armed_gen && RulesetGeneration(&gen, &err) && gen == *armed_gen;
         std::string guard_err;
         if (guard.Load(m.ruleset, &guard_err)) st.guard = static_cast<int>(guard.tables());
+        if (st.guard == 0 && guard_err.empty()) guard_err = "guard: the armed ruleset has no table to copy";
         st.watching = true;
         // Watching, then said so, then checked: `haltfw halt` does not wait
         // for the first dump (seconds under TCG at 100,000 elements).
