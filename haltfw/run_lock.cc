@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "state_file.h"
 #include "text_lines.h"
@@ -139,11 +141,23 @@ bool RunLock::Take(const std::string& verb, std::chrono::seconds wait, LockOwner
             *err = SysError("flock " + path);
             return false;
         }
+        // Who holds it: a holder that has only just taken the lock has not
+        // written its pid and verb yet, and one that has just let go is in
+        // no list; so read again for a moment (at most 100 ms), and take a
+        // lock that came free meanwhile.
+        bool taken = false;
         struct stat st {};
-        if (fstat(fd.get(), &st) == 0) *holder = ReadOwner(st);
-        if (wait.count() <= 0) return false;
-        bool timed_out = false;
-        if (!FlockWithin(fd.get(), wait, &timed_out, err)) return false;
+        for (int i = 0; i < 50 && !taken && fstat(fd.get(), &st) == 0; ++i) {
+            *holder = ReadOwner(st);
+            if (holder->pid == 0) taken = flock(fd.get(), LOCK_EX | LOCK_NB) == 0;
+            else if (!holder->verb.empty()) break;
+            if (!taken) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        if (!taken) {
+            if (wait.count() <= 0) return false;
+            bool timed_out = false;
+            if (!FlockWithin(fd.get(), wait, &timed_out, err)) return false;
+        }
     }
     // Best effort: the owner only serves the message of one that finds
     // the lock busy.
