@@ -150,6 +150,25 @@ const char* kListing =
     "nft list ruleset | sed -E -e 's/ expires [0-9dhms]+//' -e 's/counter packets [0-9]+ bytes [0-9]+/counter/g' "
     "-e 's/ used [0-9]+ [a-z]*bytes//g'";
 
+// The live ruleset through the manifest, as arm writes it and the final
+// stage reads it, flushed and put back: "" if it came back with the same
+// digest and listing, else what went wrong.
+std::string ManifestRoundTrip() {
+    std::string listing = Run(kListing);
+    Manifest armed;
+    armed.ruleset = DumpOrFail();
+    armed.digest = RulesetDigest(armed.ruleset);
+    Manifest m;
+    std::string err;
+    if (!ParseManifest(SerializeManifest(armed), &m, &err)) return "manifest: " + err;
+    Sh("nft flush ruleset");
+    if (!RestoreRuleset(m.ruleset, &err)) return err;
+    std::string after = Run(kListing);
+    bool same_digest = RulesetDigest(DumpOrFail()) == armed.digest;
+    if (same_digest && after == listing) return "";
+    return std::string("restored, but ") + (same_digest ? "the listing" : "the digest") + " differs:\n" + listing + "---\n" + after;
+}
+
 // The corpus: rulesets of every kind nft 1.0.6 loads (tests/data/rulesets),
 // each to come back exactly after a flush.
 std::vector<std::string> CorpusFiles() {
@@ -171,27 +190,7 @@ TEST_CASE("every ruleset of the corpus restores exactly after a flush", "[restor
     for (const std::string& file : files) {
         Sh("nft flush ruleset");
         Sh("nft -f " + file);
-        std::string listing = Run(kListing);
-        // Through the manifest, as arm writes it and the final stage reads it.
-        Manifest armed;
-        armed.ruleset = DumpOrFail();
-        armed.digest = RulesetDigest(armed.ruleset);
-        Manifest m;
-        std::string err;
-        if (!ParseManifest(SerializeManifest(armed), &m, &err)) {
-            failed.push_back(file + ": manifest: " + err);
-            continue;
-        }
-        std::string digest = armed.digest;
-        Sh("nft flush ruleset");
-        if (!RestoreRuleset(m.ruleset, &err)) {
-            failed.push_back(file + ": " + err);
-            continue;
-        }
-        std::string after = Run(kListing);
-        std::string now = RulesetDigest(DumpOrFail());
-        if (now != digest || after != listing)
-            failed.push_back(file + ": restored, but " + (now != digest ? "the digest" : "the listing") + " differs:\n" + listing + "---\n" + after);
+        if (std::string problem = ManifestRoundTrip(); !problem.empty()) failed.push_back(file + ": " + problem);
     }
     std::string all;
     for (const std::string& f : failed) all += f + "\n";
@@ -324,20 +323,7 @@ TEST_CASE("every statement of the list restores exactly, each in a ruleset of it
         }
         INFO(line);
         Sh("nft -f " + file);
-        std::string listing = Run(kListing);
-        Manifest armed;
-        armed.ruleset = DumpOrFail();
-        armed.digest = RulesetDigest(armed.ruleset);
-        Manifest m;
-        std::string err;
-        REQUIRE(ParseManifest(SerializeManifest(armed), &m, &err));
-        Sh("nft flush ruleset");
-        if (!RestoreRuleset(m.ruleset, &err)) {
-            failed.push_back(line + ": " + err);
-            continue;
-        }
-        if (RulesetDigest(DumpOrFail()) != armed.digest || Run(kListing) != listing)
-            failed.push_back(line + ": restored, but it differs:\n" + listing + "---\n" + Run(kListing));
+        if (std::string problem = ManifestRoundTrip(); !problem.empty()) failed.push_back(line + ": " + problem);
     }
     std::remove(file.c_str());
     CHECK(count >= 150);
