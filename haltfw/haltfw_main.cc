@@ -216,12 +216,13 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     in.live = &live.ruleset;
     // The config's ruleset: the live one if apply loaded it and nothing
     // changed it since, else a trial load in a scratch namespace.
+    // Stand-ins for the live links in the scratch namespaces below.
+    std::vector<std::string> names;
+    for (const Link& l : live.net.links) names.push_back(l.name);
     NftRuleset trial;
     if (live.ruleset_current) {
         in.ruleset = &live.ruleset;
     } else {
-        std::vector<std::string> names;
-        for (const Link& l : live.net.links) names.push_back(l.name);
         std::string err;
         if (TrialLoad(program, names, &trial, &err)) in.ruleset = &trial;
         else in.ruleset_note = "a trial load in a scratch network namespace failed: " + err;
@@ -229,8 +230,6 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     // What is armed must be what the final stage can put back: tried now,
     // in a scratch namespace, rather than found out after the halt.
     if (in.ruleset) {
-        std::vector<std::string> names;
-        for (const Link& l : live.net.links) names.push_back(l.name);
         std::string err;
         if (!TrialRestore(*in.ruleset, names, &in.restore_problem, &err))
             in.restore_problem = "the trial itself failed: " + err;
