@@ -1,4 +1,4 @@
-#include "arm.h"
+#include "arm/arm.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "exitrd.h"
-#include "files.h"
-#include "nft_digest.h"
-#include "sysctl.h"
+#include "arm/exitrd.h"
+#include "arm/files.h"
+#include "nft/nft_digest.h"
+#include "net/sysctl.h"
 
 namespace haltfw {
 namespace {

@@ -27,12 +27,12 @@
 #include <utility>
 #include <vector>
 
-#include "config.h"
-#include "guards.h"
-#include "exitrd.h"
-#include "manifest.h"
-#include "nft_dump.h"
-#include "plan.h"
+#include "core/config.h"
+#include "arm/guards.h"
+#include "arm/exitrd.h"
+#include "halt/manifest.h"
+#include "nft/nft_dump.h"
+#include "core/plan.h"
 
 namespace haltfw {
 

@@ -1,5 +1,5 @@
-#include "arm.h"
-#include "config_test_support.h"
+#include "arm/arm.h"
+#include "core/config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>
@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "nft_digest.h"
+#include "nft/nft_digest.h"
 
 using namespace haltfw;
 

@@ -1,4 +1,4 @@
-#include "change_window.h"
+#include "arm/change_window.h"
 
 #include <fcntl.h>
 #include <string.h>
@@ -10,9 +10,9 @@
 #include <cstring>
 #include <ctime>
 
-#include "files.h"
-#include "state_file.h"
-#include "text_lines.h"
+#include "arm/files.h"
+#include "core/state_file.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -1,4 +1,4 @@
-#include "change_window.h"
+#include "arm/change_window.h"
 
 #include <signal.h>
 #include <unistd.h>

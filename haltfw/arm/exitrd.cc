@@ -1,6 +1,6 @@
-#include "exitrd.h"
+#include "arm/exitrd.h"
 
-#include "final_stage.h"
+#include "halt/final_stage.h"
 
 #include <fcntl.h>
 
@@ -20,8 +20,8 @@
 #include <ctime>
 #include <vector>
 
-#include "files.h"
-#include "text_lines.h"
+#include "arm/files.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

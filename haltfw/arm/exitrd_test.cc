@@ -1,4 +1,4 @@
-#include "exitrd.h"
+#include "arm/exitrd.h"
 
 #include <elf.h>
 
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <map>
 
-#include "files.h"
+#include "arm/files.h"
 
 using namespace haltfw;
 

@@ -1,4 +1,4 @@
-#include "files.h"
+#include "arm/files.h"
 
 #include <catch2/catch.hpp>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
-#include "guards.h"
+#include "arm/guards.h"
 
 #include <unistd.h>
 
 #include <cstdlib>
 
-#include "files.h"
-#include "text_lines.h"
+#include "arm/files.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -1,4 +1,4 @@
-#include "guards.h"
+#include "arm/guards.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "run_lock.h"
+#include "arm/run_lock.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,8 +15,8 @@
 #include <cstring>
 #include <thread>
 
-#include "state_file.h"
-#include "text_lines.h"
+#include "core/state_file.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "files.h"
+#include "arm/files.h"
 
 namespace haltfw {
 

@@ -1,4 +1,4 @@
-#include "run_lock.h"
+#include "arm/run_lock.h"
 
 #include <sys/file.h>
 #include <sys/wait.h>

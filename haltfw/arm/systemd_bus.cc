@@ -1,4 +1,4 @@
-#include "systemd_bus.h"
+#include "arm/systemd_bus.h"
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>

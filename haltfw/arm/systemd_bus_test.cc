@@ -1,7 +1,7 @@
 // SystemdManager against a stand-in for PID 1: an sd-bus server on a unix
 // socket in a scratch directory, answering Reload and StartUnit as
 // systemd's Manager object does. No systemd, no root.
-#include "systemd_bus.h"
+#include "arm/systemd_bus.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>

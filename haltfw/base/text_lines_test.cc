@@ -1,4 +1,4 @@
-#include "text_lines.h"
+#include "base/text_lines.h"
 
 #include <catch2/catch.hpp>
 #include <string>

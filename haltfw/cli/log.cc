@@ -1,4 +1,4 @@
-#include "log.h"
+#include "cli/log.h"
 
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>

@@ -1,4 +1,4 @@
-#include "log.h"
+#include "cli/log.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

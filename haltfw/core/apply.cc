@@ -1,4 +1,4 @@
-#include "apply.h"
+#include "core/apply.h"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -8,10 +8,10 @@
 #include <cstring>
 #include <utility>
 
-#include "nft_load.h"
-#include "nft_restore.h"
-#include "rtnl.h"
-#include "sysctl.h"
+#include "core/nft_load.h"
+#include "nft/nft_restore.h"
+#include "net/rtnl.h"
+#include "net/sysctl.h"
 
 extern char** environ;
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "nft_dump.h"
-#include "plan.h"
+#include "nft/nft_dump.h"
+#include "core/plan.h"
 
 namespace haltfw {
 

@@ -2,7 +2,7 @@
 // whole state, and nothing split.
 #include <catch2/catch.hpp>
 
-#include "apply.h"
+#include "core/apply.h"
 
 using namespace haltfw;
 

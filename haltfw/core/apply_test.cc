@@ -1,4 +1,4 @@
-#include "apply.h"
+#include "core/apply.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "config.h"
+#include "core/config.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -15,10 +15,10 @@
 #include <unordered_map>
 #include <utility>
 
-#include "gateway.h"
-#include "ini.h"
-#include "nft_includes.h"
-#include "sysctl.h"
+#include "core/gateway.h"
+#include "core/ini.h"
+#include "core/nft_includes.h"
+#include "net/sysctl.h"
 
 namespace haltfw {
 namespace {

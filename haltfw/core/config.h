@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "diag.h"
-#include "net_addr.h"
+#include "core/diag.h"
+#include "net/net_addr.h"
 
 namespace haltfw {
 

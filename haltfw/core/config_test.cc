@@ -1,5 +1,5 @@
-#include "config.h"
-#include "config_test_support.h"
+#include "core/config.h"
+#include "core/config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "gateway.h"
+#include "core/gateway.h"
 
 #include <sys/socket.h>
 

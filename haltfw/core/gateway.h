@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config.h"
-#include "net_addr.h"
+#include "core/config.h"
+#include "net/net_addr.h"
 
 namespace haltfw {
 

@@ -4,8 +4,8 @@
 //
 // To regenerate the golden files after an intended change, run the unit tests
 // with HALTFW_UPDATE_GOLDEN=1 and read the diff before committing it.
-#include "gateway.h"
-#include "config_test_support.h"
+#include "core/gateway.h"
+#include "core/config_test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "nft_load.h"
+#include "core/nft_load.h"
 
 using namespace haltfw;
 

@@ -1,6 +1,6 @@
-#include "ini.h"
+#include "core/ini.h"
 
-#include "text_lines.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

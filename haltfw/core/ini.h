@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "diag.h"
+#include "core/diag.h"
 
 namespace haltfw {
 

@@ -1,4 +1,4 @@
-#include "nft_includes.h"
+#include "core/nft_includes.h"
 
 #include <fcntl.h>
 #include <glob.h>

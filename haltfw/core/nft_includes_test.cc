@@ -1,6 +1,6 @@
 // The files a ruleset reads through include statements, in a scratch
 // directory: no kernel, no root.
-#include "nft_includes.h"
+#include "core/nft_includes.h"
 
 #include <catch2/catch.hpp>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nft_load.h"
+#include "core/nft_load.h"
 
 using namespace haltfw;
 

@@ -1,4 +1,4 @@
-#include "nft_load.h"
+#include "core/nft_load.h"
 
 #include <nftables/libnftables.h>
 
@@ -6,10 +6,10 @@
 #include <set>
 #include <string_view>
 
-#include "gateway.h"
-#include "nft_includes.h"
-#include "sha256.h"
-#include "text_lines.h"
+#include "core/gateway.h"
+#include "core/nft_includes.h"
+#include "nft/sha256.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
+#include "core/config.h"
 
 namespace haltfw {
 

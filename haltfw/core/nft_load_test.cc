@@ -1,4 +1,4 @@
-#include "nft_load.h"
+#include "core/nft_load.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "nft_trial.h"
+#include "core/nft_trial.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -11,10 +11,10 @@
 #include <functional>
 #include <memory>
 
-#include "nft_digest.h"
-#include "nft_load.h"
-#include "nft_restore.h"
-#include "rtnl.h"
+#include "nft/nft_digest.h"
+#include "core/nft_load.h"
+#include "nft/nft_restore.h"
+#include "net/rtnl.h"
 
 namespace haltfw {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "nft_dump.h"
+#include "nft/nft_dump.h"
 
 namespace haltfw {
 

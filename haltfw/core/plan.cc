@@ -1,4 +1,4 @@
-#include "plan.h"
+#include "core/plan.h"
 
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -6,7 +6,7 @@
 #include <map>
 #include <utility>
 
-#include "sysctl.h"
+#include "net/sysctl.h"
 
 namespace haltfw {
 namespace {

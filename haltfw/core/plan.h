@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "diag.h"
-#include "netstate.h"
+#include "core/config.h"
+#include "core/diag.h"
+#include "net/netstate.h"
 
 namespace haltfw {
 

@@ -1,5 +1,5 @@
-#include "plan.h"
-#include "config_test_support.h"
+#include "core/plan.h"
+#include "core/config_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>

@@ -1,4 +1,4 @@
-#include "readiness.h"
+#include "core/readiness.h"
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -6,9 +6,9 @@
 
 #include <algorithm>
 
-#include "nft_attrs.h"
-#include "nft_digest.h"
-#include "nft_hooks.h"
+#include "nft/nft_attrs.h"
+#include "nft/nft_digest.h"
+#include "nft/nft_hooks.h"
 
 namespace haltfw {
 namespace {

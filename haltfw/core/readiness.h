@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "config.h"
-#include "netstate.h"
-#include "nft_dump.h"
-#include "plan.h"
+#include "core/config.h"
+#include "net/netstate.h"
+#include "nft/nft_dump.h"
+#include "core/plan.h"
 
 namespace haltfw {
 

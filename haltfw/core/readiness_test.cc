@@ -1,4 +1,4 @@
-#include "readiness.h"
+#include "core/readiness.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>

@@ -1,4 +1,4 @@
-#include "state_file.h"
+#include "core/state_file.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>

@@ -1,6 +1,6 @@
 // The applied-state file in a scratch state directory: keyed by the
 // namespace's cookie, with the digest apply left. No root needed.
-#include "state_file.h"
+#include "core/state_file.h"
 
 #include <catch2/catch.hpp>
 #include <stdlib.h>

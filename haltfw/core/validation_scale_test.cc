@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <string>
 
-#include "config.h"
-#include "plan.h"
+#include "core/config.h"
+#include "core/plan.h"
 
 using namespace haltfw;
 

@@ -48,11 +48,11 @@
 #include <utility>
 #include <vector>
 
-#include "final_stage.h"
-#include "manifest.h"
-#include "nft_guard.h"
-#include "report.h"
-#include "text_lines.h"
+#include "halt/final_stage.h"
+#include "halt/manifest.h"
+#include "nft/nft_guard.h"
+#include "halt/report.h"
+#include "base/text_lines.h"
 
 using namespace haltfw;
 

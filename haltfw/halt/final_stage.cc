@@ -1,4 +1,4 @@
-#include "final_stage.h"
+#include "halt/final_stage.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,11 +8,11 @@
 #include <charconv>
 #include <cstring>
 
-#include "nft_digest.h"
-#include "nft_restore.h"
-#include "rtnl.h"
-#include "sysctl.h"
-#include "text_lines.h"
+#include "nft/nft_digest.h"
+#include "nft/nft_restore.h"
+#include "net/rtnl.h"
+#include "net/sysctl.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

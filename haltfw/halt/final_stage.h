@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "manifest.h"
-#include "proc_status.h"
+#include "halt/manifest.h"
+#include "halt/proc_status.h"
 
 namespace haltfw {
 

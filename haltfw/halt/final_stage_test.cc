@@ -1,4 +1,4 @@
-#include "final_stage.h"
+#include "halt/final_stage.h"
 
 #include <catch2/catch.hpp>
 

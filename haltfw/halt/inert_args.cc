@@ -1,4 +1,4 @@
-#include "inert.h"
+#include "halt/inert_args.h"
 
 #include <cstring>
 

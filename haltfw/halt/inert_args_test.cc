@@ -1,12 +1,12 @@
-#include "inert.h"
+#include "halt/inert_args.h"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <vector>
 
-#include "proc_status.h"
-#include "report.h"
+#include "halt/proc_status.h"
+#include "halt/report.h"
 
 using namespace haltfw;
 

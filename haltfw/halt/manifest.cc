@@ -1,4 +1,4 @@
-#include "manifest.h"
+#include "halt/manifest.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -9,10 +9,10 @@
 #include <charconv>
 #include <cstring>
 
-#include "diag.h"
-#include "sha256.h"
-#include "sysctl.h"
-#include "text_lines.h"
+#include "base/quote.h"
+#include "nft/sha256.h"
+#include "net/sysctl.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "net_addr.h"
-#include "nft_dump.h"
+#include "net/net_addr.h"
+#include "nft/nft_dump.h"
 
 namespace haltfw {
 

@@ -1,4 +1,4 @@
-#include "manifest.h"
+#include "halt/manifest.h"
 
 #include <catch2/catch.hpp>
 #include <linux/netfilter.h>
@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "sha256.h"
+#include "nft/sha256.h"
 
 using namespace haltfw;
 

@@ -5,7 +5,7 @@
 
 #include <string_view>
 
-#include "text_lines.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 

@@ -1,6 +1,6 @@
-#include "report.h"
+#include "halt/report.h"
 
-#include "text_lines.h"
+#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {

@@ -1,4 +1,4 @@
-#include "report.h"
+#include "halt/report.h"
 
 #include <catch2/catch.hpp>
 

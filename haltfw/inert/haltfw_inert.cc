@@ -37,8 +37,8 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "inert.h"
-#include "proc_status.h"
+#include "halt/inert_args.h"
+#include "halt/proc_status.h"
 
 using namespace haltfw;
 

@@ -1,4 +1,4 @@
-#include "net_addr.h"
+#include "net/net_addr.h"
 
 #include <sys/socket.h>
 

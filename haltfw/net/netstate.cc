@@ -1,4 +1,4 @@
-#include "netstate.h"
+#include "net/netstate.h"
 
 #include <net/if.h>
 

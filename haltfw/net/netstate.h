@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "net_addr.h"
+#include "net/net_addr.h"
 
 namespace haltfw {
 

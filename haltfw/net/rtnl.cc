@@ -1,4 +1,4 @@
-#include "rtnl.h"
+#include "net/rtnl.h"
 
 #include <errno.h>
 #include <libmnl/libmnl.h>

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "netstate.h"
+#include "net/netstate.h"
 
 struct mnl_socket;
 

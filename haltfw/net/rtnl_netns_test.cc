@@ -2,8 +2,8 @@
 // namespace: `unshare --net rtnl_netns_tests`. Every test case first checks
 // that it is not in the host's namespace, so it can never touch the host's
 // network. Only documentation addresses are used; no traffic is sent.
-#include "rtnl.h"
-#include "netns_support.h"
+#include "net/rtnl.h"
+#include "nft/netns_test_support.h"
 
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>

@@ -1,4 +1,4 @@
-#include "sysctl.h"
+#include "net/sysctl.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "diag.h"
+#include "base/quote.h"
 
 namespace haltfw {
 namespace {

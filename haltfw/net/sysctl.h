@@ -13,7 +13,7 @@
 #include <string_view>
 
 // QuoteValue, for the callers that name a refused key (the final stage).
-#include "diag.h"
+#include "base/quote.h"
 
 namespace haltfw {
 

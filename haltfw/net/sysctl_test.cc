@@ -1,4 +1,4 @@
-#include "sysctl.h"
+#include "net/sysctl.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "nft_attrs.h"
+#include "nft/nft_attrs.h"
 
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netlink.h>

@@ -1,4 +1,4 @@
-#include "nft_attrs.h"
+#include "nft/nft_attrs.h"
 
 #include <catch2/catch.hpp>
 #include <linux/netfilter/nf_tables.h>

@@ -1,4 +1,4 @@
-#include "nft_digest.h"
+#include "nft/nft_digest.h"
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -6,8 +6,8 @@
 #include <set>
 #include <utility>
 
-#include "nft_attrs.h"
-#include "sha256.h"
+#include "nft/nft_attrs.h"
+#include "nft/sha256.h"
 
 namespace haltfw {
 namespace {

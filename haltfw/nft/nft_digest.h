@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "nft_dump.h"
+#include "nft/nft_dump.h"
 
 namespace haltfw {
 

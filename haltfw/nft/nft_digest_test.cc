@@ -1,6 +1,6 @@
 // Canonical form and digest, on libnftnl objects built in memory (as
 // libnftnl's own tests do): no kernel needed.
-#include "nft_digest.h"
+#include "nft/nft_digest.h"
 
 #include <catch2/catch.hpp>
 #include <libnftnl/chain.h>

@@ -1,4 +1,4 @@
-#include "nft_dump.h"
+#include "nft/nft_dump.h"
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>

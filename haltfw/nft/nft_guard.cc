@@ -1,4 +1,4 @@
-#include "nft_guard.h"
+#include "nft/nft_guard.h"
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nf_tables.h>
@@ -10,8 +10,8 @@
 #include <set>
 #include <utility>
 
-#include "nft_attrs.h"
-#include "nft_restore.h"
+#include "nft/nft_attrs.h"
+#include "nft/nft_restore.h"
 
 namespace haltfw {
 namespace {

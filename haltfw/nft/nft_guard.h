@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "nft_dump.h"
+#include "nft/nft_dump.h"
 
 struct mnl_socket;
 

@@ -1,7 +1,7 @@
 // The shutdown guard against the real kernel: what other sockets can and
 // cannot do to the owned copy, and that the copy leaves with its socket.
 // Run as `unshare --net haltfw_netns_tests`.
-#include "nft_guard.h"
+#include "nft/nft_guard.h"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <cstdio>
 #include <fstream>
 
-#include "netns_support.h"
-#include "nft_digest.h"
-#include "nft_restore.h"
+#include "nft/netns_test_support.h"
+#include "nft/nft_digest.h"
+#include "nft/nft_restore.h"
 
 using namespace haltfw;
 

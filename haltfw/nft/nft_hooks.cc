@@ -1,4 +1,4 @@
-#include "nft_hooks.h"
+#include "nft/nft_hooks.h"
 
 #include <arpa/inet.h>
 #include <linux/netfilter.h>

@@ -1,6 +1,6 @@
 // Base chains found in canonical chain payloads built with libnftnl, as the
 // dump builds them: no kernel needed.
-#include "nft_hooks.h"
+#include "nft/nft_hooks.h"
 
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>

@@ -1,4 +1,4 @@
-#include "nft_restore.h"
+#include "nft/nft_restore.h"
 
 #include <endian.h>
 #include <libmnl/libmnl.h>
@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "nft_attrs.h"
+#include "nft/nft_attrs.h"
 
 namespace haltfw {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "nft_dump.h"
+#include "nft/nft_dump.h"
 
 struct mnl_socket;
 

@@ -1,7 +1,7 @@
 // Restore against the real kernel: a ruleset dumped, flushed and put back
 // from its canonical form comes back with the same digest and the same nft
 // listing. Run as `unshare --net haltfw_netns_tests`.
-#include "nft_restore.h"
+#include "nft/nft_restore.h"
 
 #include <catch2/catch.hpp>
 #include <unistd.h>
@@ -14,10 +14,10 @@
 #include <sstream>
 #include <vector>
 
-#include "netns_support.h"
-#include "manifest.h"
-#include "nft_digest.h"
-#include "nft_load.h"
+#include "nft/netns_test_support.h"
+#include "halt/manifest.h"
+#include "nft/nft_digest.h"
+#include "core/nft_load.h"
 
 using namespace haltfw;
 

@@ -1,4 +1,4 @@
-#include "sha256.h"
+#include "nft/sha256.h"
 
 #include <catch2/catch.hpp>
 

@@ -3,10 +3,10 @@
 // config without errors turns into its gateway profile (gateway.h).
 #include <algorithm>
 
-#include "config.h"
+#include "core/config.h"
 #include "fuzz_check.h"
-#include "gateway.h"
-#include "ini.h"
+#include "core/gateway.h"
+#include "core/ini.h"
 
 using namespace haltfw;
 

@@ -2,7 +2,7 @@
 // (haltfw.files, which the next arm trusts to skip a byte-for-byte
 // compare), `ld.so --list` output, and mountinfo for the exitrd's mount.
 // A record that parses serialises and parses back to the same record.
-#include "exitrd.h"
+#include "arm/exitrd.h"
 #include "fuzz_check.h"
 
 using namespace haltfw;

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "fuzz_check.h"
-#include "inert.h"
-#include "report.h"
+#include "halt/inert_args.h"
+#include "halt/report.h"
 
 using namespace haltfw;
 

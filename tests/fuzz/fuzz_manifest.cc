@@ -4,8 +4,8 @@
 // records. A manifest that parses serialises and parses back to the same
 // Manifest, byte for byte the second time.
 #include "fuzz_check.h"
-#include "manifest.h"
-#include "sha256.h"
+#include "halt/manifest.h"
+#include "nft/sha256.h"
 
 using namespace haltfw;
 

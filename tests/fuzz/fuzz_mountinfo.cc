@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <map>
 
-#include "final_stage.h"
+#include "halt/final_stage.h"
 #include "fuzz_check.h"
 
 using namespace haltfw;

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 
 #include "fuzz_check.h"
-#include "net_addr.h"
+#include "net/net_addr.h"
 
 using namespace haltfw;
 

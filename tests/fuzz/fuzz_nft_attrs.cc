@@ -6,7 +6,7 @@
 #include <linux/netlink.h>
 
 #include "fuzz_check.h"
-#include "nft_attrs.h"
+#include "nft/nft_attrs.h"
 
 using namespace haltfw;
 

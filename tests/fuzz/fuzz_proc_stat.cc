@@ -2,9 +2,9 @@
 // and "Key: N kB" lines of /proc/PID/status, smaps_rollup and /proc/meminfo
 // (proc_status.h), as the final stage and haltfw-inert, PID 1 both, read
 // them: never a throw, never a read out of bounds, -1 or a count.
-#include "final_stage.h"
+#include "halt/final_stage.h"
 #include "fuzz_check.h"
-#include "proc_status.h"
+#include "halt/proc_status.h"
 
 using namespace haltfw;
 

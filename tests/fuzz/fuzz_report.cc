@@ -2,8 +2,8 @@
 // anything parses, only a complete HALTED-OK report with a digest is ever
 // proven, and a report FormatReport wrote is found whole.
 #include "fuzz_check.h"
-#include "report.h"
-#include "text_lines.h"
+#include "halt/report.h"
+#include "base/text_lines.h"
 
 using namespace haltfw;
 
