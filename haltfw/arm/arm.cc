@@ -53,6 +53,22 @@ void PushRestore(ArmEffects* fx, UndoLog* undo, const std::string& path, bool ha
         });
 }
 
+// Records that `dir`, made by this arm, goes on undo.
+void PushRemoveDir(ArmEffects* fx, UndoLog* undo, const std::string& dir) {
+    undo->Push("remove the directory " + dir, [fx, dir](std::string* e) {
+        bool removed;
+        return fx->RemoveDir(dir, &removed, e);
+    });
+}
+
+// Makes `dir` if it is missing; a directory it made is removed on undo.
+bool MakeDirWithUndo(ArmEffects* fx, UndoLog* undo, const std::string& dir, std::string* err) {
+    bool made = false;
+    if (!fx->MakeDir(dir, &made, err)) return false;
+    if (made) PushRemoveDir(fx, undo, dir);
+    return true;
+}
+
 // Writes `content` unless the file already holds it. *changed says whether
 // it wrote.
 bool ReplaceFile(ArmEffects* fx, UndoLog* undo, const std::string& path, const std::string& content, unsigned mode,
@@ -72,11 +88,7 @@ bool ReplaceFile(ArmEffects* fx, UndoLog* undo, const std::string& path, const s
 bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     bool mounted = false, created = false;
     if (!fx->MountExitrd(p.exitrd, &mounted, &created, err)) return false;
-    if (created)
-        undo->Push("remove the directory " + p.exitrd, [fx, root = p.exitrd](std::string* e) {
-            bool removed;
-            return fx->RemoveDir(root, &removed, e);
-        });
+    if (created) PushRemoveDir(fx, undo, p.exitrd);
     if (mounted)
         undo->Push("unmount the exitrd " + p.exitrd, [fx, root = p.exitrd](std::string* e) {
             bool lazy;
@@ -101,14 +113,7 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
     for (const ExitrdFile& f : p.files) {
         // The directories up to the file (for a library: /lib/x86_64-linux-gnu).
         for (size_t slash = f.path.find('/', 1); slash != std::string::npos; slash = f.path.find('/', slash + 1)) {
-            std::string dir = p.exitrd + f.path.substr(0, slash);
-            bool made = false;
-            if (!fx->MakeDir(dir, &made, err)) return false;
-            if (made)
-                undo->Push("remove the directory " + dir, [fx, dir](std::string* e) {
-                    bool removed;
-                    return fx->RemoveDir(dir, &removed, e);
-                });
+            if (!MakeDirWithUndo(fx, undo, p.exitrd + f.path.substr(0, slash), err)) return false;
         }
         bool changed = false;
         if (!ReplaceFile(fx, undo, p.exitrd + f.path, f.bytes, f.mode, &changed, err)) return false;
@@ -156,14 +161,7 @@ bool StepGuards(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
                 std::string* err) {
     *changed = false;
     for (const DropIn& d : p.guards) {
-        std::string dir = d.path.substr(0, d.path.rfind('/'));
-        bool created = false;
-        if (!fx->MakeDir(dir, &created, err)) return false;
-        if (created)
-            undo->Push("remove the directory " + dir, [fx, dir](std::string* e) {
-                bool removed;
-                return fx->RemoveDir(dir, &removed, e);
-            });
+        if (!MakeDirWithUndo(fx, undo, d.path.substr(0, d.path.rfind('/')), err)) return false;
         bool wrote = false;
         if (!ReplaceFile(fx, undo, d.path, d.content, 0644, &wrote, err)) return false;
         progress(wrote ? "guard: wrote " + d.path : "guard: " + d.path + " unchanged");

@@ -24,17 +24,7 @@ std::string SysError(const std::string& what) { return what + ": " + std::strerr
 // The journal's home is /run, a tmpfs a power cut empties anyway: a rename
 // keeps it whole for a reader, and no fsync is worth its cost on every step.
 bool WriteJournalFile(const std::string& path, const std::string& content, std::string* err) {
-    std::string tmp = path + ".tmp";
-    UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-    bool ok = fd.valid() && write(fd.get(), content.data(), content.size()) == static_cast<ssize_t>(content.size());
-    if (!ok) *err = SysError("write " + tmp);
-    if (ok && !fd.Close(err, tmp)) ok = false;
-    if (ok && rename(tmp.c_str(), path.c_str()) != 0) {
-        *err = SysError("rename " + tmp + " to " + path);
-        ok = false;
-    }
-    if (!ok) unlink(tmp.c_str());
-    return ok;
+    return WriteFileAtomic(path, content, 0644, err, Durability::kNoFsync);
 }
 
 int64_t Now() { return static_cast<int64_t>(std::time(nullptr)); }

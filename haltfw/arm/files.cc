@@ -126,7 +126,8 @@ bool FileHolds(const std::string& path, std::string_view content, bool* same, st
     return true;
 }
 
-bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode, std::string* err) {
+bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode, std::string* err,
+                     Durability durability) {
     std::string tmp = path + ".tmp";
     UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
     if (!fd.valid()) {
@@ -135,7 +136,8 @@ bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t
     }
     // O_CREAT's mode is filtered by the umask and ignored for an existing
     // temporary file: set it explicitly.
-    bool ok = fchmod(fd.get(), mode) == 0 && WriteAll(fd.get(), content) && fsync(fd.get()) == 0;
+    bool ok = fchmod(fd.get(), mode) == 0 && WriteAll(fd.get(), content) &&
+              (durability == Durability::kNoFsync || fsync(fd.get()) == 0);
     if (!ok) *err = SysError("write " + tmp);
     if (ok && !fd.Close(err, tmp)) ok = false;
     if (ok && rename(tmp.c_str(), path.c_str()) != 0) {

@@ -41,9 +41,14 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* err, 
 /// success with *same false; other errors read "read PATH: REASON".
 bool FileHolds(const std::string& path, std::string_view content, bool* same, std::string* err);
 
-/// Writes PATH.tmp with `mode`, fsyncs it and renames it over `path`, so a
-/// reader sees the old or the new content, never a mix.
-bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode, std::string* err);
+/// Whether WriteFileAtomic fsyncs before its rename: not for a file on a
+/// tmpfs that a power cut empties anyway.
+enum class Durability { kFsync, kNoFsync };
+
+/// Writes PATH.tmp with `mode`, fsyncs it (kFsync) and renames it over
+/// `path`, so a reader sees the old or the new content, never a mix.
+bool WriteFileAtomic(const std::string& path, const std::string& content, mode_t mode, std::string* err,
+                     Durability durability = Durability::kFsync);
 
 /// Removes a file; a missing file is success with *removed false.
 bool RemoveFile(const std::string& path, bool* removed, std::string* err);
