@@ -28,9 +28,10 @@ bench_need_pkg() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     ((${#missing[@]} == 0)) && return 0
-    hfw_say "installing ${missing[*]} (apt-get)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >"$HFW_OUT/apt.log" 2>&1 ||
-        hfw_fail "apt-get install ${missing[*]} failed: $(tail -n 5 "$HFW_OUT/apt.log")"
+    hfw_say "installing ${missing[*]} (apt-get) ..."
+    mkdir -p "$HFW_OUT"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >"$HFW_OUT/apt.log" 2>&1 </dev/null ||
+        hfw_fail "apt-get install ${missing[*]} failed; see $HFW_OUT/apt.log$(grep '^E: ' "$HFW_OUT/apt.log" | tail -n 3 | sed 's/^/\n  /')"
 }
 
 # bench_stats : median, min and max of the numbers on stdin, one per line
