@@ -20,7 +20,9 @@ using Progress = std::function<void(const std::string&)>;
 // first.
 class UndoLog {
 public:
-    void Push(std::string what, std::function<bool(std::string*)> undo) { steps_.push_back({std::move(what), std::move(undo)}); }
+    void Push(std::string what, std::function<bool(std::string*)> undo) {
+        steps_.push_back({std::move(what), std::move(undo)});
+    }
 
     std::vector<std::string> Run(const Progress& progress) {
         std::vector<std::string> failures;
@@ -44,8 +46,9 @@ private:
 // Records how to put `path` back as it was: its previous bytes, or absent.
 void PushRestore(ArmEffects* fx, UndoLog* undo, const std::string& path, bool had, std::string prev, unsigned mode) {
     if (had)
-        undo->Push("put back the previous " + path,
-                   [fx, path, prev = std::move(prev), mode](std::string* err) { return fx->WriteFile(path, prev, mode, err); });
+        undo->Push("put back the previous " + path, [fx, path, prev = std::move(prev), mode](std::string* err) {
+            return fx->WriteFile(path, prev, mode, err);
+        });
     else
         undo->Push("remove " + path, [fx, path](std::string* err) {
             bool removed;
@@ -103,8 +106,9 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
             return false;
         }
         size_t n = p.recorded_files;
-        progress("exitrd: final stage " + ExitrdShutdownPath(p.exitrd) + " unchanged (" + std::to_string(n) + (n == 1 ? " file" : " files") +
-                 ", as the last arm recorded " + (n == 1 ? "it" : "them") + " in " + ExitrdRecordPath(p.exitrd) + ")");
+        progress("exitrd: final stage " + ExitrdShutdownPath(p.exitrd) + " unchanged (" + std::to_string(n) +
+                 (n == 1 ? " file" : " files") + ", as the last arm recorded " + (n == 1 ? "it" : "them") + " in " +
+                 ExitrdRecordPath(p.exitrd) + ")");
         return true;
     }
 
@@ -122,10 +126,13 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
     }
     std::string path = ExitrdShutdownPath(p.exitrd);
     size_t self = p.files.empty() ? 0 : p.files.front().bytes.size();
-    std::string what = p.files.size() <= 1 ? " (" + std::to_string(self) + " bytes, static)"
-                                            : " (" + std::to_string(self) + " bytes) with its loader and " + std::to_string(p.files.size() - 2) +
-                                                  " librar" + (p.files.size() == 3 ? "y" : "ies") + " (" + std::to_string(lib_bytes) + " bytes)";
-    progress(any_changed ? "exitrd: installed the final stage as " + path + what : "exitrd: final stage " + path + " unchanged");
+    std::string what = p.files.size() <= 1
+                           ? " (" + std::to_string(self) + " bytes, static)"
+                           : " (" + std::to_string(self) + " bytes) with its loader and " +
+                                 std::to_string(p.files.size() - 2) + " librar" + (p.files.size() == 3 ? "y" : "ies") +
+                                 " (" + std::to_string(lib_bytes) + " bytes)";
+    progress(any_changed ? "exitrd: installed the final stage as " + path + what
+                         : "exitrd: final stage " + path + " unchanged");
     return true;
 }
 
@@ -134,14 +141,16 @@ bool StepExitrd(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
 bool StepInert(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     std::string path = ExitrdInertPath(p.exitrd);
     if (p.files_current) {
-        progress(p.recorded_inert ? "exitrd: inert program " + path + " unchanged (as the last arm recorded it)"
-                                  : "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory");
+        progress(p.recorded_inert
+                     ? "exitrd: inert program " + path + " unchanged (as the last arm recorded it)"
+                     : "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory");
         return true;
     }
     if (p.inert) {
         bool changed = false;
         if (!ReplaceFile(fx, undo, path, p.inert->bytes, p.inert->mode, &changed, err)) return false;
-        progress(changed ? "exitrd: installed the inert program as " + path + " (" + std::to_string(p.inert->bytes.size()) + " bytes, static)"
+        progress(changed ? "exitrd: installed the inert program as " + path + " (" +
+                               std::to_string(p.inert->bytes.size()) + " bytes, static)"
                          : "exitrd: inert program " + path + " unchanged");
         return true;
     }
@@ -230,7 +239,8 @@ ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const Progress& progress) {
     std::string err;
     // Steps in order; the manifest last, since its presence is what makes
     // the final stage act as a firewall.
-    bool ok = StepExitrd(p, fx, &undo, progress, &err) && StepInert(p, fx, &undo, progress, &err) && StepGuards(p, fx, &undo, progress, &guards_changed, &err);
+    bool ok = StepExitrd(p, fx, &undo, progress, &err) && StepInert(p, fx, &undo, progress, &err) &&
+              StepGuards(p, fx, &undo, progress, &guards_changed, &err);
     if (ok && guards_changed && p.reload) {
         ok = fx->Reload(&err);
         if (ok) progress("systemd: daemon-reload done: the guards are in effect");
@@ -272,7 +282,8 @@ DisarmResult DisarmHalt(const DisarmPlan& p, ArmEffects* fx, const Progress& pro
         if (!fx->UnmountExitrd(p.exitrd, &lazy, &err)) failed(err);
         else {
             ++res.removed;
-            progress("unmounted the exitrd " + p.exitrd + " with the final stage" + (lazy ? " (lazily: it was busy)" : ""));
+            progress("unmounted the exitrd " + p.exitrd + " with the final stage" +
+                     (lazy ? " (lazily: it was busy)" : ""));
             if (!fx->RemoveDir(p.exitrd, &removed, &err)) failed(err);
         }
     }
@@ -302,9 +313,11 @@ std::string ArmedVerdict(const ArmFacts& f, bool* armed) {
     std::string manifest = ExitrdManifestPath(f.exitrd);
     std::vector<std::string> why;
     if (!f.mounted && !f.manifest_present) why.push_back("not armed");
-    if (f.mounted && !f.usable) why.push_back("exitrd " + f.exitrd + " is a mount of " + f.mount_desc + ", not haltfw's tmpfs");
+    if (f.mounted && !f.usable)
+        why.push_back("exitrd " + f.exitrd + " is a mount of " + f.mount_desc + ", not haltfw's tmpfs");
     if (!f.mounted && f.manifest_present) why.push_back("exitrd " + f.exitrd + " is not mounted");
-    if (f.usable && !f.final_ok) why.push_back("final stage " + ExitrdShutdownPath(f.exitrd) + " missing or not executable");
+    if (f.usable && !f.final_ok)
+        why.push_back("final stage " + ExitrdShutdownPath(f.exitrd) + " missing or not executable");
     if (f.mounted && !f.manifest_present) why.push_back("manifest " + manifest + " missing");
     if (f.manifest_present && !f.manifest_error.empty()) why.push_back("manifest unusable: " + f.manifest_error);
     if (!why.empty() && why[0] == "not armed") {

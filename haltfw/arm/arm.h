@@ -124,9 +124,9 @@ struct ArmResult {
 /// one changed, and writes the manifest last: its presence is what turns
 /// the next halt into the halted firewall. Files already holding the
 /// wanted bytes are left alone, so arming twice changes nothing the second
-/// time (and with `files_current` the exitrd's are not even compared). On a failure every step done is undone (previous files put back,
-/// new ones removed, the mount taken off, systemd reloaded again).
-/// `progress` gets one line per step and per undo step.
+/// time (and with `files_current` the exitrd's are not even compared). On a failure every step done is undone (previous
+/// files put back, new ones removed, the mount taken off, systemd reloaded again). `progress` gets one line per step
+/// and per undo step.
 ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const std::function<void(const std::string&)>& progress);
 
 struct DisarmPlan {

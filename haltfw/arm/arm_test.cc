@@ -75,7 +75,8 @@ public:
         *lazy = false;
         if (!Do("umount " + root, err)) return false;
         mounted = false;
-        for (auto it = files.begin(); it != files.end();) it = it->first.rfind(root + "/", 0) == 0 ? files.erase(it) : std::next(it);
+        for (auto it = files.begin(); it != files.end();)
+            it = it->first.rfind(root + "/", 0) == 0 ? files.erase(it) : std::next(it);
         return true;
     }
     bool ReadFile(const std::string& path, std::string* content, std::string* err) override {
@@ -282,8 +283,9 @@ TEST_CASE("arm: with the exitrd's files current by the record, none of them is c
                           "mkdir /run/systemd/system/networking.service.d",
                       });
     REQUIRE(Lines.size() == 6);
-    CHECK(Lines[1] == "exitrd: final stage /run/initramfs/shutdown unchanged (2 files, as the last arm recorded them in "
-                      "/run/initramfs/haltfw.files)");
+    CHECK(Lines[1] ==
+          "exitrd: final stage /run/initramfs/shutdown unchanged (2 files, as the last arm recorded them in "
+          "/run/initramfs/haltfw.files)");
     CHECK(Lines[2] == "exitrd: inert program /run/initramfs/haltfw-inert unchanged (as the last arm recorded it)");
 
     // Recorded without haltfw-inert (armed with a final stage of its own):
@@ -294,7 +296,9 @@ TEST_CASE("arm: with the exitrd's files current by the record, none of them is c
     CHECK(Lines[2] == "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory");
 }
 
-TEST_CASE("arm: files judged current on an exitrd that is gone by the time arm gets to it fail the arm, which leaves nothing") {
+TEST_CASE(
+    "arm: files judged current on an exitrd that is gone by the time arm gets to it fail the arm, which leaves "
+    "nothing") {
     FakeEffects fx;  // not mounted: the tmpfs the record was about was taken off
     ArmPlan p = SamplePlan();
     p.files.clear();
@@ -385,7 +389,8 @@ TEST_CASE("arm: without an inert program one of an earlier arm goes, and comes b
     Lines.clear();
     CHECK_FALSE(ArmHalt(p, &fx, Collect).ok);
     CHECK(std::find(Lines.begin(), Lines.end(),
-                    "exitrd: no inert program (removed /run/initramfs/haltfw-inert of an earlier arm): once halted the final stage "
+                    "exitrd: no inert program (removed /run/initramfs/haltfw-inert of an earlier arm): once halted the "
+                    "final stage "
                     "stays PID 1, its files in memory") != Lines.end());
     CHECK(fx.files == before);  // put back by the undo
 
@@ -394,7 +399,8 @@ TEST_CASE("arm: without an inert program one of an earlier arm goes, and comes b
     CHECK(fx.files.count("/run/initramfs/haltfw-inert") == 0);
     Lines.clear();
     REQUIRE(ArmHalt(p, &fx, Collect).ok);
-    CHECK(std::find(Lines.begin(), Lines.end(), "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory") !=
+    CHECK(std::find(Lines.begin(), Lines.end(),
+                    "exitrd: no inert program: once halted the final stage stays PID 1, its files in memory") !=
           Lines.end());
 }
 
@@ -406,8 +412,8 @@ TEST_CASE("arm: without systemd the guards are written and the reload is skipped
     Lines.clear();
     REQUIRE(ArmHalt(p, &fx, Collect).ok);
     CHECK(std::find(fx.calls.begin(), fx.calls.end(), "reload") == fx.calls.end());
-    CHECK(std::find(Lines.begin(), Lines.end(), "systemd: systemd is not running (no /run/systemd/system); daemon-reload skipped") !=
-          Lines.end());
+    CHECK(std::find(Lines.begin(), Lines.end(),
+                    "systemd: systemd is not running (no /run/systemd/system); daemon-reload skipped") != Lines.end());
 }
 
 TEST_CASE("disarm: removes the manifest, the exitrd and every guard, then reloads; again, nothing") {

@@ -33,7 +33,8 @@ std::string LocalTime(int64_t t) {
     time_t tt = static_cast<time_t>(t);
     struct tm tm {};
     char buf[32];
-    if (!localtime_r(&tt, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0) return "time " + std::to_string(t);
+    if (!localtime_r(&tt, &tm) || std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        return "time " + std::to_string(t);
     return buf;
 }
 
@@ -80,12 +81,15 @@ std::string InterruptedNotice(const ChangeJournal& j) {
     const std::string& v = j.verb;
     std::string article = !v.empty() && std::string_view("aeiou").find(v[0]) != std::string_view::npos ? "an " : "a ";
     std::string converge = v == "halt" ? "arm" : v;  // converging need not halt the box
-    return article + v + " (pid " + std::to_string(j.pid) + ") was interrupted at " + LocalTime(j.step_time ? j.step_time : j.started) +
-           (j.step.empty() ? std::string() : ", during '" + j.step + "'") + "; run 'haltfw " + converge + "' to converge";
+    return article + v + " (pid " + std::to_string(j.pid) + ") was interrupted at " +
+           LocalTime(j.step_time ? j.step_time : j.started) +
+           (j.step.empty() ? std::string() : ", during '" + j.step + "'") + "; run 'haltfw " + converge +
+           "' to converge";
 }
 
 bool Converges(const std::string& verb, const std::string& interrupted_verb) {
-    if (verb == "arm" || verb == "halt") return interrupted_verb == "apply" || interrupted_verb == "arm" || interrupted_verb == "halt";
+    if (verb == "arm" || verb == "halt")
+        return interrupted_verb == "apply" || interrupted_verb == "arm" || interrupted_verb == "halt";
     return verb == interrupted_verb;
 }
 
@@ -178,7 +182,8 @@ int ChangeWindow::Close(bool ok, std::string* err) {
         return 0;
     }
     bool keep_interrupted = interrupted_ && (ending_ == Ending::kUndone || !Converges(verb_, interrupted_->verb));
-    if (keep_interrupted && ending_ != Ending::kHalf) (void)WriteJournalFile(path, SerializeJournal(*interrupted_), err);
+    if (keep_interrupted && ending_ != Ending::kHalf)
+        (void)WriteJournalFile(path, SerializeJournal(*interrupted_), err);
     else if (ending_ != Ending::kHalf) (void)RemoveFile(path, &removed, err);
     int sig = held_->Take();
     held_.reset();

@@ -56,9 +56,10 @@ TEST_CASE("journal text round trip") {
 TEST_CASE("what the next run says") {
     setenv("TZ", "UTC", 1);
     tzset();
-    CHECK(InterruptedNotice({1234, "apply", 1700000000, 1700000002, "sysctl net.ipv4.ip_forward = 1 (was 0)"}) ==
-          "an apply (pid 1234) was interrupted at 2023-11-14 22:13:22, during 'sysctl net.ipv4.ip_forward = 1 (was 0)'; "
-          "run 'haltfw apply' to converge");
+    CHECK(
+        InterruptedNotice({1234, "apply", 1700000000, 1700000002, "sysctl net.ipv4.ip_forward = 1 (was 0)"}) ==
+        "an apply (pid 1234) was interrupted at 2023-11-14 22:13:22, during 'sysctl net.ipv4.ip_forward = 1 (was 0)'; "
+        "run 'haltfw apply' to converge");
     CHECK(InterruptedNotice({7, "disarm", 1700000000, 0, ""}) ==
           "a disarm (pid 7) was interrupted at 2023-11-14 22:13:20; run 'haltfw disarm' to converge");
     // Converging need not halt the box.

@@ -89,7 +89,8 @@ bool ReadWholeFile(const std::string& path, std::string* out, std::string* err, 
         used += static_cast<size_t>(n);
         if (used > limit) {
             *err = "read " + path + ": larger than " +
-                   (limit % (size_t{1} << 20) == 0 ? std::to_string(limit >> 20) + " MiB" : std::to_string(limit) + " bytes");
+                   (limit % (size_t{1} << 20) == 0 ? std::to_string(limit >> 20) + " MiB"
+                                                   : std::to_string(limit) + " bytes");
             out->clear();
             return false;
         }
@@ -107,7 +108,8 @@ bool FileHolds(const std::string& path, std::string_view content, bool* same, st
         return false;
     }
     struct stat st{};
-    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) != content.size()) return true;
+    if (fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && static_cast<size_t>(st.st_size) != content.size())
+        return true;
     char buf[65536];
     size_t off = 0;
     for (;;) {

@@ -28,7 +28,8 @@ bool LastAssignment(std::string_view text, std::string_view key, bool shell, std
         size_t eq = line.find('=');
         if (line.empty() || line[0] == '#' || eq == std::string_view::npos || trim(line.substr(0, eq)) != key) continue;
         std::string_view v = trim(line.substr(eq + 1));
-        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) v = v.substr(1, v.size() - 2);
+        if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())
+            v = v.substr(1, v.size() - 2);
         *value = std::string(v);
         found = true;
     }
@@ -48,8 +49,10 @@ bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 const std::vector<GuardableUnit>& GuardableUnits() {
     // Debian 12 (nftables 1.0.6, ifupdown 0.8.41, iptables-persistent 1.0.20).
     static const std::vector<GuardableUnit> units = {
-        {"nftables.service", "its ExecStop ('nft flush ruleset') would flush the ruleset the halted firewall forwards with."},
-        {"networking.service", "its ExecStop ('ifdown -a') would deconfigure the interfaces the halted firewall forwards on."},
+        {"nftables.service",
+         "its ExecStop ('nft flush ruleset') would flush the ruleset the halted firewall forwards with."},
+        {"networking.service",
+         "its ExecStop ('ifdown -a') would deconfigure the interfaces the halted firewall forwards on."},
         {"ifup@.service", "its ExecStop ('ifdown %I') would deconfigure each hotplugged interface."},
         {kNetfilterPersistent, "FLUSH_ON_STOP=1: its ExecStop would flush the ruleset."},
     };

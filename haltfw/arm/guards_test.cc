@@ -42,12 +42,13 @@ TEST_CASE("guards: ifupdown's units and netfilter-persistent with FLUSH_ON_STOP=
           "ExecStop=\n");
     // A template's drop-in applies to every instance (ifup@eth0.service...).
     CHECK(d[2].path == "/x/ifup@.service.d/50-haltfw.conf");
-    CHECK(d[2].content ==
-          "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
-          "# Keeps the firewall in place through the halt: its ExecStop ('ifdown %I') would deconfigure each hotplugged "
-          "interface.\n"
-          "[Service]\n"
-          "ExecStop=\n");
+    CHECK(
+        d[2].content ==
+        "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
+        "# Keeps the firewall in place through the halt: its ExecStop ('ifdown %I') would deconfigure each hotplugged "
+        "interface.\n"
+        "[Service]\n"
+        "ExecStop=\n");
     CHECK(d[3].path == "/x/netfilter-persistent.service.d/50-haltfw.conf");
     CHECK(d[3].content ==
           "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
@@ -91,8 +92,10 @@ TEST_CASE("guards: firewalld that cleans up on exit blocks arming; not installed
     f.firewalld_installed = true;
     REQUIRE(GuardBlockers(f).size() == 1);
     CHECK(GuardBlockers(f)[0] ==
-          "firewalld is installed and its CleanupOnExit is yes (the default: /etc/firewalld/firewalld.conf does not set it): "
-          "when firewalld stops at the halt it flushes the ruleset and sets every policy to ACCEPT; set CleanupOnExit=no in "
+          "firewalld is installed and its CleanupOnExit is yes (the default: /etc/firewalld/firewalld.conf does not "
+          "set it): "
+          "when firewalld stops at the halt it flushes the ruleset and sets every policy to ACCEPT; set "
+          "CleanupOnExit=no in "
           "/etc/firewalld/firewalld.conf or remove firewalld");
     f.firewalld_cleanup_set = true;
     CHECK(GuardBlockers(f)[0].rfind("firewalld is installed and its CleanupOnExit is yes: when", 0) == 0);

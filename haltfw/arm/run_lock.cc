@@ -28,7 +28,8 @@ std::string SysError(const std::string& what) { return what + ": " + std::strerr
 LockOwner ReadOwner(const struct stat& st) {
     LockOwner owner, written;
     std::string locks, text, err;
-    if (ReadWholeFile("/proc/locks", &locks, &err)) owner.pid = FlockHolder(locks, major(st.st_dev), minor(st.st_dev), st.st_ino);
+    if (ReadWholeFile("/proc/locks", &locks, &err))
+        owner.pid = FlockHolder(locks, major(st.st_dev), minor(st.st_dev), st.st_ino);
     if (ReadWholeFile(RunLockPath(), &text, &err, 4096) && ParseLockOwner(text, &written)) {
         if (owner.pid == 0 || owner.pid == written.pid) owner = written;
     }

@@ -88,7 +88,8 @@ bool SystemdManager::UnitJob(const char* method, const char* verb, const std::st
                              std::string* job, std::string* err) {
     BusError e;
     sd_bus_message* reply_raw = nullptr;
-    int r = sd_bus_call_method(bus_.get(), kDest, kPath, kManager, method, &e.e, &reply_raw, "ss", unit.c_str(), mode.c_str());
+    int r = sd_bus_call_method(bus_.get(), kDest, kPath, kManager, method, &e.e, &reply_raw, "ss", unit.c_str(),
+                               mode.c_str());
     MessagePtr reply(reply_raw);
     const char* path = nullptr;
     if (r >= 0) r = sd_bus_message_read(reply.get(), "o", &path);
@@ -113,7 +114,9 @@ bool SystemdManager::ActiveState(const std::string& unit, std::string* state, st
     if (r >= 0) r = sd_bus_message_read(reply.get(), "o", &path);
     BusError e2;
     char* value = nullptr;
-    if (r >= 0) r = sd_bus_get_property_string(bus_.get(), kDest, path, "org.freedesktop.systemd1.Unit", "ActiveState", &e2.e, &value);
+    if (r >= 0)
+        r = sd_bus_get_property_string(bus_.get(), kDest, path, "org.freedesktop.systemd1.Unit", "ActiveState", &e2.e,
+                                       &value);
     if (r < 0) {
         *err = "state of '" + unit + "': " + (sd_bus_error_is_set(&e.e) ? e.Text(r) : e2.Text(r));
         return false;

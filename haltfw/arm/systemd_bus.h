@@ -23,7 +23,8 @@ public:
     /// system bus. Errors read "connect to systemd: private socket
     /// unix:path=/run/systemd/private: No such file or directory; system
     /// bus: No such file or directory".
-    static std::unique_ptr<SystemdManager> Connect(std::string* err, const std::string& address = kSystemdPrivateSocket);
+    static std::unique_ptr<SystemdManager> Connect(std::string* err,
+                                                   const std::string& address = kSystemdPrivateSocket);
     ~SystemdManager();
     SystemdManager(const SystemdManager&) = delete;
     SystemdManager& operator=(const SystemdManager&) = delete;
@@ -51,8 +52,8 @@ public:
 
 private:
     SystemdManager() = default;
-    bool UnitJob(const char* method, const char* verb, const std::string& unit, const std::string& mode, std::string* job,
-                 std::string* err);
+    bool UnitJob(const char* method, const char* verb, const std::string& unit, const std::string& mode,
+                 std::string* job, std::string* err);
     struct BusUnref { void operator()(sd_bus* b) const; };
     std::unique_ptr<sd_bus, BusUnref> bus_;
     std::string via_;

@@ -25,7 +25,8 @@ bool IsJournalStream(int fd, const char* journal_stream) {
 
 Log Log::ForProcess(Verbosity v) {
     const char* js = std::getenv("JOURNAL_STREAM");
-    return Log(v, {STDOUT_FILENO, IsJournalStream(STDOUT_FILENO, js)}, {STDERR_FILENO, IsJournalStream(STDERR_FILENO, js)});
+    return Log(v, {STDOUT_FILENO, IsJournalStream(STDOUT_FILENO, js)},
+               {STDERR_FILENO, IsJournalStream(STDERR_FILENO, js)});
 }
 
 bool Log::Shows(Priority p) const {
@@ -54,7 +55,8 @@ void Log::Result(std::string_view text, Priority p) const { Write(out_, p, "", t
 // journal the identifier (haltfw) and the priority take the place of the
 // "haltfw: warning: " prefix.
 void Log::Write(const Stream& s, Priority p, std::string_view prefix, std::string_view text) const {
-    static constexpr const char* kLevel[] = {SD_EMERG, SD_ALERT, SD_CRIT, SD_ERR, SD_WARNING, SD_NOTICE, SD_INFO, SD_DEBUG};
+    static constexpr const char* kLevel[] = {SD_EMERG,   SD_ALERT,  SD_CRIT, SD_ERR,
+                                             SD_WARNING, SD_NOTICE, SD_INFO, SD_DEBUG};
     while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
     size_t start = 0;
     do {

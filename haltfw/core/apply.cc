@@ -32,7 +32,8 @@ bool Perform(const Action& a, const std::string& program, System* sys, Undo* und
                      [a](System* s, std::string* e) { return s->SetLinkMtu(a.ifindex, a.previous_mtu, e); }};
             return sys->SetLinkMtu(a.ifindex, a.mtu, err);
         case ActionKind::kLinkUp:
-            *undo = {"set link down again", [a](System* s, std::string* e) { return s->SetLinkUp(a.ifindex, false, e); }};
+            *undo = {"set link down again",
+                     [a](System* s, std::string* e) { return s->SetLinkUp(a.ifindex, false, e); }};
             return sys->SetLinkUp(a.ifindex, true, err);
         case ActionKind::kAddAddress:
             *undo = {"remove address " + FormatPrefix(a.prefix),
@@ -45,7 +46,8 @@ bool Perform(const Action& a, const std::string& program, System* sys, Undo* und
             return sys->AddAddress(a.ifindex, a.prefix, true, err);
         case ActionKind::kReplaceRoute:
             if (a.previous_route)
-                *undo = {"put back the previous route", [a](System* s, std::string* e) { return s->ReplaceRoute(*a.previous_route, e); }};
+                *undo = {"put back the previous route",
+                         [a](System* s, std::string* e) { return s->ReplaceRoute(*a.previous_route, e); }};
             else
                 *undo = {"remove the route", [a](System* s, std::string* e) { return s->DelRoute(a.route, e); }};
             return sys->ReplaceRoute(a.route, err);
@@ -86,7 +88,9 @@ public:
     bool DelAddress(int i, const Prefix& p, std::string* e) override { return rtnl_->DelAddress(i, p, e); }
     bool ReplaceRoute(const Route& r, std::string* e) override { return rtnl_->ReplaceRoute(r, e); }
     bool DelRoute(const Route& r, std::string* e) override { return rtnl_->DelRoute(r, e); }
-    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return haltfw::WriteSysctl(k, v, e); }
+    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override {
+        return haltfw::WriteSysctl(k, v, e);
+    }
     bool SaveRuleset(NftRuleset* rs, std::string* e) override { return DumpRuleset(rs, e); }
     bool RestoreRuleset(const NftRuleset& rs, std::string* e) override { return haltfw::RestoreRuleset(rs, e); }
     bool CommitRuleset(const std::string& p, std::string* e) override { return NftCommit(p, e); }
@@ -105,7 +109,8 @@ public:
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            *err = "modprobe " + name + ": failed (exit status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
+            *err = "modprobe " + name + ": failed (exit status " +
+                   std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")";
             return false;
         }
         return true;
@@ -152,8 +157,8 @@ ApplyResult ApplyPlan(const Plan& plan, const std::string& program, System* sys,
         if (!stop_seen && stop && stop()) {
             stop_seen = true;
             if (ShorterWay(plan.actions, i, undo_kinds) == StopWay::kRollBack) {
-                progress("stopping: rolling back " + std::to_string(journal.size()) + " change" + (journal.size() == 1 ? "" : "s") +
-                         " is shorter than finishing");
+                progress("stopping: rolling back " + std::to_string(journal.size()) + " change" +
+                         (journal.size() == 1 ? "" : "s") + " is shorter than finishing");
                 result.ok = false;
                 result.stopped = true;
                 result.error = "stopped before '" + a.what + "'";

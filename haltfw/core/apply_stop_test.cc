@@ -24,7 +24,9 @@ public:
     bool ReplaceRoute(const Route& r, std::string*) override { return Do("route " + FormatPrefix(r.dst)); }
     bool DelRoute(const Route& r, std::string*) override { return Do("del-route " + FormatPrefix(r.dst)); }
     bool LoadModule(const std::string& n, std::string*) override { return Do("modprobe " + n); }
-    bool WriteSysctl(const std::string& k, const std::string& v, std::string*) override { return Do("sysctl " + k + "=" + v); }
+    bool WriteSysctl(const std::string& k, const std::string& v, std::string*) override {
+        return Do("sysctl " + k + "=" + v);
+    }
     bool SaveRuleset(NftRuleset*, std::string*) override { return Do("save"); }
     bool RestoreRuleset(const NftRuleset&, std::string*) override { return Do("restore"); }
     bool CommitRuleset(const std::string&, std::string*) override { return Do("commit"); }
@@ -90,7 +92,8 @@ TEST_CASE("stopped after the ruleset: finished, and asked no more") {
     Plan p = RulesetThenAddresses(3);
     int asked = 0;
     std::vector<std::string> lines;
-    ApplyResult r = ApplyPlan(p, "prog", &sys, [&](const std::string& s) { lines.push_back(s); }, [&] { return ++asked >= 2; });
+    ApplyResult r = ApplyPlan(
+        p, "prog", &sys, [&](const std::string& s) { lines.push_back(s); }, [&] { return ++asked >= 2; });
     CHECK(r.ok);
     CHECK_FALSE(r.stopped);
     CHECK(asked == 2);

@@ -21,16 +21,24 @@ public:
         }
         return true;
     }
-    bool SetLinkMtu(int i, uint32_t m, std::string* e) override { return Do("mtu " + std::to_string(i) + " " + std::to_string(m), e); }
-    bool SetLinkUp(int i, bool up, std::string* e) override { return Do(std::string(up ? "up " : "down ") + std::to_string(i), e); }
+    bool SetLinkMtu(int i, uint32_t m, std::string* e) override {
+        return Do("mtu " + std::to_string(i) + " " + std::to_string(m), e);
+    }
+    bool SetLinkUp(int i, bool up, std::string* e) override {
+        return Do(std::string(up ? "up " : "down ") + std::to_string(i), e);
+    }
     bool AddAddress(int i, const Prefix& p, bool r, std::string* e) override {
         return Do(std::string(r ? "replace-addr " : "add-addr ") + std::to_string(i) + " " + FormatPrefix(p), e);
     }
-    bool DelAddress(int i, const Prefix& p, std::string* e) override { return Do("del-addr " + std::to_string(i) + " " + FormatPrefix(p), e); }
+    bool DelAddress(int i, const Prefix& p, std::string* e) override {
+        return Do("del-addr " + std::to_string(i) + " " + FormatPrefix(p), e);
+    }
     bool ReplaceRoute(const Route& r, std::string* e) override { return Do("route " + FormatPrefix(r.dst), e); }
     bool DelRoute(const Route& r, std::string* e) override { return Do("del-route " + FormatPrefix(r.dst), e); }
     bool LoadModule(const std::string& n, std::string* e) override { return Do("modprobe " + n, e); }
-    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return Do("sysctl " + k + "=" + v, e); }
+    bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override {
+        return Do("sysctl " + k + "=" + v, e);
+    }
     bool SaveRuleset(NftRuleset* rs, std::string* e) override {
         rs->objects.resize(3);
         return Do("save", e);
@@ -63,10 +71,11 @@ Plan SamplePlan() {
 TEST_CASE("apply runs every action in order") {
     FakeSystem f;
     std::vector<std::string> progress;
-    ApplyResult r = ApplyPlan(SamplePlan(), "flush ruleset\n", &f, [&](const std::string& s) { progress.push_back(s); });
+    ApplyResult r =
+        ApplyPlan(SamplePlan(), "flush ruleset\n", &f, [&](const std::string& s) { progress.push_back(s); });
     REQUIRE(r.ok);
-    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24", "save",
-                                              "commit flush ruleset\n", "sysctl net.ipv4.ip_forward=1"});
+    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "up 3", "add-addr 3 192.0.2.1/24", "route 203.0.113.0/24",
+                                              "save", "commit flush ruleset\n", "sysctl net.ipv4.ip_forward=1"});
     CHECK(progress.size() == 6);
 }
 

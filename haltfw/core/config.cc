@@ -112,7 +112,8 @@ std::vector<std::optional<AddressRef>> EarlierOverlaps(const std::vector<Interfa
     const size_t n = refs.size(), none = SIZE_MAX;
     std::vector<size_t> order(n);
     for (size_t k = 0; k < n; ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return std::pair(nets[a], a) < std::pair(nets[b], b); });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return std::pair(nets[a], a) < std::pair(nets[b], b); });
 
     // parent[] by a sweep with the chain of enclosing prefixes; then the
     // smallest ordinal above each node (forwards) and below it (backwards).
@@ -156,8 +157,8 @@ std::vector<RouteRef> ConfigRoutes(const InterfaceConfig& ifc) {
     for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
         if (!*gw) continue;
         int family = (*gw)->prefix.addr.family;
-        out.push_back({&ifc, (gw == &ifc.gateway ? "gateway " : "gateway6 ") + QuoteValue(FormatIp((*gw)->prefix.addr)), (*gw)->line,
-                       Prefix{IpAddr{family, {}}, 0}, KernelMetric(family, 0)});
+        out.push_back({&ifc, (gw == &ifc.gateway ? "gateway " : "gateway6 ") + QuoteValue(FormatIp((*gw)->prefix.addr)),
+                       (*gw)->line, Prefix{IpAddr{family, {}}, 0}, KernelMetric(family, 0)});
     }
     for (const RouteSpec& r : ifc.routes)
         out.push_back({&ifc, "route " + QuoteValue(r.text), r.line, r.dst, KernelMetric(r.dst.addr.family, r.metric)});
@@ -204,8 +205,8 @@ private:
     void AddGatewaySysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
-    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
-                      const std::set<IpAddr>& lan_addresses, std::string* lan_list);
+    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan,
+                      const PrefixIndex& lan_prefixes, const std::set<IpAddr>& lan_addresses, std::string* lan_list);
 
     const std::string& path_;
     Diagnostics* diags_;
@@ -260,7 +261,9 @@ void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen) 
         if (!p) Error(e.line, where + "address " + Quote(e.value) + ": " + err);
         // A /0 on a link makes every address of the family on-link there:
         // a default route out of that link that no [gateway] check sees.
-        else if (p->len == 0) Error(e.line, where + "address " + Quote(e.value) + ": prefix length 0 would put every address on this link");
+        else if (p->len == 0)
+            Error(e.line,
+                  where + "address " + Quote(e.value) + ": prefix length 0 would put every address on this link");
         else ifc->addresses.push_back({*p, e.line});
     } else if (e.key == "gateway" || e.key == "gateway6") {
         if (!Once(e, seen)) return;
@@ -276,7 +279,8 @@ void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen) 
     } else if (e.key == "mtu") {
         if (!Once(e, seen)) return;
         uint32_t mtu = 0;
-        if (!ParseUint(e.value, 68, 65535, &mtu)) Error(e.line, where + "mtu " + Quote(e.value) + ": not a number from 68 to 65535");
+        if (!ParseUint(e.value, 68, 65535, &mtu))
+            Error(e.line, where + "mtu " + Quote(e.value) + ": not a number from 68 to 65535");
         else ifc->mtu = mtu, ifc->mtu_line = e.line;
     } else {
         Error(e.line, "unknown key " + Quote(e.key) + " in [interface." + ifc->role + "]");
@@ -313,7 +317,9 @@ void Parser::Route(InterfaceConfig* ifc, const IniEntry& e) {
         if (w[i] == "via") {
             auto gw = ParseIpAddr(w[i + 1], &err);
             if (!gw) return Error(e.line, where + "via: " + err);
-            if (gw->family != dst->addr.family) return Error(e.line, where + "via is " + FamilyName(gw->family) + " but the destination is " + FamilyName(dst->addr.family));
+            if (gw->family != dst->addr.family)
+                return Error(e.line, where + "via is " + FamilyName(gw->family) + " but the destination is " +
+                                         FamilyName(dst->addr.family));
             r.via = gw;
         } else if (w[i] == "metric") {
             if (!ParseUint(w[i + 1], 0, UINT32_MAX, &r.metric)) return Error(e.line, where + "metric: not a number");
@@ -336,7 +342,8 @@ void Parser::Sysctl(const IniEntry& e) {
     auto [it, fresh] = sysctl_index_.emplace(e.key, cfg_.sysctls.size());
     if (fresh) return cfg_.sysctls.push_back(std::move(setting));
     SysctlSetting& s = cfg_.sysctls[it->second];
-    if (s.line > 0) return Error(e.line, "sysctl " + Quote(e.key) + " given twice (first on line " + std::to_string(s.line) + ")");
+    if (s.line > 0)
+        return Error(e.line, "sysctl " + Quote(e.key) + " given twice (first on line " + std::to_string(s.line) + ")");
     s = std::move(setting);  // overrides a built-in default, in place
 }
 
@@ -355,7 +362,8 @@ void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
     } else if (e.key == "sysrq") {
         if (!Once(e, seen)) return;
         uint32_t v = 0;
-        if (!ParseUint(e.value, 0, 511, &v)) Error(e.line, "[halt] sysrq " + Quote(e.value) + ": not a number from 0 to 511");
+        if (!ParseUint(e.value, 0, 511, &v))
+            Error(e.line, "[halt] sysrq " + Quote(e.value) + ": not a number from 0 to 511");
         cfg_.halt.sysrq = static_cast<int>(v);
     } else {
         Error(e.line, "unknown key " + Quote(e.key) + " in [halt]");
@@ -410,14 +418,17 @@ void Parser::Forward(const IniEntry& e) {
     ForwardSpec f;
     f.text = e.value;
     f.line = e.line;
-    if (w[0] != "tcp" && w[0] != "udp") return Error(e.line, where + "protocol " + Quote(w[0]) + ": expected tcp or udp");
+    if (w[0] != "tcp" && w[0] != "udp")
+        return Error(e.line, where + "protocol " + Quote(w[0]) + ": expected tcp or udp");
     f.proto = w[0];
     size_t dash = w[1].find('-');
     if (dash == std::string_view::npos) {
-        if (!ParsePort(w[1], &f.first)) return Error(e.line, where + "WAN port " + Quote(w[1]) + ": not a port number (1 to 65535)");
+        if (!ParsePort(w[1], &f.first))
+            return Error(e.line, where + "WAN port " + Quote(w[1]) + ": not a port number (1 to 65535)");
         f.last = f.first;
     } else if (!ParsePort(w[1].substr(0, dash), &f.first) || !ParsePort(w[1].substr(dash + 1), &f.last)) {
-        return Error(e.line, where + "WAN ports " + Quote(w[1]) + ": expected FIRST-LAST, port numbers from 1 to 65535");
+        return Error(e.line,
+                     where + "WAN ports " + Quote(w[1]) + ": expected FIRST-LAST, port numbers from 1 to 65535");
     } else if (f.first >= f.last) {
         return Error(e.line, where + "WAN ports " + Quote(w[1]) + ": the first port must be below the last");
     }
@@ -426,11 +437,14 @@ void Parser::Forward(const IniEntry& e) {
     if (!host) return Error(e.line, where + "LAN host " + Quote(w[2]) + ": " + err);
     f.host = *host;
     if (w.size() == 4) {
-        if (!ParsePort(w[3], &f.to_port)) return Error(e.line, where + "LAN port " + Quote(w[3]) + ": not a port number (1 to 65535)");
+        if (!ParsePort(w[3], &f.to_port))
+            return Error(e.line, where + "LAN port " + Quote(w[3]) + ": not a port number (1 to 65535)");
         // nft maps a range onto a range only as a pool, not port for port.
-        if (f.first != f.last) return Error(e.line, where + "a WAN port range keeps its ports on the LAN host: give no LAN port");
+        if (f.first != f.last)
+            return Error(e.line, where + "a WAN port range keeps its ports on the LAN host: give no LAN port");
         if (f.host.family == AF_INET6 && f.to_port != f.first)
-            return Error(e.line, where + "IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)");
+            return Error(e.line,
+                         where + "IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)");
         if (f.host.family == AF_INET6) f.to_port = 0;
     }
     // Two DNATs for one WAN port: the first would win without a word. The
@@ -442,7 +456,8 @@ void Parser::Forward(const IniEntry& e) {
     auto hit = ranges.lower_bound(f.first);
     if (hit != ranges.begin() && std::prev(hit)->second.first >= f.first) hit = std::prev(hit);
     if (hit != ranges.end() && hit->first <= f.last)
-        return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " + std::to_string(hit->second.second) + ")");
+        return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " +
+                                 std::to_string(hit->second.second) + ")");
     ranges[f.first] = {f.last, f.line};
     cfg_.gateway->forwards.push_back(f);
 }
@@ -453,13 +468,15 @@ void Parser::Block(const IniEntry& e) {
     if (names.empty()) Error(e.line, "[gateway] block: no service group named (known: " + ServiceGroupNames() + ")");
     for (std::string_view n : names) {
         if (!FindServiceGroup(n)) {
-            Error(e.line, "[gateway] block " + Quote(n) + ": unknown service group (known: " + ServiceGroupNames() + ")");
+            Error(e.line,
+                  "[gateway] block " + Quote(n) + ": unknown service group (known: " + ServiceGroupNames() + ")");
             continue;
         }
         auto& blocks = cfg_.gateway->blocks;
         auto it = std::find_if(blocks.begin(), blocks.end(), [&](const BlockSpec& b) { return b.name == n; });
         if (it != blocks.end()) {
-            Error(e.line, "[gateway] block " + Quote(n) + " given twice (first on line " + std::to_string(it->line) + ")");
+            Error(e.line,
+                  "[gateway] block " + Quote(n) + " given twice (first on line " + std::to_string(it->line) + ")");
             continue;
         }
         blocks.push_back({std::string(n), e.line});
@@ -471,8 +488,8 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
     const GatewayConfig& gw = *cfg_.gateway;
     const std::string what = std::string("[gateway] ") + key + " " + Quote(role) + ": ";
     if (line == 0) {
-        Error(gw.line, std::string("[gateway]: no '") + key + " =' (the role of the " + (key[0] == 'l' ? "LAN" : "WAN") +
-                           "'s [interface.ROLE] section)");
+        Error(gw.line, std::string("[gateway]: no '") + key + " =' (the role of the " +
+                           (key[0] == 'l' ? "LAN" : "WAN") + "'s [interface.ROLE] section)");
         return nullptr;
     }
     if (role.empty()) return nullptr;  // reported with the key
@@ -485,7 +502,8 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
     // has a name only once apply has found it, and the profile's text must
     // not depend on the machine it is shown on.
     if (ifc->mac) {
-        Error(line, what + "interface " + Quote(role) + " is chosen by 'mac'; the profile's rules match interface names: give it 'device ='");
+        Error(line, what + "interface " + Quote(role) +
+                        " is chosen by 'mac'; the profile's rules match interface names: give it 'device ='");
         return nullptr;
     }
     return ifc;
@@ -493,8 +511,9 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
 
 // `lan_prefixes` and `lan_addresses` index the LAN once for every forward;
 // *lan_list is the LAN's prefixes for the message, made on the first need.
-void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
-                          const std::set<IpAddr>& lan_addresses, std::string* lan_list) {
+void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan,
+                          const PrefixIndex& lan_prefixes, const std::set<IpAddr>& lan_addresses,
+                          std::string* lan_list) {
     const std::string where = "[gateway] forward " + Quote(f.text) + ": ";
     if (f.host.family == AF_INET) {
         bool wan4 = false;
@@ -502,7 +521,8 @@ void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, cons
         if (!wan4) Error(f.line, where + "interface " + Quote(wan.role) + " has no IPv4 address to forward from");
     }
     if (lan_addresses.count(f.host)) {
-        Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is the box's own address; the box runs no services once halted");
+        Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) +
+                          " is the box's own address; the box runs no services once halted");
         return;
     }
     if (lan_prefixes.Contains(f.host)) return;
@@ -517,19 +537,22 @@ void Parser::CheckGateway() {
     const InterfaceConfig* lan = GatewaySide("lan", gw.lan, gw.lan_line);
     const InterfaceConfig* wan = GatewaySide("wan", gw.wan, gw.wan_line);
     if (lan && lan == wan) {
-        Error(gw.wan_line, "[gateway] wan " + Quote(gw.wan) + ": the same interface as lan (line " + std::to_string(gw.lan_line) +
-                               "); the two sides need two interfaces");
+        Error(gw.wan_line, "[gateway] wan " + Quote(gw.wan) + ": the same interface as lan (line " +
+                               std::to_string(gw.lan_line) + "); the two sides need two interfaces");
         return;
     }
     if (lan) {
         const std::string what = "[gateway] lan " + Quote(gw.lan) + ": interface " + Quote(lan->role);
         if (lan->addresses.empty()) Error(gw.lan_line, what + " has no address; the profile needs the LAN's prefixes");
         for (const auto* g : {&lan->gateway, &lan->gateway6})
-            if (*g) Error(gw.lan_line, what + " has the default route ('" + (g == &lan->gateway ? "gateway" : "gateway6") + "' on line " +
-                                           std::to_string((*g)->line) + "); the profile sends the LAN to the WAN");
+            if (*g)
+                Error(gw.lan_line, what + " has the default route ('" + (g == &lan->gateway ? "gateway" : "gateway6") +
+                                       "' on line " + std::to_string((*g)->line) +
+                                       "); the profile sends the LAN to the WAN");
         for (const RouteSpec& r : lan->routes)
-            if (r.dst.len == 0) Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
-                                                       "); the profile sends the LAN to the WAN");
+            if (r.dst.len == 0)
+                Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
+                                       "); the profile sends the LAN to the WAN");
     }
     if (!lan || !wan || lan->addresses.empty()) return;
     // What LanPrefixes (gateway.h) covers: the addresses' and the routes'
@@ -546,7 +569,8 @@ void Parser::CheckGateway() {
     for (const AddressSpec& a : wan->addresses) wan4 |= a.prefix.addr.family == AF_INET;
     if (gw.masquerade && lan4 && !wan4)
         Error(gw.masquerade_line ? gw.masquerade_line : gw.line,
-              "[gateway] masquerade: interface " + Quote(wan->role) + " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
+              "[gateway] masquerade: interface " + Quote(wan->role) +
+                  " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
 }
 
 void Parser::AddSysctlDefault(const std::string& key, const std::string& value) {
@@ -569,7 +593,8 @@ void Parser::CheckInterface(const InterfaceConfig& ifc) {
     for (const AddressSpec& a : ifc.addresses) {
         auto [it, fresh] = first_line.emplace(a.prefix.addr, a.line);
         if (!fresh)
-            Error(a.line, where + "address " + Quote(FormatPrefix(a.prefix)) + " given twice (first on line " + std::to_string(it->second) + ")");
+            Error(a.line, where + "address " + Quote(FormatPrefix(a.prefix)) + " given twice (first on line " +
+                              std::to_string(it->second) + ")");
         prefixes.Add(a.prefix);
     }
 
@@ -577,8 +602,9 @@ void Parser::CheckInterface(const InterfaceConfig& ifc) {
     // or the kernel refuses the route (and a halted box cannot fix it).
     for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
         if (*gw && !prefixes.Contains((*gw)->prefix.addr))
-            Error((*gw)->line, where + (gw == &ifc.gateway ? "gateway " : "gateway6 ") + Quote(FormatIp((*gw)->prefix.addr)) +
-                                   " is outside every prefix configured on " + Quote(ifc.role));
+            Error((*gw)->line, where + (gw == &ifc.gateway ? "gateway " : "gateway6 ") +
+                                   Quote(FormatIp((*gw)->prefix.addr)) + " is outside every prefix configured on " +
+                                   Quote(ifc.role));
     }
     for (const RouteSpec& r : ifc.routes) {
         if (r.via && !prefixes.Contains(*r.via))
@@ -599,14 +625,19 @@ void Parser::CheckAcrossInterfaces() {
     size_t ordinal = 0;
     for (size_t i = 0; i < ifs.size(); ++i) {
         const InterfaceConfig& a = ifs[i];
-        auto used = [&](const InterfaceConfig& b) { return " is already used by interface " + Quote(b.role) + " (line " + std::to_string(b.line) + ")"; };
+        auto used = [&](const InterfaceConfig& b) {
+            return " is already used by interface " + Quote(b.role) + " (line " + std::to_string(b.line) + ")";
+        };
         if (!a.device.empty()) {
             auto [it, fresh] = by_device.emplace(a.device, i);
-            if (!fresh) Error(a.line, "interface " + Quote(a.role) + ": device " + Quote(a.device) + used(ifs[it->second]));
+            if (!fresh)
+                Error(a.line, "interface " + Quote(a.role) + ": device " + Quote(a.device) + used(ifs[it->second]));
         }
         if (a.mac) {
             auto [it, fresh] = by_mac.emplace(*a.mac, i);
-            if (!fresh) Error(a.line, "interface " + Quote(a.role) + ": mac " + Quote(FormatMac(*a.mac)) + used(ifs[it->second]));
+            if (!fresh)
+                Error(a.line,
+                      "interface " + Quote(a.role) + ": mac " + Quote(FormatMac(*a.mac)) + used(ifs[it->second]));
         }
         for (const AddressSpec& x : a.addresses) {
             const std::optional<AddressRef>& o = overlaps[ordinal++];
@@ -614,7 +645,8 @@ void Parser::CheckAcrossInterfaces() {
             const InterfaceConfig& b = ifs[o->iface];
             const AddressSpec& y = b.addresses[o->index];
             Error(x.line, "interface " + Quote(a.role) + ": address " + Quote(FormatPrefix(x.prefix)) + " overlaps " +
-                              Quote(FormatPrefix(y.prefix)) + " of interface " + Quote(b.role) + " (line " + std::to_string(y.line) + ")");
+                              Quote(FormatPrefix(y.prefix)) + " of interface " + Quote(b.role) + " (line " +
+                              std::to_string(y.line) + ")");
         }
     }
 }
@@ -634,10 +666,12 @@ void Parser::CheckRoutes() {
         auto [it, fresh] = first.emplace(std::pair(r.dst, r.metric), &r);
         if (fresh) continue;
         const RouteRef& f = *it->second;
-        std::string what = r.dst.len == 0 ? std::string("a second ") + FamilyName(r.dst.addr.family) + " default route of metric " + std::to_string(r.metric) +
-                                                " (the first: " + f.what + " of interface " + Quote(f.ifc->role) + ", line " + std::to_string(f.line) + ")"
-                                          : "the same destination and metric (" + std::to_string(r.metric) + ") as " + f.what + " of interface " +
-                                                Quote(f.ifc->role) + " (line " + std::to_string(f.line) + ")";
+        std::string what = r.dst.len == 0
+                               ? std::string("a second ") + FamilyName(r.dst.addr.family) +
+                                     " default route of metric " + std::to_string(r.metric) + " (the first: " + f.what +
+                                     " of interface " + Quote(f.ifc->role) + ", line " + std::to_string(f.line) + ")"
+                               : "the same destination and metric (" + std::to_string(r.metric) + ") as " + f.what +
+                                     " of interface " + Quote(f.ifc->role) + " (line " + std::to_string(f.line) + ")";
         Error(r.line, "interface " + Quote(r.ifc->role) + ": " + r.what + ": " + what +
                           "; the kernel keeps one route per destination and metric: give them different metrics");
     }
@@ -653,9 +687,11 @@ void Parser::CheckDefaultRoutes(const std::vector<const RouteRef*>& defaults) {
     const std::string n = std::to_string(defaults.size());
     for (const RouteRef* r : defaults) {
         if (r == best || r->metric == best->metric) continue;  // the winner, or an error already
-        diags_->Warning(path_, r->line, "interface " + Quote(r->ifc->role) + ": " + r->what + ": one of " + n + " " + FamilyName(r->dst.addr.family) +
-                                            " default routes; the lowest metric wins: " + best->what + " of interface " + Quote(best->ifc->role) +
-                                            " (line " + std::to_string(best->line) + ", metric " + std::to_string(best->metric) + ")");
+        diags_->Warning(path_, r->line,
+                        "interface " + Quote(r->ifc->role) + ": " + r->what + ": one of " + n + " " +
+                            FamilyName(r->dst.addr.family) + " default routes; the lowest metric wins: " + best->what +
+                            " of interface " + Quote(best->ifc->role) + " (line " + std::to_string(best->line) +
+                            ", metric " + std::to_string(best->metric) + ")");
     }
 }
 
@@ -696,11 +732,13 @@ Config Parser::Run(const IniFile& ini) {
         if (s.name.rfind("interface.", 0) == 0) {
             std::string role = s.name.substr(10);
             if (!IsName(role, "_-")) {
-                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + ": role name " + Quote(role) + " may hold only letters, digits, '-' and '_'");
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + ": role name " + Quote(role) +
+                                  " may hold only letters, digits, '-' and '_'");
                 continue;
             }
             if (auto it = iface_index.find(role); it != iface_index.end()) {
-                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + " given twice (first on line " + std::to_string(cfg_.interfaces[it->second].line) + ")");
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + " given twice (first on line " +
+                                  std::to_string(cfg_.interfaces[it->second].line) + ")");
                 continue;
             }
             iface_index[role] = cfg_.interfaces.size();
@@ -823,7 +861,8 @@ const char* FileKind(mode_t mode) {
 
 // "larger than 64 MiB (67108865 bytes)"; size 0: not known (still growing).
 std::string TooLarge(uint64_t size) {
-    return "larger than " + std::to_string(kConfigInputMax >> 20) + " MiB" + (size ? " (" + std::to_string(size) + " bytes)" : "");
+    return "larger than " + std::to_string(kConfigInputMax >> 20) + " MiB" +
+           (size ? " (" + std::to_string(size) + " bytes)" : "");
 }
 
 }  // namespace

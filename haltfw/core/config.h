@@ -145,7 +145,8 @@ Config LoadConfig(const std::string& path, Diagnostics* diags);
 /// most kConfigInputMax bytes, read with that bound. On failure *why says
 /// what is wrong without the path ("not a regular file (a FIFO)"). `id`,
 /// if given, gets the file's device and inode.
-bool ReadConfigInput(const std::string& path, std::string* text, std::string* why, std::pair<dev_t, ino_t>* id = nullptr);
+bool ReadConfigInput(const std::string& path, std::string* text, std::string* why,
+                     std::pair<dev_t, ino_t>* id = nullptr);
 
 const char* CtrlAltDelName(CtrlAltDel c);
 

@@ -134,14 +134,15 @@ address = 203.0.113.1/24
 [bogus]
 x = 1
 )");
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:17: unknown section [bogus]",
-                     "haltfw.conf:3: unknown key 'colour' in [ruleset]",
-                     "haltfw.conf:7: interface 'wan': address '198.51.100.1/33': prefix length out of range",
-                     "haltfw.conf:8: interface 'wan': gateway '203.0.113.1' is outside every prefix configured on 'wan'",
-                     "haltfw.conf:14: interface 'dmz': needs 'device' or 'mac'",
-                     "haltfw.conf:10: interface 'lan': device 'eth0' is already used by interface 'wan' (line 5)",
-                 });
+    REQUIRE(e ==
+            std::vector<std::string>{
+                "haltfw.conf:17: unknown section [bogus]",
+                "haltfw.conf:3: unknown key 'colour' in [ruleset]",
+                "haltfw.conf:7: interface 'wan': address '198.51.100.1/33': prefix length out of range",
+                "haltfw.conf:8: interface 'wan': gateway '203.0.113.1' is outside every prefix configured on 'wan'",
+                "haltfw.conf:14: interface 'dmz': needs 'device' or 'mac'",
+                "haltfw.conf:10: interface 'lan': device 'eth0' is already used by interface 'wan' (line 5)",
+            });
 }
 
 TEST_CASE("overlapping addresses across interfaces are refused") {
@@ -158,10 +159,13 @@ address = 2001:db8::1/64
 device = eth2
 address = 2001:db8::2/48
 )");
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:8: interface 'b': address '192.0.2.129/25' overlaps '192.0.2.1/24' of interface 'a' (line 5)",
-                     "haltfw.conf:12: interface 'c': address '2001:db8::2/48' overlaps '2001:db8::1/64' of interface 'b' (line 9)",
-                 });
+    REQUIRE(
+        e ==
+        std::vector<std::string>{
+            "haltfw.conf:8: interface 'b': address '192.0.2.129/25' overlaps '192.0.2.1/24' of interface 'a' (line 5)",
+            "haltfw.conf:12: interface 'c': address '2001:db8::2/48' overlaps '2001:db8::1/64' of interface 'b' (line "
+            "9)",
+        });
 }
 
 TEST_CASE("two addresses in one subnet on one interface are fine; the same one twice is not") {
@@ -173,7 +177,8 @@ address = 192.0.2.1/24
 address = 192.0.2.2/24
 address = 192.0.2.1/24
 )");
-    REQUIRE(e == std::vector<std::string>{"haltfw.conf:7: interface 'lan': address '192.0.2.1/24' given twice (first on line 5)"});
+    REQUIRE(e == std::vector<std::string>{
+                     "haltfw.conf:7: interface 'lan': address '192.0.2.1/24' given twice (first on line 5)"});
 }
 
 TEST_CASE("bad values name the key, the value and the reason") {
@@ -198,22 +203,26 @@ ctrl-alt-del = sometimes
 sysrq = 1000
 modules = nf_nat_ftp bad/name
 )");
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:5: 'device' given twice (first on line 4)",
-                     "haltfw.conf:6: interface 'wan': mac '52:54:00:zz:34:56': not a MAC address",
-                     "haltfw.conf:7: interface 'wan': address '198.51.100.1': missing prefix length",
-                     "haltfw.conf:8: interface 'wan': address 'banana/24': not an IPv4 or IPv6 address",
-                     "haltfw.conf:9: interface 'wan': gateway '2001:db8::1': not an IPv4 address (use gateway6 for IPv6)",
-                     "haltfw.conf:10: interface 'wan': mtu '40': not a number from 68 to 65535",
-                     "haltfw.conf:11: interface 'wan': route '203.0.113.5/24 via 198.51.100.2': destination has host bits set (did you mean 203.0.113.0/24?)",
-                     "haltfw.conf:13: interface 'wan': route '203.0.113.0/24 gateway 198.51.100.2': unknown word 'gateway' (expected 'via' or 'metric')",
-                     "haltfw.conf:15: sysctl 'kernel.modprobe': only keys under net.* can be set",
-                     "haltfw.conf:16: sysctl 'net.ipv4.ip_forward': empty value",
-                     "haltfw.conf:18: [halt] ctrl-alt-del 'sometimes': expected ignore, reboot or poweroff",
-                     "haltfw.conf:19: [halt] sysrq '1000': not a number from 0 to 511",
-                     "haltfw.conf:20: [halt] modules: 'bad/name' is not a module name",
-                     "haltfw.conf:12: interface 'wan': route '203.0.113.0/24 via 192.0.2.1': via '192.0.2.1' is outside every prefix configured on 'wan'",
-                 });
+    REQUIRE(e ==
+            std::vector<std::string>{
+                "haltfw.conf:5: 'device' given twice (first on line 4)",
+                "haltfw.conf:6: interface 'wan': mac '52:54:00:zz:34:56': not a MAC address",
+                "haltfw.conf:7: interface 'wan': address '198.51.100.1': missing prefix length",
+                "haltfw.conf:8: interface 'wan': address 'banana/24': not an IPv4 or IPv6 address",
+                "haltfw.conf:9: interface 'wan': gateway '2001:db8::1': not an IPv4 address (use gateway6 for IPv6)",
+                "haltfw.conf:10: interface 'wan': mtu '40': not a number from 68 to 65535",
+                "haltfw.conf:11: interface 'wan': route '203.0.113.5/24 via 198.51.100.2': destination has host bits "
+                "set (did you mean 203.0.113.0/24?)",
+                "haltfw.conf:13: interface 'wan': route '203.0.113.0/24 gateway 198.51.100.2': unknown word 'gateway' "
+                "(expected 'via' or 'metric')",
+                "haltfw.conf:15: sysctl 'kernel.modprobe': only keys under net.* can be set",
+                "haltfw.conf:16: sysctl 'net.ipv4.ip_forward': empty value",
+                "haltfw.conf:18: [halt] ctrl-alt-del 'sometimes': expected ignore, reboot or poweroff",
+                "haltfw.conf:19: [halt] sysrq '1000': not a number from 0 to 511",
+                "haltfw.conf:20: [halt] modules: 'bad/name' is not a module name",
+                "haltfw.conf:12: interface 'wan': route '203.0.113.0/24 via 192.0.2.1': via '192.0.2.1' is outside "
+                "every prefix configured on 'wan'",
+            });
 }
 
 TEST_CASE("syntax errors and a missing ruleset") {
@@ -222,7 +231,8 @@ TEST_CASE("syntax errors and a missing ruleset") {
                      "haltfw.conf:1: expected 'key = value' or '[section]', got 'just words'",
                      "haltfw.conf:2: unclosed section header '[interface.x'",
                      "haltfw.conf:3: missing key before '='",
-                     "haltfw.conf:5: section [interface.bad name]: role name 'bad name' may hold only letters, digits, '-' and '_'",
+                     "haltfw.conf:5: section [interface.bad name]: role name 'bad name' may hold only letters, digits, "
+                     "'-' and '_'",
                      "haltfw.conf:4: 'key' outside any section",
                      "haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='",
                  });
@@ -299,21 +309,25 @@ TEST_CASE("sysctl keys that are paths, not net.* names, are config errors naming
                           "kernel.modprobe = /bin/sh\n"           // 9
                           "net.ipv4.conf.eth0:1.rp_filter = 1\n"  // 10
                           "net.ipv4.a\x1b[2J = 1\n");             // 11
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:4: sysctl 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a '.' in an interface name)",
-                     "haltfw.conf:5: sysctl 'net./.ipv4.ip_forward': component '/' would be '.' (a '/' stands for a '.' in an interface name)",
-                     "haltfw.conf:6: sysctl 'net..ipv4.ip_forward': empty component",
-                     "haltfw.conf:7: sysctl 'net.ipv4.ip_forward.': empty component",
-                     "haltfw.conf:8: sysctl 'net.ipv4/../../kernel/modprobe': empty component",
-                     "haltfw.conf:9: sysctl 'kernel.modprobe': only keys under net.* can be set",
-                     "haltfw.conf:10: sysctl 'net.ipv4.conf.eth0:1.rp_filter': character ':' is not allowed " + kKeyChars,
-                     "haltfw.conf:11: sysctl 'net.ipv4.a\\x1b[2J': character '\\x1b' is not allowed " + kKeyChars,
-                 });
+    REQUIRE(e ==
+            std::vector<std::string>{
+                "haltfw.conf:4: sysctl 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a '.' "
+                "in an interface name)",
+                "haltfw.conf:5: sysctl 'net./.ipv4.ip_forward': component '/' would be '.' (a '/' stands for a '.' in "
+                "an interface name)",
+                "haltfw.conf:6: sysctl 'net..ipv4.ip_forward': empty component",
+                "haltfw.conf:7: sysctl 'net.ipv4.ip_forward.': empty component",
+                "haltfw.conf:8: sysctl 'net.ipv4/../../kernel/modprobe': empty component",
+                "haltfw.conf:9: sysctl 'kernel.modprobe': only keys under net.* can be set",
+                "haltfw.conf:10: sysctl 'net.ipv4.conf.eth0:1.rp_filter': character ':' is not allowed " + kKeyChars,
+                "haltfw.conf:11: sysctl 'net.ipv4.a\\x1b[2J': character '\\x1b' is not allowed " + kKeyChars,
+            });
 }
 
 TEST_CASE("sysctl values: kept in the kernel's form; octal look-alikes and control bytes refused") {
-    Config c = ParseValid("[ruleset]\nfile = r.nft\n[sysctl]\nnet.ipv4.ip_forward = 01\nnet.ipv4.tcp_rmem = 4096  87380 \t 6291456\n"
-                          "net.ipv4.tcp_fin_timeout = 0x1e\nnet.ipv4.tcp_congestion_control = cubic\n");
+    Config c = ParseValid(
+        "[ruleset]\nfile = r.nft\n[sysctl]\nnet.ipv4.ip_forward = 01\nnet.ipv4.tcp_rmem = 4096  87380 \t 6291456\n"
+        "net.ipv4.tcp_fin_timeout = 0x1e\nnet.ipv4.tcp_congestion_control = cubic\n");
     std::map<std::string, std::string> v;
     for (const SysctlSetting& s : c.sysctls) v[s.key] = s.value;
     CHECK(v["net.ipv4.ip_forward"] == "1");
@@ -321,12 +335,16 @@ TEST_CASE("sysctl values: kept in the kernel's form; octal look-alikes and contr
     CHECK(v["net.ipv4.tcp_fin_timeout"] == "30");
     CHECK(v["net.ipv4.tcp_congestion_control"] == "cubic");
 
-    auto e = ConfigErrors("[ruleset]\nfile = r.nft\n[sysctl]\nnet.ipv4.ip_forward = 010\nnet.ipv4.tcp_fin_timeout = 09\n"
-                          "net.core.somaxconn = 1\x01\nnet.ipv4.ip_forward = 1\nnet.ipv4.tcp_syncookies =\n");
+    auto e = ConfigErrors(
+        "[ruleset]\nfile = r.nft\n[sysctl]\nnet.ipv4.ip_forward = 010\nnet.ipv4.tcp_fin_timeout = 09\n"
+        "net.core.somaxconn = 1\x01\nnet.ipv4.ip_forward = 1\nnet.ipv4.tcp_syncookies =\n");
     REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:4: sysctl 'net.ipv4.ip_forward': value '010': the kernel reads a number with a leading 0 as octal ('010' is 8): write it without the 0",
-                     "haltfw.conf:5: sysctl 'net.ipv4.tcp_fin_timeout': value '09': the kernel reads a number with a leading 0 as octal ('09' is not octal): write it without the 0",
-                     "haltfw.conf:6: sysctl 'net.core.somaxconn': value '1\\x01': control byte '\\x01' (words are separated by spaces or tabs)",
+                     "haltfw.conf:4: sysctl 'net.ipv4.ip_forward': value '010': the kernel reads a number with a "
+                     "leading 0 as octal ('010' is 8): write it without the 0",
+                     "haltfw.conf:5: sysctl 'net.ipv4.tcp_fin_timeout': value '09': the kernel reads a number with a "
+                     "leading 0 as octal ('09' is not octal): write it without the 0",
+                     "haltfw.conf:6: sysctl 'net.core.somaxconn': value '1\\x01': control byte '\\x01' (words are "
+                     "separated by spaces or tabs)",
                      "haltfw.conf:8: sysctl 'net.ipv4.tcp_syncookies': empty value",
                  });
 }
@@ -336,21 +354,25 @@ TEST_CASE("100,000 sysctl keys: a repeat still names the first line") {
     for (int i = 0; i < 100000; ++i) text += "net.ipv4.conf.d" + std::to_string(i) + ".rp_filter = 1\n";
     text += "net.ipv4.conf.d7.rp_filter = 2\n";
     auto e = ConfigErrors(text);
-    REQUIRE(e == std::vector<std::string>{"haltfw.conf:100004: sysctl 'net.ipv4.conf.d7.rp_filter' given twice (first on line 11)"});
+    REQUIRE(e == std::vector<std::string>{
+                     "haltfw.conf:100004: sysctl 'net.ipv4.conf.d7.rp_filter' given twice (first on line 11)"});
 }
 
 TEST_CASE("messages quote at most 80 bytes of a value, control bytes escaped") {
     std::string line(10 << 20, 'A');
     auto e = ConfigErrors("[ruleset]\nfile = r.nft\n" + line + "\n\x1b]0;owned\x07\\\n[\xff\xfe\n");
     REQUIRE(e.size() == 3);
-    CHECK(e[0] == "haltfw.conf:3: expected 'key = value' or '[section]', got '" + std::string(80, 'A') + "'... (10485760 bytes)");
+    CHECK(e[0] == "haltfw.conf:3: expected 'key = value' or '[section]', got '" + std::string(80, 'A') +
+                      "'... (10485760 bytes)");
     CHECK(e[1] == "haltfw.conf:4: expected 'key = value' or '[section]', got '\\x1b]0;owned\\x07\\x5c'");
     CHECK(e[2] == "haltfw.conf:5: unclosed section header '[\\xff\\xfe'");
 
-    auto e2 = ConfigErrors("[ruleset]\nfile = r.nft\n[\x1b[31mred]\nx = 1\n[interface.wan]\ndevice = " + std::string(100, 'e') + "\n");
+    auto e2 = ConfigErrors(
+        "[ruleset]\nfile = r.nft\n[\x1b[31mred]\nx = 1\n[interface.wan]\ndevice = " + std::string(100, 'e') + "\n");
     REQUIRE(e2.size() == 2);
     CHECK(e2[0] == "haltfw.conf:3: unknown section [\\x1b[31mred]");
-    CHECK(e2[1] == "haltfw.conf:6: interface 'wan': device '" + std::string(80, 'e') + "'... (100 bytes): not a valid interface name");
+    CHECK(e2[1] == "haltfw.conf:6: interface 'wan': device '" + std::string(80, 'e') +
+                       "'... (100 bytes): not a valid interface name");
 }
 
 TEST_CASE("the config must be a regular file of at most 64 MiB") {
@@ -378,7 +400,8 @@ TEST_CASE("the config must be a regular file of at most 64 MiB") {
     REQUIRE(truncate(max.c_str(), 64 << 20) == 0);  // NUL bytes: a config error, not a size one
     std::string nuls;
     for (int i = 0; i < 80; ++i) nuls += "\\x00";
-    CHECK(LoadErrors(max).at(0) == max + ":1: expected 'key = value' or '[section]', got '" + nuls + "'... (67108864 bytes)");
+    CHECK(LoadErrors(max).at(0) ==
+          max + ":1: expected 'key = value' or '[section]', got '" + nuls + "'... (67108864 bytes)");
 }
 
 TEST_CASE("rules files and what they include must be regular files of at most 64 MiB; an empty one is fine") {
@@ -397,8 +420,10 @@ TEST_CASE("rules files and what they include must be regular files of at most 64
                        "}\n"
                        "include \"./no-such-file.nft\"\n"  // nft's to report
                        "include \"" + s.dir + "/inc.d/*\"\n");
-    std::string conf = s.Write("haltfw.conf", "[ruleset]\nfile = fifo.nft\nfile = /dev/zero\nfile = .\nfile = big.nft\nfile = empty.nft\n"
-                                              "file = top.nft\nfile = missing.nft\n");
+    std::string conf =
+        s.Write("haltfw.conf",
+                "[ruleset]\nfile = fifo.nft\nfile = /dev/zero\nfile = .\nfile = big.nft\nfile = empty.nft\n"
+                "file = top.nft\nfile = missing.nft\n");
     auto e = LoadErrors(conf);
     const std::string d = s.dir;
     REQUIRE(e == std::vector<std::string>{
@@ -406,24 +431,29 @@ TEST_CASE("rules files and what they include must be regular files of at most 64
                      conf + ":3: [ruleset] file '/dev/zero': not a regular file (a character device)",
                      conf + ":4: [ruleset] file '" + d + "/.': not a regular file (a directory)",
                      conf + ":5: [ruleset] file '" + d + "/big.nft': larger than 64 MiB (67108865 bytes)",
-                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d + "/top.nft' includes '/dev/zero': not a regular file (a character device)",
-                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d + "/top.nft' includes '" + d + "/inc.d/*' ('" + d +
-                         "/inc.d/pipe'): not a regular file (a FIFO)",
-                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d + "/inc.d/a.nft' includes '" + d + "/inc.d/*' ('" + d +
-                         "/inc.d/pipe'): not a regular file (a FIFO)",
+                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d +
+                         "/top.nft' includes '/dev/zero': not a regular file (a character device)",
+                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d + "/top.nft' includes '" + d +
+                         "/inc.d/*' ('" + d + "/inc.d/pipe'): not a regular file (a FIFO)",
+                     conf + ":7: [ruleset] file '" + d + "/top.nft': '" + d + "/inc.d/a.nft' includes '" + d +
+                         "/inc.d/*' ('" + d + "/inc.d/pipe'): not a regular file (a FIFO)",
                      conf + ":8: [ruleset] file '" + d + "/missing.nft': cannot read: No such file or directory",
                  });
 }
 
 TEST_CASE("an interface address with prefix length 0 is refused") {
-    auto e = ConfigErrors("[ruleset]\nfile = r.nft\n[interface.lan]\ndevice = eth1\naddress = 2001:db8:2::1/0\naddress = 192.0.2.1/0\n");
+    auto e = ConfigErrors(
+        "[ruleset]\nfile = r.nft\n[interface.lan]\ndevice = eth1\naddress = 2001:db8:2::1/0\naddress = 192.0.2.1/0\n");
     REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:5: interface 'lan': address '2001:db8:2::1/0': prefix length 0 would put every address on this link",
-                     "haltfw.conf:6: interface 'lan': address '192.0.2.1/0': prefix length 0 would put every address on this link",
+                     "haltfw.conf:5: interface 'lan': address '2001:db8:2::1/0': prefix length 0 would put every "
+                     "address on this link",
+                     "haltfw.conf:6: interface 'lan': address '192.0.2.1/0': prefix length 0 would put every address "
+                     "on this link",
                  });
 }
 
-TEST_CASE("two default routes of a family with one metric are refused; with different metrics a warning names the winner") {
+TEST_CASE(
+    "two default routes of a family with one metric are refused; with different metrics a warning names the winner") {
     const std::string ifs = R"([ruleset]
 file = r.nft
 [interface.wan]
@@ -437,26 +467,39 @@ device = eth1
 address = 192.0.2.1/24
 address = 2001:db8:2::1/64
 )";
-    auto e = ConfigErrors(ifs + "route = 0.0.0.0/0 via 192.0.2.254\nroute = ::/0 via 2001:db8:2::fffe metric 1024\n"
-                                "route = 203.0.113.0/24 via 192.0.2.9\n[interface.dmz]\ndevice = eth2\naddress = 10.0.0.1/24\n"
-                                "route = 203.0.113.0/24 via 10.0.0.9\n");
+    auto e =
+        ConfigErrors(ifs +
+                     "route = 0.0.0.0/0 via 192.0.2.254\nroute = ::/0 via 2001:db8:2::fffe metric 1024\n"
+                     "route = 203.0.113.0/24 via 192.0.2.9\n[interface.dmz]\ndevice = eth2\naddress = 10.0.0.1/24\n"
+                     "route = 203.0.113.0/24 via 10.0.0.9\n");
     REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:13: interface 'lan': route '0.0.0.0/0 via 192.0.2.254': a second IPv4 default route of metric 0 (the first: "
-                     "gateway '198.51.100.254' of interface 'wan', line 7); the kernel keeps one route per destination and metric: give them different metrics",
-                     "haltfw.conf:14: interface 'lan': route '::/0 via 2001:db8:2::fffe metric 1024': a second IPv6 default route of metric 1024 (the first: "
-                     "gateway6 '2001:db8:1::fffe' of interface 'wan', line 8); the kernel keeps one route per destination and metric: give them different metrics",
-                     "haltfw.conf:19: interface 'dmz': route '203.0.113.0/24 via 10.0.0.9': the same destination and metric (0) as route "
-                     "'203.0.113.0/24 via 192.0.2.9' of interface 'lan' (line 15); the kernel keeps one route per destination and metric: give them different metrics",
+                     "haltfw.conf:13: interface 'lan': route '0.0.0.0/0 via 192.0.2.254': a second IPv4 default route "
+                     "of metric 0 (the first: "
+                     "gateway '198.51.100.254' of interface 'wan', line 7); the kernel keeps one route per destination "
+                     "and metric: give them different metrics",
+                     "haltfw.conf:14: interface 'lan': route '::/0 via 2001:db8:2::fffe metric 1024': a second IPv6 "
+                     "default route of metric 1024 (the first: "
+                     "gateway6 '2001:db8:1::fffe' of interface 'wan', line 8); the kernel keeps one route per "
+                     "destination and metric: give them different metrics",
+                     "haltfw.conf:19: interface 'dmz': route '203.0.113.0/24 via 10.0.0.9': the same destination and "
+                     "metric (0) as route "
+                     "'203.0.113.0/24 via 192.0.2.9' of interface 'lan' (line 15); the kernel keeps one route per "
+                     "destination and metric: give them different metrics",
                  });
 
     Diagnostics d;
-    ParseConfig(ifs + "route = 0.0.0.0/0 via 192.0.2.254 metric 100\nroute = ::/0 via 2001:db8:2::fffe metric 10\n", "haltfw.conf", &d);
+    ParseConfig(ifs + "route = 0.0.0.0/0 via 192.0.2.254 metric 100\nroute = ::/0 via 2001:db8:2::fffe metric 10\n",
+                "haltfw.conf", &d);
     REQUIRE(d.ok());
     REQUIRE(d.warnings().size() == 2);
-    CHECK(d.warnings()[0].Format() == "haltfw.conf:13: interface 'lan': route '0.0.0.0/0 via 192.0.2.254 metric 100': one of 2 IPv4 default routes; "
-                                      "the lowest metric wins: gateway '198.51.100.254' of interface 'wan' (line 7, metric 0)");
-    CHECK(d.warnings()[1].Format() == "haltfw.conf:8: interface 'wan': gateway6 '2001:db8:1::fffe': one of 2 IPv6 default routes; "
-                                      "the lowest metric wins: route '::/0 via 2001:db8:2::fffe metric 10' of interface 'lan' (line 14, metric 10)");
+    CHECK(
+        d.warnings()[0].Format() ==
+        "haltfw.conf:13: interface 'lan': route '0.0.0.0/0 via 192.0.2.254 metric 100': one of 2 IPv4 default routes; "
+        "the lowest metric wins: gateway '198.51.100.254' of interface 'wan' (line 7, metric 0)");
+    CHECK(
+        d.warnings()[1].Format() ==
+        "haltfw.conf:8: interface 'wan': gateway6 '2001:db8:1::fffe': one of 2 IPv6 default routes; "
+        "the lowest metric wins: route '::/0 via 2001:db8:2::fffe metric 10' of interface 'lan' (line 14, metric 10)");
     CHECK(d.FormatWarnings() == d.warnings()[0].Format() + "\n" + d.warnings()[1].Format() + "\n");
 }
 
@@ -475,17 +518,21 @@ address = 10.1.2.1/24
 address = 10.1.2.2/24
 address = 10.1.2.1/24
 )");
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:13: interface 'c': address '10.1.2.1/24' given twice (first on line 11)",
-                     "haltfw.conf:6: interface 'b': device 'eth0' is already used by interface 'a' (line 3)",
-                     "haltfw.conf:8: interface 'b': address '10.1.0.1/16' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
-                     "haltfw.conf:9: interface 'c': device 'eth0' is already used by interface 'a' (line 3)",
-                     "haltfw.conf:11: interface 'c': address '10.1.2.1/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
-                     "haltfw.conf:12: interface 'c': address '10.1.2.2/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
-                     "haltfw.conf:13: interface 'c': address '10.1.2.1/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
-                 });
+    REQUIRE(e ==
+            std::vector<std::string>{
+                "haltfw.conf:13: interface 'c': address '10.1.2.1/24' given twice (first on line 11)",
+                "haltfw.conf:6: interface 'b': device 'eth0' is already used by interface 'a' (line 3)",
+                "haltfw.conf:8: interface 'b': address '10.1.0.1/16' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
+                "haltfw.conf:9: interface 'c': device 'eth0' is already used by interface 'a' (line 3)",
+                "haltfw.conf:11: interface 'c': address '10.1.2.1/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
+                "haltfw.conf:12: interface 'c': address '10.1.2.2/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
+                "haltfw.conf:13: interface 'c': address '10.1.2.1/24' overlaps '10.0.0.1/8' of interface 'a' (line 5)",
+            });
     // A later, wider prefix overlaps an earlier, narrower one too.
     auto e2 = ConfigErrors("[ruleset]\nfile = r.nft\n[interface.a]\ndevice = eth0\naddress = 10.1.2.1/24\n"
                            "[interface.b]\ndevice = eth1\naddress = 10.9.0.1/16\naddress = 10.1.0.1/16\n");
-    REQUIRE(e2 == std::vector<std::string>{"haltfw.conf:9: interface 'b': address '10.1.0.1/16' overlaps '10.1.2.1/24' of interface 'a' (line 5)"});
+    REQUIRE(
+        e2 ==
+        std::vector<std::string>{
+            "haltfw.conf:9: interface 'b': address '10.1.0.1/16' overlaps '10.1.2.1/24' of interface 'a' (line 5)"});
 }

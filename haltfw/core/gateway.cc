@@ -84,7 +84,8 @@ void Header(const Profile& p, Writer* w) {
     for (const Prefix& x : p.lan_prefixes) prefixes.push_back(FormatPrefix(x));
     std::vector<std::string> wan4 = Ipv4Addresses(p.wan);
     w->Comment(0, "haltfw gateway profile, generated from [gateway] " + From(p.gw.line) + " of haltfw.conf.");
-    w->Comment(0, "  lan = " + p.gw.lan + " " + From(p.gw.lan_line) + ": device " + p.lan.device + ", prefixes " + Join(prefixes, ", "));
+    w->Comment(0, "  lan = " + p.gw.lan + " " + From(p.gw.lan_line) + ": device " + p.lan.device + ", prefixes " +
+                      Join(prefixes, ", "));
     w->Comment(0, "  wan = " + p.gw.wan + " " + From(p.gw.wan_line) + ": device " + p.wan.device + ", IPv4 addresses " +
                       (wan4.empty() ? "none" : Join(wan4, ", ")));
     w->Comment(0, "Policy, for a box that runs no services once halted: input drops all but");
@@ -183,7 +184,8 @@ void Blocks(const Profile& p, Writer* w) {
             for (const PortRange& r : *ranges) v.push_back(FormatRange(r));
             if (!v.empty()) parts.push_back((ranges == &g->tcp ? "tcp " : "udp ") + Join(v, ", "));
         }
-        w->Comment(2, "block = " + b.name + " " + From(b.line) + ": " + std::string(g->what) + " (" + Join(parts, "; ") + "), LAN->WAN");
+        w->Comment(2, "block = " + b.name + " " + From(b.line) + ": " + std::string(g->what) + " (" +
+                          Join(parts, "; ") + "), LAN->WAN");
         if (!g->tcp.empty()) w->Line(2, p.lan_to_wan + " tcp dport " + Ports(g->tcp) + " drop");
         if (!g->udp.empty()) w->Line(2, p.lan_to_wan + " udp dport " + Ports(g->udp) + " drop");
     }
@@ -212,7 +214,8 @@ void Forward(const Profile& p, Writer* w) {
     w->Line(1, "chain forward {");
     w->Line(2, "type filter hook forward priority filter; policy drop;");
     if (p.gw.icmp) {
-        w->Comment(2, "icmp = yes " + From(p.gw.icmp_line) + ": echo from the WAN side to LAN hosts (IPv6, or IPv4 routed");
+        w->Comment(
+            2, "icmp = yes " + From(p.gw.icmp_line) + ": echo from the WAN side to LAN hosts (IPv6, or IPv4 routed");
         w->Comment(2, "to the LAN), rate-limited ahead of the conntrack rule as in input.");
         w->Line(2, p.wan_to_lan + " icmp type echo-request " + kEchoLimit + " accept");
         w->Line(2, p.wan_to_lan + " icmpv6 type echo-request " + kEchoLimit + " accept");
@@ -253,7 +256,8 @@ void Dstnat(const Profile& p, Writer* w) {
     w->Comment(1, "Port forwards, by the WAN's IPv4 address, from the WAN and from the LAN (hairpin).");
     w->Line(1, "chain dstnat {");
     w->Line(2, "type nat hook prerouting priority dstnat; policy accept;");
-    if (std::none_of(p.gw.forwards.begin(), p.gw.forwards.end(), [](const ForwardSpec& f) { return f.host.family == AF_INET; }))
+    if (std::none_of(p.gw.forwards.begin(), p.gw.forwards.end(),
+                     [](const ForwardSpec& f) { return f.host.family == AF_INET; }))
         w->Comment(2, "no IPv4 'forward ='");
     for (const ForwardSpec& f : p.gw.forwards) {
         if (f.host.family != AF_INET) continue;
@@ -279,13 +283,14 @@ void Srcnat(const Profile& p, Writer* w) {
         w->Comment(2, "masquerade = yes " + From(p.gw.masquerade_line) + ": LAN->WAN IPv4 leaves with the WAN address");
         w->Line(2, "oifname " + p.wan_if + " ip saddr @lan4 masquerade");
     } else {
-        w->Comment(2, "masquerade = no " + From(p.gw.masquerade_line) + ": LAN addresses leave as they are (routed LAN)");
+        w->Comment(2,
+                   "masquerade = no " + From(p.gw.masquerade_line) + ": LAN addresses leave as they are (routed LAN)");
     }
     if (!lines.empty()) {
         // Without it the LAN host would answer the LAN client directly, from
         // its own address, and the client would drop the reply.
-        w->Comment(2, "Hairpin for the forwards (line" + std::string(lines.size() == 1 ? " " : "s ") + Join(lines, ", ") +
-                          "): a LAN client reaching a forward by");
+        w->Comment(2, "Hairpin for the forwards (line" + std::string(lines.size() == 1 ? " " : "s ") +
+                          Join(lines, ", ") + "): a LAN client reaching a forward by");
         w->Comment(2, "the WAN address is translated to the box's LAN address, so replies come back");
         w->Comment(2, "through the box (at postrouting there is no iifname: the LAN source tells).");
         w->Line(2, "oifname " + p.lan_if + " ip saddr @lan4 ct status dnat masquerade");

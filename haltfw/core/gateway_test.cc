@@ -101,7 +101,8 @@ TEST_CASE("gateway: forwarding is turned on unless [sysctl] says otherwise") {
     CHECK(c.sysctls.back().key == "net.ipv6.conf.all.forwarding");
     CHECK(c.sysctls.back().line == 0);
 
-    Config off = ParseValid(std::string(kInterfaces) + "[sysctl]\nnet.ipv6.conf.all.forwarding = 0\n[gateway]\nlan = lan\nwan = wan\n");
+    Config off = ParseValid(std::string(kInterfaces) +
+                            "[sysctl]\nnet.ipv6.conf.all.forwarding = 0\n[gateway]\nlan = lan\nwan = wan\n");
     REQUIRE(off.sysctls.size() == DefaultSysctls().size() + 4 + 2);
     CHECK(off.sysctls[DefaultSysctls().size()].key == "net.ipv6.conf.all.forwarding");
     CHECK(off.sysctls[DefaultSysctls().size()].value == "0");
@@ -138,28 +139,37 @@ block = netbios nfs
 block = netbios
 block =
 )");
-    REQUIRE(e == std::vector<std::string>{
-                     "haltfw.conf:11: 'lan' given twice (first on line 9)",
-                     "haltfw.conf:12: [gateway] masquerade 'maybe': expected yes or no",
-                     "haltfw.conf:13: [gateway] icmp 'on': expected yes or no",
-                     "haltfw.conf:15: 'log-drops' given twice (first on line 14)",
-                     "haltfw.conf:16: unknown key 'colour' in [gateway]",
-                     "haltfw.conf:17: [gateway] forward 'tcp 8080': expected 'PROTO PORT[-PORT] LANHOST [PORT]'",
-                     "haltfw.conf:18: [gateway] forward 'icmp 8 192.0.2.10': protocol 'icmp': expected tcp or udp",
-                     "haltfw.conf:19: [gateway] forward 'tcp 0 192.0.2.10': WAN port '0': not a port number (1 to 65535)",
-                     "haltfw.conf:20: [gateway] forward 'tcp 90-80 192.0.2.10': WAN ports '90-80': the first port must be below the last",
-                     "haltfw.conf:21: [gateway] forward 'tcp 80-x 192.0.2.10': WAN ports '80-x': expected FIRST-LAST, port numbers from 1 to 65535",
-                     "haltfw.conf:22: [gateway] forward 'tcp 8000-8010 192.0.2.10 80': a WAN port range keeps its ports on the LAN host: give no LAN port",
-                     "haltfw.conf:23: [gateway] forward 'tcp 8080 192.0.2.300 80': LAN host '192.0.2.300': not an IPv4 or IPv6 address",
-                     "haltfw.conf:24: [gateway] forward 'tcp 8080 192.0.2.10 99999': LAN port '99999': not a port number (1 to 65535)",
-                     "haltfw.conf:25: [gateway] forward 'tcp 443 2001:db8:2::10 8443': IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)",
-                     "haltfw.conf:27: [gateway] forward 'udp 5005 192.0.2.11': udp port 5005 is already forwarded (line 26)",
-                     "haltfw.conf:30: [gateway] block 'nfs': unknown service group (known: msrpc, netbios, smtp, telnet)",
-                     "haltfw.conf:31: [gateway] block 'netbios' given twice (first on line 30)",
-                     "haltfw.conf:32: [gateway] block: no service group named (known: msrpc, netbios, smtp, telnet)",
-                     "haltfw.conf:28: [gateway] forward 'tcp 22 10.0.0.1': LAN host '10.0.0.1' is outside the LAN's prefixes (192.0.2.0/24, 2001:db8:2::/64)",
-                     "haltfw.conf:29: [gateway] forward 'tcp 23 192.0.2.1': LAN host '192.0.2.1' is the box's own address; the box runs no services once halted",
-                 });
+    REQUIRE(e ==
+            std::vector<std::string>{
+                "haltfw.conf:11: 'lan' given twice (first on line 9)",
+                "haltfw.conf:12: [gateway] masquerade 'maybe': expected yes or no",
+                "haltfw.conf:13: [gateway] icmp 'on': expected yes or no",
+                "haltfw.conf:15: 'log-drops' given twice (first on line 14)",
+                "haltfw.conf:16: unknown key 'colour' in [gateway]",
+                "haltfw.conf:17: [gateway] forward 'tcp 8080': expected 'PROTO PORT[-PORT] LANHOST [PORT]'",
+                "haltfw.conf:18: [gateway] forward 'icmp 8 192.0.2.10': protocol 'icmp': expected tcp or udp",
+                "haltfw.conf:19: [gateway] forward 'tcp 0 192.0.2.10': WAN port '0': not a port number (1 to 65535)",
+                "haltfw.conf:20: [gateway] forward 'tcp 90-80 192.0.2.10': WAN ports '90-80': the first port must be "
+                "below the last",
+                "haltfw.conf:21: [gateway] forward 'tcp 80-x 192.0.2.10': WAN ports '80-x': expected FIRST-LAST, port "
+                "numbers from 1 to 65535",
+                "haltfw.conf:22: [gateway] forward 'tcp 8000-8010 192.0.2.10 80': a WAN port range keeps its ports on "
+                "the LAN host: give no LAN port",
+                "haltfw.conf:23: [gateway] forward 'tcp 8080 192.0.2.300 80': LAN host '192.0.2.300': not an IPv4 or "
+                "IPv6 address",
+                "haltfw.conf:24: [gateway] forward 'tcp 8080 192.0.2.10 99999': LAN port '99999': not a port number (1 "
+                "to 65535)",
+                "haltfw.conf:25: [gateway] forward 'tcp 443 2001:db8:2::10 8443': IPv6 is forwarded untranslated: the "
+                "LAN port must be the WAN port (or left out)",
+                "haltfw.conf:27: [gateway] forward 'udp 5005 192.0.2.11': udp port 5005 is already forwarded (line 26)",
+                "haltfw.conf:30: [gateway] block 'nfs': unknown service group (known: msrpc, netbios, smtp, telnet)",
+                "haltfw.conf:31: [gateway] block 'netbios' given twice (first on line 30)",
+                "haltfw.conf:32: [gateway] block: no service group named (known: msrpc, netbios, smtp, telnet)",
+                "haltfw.conf:28: [gateway] forward 'tcp 22 10.0.0.1': LAN host '10.0.0.1' is outside the LAN's "
+                "prefixes (192.0.2.0/24, 2001:db8:2::/64)",
+                "haltfw.conf:29: [gateway] forward 'tcp 23 192.0.2.1': LAN host '192.0.2.1' is the box's own address; "
+                "the box runs no services once halted",
+            });
 }
 
 TEST_CASE("gateway: the roles must name two interfaces the profile can use") {
@@ -175,25 +185,36 @@ route = 0.0.0.0/0 via 192.0.2.253
 lan = lan
 wan = wan
 )") == std::vector<std::string>{
-              "haltfw.conf:8: interface 'lan': route '0.0.0.0/0 via 192.0.2.253': a second IPv4 default route of metric 0 (the first: "
-              "gateway '192.0.2.254' of interface 'lan', line 7); the kernel keeps one route per destination and metric: give them "
-              "different metrics",
-              "haltfw.conf:11: [gateway] wan 'wan': interface 'wan' is chosen by 'mac'; the profile's rules match interface names: give it 'device ='",
-              "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('gateway' on line 7); the profile sends the LAN to the WAN",
-              "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('route' on line 8); the profile sends the LAN to the WAN",
+           "haltfw.conf:8: interface 'lan': route '0.0.0.0/0 via 192.0.2.253': a second IPv4 default route of metric 0 "
+           "(the first: "
+           "gateway '192.0.2.254' of interface 'lan', line 7); the kernel keeps one route per destination and metric: "
+           "give them "
+           "different metrics",
+           "haltfw.conf:11: [gateway] wan 'wan': interface 'wan' is chosen by 'mac'; the profile's rules match "
+           "interface names: give it 'device ='",
+           "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('gateway' on line 7); the "
+           "profile sends the LAN to the WAN",
+           "haltfw.conf:10: [gateway] lan 'lan': interface 'lan' has the default route ('route' on line 8); the "
+           "profile sends the LAN to the WAN",
+       });
+    CHECK(
+        ConfigErrors("[interface.a]\ndevice = eth0\naddress = 192.0.2.1/24\n[gateway]\nlan = a\nwan = a\n") ==
+        std::vector<std::string>{
+            "haltfw.conf:6: [gateway] wan 'a': the same interface as lan (line 5); the two sides need two interfaces"});
+    CHECK(ConfigErrors(
+              "[interface.wan]\ndevice = eth0\n[interface.lan]\ndevice = eth1\n[gateway]\nlan = lan\nwan = wan\n") ==
+          std::vector<std::string>{"haltfw.conf:6: [gateway] lan 'lan': interface 'lan' has no address; the profile "
+                                   "needs the LAN's prefixes"});
+    CHECK(ConfigErrors("[gateway]\nlan = x\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:2: [gateway] lan 'x': no section [interface.x]",
+              "haltfw.conf:1: [gateway]: no 'wan =' (the role of the WAN's [interface.ROLE] section)",
           });
-    CHECK(ConfigErrors("[interface.a]\ndevice = eth0\naddress = 192.0.2.1/24\n[gateway]\nlan = a\nwan = a\n") ==
-          std::vector<std::string>{"haltfw.conf:6: [gateway] wan 'a': the same interface as lan (line 5); the two sides need two interfaces"});
-    CHECK(ConfigErrors("[interface.wan]\ndevice = eth0\n[interface.lan]\ndevice = eth1\n[gateway]\nlan = lan\nwan = wan\n") ==
-          std::vector<std::string>{"haltfw.conf:6: [gateway] lan 'lan': interface 'lan' has no address; the profile needs the LAN's prefixes"});
-    CHECK(ConfigErrors("[gateway]\nlan = x\n") == std::vector<std::string>{
-                                                "haltfw.conf:2: [gateway] lan 'x': no section [interface.x]",
-                                                "haltfw.conf:1: [gateway]: no 'wan =' (the role of the WAN's [interface.ROLE] section)",
-                                            });
-    CHECK(ConfigErrors("[gateway]\nwan =\n") == std::vector<std::string>{
-                                              "haltfw.conf:2: [gateway] wan: empty role name",
-                                              "haltfw.conf:1: [gateway]: no 'lan =' (the role of the LAN's [interface.ROLE] section)",
-                                          });
+    CHECK(ConfigErrors("[gateway]\nwan =\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:2: [gateway] wan: empty role name",
+              "haltfw.conf:1: [gateway]: no 'lan =' (the role of the LAN's [interface.ROLE] section)",
+          });
 }
 
 TEST_CASE("gateway: IPv4 forwards and masquerading need an IPv4 address on the WAN") {
@@ -208,18 +229,21 @@ lan = lan
 wan = wan
 forward = tcp 80 192.0.2.10
 )") == std::vector<std::string>{
-              "haltfw.conf:10: [gateway] forward 'tcp 80 192.0.2.10': interface 'wan' has no IPv4 address to forward from",
-              "haltfw.conf:7: [gateway] masquerade: interface 'wan' has no IPv4 address to masquerade to (give it one, or 'masquerade = no')",
-          });
+           "haltfw.conf:10: [gateway] forward 'tcp 80 192.0.2.10': interface 'wan' has no IPv4 address to forward from",
+           "haltfw.conf:7: [gateway] masquerade: interface 'wan' has no IPv4 address to masquerade to (give it one, or "
+           "'masquerade = no')",
+       });
 }
 
 TEST_CASE("gateway: a config needs [gateway] or a rules file") {
     CHECK(ConfigErrors("[interface.lan]\ndevice = eth1\n") ==
-          std::vector<std::string>{"haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='"});
+          std::vector<std::string>{
+              "haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='"});
 }
 
 TEST_CASE("gateway: the program loads the profile first, then the rules files, in one transaction") {
-    Config c = ParseValid(std::string(kInterfaces) + "[ruleset]\nfile = /etc/haltfw/extra.nft\n[gateway]\nlan = lan\nwan = wan\n");
+    Config c = ParseValid(std::string(kInterfaces) +
+                          "[ruleset]\nfile = /etc/haltfw/extra.nft\n[gateway]\nlan = lan\nwan = wan\n");
     std::string text = GatewayRuleset(c);
     REQUIRE_FALSE(text.empty());
     CHECK(RulesetProgram(c) == "flush ruleset\n" + text + "include \"/etc/haltfw/extra.nft\"\n");

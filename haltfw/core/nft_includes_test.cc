@@ -35,7 +35,9 @@ struct ScratchDir {
 
 std::vector<std::string> Visited(const std::vector<std::string>& roots, const std::vector<std::string>& paths = {}) {
     std::vector<std::string> out;
-    VisitRulesetSources(roots, paths, [&](const NftSource& s) { out.push_back(s.path + (s.error.empty() ? "" : " (" + s.error + ")")); });
+    VisitRulesetSources(roots, paths, [&](const NftSource& s) {
+        out.push_back(s.path + (s.error.empty() ? "" : " (" + s.error + ")"));
+    });
     return out;
 }
 
@@ -62,7 +64,8 @@ TEST_CASE("include names: every statement, nested in blocks, blanks and comments
                        "\tinclude\t\"sets/*.nft\" # the sets\n"
                        "  chain c { include \"./chain.nft\"; }\n"
                        "}\n"
-                       "include\"../x\"") == std::vector<std::string>{"/etc/a.nft", "sets/*.nft", "./chain.nft", "../x"});
+                       "include\"../x\"") ==
+          std::vector<std::string>{"/etc/a.nft", "sets/*.nft", "./chain.nft", "../x"});
 }
 
 TEST_CASE("a missing name, a directory named without a wildcard, dot files and subdirectories include nothing") {
@@ -95,23 +98,26 @@ TEST_CASE("sources: a FIFO is not read, a missing file is visited with its error
     std::string a = d.Write("a.nft", "include \"" + d.path + "/b.nft\"\ninclude \"" + d.path + "/fifo.nft\"\n");
     d.Write("b.nft", "include \"" + d.path + "/a.nft\"\n");
     CHECK(Visited({a}) == std::vector<std::string>{a, d.path + "/b.nft", d.path + "/fifo.nft (not a regular file)"});
-    CHECK(Visited({d.path + "/none.nft"}) == std::vector<std::string>{d.path + "/none.nft (No such file or directory)"});
+    CHECK(Visited({d.path + "/none.nft"}) ==
+          std::vector<std::string>{d.path + "/none.nft (No such file or directory)"});
 }
 
 TEST_CASE("sources: nested includes and an included directory, depth first in nft's order") {
     ScratchDir d;
-    std::string rules = d.Write("rules.nft", "include \"" + d.path + "/defs.nft\"\ntable inet f {\n include \"" + d.path + "/d/*.nft\"\n}\n");
+    std::string rules = d.Write(
+        "rules.nft", "include \"" + d.path + "/defs.nft\"\ntable inet f {\n include \"" + d.path + "/d/*.nft\"\n}\n");
     d.Write("defs.nft", "include \"" + d.path + "/nested.nft\"\n");
     d.Write("nested.nft", "define lan = 192.0.2.0/24\n");
     d.Write("d/10-in.nft", "");
     d.Write("d/20-fwd.nft", "");
-    CHECK(Visited({rules}) == std::vector<std::string>{rules, d.path + "/defs.nft", d.path + "/nested.nft", d.path + "/d/10-in.nft",
-                                                       d.path + "/d/20-fwd.nft"});
+    CHECK(Visited({rules}) == std::vector<std::string>{rules, d.path + "/defs.nft", d.path + "/nested.nft",
+                                                       d.path + "/d/10-in.nft", d.path + "/d/20-fwd.nft"});
 }
 
 TEST_CASE("the input hash changes with a nested included file, and with a file added to an included directory") {
     ScratchDir d;
-    std::string rules = d.Write("rules.nft", "include \"" + d.path + "/defs.nft\"\ninclude \"" + d.path + "/d/*.nft\"\n");
+    std::string rules =
+        d.Write("rules.nft", "include \"" + d.path + "/defs.nft\"\ninclude \"" + d.path + "/d/*.nft\"\n");
     d.Write("defs.nft", "include \"" + d.path + "/nested.nft\"\n");
     d.Write("nested.nft", "define lan = 192.0.2.0/24\n");
     d.Write("d/10-in.nft", "table ip a {\n}\n");

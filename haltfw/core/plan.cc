@@ -45,7 +45,8 @@ void PlanLink(const ResolvedInterface& r, Plan* plan) {
     const InterfaceConfig& c = *r.config;
     const Link& l = *r.link;
     if (c.mtu && *c.mtu != l.mtu) {
-        Action a{ActionKind::kLinkMtu, Where(r) + ": set mtu " + std::to_string(*c.mtu) + " (was " + std::to_string(l.mtu) + ")"};
+        Action a{ActionKind::kLinkMtu,
+                 Where(r) + ": set mtu " + std::to_string(*c.mtu) + " (was " + std::to_string(l.mtu) + ")"};
         a.line = c.mtu_line;
         a.ifindex = l.index;
         a.mtu = *c.mtu;
@@ -106,7 +107,8 @@ void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
         if (!in.read_sysctl(s.key, &now)) {
             // A built-in default this kernel lacks (IPv6 disabled, say) is
             // nothing to apply; one the config asks for is an error.
-            if (s.line > 0) plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
+            if (s.line > 0)
+                plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
             continue;
         }
         if (SysctlValuesEqual(now, s.value)) continue;

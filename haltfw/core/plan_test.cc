@@ -110,10 +110,14 @@ TEST_CASE("a finite-lifetime address is made static; a foreign default route is 
     s.routes.push_back(old);
     Plan p = ComputePlan(c, s, Inputs(c));
     auto w = Whats(p);
-    REQUIRE(std::find(w.begin(), w.end(), "interface 'wan' (eth0): make address 198.51.100.1/24 static (it has a lifetime of 300 s)") != w.end());
-    auto it = std::find_if(p.actions.begin(), p.actions.end(), [](const Action& a) { return a.kind == ActionKind::kReplaceRoute; });
+    REQUIRE(std::find(w.begin(), w.end(),
+                      "interface 'wan' (eth0): make address 198.51.100.1/24 static (it has a lifetime of 300 s)") !=
+            w.end());
+    auto it = std::find_if(p.actions.begin(), p.actions.end(),
+                           [](const Action& a) { return a.kind == ActionKind::kReplaceRoute; });
     REQUIRE(it != p.actions.end());
-    CHECK(it->what == "interface 'wan' (eth0): route default via 198.51.100.254 (replaces default via 192.0.2.254 dev eth1)");
+    CHECK(it->what ==
+          "interface 'wan' (eth0): route default via 198.51.100.254 (replaces default via 192.0.2.254 dev eth1)");
     REQUIRE(it->previous_route);
     CHECK(it->previous_route->oif == 3);
 }
@@ -129,14 +133,18 @@ TEST_CASE("a missing device or an unknown sysctl stops the plan with a located p
     Config c2 = ParseValid(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
     PlanInputs in = Inputs(c2);
     auto read = in.read_sysctl;
-    in.read_sysctl = [read](const std::string& k, std::string* v) { return k != "net.ipv4.no_such_thing" && read(k, v); };
+    in.read_sysctl = [read](const std::string& k, std::string* v) {
+        return k != "net.ipv4.no_such_thing" && read(k, v);
+    };
     Plan p2 = ComputePlan(c2, Live(), in);
     REQUIRE(p2.problems.errors().size() == 1);
-    CHECK(p2.problems.errors()[0].Format() == "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel");
+    CHECK(p2.problems.errors()[0].Format() ==
+          "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel");
 }
 
 TEST_CASE("interfaces chosen by MAC resolve to the link holding it; missing modules are loaded") {
-    Config c = ParseValid("[ruleset]\nfile = /r.nft\n[interface.lan]\nmac = 52:54:00:00:00:02\n[halt]\nmodules = nf_nat_ftp\n");
+    Config c = ParseValid(
+        "[ruleset]\nfile = /r.nft\n[interface.lan]\nmac = 52:54:00:00:00:02\n[halt]\nmodules = nf_nat_ftp\n");
     NetState s = Live();
     s.links[1].mac = ParseMac("52:54:00:00:00:02");
     s.links[1].flags = IFF_UP;
@@ -159,15 +167,20 @@ TEST_CASE("an IPv6 route is wanted with the metric the kernel stores for 0") {
 }
 
 TEST_CASE("sysctls compare as the kernel prints them: '01' is the kernel's '1', spaces are its tabs") {
-    Config c = ParseValid(std::string(kConf) + "net.ipv4.tcp_rmem = 4096  87380 6291456\nnet.ipv4.tcp_fin_timeout = 0x1e\n");
-    Plan p = ComputePlan(c, Live(), Inputs(c, {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
-                                               {"net.ipv4.tcp_fin_timeout", "30"}}));
+    Config c =
+        ParseValid(std::string(kConf) + "net.ipv4.tcp_rmem = 4096  87380 6291456\nnet.ipv4.tcp_fin_timeout = 0x1e\n");
+    Plan p = ComputePlan(c, Live(),
+                         Inputs(c, {{"net.ipv4.ip_forward", "1"},
+                                    {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
+                                    {"net.ipv4.tcp_fin_timeout", "30"}}));
     REQUIRE(p.problems.ok());
     for (const Action& a : p.actions) CHECK(a.kind != ActionKind::kSysctl);
 
     // A real difference is still one, and the value written is the kernel's form.
-    Plan p2 = ComputePlan(c, Live(), Inputs(c, {{"net.ipv4.ip_forward", "0"}, {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
-                                                {"net.ipv4.tcp_fin_timeout", "30"}}));
+    Plan p2 = ComputePlan(c, Live(),
+                          Inputs(c, {{"net.ipv4.ip_forward", "0"},
+                                     {"net.ipv4.tcp_rmem", "4096\t87380\t6291456"},
+                                     {"net.ipv4.tcp_fin_timeout", "30"}}));
     std::vector<std::string> sysctls;
     for (const Action& a : p2.actions)
         if (a.kind == ActionKind::kSysctl) sysctls.push_back(a.what);
@@ -180,11 +193,14 @@ TEST_CASE("a missing device does not hide a sysctl this kernel lacks: check list
     s.links.pop_back();
     PlanInputs in = Inputs(c);
     auto read = in.read_sysctl;
-    in.read_sysctl = [read](const std::string& k, std::string* v) { return k != "net.ipv4.no_such_thing" && read(k, v); };
+    in.read_sysctl = [read](const std::string& k, std::string* v) {
+        return k != "net.ipv4.no_such_thing" && read(k, v);
+    };
     Plan p = ComputePlan(c, s, in);
     std::vector<std::string> e;
     for (const Diagnostic& d : p.problems.errors()) e.push_back(d.Format());
-    CHECK(e == std::vector<std::string>{"haltfw.conf:8: interface 'lan': device 'eth1' does not exist",
-                                        "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
+    CHECK(e ==
+          std::vector<std::string>{"haltfw.conf:8: interface 'lan': device 'eth1' does not exist",
+                                   "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
     CHECK(p.actions.empty());
 }

@@ -28,7 +28,8 @@ bool NetnsCookie(uint64_t* cookie, std::string* err) {
     int saved = errno;
     close(fd);
     if (rc != 0 || len != sizeof *cookie) {
-        *err = std::string("network namespace cookie: getsockopt SO_NETNS_COOKIE: ") + std::strerror(rc != 0 ? saved : EINVAL);
+        *err = std::string("network namespace cookie: getsockopt SO_NETNS_COOKIE: ") +
+               std::strerror(rc != 0 ? saved : EINVAL);
         return false;
     }
     return true;
@@ -74,7 +75,8 @@ bool ReadAppliedState(AppliedState* out, std::string* err) {
         return false;
     }
     if (out->netns != cookie) {
-        *err = "read " + path + ": it is for network namespace " + std::to_string(out->netns) + ", not " + std::to_string(cookie);
+        *err = "read " + path + ": it is for network namespace " + std::to_string(out->netns) + ", not " +
+               std::to_string(cookie);
         return false;
     }
     return true;
@@ -91,8 +93,8 @@ bool WriteAppliedState(const AppliedState& st, std::string* err) {
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
-        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ngeneration=" << st.generation << "\ndigest=" << st.digest
-            << "\nnetns=" << cookie << "\n";
+        out << "config=" << st.config << "\ninput=" << st.input_hash << "\ngeneration=" << st.generation
+            << "\ndigest=" << st.digest << "\nnetns=" << cookie << "\n";
         if (!out.flush()) {
             *err = "write " + tmp + ": " + std::strerror(errno);
             return false;

@@ -35,13 +35,14 @@ std::string Interfaces(bool same_device) {
     std::string t = "[ruleset]\nfile = r.nft\n";
     t.reserve(size_t{kN} * 160);
     for (int i = 0; i < kN; ++i) {
-        std::string v4 = "10." + std::to_string(i >> 14) + "." + std::to_string((i >> 6) & 255) + "." + std::to_string((i & 63) * 4);
+        std::string v4 =
+            "10." + std::to_string(i >> 14) + "." + std::to_string((i >> 6) & 255) + "." + std::to_string((i & 63) * 4);
         std::string a = std::to_string(i);
         t += "[interface.i" + a + "]\ndevice = " + (same_device ? std::string("eth0") : "d" + a) + "\n";
         t += "address = 2001:db8:" + Hex(i >> 16) + ":" + Hex(i & 0xffff) + "::1/64\n";
         t += "address = " + v4.substr(0, v4.rfind('.')) + "." + std::to_string((i & 63) * 4 + 1) + "/30\n";
-        t += "route = 203.0." + std::to_string(i & 255) + "." + std::to_string(i >> 8 & 255) + "/32 via " + v4.substr(0, v4.rfind('.')) + "." +
-             std::to_string((i & 63) * 4 + 2) + " metric " + a + "\n";
+        t += "route = 203.0." + std::to_string(i & 255) + "." + std::to_string(i >> 8 & 255) + "/32 via " +
+             v4.substr(0, v4.rfind('.')) + "." + std::to_string((i & 63) * 4 + 2) + " metric " + a + "\n";
     }
     return t;
 }
@@ -88,7 +89,8 @@ TEST_CASE("scale: 100000 sections naming one device are reported once each withi
     INFO("validated in " << s << " s");
     CHECK(d.errors().size() == size_t{kN - 1});
     CHECK(d.errors().back().Format() ==
-          "haltfw.conf:" + std::to_string(3 + 5 * (kN - 1)) + ": interface 'i99999': device 'eth0' is already used by interface 'i0' (line 3)");
+          "haltfw.conf:" + std::to_string(3 + 5 * (kN - 1)) +
+              ": interface 'i99999': device 'eth0' is already used by interface 'i0' (line 3)");
     CHECK(s < kBoundSeconds);
 }
 
@@ -107,11 +109,14 @@ TEST_CASE("scale: 100000 sysctl keys validate well within the bound") {
 }
 
 TEST_CASE("scale: 100000 gateway forwards validate well within the bound") {
-    std::string text = "[interface.wan]\ndevice = eth0\naddress = 198.51.100.1/24\n[interface.lan]\ndevice = eth1\naddress = 10.0.0.1/8\n"
-                       "[gateway]\nlan = lan\nwan = wan\n";
+    std::string text =
+        "[interface.wan]\ndevice = eth0\naddress = 198.51.100.1/24\n[interface.lan]\ndevice = eth1\naddress = "
+        "10.0.0.1/8\n"
+        "[gateway]\nlan = lan\nwan = wan\n";
     for (int i = 0; i < kN / 2; ++i) {
         std::string host = "10.1." + std::to_string(i >> 8 & 255) + "." + std::to_string(i & 255);
-        text += "forward = tcp " + std::to_string(i + 1) + " " + host + "\nforward = udp " + std::to_string(i + 1) + " " + host + "\n";
+        text += "forward = tcp " + std::to_string(i + 1) + " " + host + "\nforward = udp " + std::to_string(i + 1) +
+                " " + host + "\n";
     }
     auto t0 = std::chrono::steady_clock::now();
     Diagnostics d;

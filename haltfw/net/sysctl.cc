@@ -54,7 +54,8 @@ bool Accumulate(std::string_view digits, unsigned base, uint64_t* v) {
 Number ParseNumber(std::string_view w, bool* neg, uint64_t* v) {
     *neg = !w.empty() && w[0] == '-';
     if (*neg) w.remove_prefix(1);
-    if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X')) return Accumulate(w.substr(2), 16, v) ? Number::kYes : Number::kNo;
+    if (w.size() > 2 && w[0] == '0' && (w[1] == 'x' || w[1] == 'X'))
+        return Accumulate(w.substr(2), 16, v) ? Number::kYes : Number::kNo;
     if (!Accumulate(w, 10, v)) return Number::kNo;
     if (w.size() < 2 || w[0] != '0') return Number::kYes;
     size_t nz = w.find_first_not_of('0');
@@ -79,8 +80,8 @@ bool CheckSysctlKey(std::string_view key, std::string* why) {
             return false;
         }
         for (char ch : c) {
-            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' ||
-                      ch == '@' || ch == '+' || ch == '/';
+            bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                      ch == '-' || ch == '@' || ch == '+' || ch == '/';
             if (!ok) {
                 *why = "character " + QuoteValue(std::string_view(&ch, 1)) +
                        " is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)";
@@ -120,7 +121,8 @@ bool CheckSysctlValue(std::string_view value, std::string* why) {
         uint64_t octal = 0;
         bool is_octal = Accumulate(w.substr(neg ? 1 : 0), 8, &octal);
         *why = "the kernel reads a number with a leading 0 as octal (" + QuoteValue(w) +
-               (is_octal ? " is " + std::string(neg ? "-" : "") + std::to_string(octal) : " is not octal") + "): write it without the 0";
+               (is_octal ? " is " + std::string(neg ? "-" : "") + std::to_string(octal) : " is not octal") +
+               "): write it without the 0";
         return false;
     }
     return true;

@@ -25,17 +25,25 @@ std::string ValueWhy(const std::string& value) {
 TEST_CASE("sysctl keys that are paths, or outside net.*, are refused with the reason") {
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"net.//.kernel.hostname", "component '//' would be '..' (a '/' stands for a '.' in an interface name)"},
-        {"net.ipv4.//.//.kernel.modprobe", "component '//' would be '..' (a '/' stands for a '.' in an interface name)"},
+        {"net.ipv4.//.//.kernel.modprobe",
+         "component '//' would be '..' (a '/' stands for a '.' in an interface name)"},
         {"net./.ipv4.ip_forward", "component '/' would be '.' (a '/' stands for a '.' in an interface name)"},
         {"net..ipv4.ip_forward", "empty component"},
         {"net.ipv4.ip_forward.", "empty component"},
         {"net.", "empty component"},
         {"net.ipv4..", "empty component"},
         {"net.ipv4.conf.../kernel", "empty component"},
-        {"net.ipv4\\x", "character '\\x5c' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)"},
-        {"net.ipv4.ip forward", "character ' ' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)"},
-        {std::string("net.ipv4.a\0b", 12), "character '\\x00' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)"},
-        {"net.ipv4.a\x1b[2Jb", "character '\\x1b' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)"},
+        {"net.ipv4\\x",
+         "character '\\x5c' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface "
+         "name)"},
+        {"net.ipv4.ip forward",
+         "character ' ' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)"},
+        {std::string("net.ipv4.a\0b", 12),
+         "character '\\x00' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface "
+         "name)"},
+        {"net.ipv4.a\x1b[2Jb",
+         "character '\\x1b' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface "
+         "name)"},
         {"kernel.hostname", "only keys under net.* can be set"},
         {"net", "only keys under net.* can be set"},
         {"/proc/sys/net/ipv4/ip_forward", "only keys under net.* can be set"},
@@ -50,9 +58,10 @@ TEST_CASE("sysctl keys that are paths, or outside net.*, are refused with the re
 }
 
 TEST_CASE("sysctl keys as the kernel and sysctl(8) name them pass") {
-    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0/100.accept_ra",
-                            "net.ipv4.conf.br-lan.rp_filter", "net.ipv4.conf.wg_0.forwarding", "net.ipv6.conf.veth@x+y.autoconf",
-                            "net.ipv4.conf.eth0/.rp_filter", "net.ipv4.conf.///.rp_filter", "net.core.somaxconn"}) {
+    for (const char* key :
+         {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0/100.accept_ra",
+          "net.ipv4.conf.br-lan.rp_filter", "net.ipv4.conf.wg_0.forwarding", "net.ipv6.conf.veth@x+y.autoconf",
+          "net.ipv4.conf.eth0/.rp_filter", "net.ipv4.conf.///.rp_filter", "net.core.somaxconn"}) {
         INFO(key);
         CHECK(KeyWhy(key).empty());
     }
@@ -66,7 +75,9 @@ TEST_CASE("SysctlPath never leaves /proc/sys/net for a key that passes") {
 TEST_CASE("ReadSysctl and WriteSysctl refuse a bad key before any system call") {
     std::string v, err;
     CHECK_FALSE(WriteSysctl("net.//.kernel.hostname", "x", &err));
-    CHECK(err == "write 'net.//.kernel.hostname': refused: component '//' would be '..' (a '/' stands for a '.' in an interface name)");
+    CHECK(err ==
+          "write 'net.//.kernel.hostname': refused: component '//' would be '..' (a '/' stands for a '.' in an "
+          "interface name)");
     CHECK_FALSE(ReadSysctl("kernel.modprobe", &v, &err));
     CHECK(err == "read 'kernel.modprobe': refused: only keys under net.* can be set");
 }
@@ -109,9 +120,12 @@ TEST_CASE("sysctl values the kernel would read otherwise, or not at all, are ref
     CHECK(ValueWhy("1").empty());
     CHECK(ValueWhy("01").empty());
     CHECK(ValueWhy("4096\t87380 6291456").empty());
-    CHECK(ValueWhy("010") == "the kernel reads a number with a leading 0 as octal ('010' is 8): write it without the 0");
-    CHECK(ValueWhy("1 -010") == "the kernel reads a number with a leading 0 as octal ('-010' is -8): write it without the 0");
-    CHECK(ValueWhy("08") == "the kernel reads a number with a leading 0 as octal ('08' is not octal): write it without the 0");
+    CHECK(ValueWhy("010") ==
+          "the kernel reads a number with a leading 0 as octal ('010' is 8): write it without the 0");
+    CHECK(ValueWhy("1 -010") ==
+          "the kernel reads a number with a leading 0 as octal ('-010' is -8): write it without the 0");
+    CHECK(ValueWhy("08") ==
+          "the kernel reads a number with a leading 0 as octal ('08' is not octal): write it without the 0");
     CHECK(ValueWhy(" \t") == "empty value");
     CHECK(ValueWhy("1\x1b[2J") == "control byte '\\x1b' (words are separated by spaces or tabs)");
     CHECK(ValueWhy("1\n2") == "control byte '\\x0a' (words are separated by spaces or tabs)");
