@@ -580,7 +580,7 @@ void Parser::AddSysctlDefault(const std::string& key, const std::string& value) 
 // A gateway forwards: unless the file says otherwise, [gateway] turns
 // forwarding on (after every other sysctl).
 void Parser::AddGatewaySysctls() {
-    for (const char* key : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) AddSysctlDefault(key, "1");
+    for (const char* key : kForwardingSysctls) AddSysctlDefault(key, "1");
 }
 
 void Parser::CheckInterface(const InterfaceConfig& ifc) {

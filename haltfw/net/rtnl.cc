@@ -514,10 +514,6 @@ void PutRouteKey(Request* req, const Route& r, uint8_t protocol, uint8_t scope) 
 
 // ---- RtnlSocket -----------------------------------------------------------
 
-void RtnlSocket::MnlClose::operator()(mnl_socket* s) const {
-    mnl_socket_close(s);
-}
-
 std::unique_ptr<RtnlSocket> RtnlSocket::Open(std::string* err) {
     std::unique_ptr<RtnlSocket> s(new RtnlSocket);
     s->sock_.reset(mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));

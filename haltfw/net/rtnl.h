@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "net/netlink_socket.h"
 #include "net/netstate.h"
 
 struct mnl_socket;
@@ -55,8 +56,7 @@ public:
 
 private:
     RtnlSocket() = default;
-    struct MnlClose { void operator()(mnl_socket* s) const; };
-    std::unique_ptr<mnl_socket, MnlClose> sock_;
+    NetlinkSocket sock_;
     unsigned port_ = 0;
     unsigned seq_ = 0;
 };

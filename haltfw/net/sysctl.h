@@ -22,6 +22,11 @@ namespace haltfw {
 /// proc_do_large_bitmap: "left > PAGE_SIZE - 1"). Pure.
 inline constexpr size_t kSysctlValueMax = 4095;
 
+/// The two switches of forwarding, IPv4's then IPv6's: what a config turns
+/// on unless told otherwise, what the readiness check reads, and what the
+/// final stage and the watcher turn off to fail closed.
+inline constexpr const char* kForwardingSysctls[2] = {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"};
+
 /// True when `key` is a sysctl haltfw may touch: "net." and then
 /// dot-separated non-empty components of letters, digits, '_', '-', '@',
 /// '+' and '/' (sysctl(8)'s stand-in for a '.' in an interface name), none
