@@ -220,7 +220,7 @@ bool Capture(const std::vector<std::string>& argv, std::string* out, std::string
 
 bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* files, std::string* err) {
     files->clear();
-    ExitrdFile self{"/shutdown", "", 0755, final_path, {}, 0};
+    ExitrdFile self{kExitrdShutdown, "", 0755, final_path, {}, 0};
     ElfFacts facts;
     std::string why;
     // Each stamp before the read: a change in between shows as a stamp the
@@ -248,7 +248,8 @@ bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* fil
         ExitrdFile f{lib, "", 0755, lib, {}, RealtimeNs()};
         StampFile(lib, &f.source_stamp);
         if (!ReadWholeFile(lib, &f.bytes, &why)) {  // follows symlinks: the exitrd gets the real bytes
-            *err = "final stage " + final_path + ": library " + lib + ": " + (why.empty() ? "No such file or directory" : why);
+            *err = "final stage " + final_path + ": library " + lib + ": " +
+                   (why.empty() ? "No such file or directory" : why);
             return false;
         }
         files->push_back(std::move(f));
@@ -258,7 +259,7 @@ bool LoadExitrdFiles(const std::string& final_path, std::vector<ExitrdFile>* fil
 
 std::string InertBeside(const std::string& final_path) {
     size_t slash = final_path.rfind('/');
-    return (slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1)) + "haltfw-inert";
+    return (slash == std::string::npos ? std::string() : final_path.substr(0, slash + 1)) + kInertProgram;
 }
 
 bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err) {
@@ -293,8 +294,8 @@ bool StampFile(const std::string& path, FileStamp* stamp) {
 namespace {
 
 std::string FormatStamp(const FileStamp& s) {
-    return std::to_string(s.dev) + ":" + std::to_string(s.ino) + ":" + std::to_string(s.size) + ":" + std::to_string(s.mode) + ":" +
-           std::to_string(s.mtime_ns) + ":" + std::to_string(s.ctime_ns);
+    return std::to_string(s.dev) + ":" + std::to_string(s.ino) + ":" + std::to_string(s.size) + ":" +
+           std::to_string(s.mode) + ":" + std::to_string(s.mtime_ns) + ":" + std::to_string(s.ctime_ns);
 }
 
 bool ParseStamp(std::string_view text, FileStamp* s) {
@@ -304,7 +305,8 @@ bool ParseStamp(std::string_view text, FileStamp* s) {
         size_t colon = text.find(':');
         if ((i < 5) != (colon != std::string_view::npos)) return false;
         std::string field(text.substr(0, colon));
-        if (field.empty() || field.find_first_not_of(i >= 4 ? "-0123456789" : "0123456789") != std::string::npos) return false;
+        if (field.empty() || field.find_first_not_of(i >= 4 ? "-0123456789" : "0123456789") != std::string::npos)
+            return false;
         errno = 0;
         char* end = nullptr;
         if (i < 4) u[i] = std::strtoull(field.c_str(), &end, 10);
@@ -344,7 +346,8 @@ std::string SerializeExitrdRecord(const ExitrdRecord& r) {
     out += "loader-preload " + FormatOptionalStamp(r.context.loader_preload) + "\n";
     out += "writer " + FormatOptionalStamp(r.context.writer) + "\n";
     for (const ExitrdRecord::Entry& e : r.entries)
-        out += "file " + e.path + "\t" + e.source + "\t" + FormatStamp(e.source_stamp) + "\t" + FormatStamp(e.copy_stamp) + "\n";
+        out += "file " + e.path + "\t" + e.source + "\t" + FormatStamp(e.source_stamp) + "\t" +
+               FormatStamp(e.copy_stamp) + "\n";
     return out;
 }
 
@@ -364,7 +367,8 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
             continue;
         }
         size_t sp = line.find(' ');
-        std::string_view key = line.substr(0, sp), value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+        std::string_view key = line.substr(0, sp),
+                         value = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
         if (key == "loader-cache") {
             if (!ParseOptionalStamp(value, &r->context.loader_cache)) return fail("bad stamp");
             cache = true;
@@ -378,12 +382,14 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
             std::string_view f[4];
             for (int i = 0; i < 4; ++i) {
                 size_t tab = value.find('\t');
-                if ((i < 3) != (tab != std::string_view::npos)) return fail("a file line has four tab-separated fields");
+                if ((i < 3) != (tab != std::string_view::npos))
+                    return fail("a file line has four tab-separated fields");
                 f[i] = value.substr(0, tab);
                 if (tab != std::string_view::npos) value.remove_prefix(tab + 1);
             }
             ExitrdRecord::Entry e{std::string(f[0]), std::string(f[1]), {}, {}};
-            if (e.path.empty() || e.path[0] != '/' || e.source.empty()) return fail("a path that is empty or not absolute");
+            if (e.path.empty() || e.path[0] != '/' || e.source.empty())
+                return fail("a path that is empty or not absolute");
             if (!ParseStamp(f[2], &e.source_stamp) || !ParseStamp(f[3], &e.copy_stamp)) return fail("bad stamp");
             r->entries.push_back(std::move(e));
         } else {
@@ -396,7 +402,8 @@ bool ParseExitrdRecord(std::string_view text, ExitrdRecord* r, std::string* err)
 }
 
 ExitrdContext StampExitrdContext(const StampLookup& stamp) {
-    return ExitrdContext{OptionalStamp(stamp, kLoaderCache), OptionalStamp(stamp, kLoaderPreload), OptionalStamp(stamp, kSelfExe)};
+    return ExitrdContext{OptionalStamp(stamp, kLoaderCache), OptionalStamp(stamp, kLoaderPreload),
+                         OptionalStamp(stamp, kSelfExe)};
 }
 
 bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& files, const ExitrdFile* inert,
@@ -406,7 +413,8 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
     for (const ExitrdFile& f : files) all.push_back(&f);
     if (inert) all.push_back(inert);
     for (const ExitrdFile* f : all) {
-        if (f->path.find_first_of("\t\n") != std::string::npos || f->source.find_first_of("\t\n") != std::string::npos) {
+        if (f->path.find_first_of("\t\n") != std::string::npos ||
+            f->source.find_first_of("\t\n") != std::string::npos) {
             *why = f->source + ": a tab or newline in its path";
             return false;
         }
@@ -416,7 +424,8 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
         }
         int64_t limit = f->stamped_ns - kRecordRacyNs;
         if (f->source_stamp.ctime_ns > limit || f->source_stamp.mtime_ns > limit) {
-            *why = f->source + " had changed less than " + std::to_string(kRecordRacyNs / 1'000'000'000) + " s before it was stamped";
+            *why = f->source + " had changed less than " + std::to_string(kRecordRacyNs / 1'000'000'000) +
+                   " s before it was stamped";
             return false;
         }
         ExitrdRecord::Entry e{f->path, f->source, f->source_stamp, {}};
@@ -430,16 +439,17 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
     return true;
 }
 
-bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path, const std::string& inert_path,
-                         const StampLookup& stamp, std::string* why) {
+bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path,
+                         const std::string& inert_path, const StampLookup& stamp, std::string* why) {
     const ExitrdRecord::Entry* self = nullptr;
     const ExitrdRecord::Entry* inert = nullptr;
     for (const ExitrdRecord::Entry& e : r.entries) {
-        if (e.path == "/shutdown") self = &e;
+        if (e.path == kExitrdShutdown) self = &e;
         if (e.path == kExitrdInert) inert = &e;
     }
     if (!self || self->source != final_path) {
-        *why = "the final stage was recorded from " + (self ? self->source : std::string("nowhere")) + ", not " + final_path;
+        *why = "the final stage was recorded from " + (self ? self->source : std::string("nowhere")) + ", not " +
+               final_path;
         return false;
     }
     if (inert_path.empty() != (inert == nullptr) || (inert && inert->source != inert_path)) {

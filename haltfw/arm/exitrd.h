@@ -20,17 +20,18 @@
 #include <string_view>
 #include <vector>
 
+#include "base/exitrd_layout.h"
+
 namespace haltfw {
 
-inline constexpr const char* kExitrdDefault = "/run/initramfs";
-
 /// $HALTFW_EXITRD if set (tests, inside a private mount namespace), else
-/// /run/initramfs.
+/// /run/initramfs (kExitrdDefault).
 std::string ExitrdRoot();
-inline std::string ExitrdShutdownPath(const std::string& root) { return root + "/shutdown"; }
-inline std::string ExitrdManifestPath(const std::string& root) { return root + "/haltfw.manifest"; }
+// The exitrd's files (base/exitrd_layout.h) under `root`.
+inline std::string ExitrdShutdownPath(const std::string& root) { return root + kExitrdShutdown; }
+inline std::string ExitrdManifestPath(const std::string& root) { return root + kExitrdManifest; }
+inline std::string ExitrdWatchStatePath(const std::string& root) { return root + kExitrdWatchState; }
 /// haltfw-inert, which the final stage execs after its report.
-inline constexpr const char* kExitrdInert = "/haltfw-inert";
 inline std::string ExitrdInertPath(const std::string& root) { return root + kExitrdInert; }
 
 /// The ELF machine (EM_*) haltfw itself was built for.
@@ -122,7 +123,7 @@ bool LoadInertFile(const std::string& path, ExitrdFile* file, std::string* err);
 // could be shared with a second change in the same clock tick), and any
 // difference means the full compare, as before.
 
-inline std::string ExitrdRecordPath(const std::string& root) { return root + "/haltfw.files"; }
+inline std::string ExitrdRecordPath(const std::string& root) { return root + kExitrdRecord; }
 inline constexpr const char* kLoaderCache = "/etc/ld.so.cache";
 inline constexpr const char* kLoaderPreload = "/etc/ld.so.preload";
 inline constexpr const char* kSelfExe = "/proc/self/exe";
@@ -179,8 +180,8 @@ bool BuildExitrdRecord(const std::string& root, const std::vector<ExitrdFile>& f
 /// `inert_path` (or, without one, no /haltfw-inert in the exitrd), every
 /// source and copy with its recorded stamp, the ExitrdContext as recorded.
 /// *why: the first difference. Pure given `stamp`.
-bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path, const std::string& inert_path,
-                         const StampLookup& stamp, std::string* why);
+bool ExitrdRecordCurrent(const ExitrdRecord& r, const std::string& root, const std::string& final_path,
+                         const std::string& inert_path, const StampLookup& stamp, std::string* why);
 
 /// One line of /proc/self/mountinfo, the parts haltfw needs.
 struct ExitrdMount {

@@ -150,6 +150,20 @@ TEST_CASE("exitrd: only an exec-allowing tmpfs is usable") {
     CHECK_FALSE(st.Usable());
 }
 
+TEST_CASE("exitrd: its files' names, which the final stage, the watcher and haltfw-inert read too") {
+    // The layout is a contract with programs of other releases (an exitrd
+    // armed by one haltfw, run by the next): these names never change.
+    CHECK(std::string(kExitrdDefault) == "/run/initramfs");
+    CHECK(ExitrdShutdownPath("/run/initramfs") == "/run/initramfs/shutdown");
+    CHECK(ExitrdManifestPath("/run/initramfs") == "/run/initramfs/haltfw.manifest");
+    CHECK(ExitrdWatchStatePath("/run/initramfs") == "/run/initramfs/haltfw.watch");
+    CHECK(ExitrdRecordPath("/run/initramfs") == "/run/initramfs/haltfw.files");
+    CHECK(ExitrdInertPath("") == "/haltfw-inert");
+    CHECK(std::string(kInertProgram) == "haltfw-inert");
+    CHECK(std::string(kExitrdConsole) == "/.console");
+    CHECK(std::string(kExitrdKmsg) == "/.kmsg");
+}
+
 TEST_CASE("exitrd: haltfw-inert is looked for beside the final stage, and must be static") {
     CHECK(InertBeside("/usr/lib/haltfw/haltfw-final") == "/usr/lib/haltfw/haltfw-inert");
     CHECK(InertBeside("build/tests/final-standin") == "build/tests/haltfw-inert");
@@ -284,17 +298,24 @@ TEST_CASE("exitrd record: a malformed record is an error with its line") {
     CHECK(err == "line 1: not a haltfw-files 2 record");
     CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache 1:2:3\n", &r, &err));
     CHECK(err == "line 2: bad stamp");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord(
+        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
     CHECK(err == "line 5: a file line has four tab-separated fields");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord(
+        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n",
+        &r, &err));
     CHECK(err == "line 5: bad stamp");
     CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nbogus 1\n", &r, &err));
     CHECK(err == "line 3: unknown key 'bogus'");
     CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\n", &r, &err));
     CHECK(err == "line 3: no loader-cache, loader-preload or writer line");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile shutdown\t/a\t1:2:3:4:5:6\t1:2:3:4:5:6\n", &r, &err));
+    CHECK_FALSE(ParseExitrdRecord(
+        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile shutdown\t/a\t1:2:3:4:5:6\t1:2:3:4:5:6\n", &r,
+        &err));
     CHECK(err == "line 5: a path that is empty or not absolute");
-    CHECK(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n", &r, &err));
+    CHECK(ParseExitrdRecord(
+        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n",
+        &r, &err));
     CHECK(r.entries.at(0).source_stamp.mtime_ns == -5);
 }
 
@@ -331,7 +352,8 @@ TEST_CASE("exitrd record: current only while every stamp is as recorded") {
     CHECK(differs(fs, kFinal, kInert) == "another haltfw program wrote it");
     CHECK(differs(in.fs, "/opt/haltfw-final", kInert) ==
           "the final stage was recorded from /usr/lib/haltfw/haltfw-final, not /opt/haltfw-final");
-    CHECK(differs(in.fs, kFinal, "") == "the inert program was recorded from /usr/lib/haltfw/haltfw-inert, not nowhere");
+    CHECK(differs(in.fs, kFinal, "") ==
+          "the inert program was recorded from /usr/lib/haltfw/haltfw-inert, not nowhere");
 
     // Without haltfw-inert: none recorded, and none in the exitrd.
     REQUIRE(BuildExitrdRecord("/x", in.files, nullptr, in.Context(), in.fs.Lookup(), &r, &why));
@@ -339,7 +361,8 @@ TEST_CASE("exitrd record: current only while every stamp is as recorded") {
     fs = in.fs;
     fs.at.erase("/x/haltfw-inert");
     CHECK(ExitrdRecordCurrent(r, "/x", kFinal, "", fs.Lookup(), &why));
-    CHECK(differs(fs, kFinal, kInert) == "the inert program was recorded from nowhere, not /usr/lib/haltfw/haltfw-inert");
+    CHECK(differs(fs, kFinal, kInert) ==
+          "the inert program was recorded from nowhere, not /usr/lib/haltfw/haltfw-inert");
 }
 
 TEST_CASE("exitrd record: the stamp of a real file changes when its content does") {

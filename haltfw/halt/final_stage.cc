@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "nft/nft_digest.h"
@@ -132,46 +131,6 @@ bool IsKernelThreadStat(std::string_view stat) {
     return (flags & kPfKthread) != 0;
 }
 
-std::string FormatWatchState(const WatchState& s) {
-    return "haltfw-watch pid=" + std::to_string(s.pid) + " mode=" + (s.watching ? "watching" : "standby") +
-           " restored=" + std::to_string(s.restored) + " failed=" + std::to_string(s.failed) + " guard=" + std::to_string(s.guard) + "\n";
-}
-
-namespace {
-
-// `key` then a number as FormatWatchState writes it, off the front of
-// *rest: digits only, no sign, blank or leading zero, in range. Not sscanf:
-// its %d has undefined behaviour on a value out of range, and it takes
-// " +08" for 8.
-template <typename T>
-bool TakeField(std::string_view* rest, std::string_view key, T* v) {
-    if (!rest->starts_with(key)) return false;
-    rest->remove_prefix(key.size());
-    size_t n = 0;
-    while (n < rest->size() && (*rest)[n] >= '0' && (*rest)[n] <= '9') ++n;
-    if (n == 0 || (n > 1 && rest->front() == '0')) return false;
-    if (std::from_chars(rest->data(), rest->data() + n, *v).ec != std::errc()) return false;
-    rest->remove_prefix(n);
-    return true;
-}
-
-}  // namespace
-
-bool ParseWatchState(std::string_view text, WatchState* s) {
-    if (text.ends_with('\n')) text.remove_suffix(1);
-    WatchState w;
-    std::string_view rest = text;
-    if (!TakeField(&rest, "haltfw-watch pid=", &w.pid)) return false;
-    if (rest.starts_with(" mode=watching")) w.watching = true;
-    else if (!rest.starts_with(" mode=standby")) return false;
-    rest.remove_prefix(w.watching ? 14 : 13);
-    if (!TakeField(&rest, " restored=", &w.restored) || !TakeField(&rest, " failed=", &w.failed) ||
-        !TakeField(&rest, " guard=", &w.guard) || !rest.empty() || w.pid <= 0)
-        return false;
-    *s = w;
-    return true;
-}
-
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation) {
     Check c{"ruleset"};
     NftRuleset live;
@@ -237,7 +196,8 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
             bool have = std::any_of(st.addresses.begin(), st.addresses.end(),
                                     [&](const Address& a) { return a.ifindex == l->index && a.prefix == p; });
             if (!have) {
-                if (rtnl->AddAddress(l->index, p, true, &err)) repairs.push_back(ml.name + " " + FormatPrefix(p) + " added");
+                if (rtnl->AddAddress(l->index, p, true, &err))
+                    repairs.push_back(ml.name + " " + FormatPrefix(p) + " added");
                 else {
                     problems.push_back(ml.name + " " + FormatPrefix(p) + " missing: " + err);
                     continue;
@@ -269,7 +229,8 @@ Check VerifySysctls(const Manifest& m) {
         }
         // As the kernel prints: an armed "01" is the kernel's "1".
         if (ReadSysctl(key, &now, &err) && SysctlValuesEqual(now, want)) continue;
-        if (WriteSysctl(key, want, &err) && ReadSysctl(key, &now, &err) && SysctlValuesEqual(now, want)) repairs.push_back(key + "=" + want);
+        if (WriteSysctl(key, want, &err) && ReadSysctl(key, &now, &err) && SysctlValuesEqual(now, want))
+            repairs.push_back(key + "=" + want);
         else problems.push_back(key + " is '" + now + "', not '" + want + "'");
     }
     c.ok = problems.empty();
@@ -282,7 +243,7 @@ Check VerifySysctls(const Manifest& m) {
 
 std::vector<std::string> ForwardingOff() {
     std::vector<std::string> failed;
-    for (const char* k : {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"}) {
+    for (const char* k : kForwardingSysctls) {
         std::string v;
         std::string err;
         if (!WriteSysctl(k, "0", &err) || !ReadSysctl(k, &v, &err) || v != "0") failed.push_back(k);

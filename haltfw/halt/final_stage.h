@@ -9,8 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/exitrd_layout.h"
 #include "halt/manifest.h"
 #include "halt/proc_status.h"
+#include "halt/watch_state.h"  // the watcher's state, here before it had a module
+#include "net/sysctl.h"
 
 namespace haltfw {
 
@@ -71,28 +74,13 @@ Check VerifyLinks(const Manifest& m, int* addresses);
 /// Each sysctl at its value; a wrong one is written, then checked again.
 Check VerifySysctls(const Manifest& m);
 
-/// What the ruleset watcher (haltfw-final --watch, started by `haltfw arm`
-/// through haltfw-watch.service) tells the CLI and the final stage, in the
-/// exitrd's haltfw.watch: one line
-/// "haltfw-watch pid=N mode=standby|watching restored=N failed=N guard=N".
-/// It waits on standby while the box is armed and live (the admin may
-/// change the ruleset); `haltfw halt` sets it watching, and from then on it
-/// guards the armed ruleset to the final stage, which stops it and reports
-/// its counts.
-struct WatchState {
-    long pid = 0;
-    bool watching = false;  ///< False: on standby, it touches nothing.
-    int restored = 0;  ///< Times it found the ruleset changed and put it back.
-    int failed = 0;    ///< Times the restore failed (it turned forwarding off).
-    /// Tables of the shutdown guard it holds (nft_guard.h): set when it
-    /// starts watching; 0 while on standby, or if the guard could not be
-    /// loaded (it then guards by restoring alone).
-    int guard = 0;
-};
-std::string FormatWatchState(const WatchState& s);
-/// False for anything but one well-formed line with a positive pid.
-bool ParseWatchState(std::string_view text, WatchState* s);
-inline constexpr const char* kWatchStateName = "haltfw.watch";
+/// The state file's name alone, as cli/haltfw_main.cc still spells it;
+/// new code uses kExitrdWatchState (base/exitrd_layout.h).
+inline constexpr const char* kWatchStateName = kExitrdWatchState + 1;
+
+// The forwarding switches (ForwardingOff's, and the IPV4FD and IPV6FD that
+// `haltfw watch` opens for the watcher, chrooted where there is no /proc):
+// kForwardingSysctls in net/sysctl.h.
 
 /// Turns forwarding off for every family: what a box whose ruleset cannot
 /// be verified must do. Returns what it could not switch off.

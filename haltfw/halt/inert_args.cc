@@ -5,14 +5,6 @@
 namespace haltfw {
 namespace {
 
-bool ParseCad(const char* v, InertCad* c) {
-    if (std::strcmp(v, "ignore") == 0) *c = InertCad::kIgnore;
-    else if (std::strcmp(v, "reboot") == 0) *c = InertCad::kReboot;
-    else if (std::strcmp(v, "poweroff") == 0) *c = InertCad::kPoweroff;
-    else return false;
-    return true;
-}
-
 // Appends to a fixed buffer, always NUL-terminated, never past its end.
 struct Out {
     char* buf;
@@ -45,14 +37,6 @@ struct Out {
 
 }  // namespace
 
-const char* InertCadName(InertCad c) {
-    switch (c) {
-        case InertCad::kReboot: return "reboot";
-        case InertCad::kPoweroff: return "poweroff";
-        default: return "ignore";
-    }
-}
-
 bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const char** err, int* bad) {
     InertArgs a;
     for (int i = 1; i < argc; ++i) {
@@ -78,7 +62,7 @@ bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const ch
             *args = InertArgs{};
             return false;
         }
-        if (!ParseCad(value, &a.ctrl_alt_del)) {
+        if (!ParseCtrlAltDel(value, &a.ctrl_alt_del)) {
             *err = "bad value for --ctrl-alt-del (reboot, poweroff or ignore)";
             *args = InertArgs{};
             return false;
@@ -102,7 +86,7 @@ size_t FormatInertLine(const InertFigures& f, char* buf, size_t size) {
     o.Field("freed_kib", f.freed_kib);
     o.Field("left_kib", f.left_kib);
     o.Str(" ctrl_alt_del=");
-    o.Str(InertCadName(f.ctrl_alt_del));
+    o.Str(CtrlAltDelWord(f.ctrl_alt_del));
     o.Str("\n");
     return o.len;
 }

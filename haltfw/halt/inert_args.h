@@ -9,16 +9,18 @@
 
 #include <cstddef>
 
+#include "halt/ctrl_alt_del.h"
+
 namespace haltfw {
 
-/// What Ctrl-Alt-Del (SIGINT to PID 1) does once inert.
-enum class InertCad { kIgnore, kReboot, kPoweroff };
-
-/// "ignore", "reboot", "poweroff".
-const char* InertCadName(InertCad c);
+/// The names this header had before halt/ctrl_alt_del.h (tests/fuzz
+/// still use them): one enum, one word list.
+using InertCad = CtrlAltDelAction;
+inline const char* InertCadName(InertCad c) { return CtrlAltDelWord(c); }
 
 struct InertArgs {
-    InertCad ctrl_alt_del = InertCad::kIgnore;
+    /// What Ctrl-Alt-Del (SIGINT to PID 1) does once inert.
+    CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
     bool help = false;
 };
 
@@ -49,7 +51,7 @@ struct InertFigures {
     long remove_failed = 0;   ///< Entries it could not remove.
     long freed_kib = 0;       ///< Blocks the exitrd's tmpfs gave back (statfs before and after).
     long left_kib = -1;       ///< Blocks the exitrd still holds (its own program, still mapped).
-    InertCad ctrl_alt_del = InertCad::kIgnore;
+    CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
 };
 
 /// The INERT line, '\n'-terminated, into `buf` (NUL-terminated, cut at

@@ -23,7 +23,7 @@ Parsed Parse(std::vector<const char*> argv) {
     argv.insert(argv.begin(), "haltfw-inert");
     Parsed p{false, {}, "", -1};
     const char* err = "";
-    p.args.ctrl_alt_del = InertCad::kPoweroff;  // must be reset on an error
+    p.args.ctrl_alt_del = CtrlAltDelAction::kPoweroff;  // must be reset on an error
     p.ok = ParseInertArgs(static_cast<int>(argv.size()), argv.data(), &p.args, &err, &p.bad);
     p.err = err;
     return p;
@@ -34,12 +34,13 @@ Parsed Parse(std::vector<const char*> argv) {
 TEST_CASE("haltfw-inert's arguments: --ctrl-alt-del in both forms, --help") {
     Parsed p = Parse({});
     CHECK(p.ok);
-    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
     CHECK_FALSE(p.args.help);
 
-    CHECK(Parse({"--ctrl-alt-del", "reboot"}).args.ctrl_alt_del == InertCad::kReboot);
-    CHECK(Parse({"--ctrl-alt-del=poweroff"}).args.ctrl_alt_del == InertCad::kPoweroff);
-    CHECK(Parse({"--ctrl-alt-del", "reboot", "--ctrl-alt-del", "ignore"}).args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(Parse({"--ctrl-alt-del", "reboot"}).args.ctrl_alt_del == CtrlAltDelAction::kReboot);
+    CHECK(Parse({"--ctrl-alt-del=poweroff"}).args.ctrl_alt_del == CtrlAltDelAction::kPoweroff);
+    CHECK(Parse({"--ctrl-alt-del", "reboot", "--ctrl-alt-del", "ignore"}).args.ctrl_alt_del ==
+          CtrlAltDelAction::kIgnore);
     CHECK(Parse({"--help"}).args.help);
     CHECK(Parse({"-h"}).args.help);
 }
@@ -49,19 +50,19 @@ TEST_CASE("haltfw-inert's arguments: errors name the argument and leave Ctrl-Alt
     CHECK_FALSE(p.ok);
     CHECK(p.err == "unknown option");
     CHECK(p.bad == 3);
-    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
 
     p = Parse({"--ctrl-alt-del"});
     CHECK_FALSE(p.ok);
     CHECK(p.err == "missing value for --ctrl-alt-del");
     CHECK(p.bad == 1);
-    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
 
     p = Parse({"--ctrl-alt-del", "halt"});
     CHECK_FALSE(p.ok);
     CHECK(p.err == "bad value for --ctrl-alt-del (reboot, poweroff or ignore)");
     CHECK(p.bad == 2);
-    CHECK(p.args.ctrl_alt_del == InertCad::kIgnore);
+    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
 
     p = Parse({"--ctrl-alt-del=Reboot"});
     CHECK_FALSE(p.ok);
@@ -80,12 +81,12 @@ TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's par
     f.removed = 9;
     f.freed_kib = 2796;
     f.left_kib = 668;
-    f.ctrl_alt_del = InertCad::kReboot;
+    f.ctrl_alt_del = CtrlAltDelAction::kReboot;
     char buf[512];
     size_t n = FormatInertLine(f, buf, sizeof buf);
     const std::string line =
-        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 "
-        "remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\n";
+        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 "
+        "removed=9 remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\n";
     CHECK(std::string(buf, n) == line);
     CHECK(buf[n] == '\0');
 
@@ -97,8 +98,8 @@ TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's par
     InertFigures unknown;
     n = FormatInertLine(unknown, buf, sizeof buf);
     CHECK(std::string(buf, n) ==
-          "HALTFW: INERT rss_kib=-1 rss_anon_kib=-1 rss_file_kib=-1 vm_rss_kib=-1 vm_hwm_kib=-1 mem_used_kib=-1 removed=0 remove_failed=0 "
-          "freed_kib=0 left_kib=-1 ctrl_alt_del=ignore\n");
+          "HALTFW: INERT rss_kib=-1 rss_anon_kib=-1 rss_file_kib=-1 vm_rss_kib=-1 vm_hwm_kib=-1 mem_used_kib=-1 "
+          "removed=0 remove_failed=0 freed_kib=0 left_kib=-1 ctrl_alt_del=ignore\n");
 
     // A small buffer: cut, still terminated, never overrun.
     char small[16];

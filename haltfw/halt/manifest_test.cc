@@ -97,7 +97,9 @@ TEST_CASE("a corrupted, truncated or foreign manifest is refused") {
 
 TEST_CASE("a sealed manifest with a sysctl outside net.*, or one that is a path, is refused whole") {
     const std::vector<std::pair<std::string, std::string>> bad = {
-        {"net.//.kernel.hostname", "manifest: line 11: sysctl key 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a '.' in an interface name)"},
+        {"net.//.kernel.hostname",
+         "manifest: line 11: sysctl key 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a "
+         "'.' in an interface name)"},
         {"kernel.modprobe", "manifest: line 11: sysctl key 'kernel.modprobe': only keys under net.* can be set"},
         {"net..ipv4", "manifest: line 11: sysctl key 'net..ipv4': empty component"},
     };

@@ -15,7 +15,8 @@ namespace haltfw {
 inline long StatusKib(std::string_view status, std::string_view key) {
     for (std::string_view line; NextLine(&status, &line);) {
         // Not starts_with or substr, which can throw (see text_lines.h).
-        if (line.size() <= key.size() || std::string_view(line.data(), key.size()) != key || line[key.size()] != ':') continue;
+        if (line.size() <= key.size() || std::string_view(line.data(), key.size()) != key || line[key.size()] != ':')
+            continue;
         // "VmRSS:\t    1384 kB": blanks, digits, blanks, the unit.
         std::string_view v = line;
         v.remove_prefix(key.size() + 1);

@@ -31,10 +31,17 @@ std::vector<std::pair<std::string, std::string>> Fields(std::string_view machine
 
 }  // namespace
 
+std::string JoinList(const std::vector<std::string>& items) {
+    std::string s;
+    for (const std::string& x : items) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
 std::string FormatReport(const HaltReport& r) {
     std::string out = std::string(kReportPrefix) + std::string(kBegin) + " (haltfw " + r.version + ")\n";
     for (const std::string& l : r.lines) out += kReportPrefix + l + "\n";
-    std::string machine = r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + (r.reason.empty() ? std::string("unknown") : r.reason);
+    std::string machine =
+        r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + (r.reason.empty() ? std::string("unknown") : r.reason);
     for (const auto& [k, v] : r.fields) machine += " " + k + "=" + v;
     machine += " lines=" + std::to_string(r.lines.size() + 1);
     out += kReportPrefix + machine + "\n";

@@ -41,6 +41,10 @@ struct HaltReport {
 /// The whole report, one "HALTFW: " line each, '\n'-terminated.
 std::string FormatReport(const HaltReport& r);
 
+/// A list inside a report line (and the final stage's console lines):
+/// "a, b, c"; "" for none. Pure.
+std::string JoinList(const std::vector<std::string>& items);
+
 enum class ConsoleVerdict {
     kOk,         ///< A complete HALTED-OK report.
     kFail,       ///< A complete HALTED-FAIL report.

@@ -27,7 +27,8 @@ TEST_CASE("a report formats as prefixed lines ending in one machine line") {
     HaltReport f = Ok();
     f.ok = false;
     f.reason = "ruleset";
-    CHECK(FormatReport(f).find("HALTFW: HALTED-FAIL reason=ruleset digest=abc123 links=2 lines=4\n") != std::string::npos);
+    CHECK(FormatReport(f).find("HALTFW: HALTED-FAIL reason=ruleset digest=abc123 links=2 lines=4\n") !=
+          std::string::npos);
 }
 
 TEST_CASE("verify-console parsing: OK, FAIL, truncated, absent, noise") {
@@ -72,8 +73,8 @@ TEST_CASE("the footprint: the final stage's peak on the machine line, PID 1's ow
         "HALTFW: memory: 112196 KiB used of 983720 KiB; final stage peak resident 2232 KiB\n"
         "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 rss_peak_kib=2232 lines=3\n";
     const std::string inert =
-        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 removed=9 "
-        "remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\r\n";
+        "HALTFW: INERT rss_kib=704 rss_anon_kib=52 rss_file_kib=652 vm_rss_kib=704 vm_hwm_kib=716 mem_used_kib=108420 "
+        "removed=9 remove_failed=0 freed_kib=2796 left_kib=668 ctrl_alt_del=reboot\r\n";
     // A kernel message between the report and the INERT line.
     ConsoleReport now = ParseConsole(body + "[   40.1] random: crng reseeded\r\n" + inert);
     CHECK(now.verdict == ConsoleVerdict::kOk);
@@ -103,8 +104,8 @@ TEST_CASE("the footprint: the final stage's peak on the machine line, PID 1's ow
 
     ConsoleReport before = ParseConsole(
         "HALTFW: report begin (haltfw 0.1.0)\n"
-        "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 rss_kib=2232 rss_peak_kib=2232 rss_anon_kib=240 "
-        "rss_file_kib=1992 lines=1\n");
+        "HALTFW: HALTED-OK digest=dd00 links=2 mem_used_kib=112196 verify_ms=130 rss_kib=2232 rss_peak_kib=2232 "
+        "rss_anon_kib=240 rss_file_kib=1992 lines=1\n");
     CHECK(before.verdict == ConsoleVerdict::kOk);
     CHECK(before.Field("rss_kib") == "2232");
     CHECK(before.inert_line.empty());
@@ -121,15 +122,17 @@ HaltReport Armed(const std::string& digest, const std::string& ruleset, std::vec
     HaltReport r;
     r.version = "0.1.0";
     r.ok = true;
-    r.lines = {"processes: none but PID 1 (31 kernel threads)", "mounts: 2 taken off; none left but the exitrd and /proc", "swap: off",
-               "ruleset: " + ruleset};
+    r.lines = {"processes: none but PID 1 (31 kernel threads)",
+               "mounts: 2 taken off; none left but the exitrd and /proc", "swap: off", "ruleset: " + ruleset};
     r.lines.insert(r.lines.end(), extra.begin(), extra.end());
     r.lines.push_back("links: 2 up with 4 addresses");
     r.fields = {{"digest", digest}, {"links", "2"}};
     return r;
 }
 
-std::string Why(const HaltReport& r, std::string_view armed = "") { return WhyNotProven(ParseConsole(FormatReport(r)), armed); }
+std::string Why(const HaltReport& r, std::string_view armed = "") {
+    return WhyNotProven(ParseConsole(FormatReport(r)), armed);
+}
 
 }  // namespace
 
@@ -150,7 +153,8 @@ TEST_CASE("verify-console's judge: a complete OK report of the armed digest, its
     CHECK(Why(r) == "");
     CHECK(Why(r, kArmed) == "");
     // Restored by the final stage from the manifest: still the armed ruleset.
-    HaltReport restored = Armed(kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kArmed + " as armed");
+    HaltReport restored = Armed(
+        kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kArmed + " as armed");
     CHECK(Why(restored, kArmed) == "");
     // Kernel noise and CRs between the lines change nothing.
     std::string noisy = FormatReport(r);
@@ -161,7 +165,8 @@ TEST_CASE("verify-console's judge: a complete OK report of the armed digest, its
 TEST_CASE("verify-console's judge: a forged OK whose digest is not the armed one") {
     HaltReport forged = Armed(kOther, std::string("digest ") + kOther + " as armed (3 objects)");
     CHECK(ParseConsole(FormatReport(forged)).verdict == ConsoleVerdict::kOk);  // well formed
-    CHECK(Why(forged, kArmed) == std::string("the report's digest '") + kOther + "' is not the armed digest '" + kArmed + "'");
+    CHECK(Why(forged, kArmed) ==
+          std::string("the report's digest '") + kOther + "' is not the armed digest '" + kArmed + "'");
     // Without an armed digest it cannot be told from a real one.
     CHECK(Why(forged) == "");
 }
@@ -176,9 +181,11 @@ TEST_CASE("verify-console's judge: no digest, or one that is not a digest") {
     CHECK(WhyNotProven(ParseConsole("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest= lines=1\n"), "") ==
           "the report has no digest");
     CHECK(Why(Armed("", std::string("digest ") + kArmed + " as armed"))  == "the report has no digest");
-    CHECK(Why(Armed("abc123", "digest abc123 as armed")) == "the report's digest 'abc123' is not 64 lowercase hex digits");
+    CHECK(Why(Armed("abc123", "digest abc123 as armed")) ==
+          "the report's digest 'abc123' is not 64 lowercase hex digits");
     // A digest, but nothing else: lines=1 proves nothing either.
-    ConsoleReport lone = ParseConsole(std::string("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest=") + kArmed + " lines=1\n");
+    ConsoleReport lone = ParseConsole(std::string("HALTFW: report begin (haltfw 0.1.0)\nHALTFW: HALTED-OK digest=") +
+                                      kArmed + " lines=1\n");
     REQUIRE(lone.verdict == ConsoleVerdict::kOk);
     CHECK(WhyNotProven(lone, kArmed) == "the report has no 'ruleset:' line");
 }
@@ -190,17 +197,25 @@ TEST_CASE("verify-console's judge: an OK machine line under a body that reports 
         std::string line;
     };
     const Case cases[] = {
-        {Armed(kArmed, std::string("digest ") + kOther + " differs from the armed " + kArmed + "; restore failed: elements of set t s: File exists"),
-         std::string("ruleset: digest ") + kOther + " differs from the armed " + kArmed + "; restore failed: elements of set t s: File exists"},
-        {Armed(kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kOther + ", STILL DIFFERENT"),
-         std::string("ruleset: digest was ") + kOther + ", restored from the manifest: now " + kOther + ", STILL DIFFERENT"},
+        {Armed(kArmed, std::string("digest ") + kOther + " differs from the armed " + kArmed +
+                           "; restore failed: elements of set t s: File exists"),
+         std::string("ruleset: digest ") + kOther + " differs from the armed " + kArmed +
+             "; restore failed: elements of set t s: File exists"},
+        {Armed(kArmed, std::string("digest was ") + kOther + ", restored from the manifest: now " + kOther +
+                           ", STILL DIFFERENT"),
+         std::string("ruleset: digest was ") + kOther + ", restored from the manifest: now " + kOther +
+             ", STILL DIFFERENT"},
         {Armed(kArmed, "cannot read the ruleset: receive: No buffer space available"),
          "ruleset: cannot read the ruleset: receive: No buffer space available"},
-        {Armed(kArmed, armed, {"forwarding: turned OFF for every family (fail closed)"}), "forwarding: turned OFF for every family (fail closed)"},
+        {Armed(kArmed, armed, {"forwarding: turned OFF for every family (fail closed)"}),
+         "forwarding: turned OFF for every family (fail closed)"},
         {Armed(kArmed, armed, {"sysctls: 14 as armed; FAILED: net.ipv4.ip_forward is '0', not '1'"}),
          "sysctls: 14 as armed; FAILED: net.ipv4.ip_forward is '0', not '1'"},
-        {Armed(kArmed, armed, {"watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore FAILED 1 time (forwarding off)"}),
-         "watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore FAILED 1 time (forwarding off)"},
+        {Armed(kArmed, armed,
+               {"watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore "
+                "FAILED 1 time (forwarding off)"}),
+         "watch: stopped (pid 312); during the shutdown it found the ruleset unchanged throughout; its restore FAILED "
+         "1 time (forwarding off)"},
         {Armed(kArmed, armed, {"swap: STILL ON: /dev/vda3"}), "swap: STILL ON: /dev/vda3"},
     };
     for (const Case& c : cases) {
@@ -213,7 +228,8 @@ TEST_CASE("verify-console's judge: an OK machine line under a body that reports 
     left.lines[0] = "processes: LEFT: sshd[412] (31 kernel threads)";
     CHECK(Why(left) == "the report's body says 'processes: LEFT: sshd[412] (31 kernel threads)'");
     // The first failing line is named.
-    HaltReport two = Armed(kArmed, armed, {"sysctls: 14 as armed; FAILED: a", "forwarding: turned OFF for every family (fail closed)"});
+    HaltReport two = Armed(
+        kArmed, armed, {"sysctls: 14 as armed; FAILED: a", "forwarding: turned OFF for every family (fail closed)"});
     CHECK(Why(two) == "the report's body says 'sysctls: 14 as armed; FAILED: a'");
 }
 
@@ -231,6 +247,13 @@ TEST_CASE("verify-console's judge: only a complete HALTED-OK report can be prove
     f.reason = "links";
     CHECK(Why(f, kArmed) == "the report is not a complete HALTED-OK report");
     std::string ok = FormatReport(Armed(kArmed, std::string("digest ") + kArmed + " as armed"));
-    CHECK(WhyNotProven(ParseConsole(ok.substr(0, ok.find("HALTFW: HALTED-OK"))), kArmed) == "the report is not a complete HALTED-OK report");
+    CHECK(WhyNotProven(ParseConsole(ok.substr(0, ok.find("HALTFW: HALTED-OK"))), kArmed) ==
+          "the report is not a complete HALTED-OK report");
     CHECK(WhyNotProven(ParseConsole(""), "") == "the report is not a complete HALTED-OK report");
+}
+
+TEST_CASE("a report's lists read 'a, b, c'") {
+    CHECK(JoinList({}).empty());
+    CHECK(JoinList({"/oldroot"}) == "/oldroot");
+    CHECK(JoinList({"812 (evil)", "813 (worse)", "814"}) == "812 (evil), 813 (worse), 814");
 }

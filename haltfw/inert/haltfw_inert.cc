@@ -37,7 +37,9 @@
 #include <cstring>
 #include <initializer_list>
 
-#include "halt/inert_args.h"
+#include "base/bounded_read.h"
+#include "base/exitrd_layout.h"
+#include "halt/inert_args.h"  // and so halt/ctrl_alt_del.h
 #include "halt/proc_status.h"
 
 using namespace haltfw;
@@ -78,7 +80,7 @@ struct Removal {
 void RemoveUnder(int dirfd, Removal* r, int depth) {
     DIR* d = fdopendir(dirfd);  // owns dirfd from here
     if (!d) {
-        close(dirfd);
+        (void)close(dirfd);
         ++r->failed;
         return;
     }
@@ -90,7 +92,7 @@ void RemoveUnder(int dirfd, Removal* r, int depth) {
         if (S_ISDIR(st.st_mode)) {
             int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (sub >= 0 && depth < 32) RemoveUnder(sub, r, depth + 1);
-            else if (sub >= 0) close(sub);
+            else if (sub >= 0) (void)close(sub);
             if (unlinkat(dirfd, name, AT_REMOVEDIR) == 0) ++r->removed;
             else ++r->failed;
         } else if (unlinkat(dirfd, name, 0) == 0) {
@@ -99,7 +101,7 @@ void RemoveUnder(int dirfd, Removal* r, int depth) {
             ++r->failed;
         }
     }
-    closedir(d);
+    (void)closedir(d);
 }
 
 long UsedKib(const struct statfs& s) { return static_cast<long>((s.f_blocks - s.f_bfree) * s.f_bsize / 1024); }
@@ -107,17 +109,7 @@ long UsedKib(const struct statfs& s) { return static_cast<long>((s.f_blocks - s.
 // The whole text of a small file (/proc/self/status, /proc/meminfo) into
 // `buf`; "" if it cannot be read.
 const char* ReadSmall(const char* path, char* buf, size_t size) {
-    buf[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return buf;
-    size_t len = 0;
-    for (ssize_t n; len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) != 0;) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        len += static_cast<size_t>(n);
-    }
-    buf[len] = '\0';
-    close(fd);
+    (void)ReadFileInto(path, buf, size);  // -1: unreadable, and `buf` is ""
     return buf;
 }
 
@@ -131,14 +123,14 @@ void RemoveExitrd(InertFigures* f) {
     }
     // haltfw's exitrd holds the manifest until this point; a tmpfs without
     // it is someone else's (the init of an unrelated container).
-    if (access("/haltfw.manifest", F_OK) != 0) {
-        Say("no /haltfw.manifest in the root (not haltfw's exitrd): nothing removed");
+    if (access(kExitrdManifest, F_OK) != 0) {
+        Say("no ", kExitrdManifest, " in the root (not haltfw's exitrd): nothing removed");
         return;
     }
     struct stat root {};
     int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &root) != 0) {
-        if (fd >= 0) close(fd);
+        if (fd >= 0) (void)close(fd);
         return;
     }
     Removal r;
@@ -157,8 +149,9 @@ void RemoveExitrd(InertFigures* f) {
 // stays mounted.
 void Measure(InertFigures* f) {
     if (access("/proc/self/status", R_OK) != 0) {
-        mkdir("/proc", 0555);
-        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+        // Without it the figures read -1, which says enough.
+        (void)mkdir(kExitrdProc, 0555);
+        (void)mount("proc", kExitrdProc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     }
     static char buf[4096];
     // The resident set by a walk of the page tables: exact. The status
@@ -175,25 +168,24 @@ void Measure(InertFigures* f) {
     const char* meminfo = ReadSmall("/proc/meminfo", buf, sizeof buf);
     long total = StatusKib(meminfo, "MemTotal"), avail = StatusKib(meminfo, "MemAvailable");
     if (total >= 0 && avail >= 0) f->mem_used_kib = total - avail;
-    umount2("/proc", MNT_DETACH);
-    rmdir("/proc");  // the exitrd's last directory but /
+    // Either fails only if /proc was never mounted (the figures say so).
+    (void)umount2(kExitrdProc, MNT_DETACH);
+    (void)rmdir(kExitrdProc);  // the exitrd's last directory but /
 }
 
-[[noreturn]] void WaitForever(const sigset_t& all, InertCad cad) {
+// For ever: the halted state is this loop, and every signal is blocked
+// (main's first step), so each one waits here to be taken.
+[[noreturn]] void WaitForever(const sigset_t& all, CtrlAltDelAction cad) {
     for (;;) {
         siginfo_t si;
         int sig = sigwaitinfo(&all, &si);
         if (sig == SIGCHLD) {
             while (waitpid(-1, nullptr, WNOHANG) > 0) {
             }
-        } else if (sig == SIGINT && cad == InertCad::kReboot) {
-            Say("Ctrl-Alt-Del: rebooting");
-            reboot(RB_AUTOBOOT);
-            Say("reboot() failed: ", std::strerror(errno), "; staying inert");
-        } else if (sig == SIGINT && cad == InertCad::kPoweroff) {
-            Say("Ctrl-Alt-Del: powering off");
-            reboot(RB_POWER_OFF);
-            Say("reboot() failed: ", std::strerror(errno), "; staying inert");
+        } else if (sig == SIGINT && cad != CtrlAltDelAction::kIgnore) {
+            Say("Ctrl-Alt-Del: ", CtrlAltDelDoing(cad));
+            if (reboot(CtrlAltDelRebootCmd(cad)) != 0)
+                Say("reboot() failed: ", std::strerror(errno), "; staying inert");
         }
         // Every other signal, and a failed wait, changes nothing.
     }
@@ -205,7 +197,7 @@ int main(int argc, char** argv) {
     const bool pid1 = getpid() == 1;
     sigset_t all;
     sigfillset(&all);
-    if (pid1) sigprocmask(SIG_BLOCK, &all, nullptr);  // first of all
+    if (pid1) (void)sigprocmask(SIG_BLOCK, &all, nullptr);  // first of all; a valid set and how cannot fail
 
     InertArgs args;
     const char* err = "";

@@ -1,7 +1,7 @@
-// The watcher's state line (final_stage.h), which the CLI and the final
+// The watcher's state line (watch_state.h), which the CLI and the final
 // stage (PID 1) read from the exitrd: only the line FormatWatchState
 // writes is accepted, and it reads back as the same state.
-#include "halt/final_stage.h"
+#include "halt/watch_state.h"
 #include "fuzz_check.h"
 
 using namespace haltfw;

@@ -1,0 +1,35 @@
+// What haltfw-final says as PID 1: on the console (fds 0, 1 and 2, which
+// systemd-shutdown passes as /dev/console) and in the kernel log, each
+// line with the program's name in front. The report goes to the console
+// whole (WriteConsole) and line by line to the kernel log (Kmsg).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace haltfw {
+
+/// Moves the console and the kernel log onto device nodes of the final
+/// stage's own in the exitrd's tmpfs (made, opened and unlinked at once),
+/// so that they stay open when the devtmpfs systemd moved to /dev is taken
+/// off. Says on the console what it could not do.
+void OwnConsole();
+
+/// A message outside the report, on the console and in the kernel log:
+/// "haltfw-final: MSG" (callers pass the message alone).
+void Say(const std::string& msg);
+
+/// The kernel log's copy alone (the console already has the report).
+void Kmsg(const std::string& line);
+
+/// Text to the console as it is: the report.
+void WriteConsole(std::string_view text);
+
+/// Closes the kernel log: PID 1 keeps nothing open but the console.
+void CloseKmsg();
+
+/// CLOCK_MONOTONIC in milliseconds, for the timings the final stage and
+/// the watcher report.
+long MonotonicMs();
+
+}  // namespace haltfw

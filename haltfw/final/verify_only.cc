@@ -1,0 +1,43 @@
+#include "final/verify_only.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "halt/final_stage.h"
+#include "halt/manifest.h"
+#include "halt/report.h"
+
+namespace haltfw {
+
+int VerifyOnly(const char* manifest_path) {
+    Manifest m;
+    std::string err;
+    if (!ReadManifestFile(manifest_path, &m, &err)) {
+        std::fprintf(stderr, "haltfw-final: %s\n", err.c_str());
+        return 2;
+    }
+    std::string digest;
+    int addresses = 0;
+    Check checks[] = {VerifyRuleset(m, &digest), VerifyLinks(m, &addresses), VerifySysctls(m)};
+    HaltReport r;
+    r.version = HALTFW_VERSION;
+    r.lines.push_back("verify only (not PID 1): manifest " + std::string(manifest_path));
+    for (const Check& c : checks) r.lines.push_back(c.name + ": " + c.detail);
+    if (!checks[0].ok) {
+        std::vector<std::string> failed = ForwardingOff();
+        r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
+                          (failed.empty() ? "" : "; FAILED: " + JoinList(failed)));
+    }
+    for (const Check& c : checks)
+        if (!c.ok && r.reason.empty()) r.reason = c.name;
+    r.ok = r.reason.empty();
+    r.fields = {{"digest", digest},
+                {"links", std::to_string(m.links.size())},
+                {"addresses", std::to_string(addresses)},
+                {"restored", checks[0].repaired ? "1" : "0"}};
+    std::fputs(FormatReport(r).c_str(), stdout);
+    return r.ok ? 0 : 1;
+}
+
+}  // namespace haltfw
