@@ -214,7 +214,7 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
     m.version = HALTFW_VERSION;
     m.ruleset = ruleset;
     m.digest = RulesetDigest(ruleset);
-    m.ctrl_alt_del = CtrlAltDelName(cfg.halt.ctrl_alt_del);
+    m.ctrl_alt_del = CtrlAltDelWord(cfg.halt.ctrl_alt_del);
     m.sysrq = cfg.halt.sysrq;
     for (const ResolvedInterface& r : ifs) {
         if (!r.link) continue;

@@ -355,10 +355,8 @@ void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
         }
     } else if (e.key == "ctrl-alt-del") {
         if (!Once(e, seen)) return;
-        if (e.value == "ignore") cfg_.halt.ctrl_alt_del = CtrlAltDel::kIgnore;
-        else if (e.value == "reboot") cfg_.halt.ctrl_alt_del = CtrlAltDel::kReboot;
-        else if (e.value == "poweroff") cfg_.halt.ctrl_alt_del = CtrlAltDel::kPoweroff;
-        else Error(e.line, "[halt] ctrl-alt-del " + Quote(e.value) + ": expected ignore, reboot or poweroff");
+        if (!ParseCtrlAltDel(e.value, &cfg_.halt.ctrl_alt_del))
+            Error(e.line, "[halt] ctrl-alt-del " + Quote(e.value) + ": expected ignore, reboot or poweroff");
     } else if (e.key == "sysrq") {
         if (!Once(e, seen)) return;
         uint32_t v = 0;
@@ -968,15 +966,6 @@ std::string DescribeRulesetSources(const Config& cfg) {
     std::string files = std::to_string(n) + " rules file" + (n == 1 ? "" : "s");
     if (!cfg.gateway) return files;
     return n == 0 ? "the gateway profile" : "the gateway profile and " + files;
-}
-
-const char* CtrlAltDelName(CtrlAltDel c) {
-    switch (c) {
-        case CtrlAltDel::kIgnore: return "ignore";
-        case CtrlAltDel::kReboot: return "reboot";
-        case CtrlAltDel::kPoweroff: return "poweroff";
-    }
-    return "?";
 }
 
 }  // namespace haltfw

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/diag.h"
+#include "halt/ctrl_alt_del.h"
 #include "net/net_addr.h"
 
 namespace haltfw {
@@ -102,11 +103,9 @@ struct GatewayConfig {
     std::vector<BlockSpec> blocks;
 };
 
-enum class CtrlAltDel { kIgnore, kReboot, kPoweroff };
-
 struct HaltConfig {
     std::vector<std::string> modules;
-    CtrlAltDel ctrl_alt_del = CtrlAltDel::kIgnore;
+    CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
     int sysrq = 0;
 };
 
@@ -147,8 +146,6 @@ Config LoadConfig(const std::string& path, Diagnostics* diags);
 /// if given, gets the file's device and inode.
 bool ReadConfigInput(const std::string& path, std::string* text, std::string* why,
                      std::pair<dev_t, ino_t>* id = nullptr);
-
-const char* CtrlAltDelName(CtrlAltDel c);
 
 /// Where the config's ruleset comes from, for messages: "1 rules file",
 /// "the gateway profile", "the gateway profile and 2 rules files".

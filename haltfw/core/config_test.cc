@@ -77,7 +77,7 @@ TEST_CASE("a complete config parses into plain values") {
     CHECK(lan->Describe() == "'lan' (mac 52:54:00:12:34:56)");
 
     CHECK(c.halt.modules == std::vector<std::string>{"nf_conntrack_ftp", "nf_nat_ftp"});
-    CHECK(c.halt.ctrl_alt_del == CtrlAltDel::kReboot);
+    CHECK(c.halt.ctrl_alt_del == CtrlAltDelAction::kReboot);
     CHECK(c.halt.sysrq == 16);
 }
 

@@ -13,11 +13,6 @@
 
 namespace haltfw {
 
-/// The names this header had before halt/ctrl_alt_del.h (tests/fuzz
-/// still use them): one enum, one word list.
-using InertCad = CtrlAltDelAction;
-inline const char* InertCadName(InertCad c) { return CtrlAltDelWord(c); }
-
 struct InertArgs {
     /// What Ctrl-Alt-Del (SIGINT to PID 1) does once inert.
     CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;

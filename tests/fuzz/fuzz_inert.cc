@@ -30,7 +30,7 @@ void CheckArgs(std::string_view s) {
     int bad = -1;
     if (ParseInertArgs(argc, argv.data(), &args, &err, &bad)) {
         // What it read, said again, reads the same.
-        std::string cad = std::string("--ctrl-alt-del=") + InertCadName(args.ctrl_alt_del);
+        std::string cad = std::string("--ctrl-alt-del=") + CtrlAltDelWord(args.ctrl_alt_del);
         const char* again[] = {"haltfw-inert", cad.c_str(), args.help ? "--help" : "--ctrl-alt-del=ignore", nullptr};
         if (!args.help) again[2] = nullptr;
         InertArgs back;
@@ -38,7 +38,7 @@ void CheckArgs(std::string_view s) {
         FUZZ_CHECK(back.ctrl_alt_del == args.ctrl_alt_del && back.help == args.help);
     } else {
         FUZZ_CHECK(err != nullptr && bad >= 1 && bad < argc);
-        FUZZ_CHECK(args.ctrl_alt_del == InertCad::kIgnore);
+        FUZZ_CHECK(args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
     }
 }
 
@@ -59,7 +59,7 @@ void CheckLine(std::string_view s) {
     for (long* field : {&f.rss_kib, &f.rss_anon_kib, &f.rss_file_kib, &f.vm_rss_kib, &f.vm_hwm_kib, &f.mem_used_kib, &f.removed,
                         &f.remove_failed, &f.freed_kib, &f.left_kib})
         *field = Take(&s);
-    f.ctrl_alt_del = static_cast<InertCad>(size % 3);
+    f.ctrl_alt_del = static_cast<CtrlAltDelAction>(size % 3);
     // Exactly `size` bytes, so that ASan sees a write one past them.
     std::unique_ptr<char[]> buf(new char[size == 0 ? 1 : size]);
     size_t len = FormatInertLine(f, size == 0 ? nullptr : buf.get(), size);
@@ -76,7 +76,7 @@ void CheckLine(std::string_view s) {
     ConsoleReport r = ParseConsole(log);
     FUZZ_CHECK(r.InertField("rss_kib") == std::to_string(f.rss_kib));
     FUZZ_CHECK(r.InertField("left_kib") == std::to_string(f.left_kib));
-    FUZZ_CHECK(r.InertField("ctrl_alt_del") == InertCadName(f.ctrl_alt_del));
+    FUZZ_CHECK(r.InertField("ctrl_alt_del") == CtrlAltDelWord(f.ctrl_alt_del));
 }
 
 }  // namespace
