@@ -6,23 +6,11 @@
 
 #include <string>
 
+#include "base/scratch_dir_test_support.h"
+
 using namespace haltfw;
 
 namespace {
-
-// A scratch directory under $TMPDIR (or /tmp), removed with its files.
-struct ScratchDir {
-    std::string path;
-    ScratchDir() {
-        const char* tmp = getenv("TMPDIR");
-        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/haltfw-files-test-XXXXXX";
-        path = mkdtemp(templ.data()) ? templ : "";
-    }
-    ~ScratchDir() {
-        for (const char* f : {"/a", "/b"}) unlink((path + f).c_str());
-        rmdir(path.c_str());
-    }
-};
 
 // Bytes that are not text and span several 64 KiB reads.
 std::string Pattern(size_t n) {

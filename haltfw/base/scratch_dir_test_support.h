@@ -1,35 +1,41 @@
-// A scratch directory for the tests of halt/'s file code: under $TMPDIR
-// (or /tmp), removed with the files in it (no subdirectories).
+// A scratch directory for tests that need files: under $TMPDIR (or /tmp),
+// removed with everything in it when the test ends.
 #pragma once
 
-#include <dirent.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace haltfw {
 
 struct ScratchDir {
-    std::string path;
-    ScratchDir() {
+    std::string path;  ///< Empty if mkdtemp failed.
+
+    explicit ScratchDir(const std::string& tag = "test") {
         const char* tmp = getenv("TMPDIR");
-        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/haltfw-halt-test-XXXXXX";
+        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/haltfw-" + tag + "-XXXXXX";
         path = mkdtemp(templ.data()) ? templ : "";
     }
     ~ScratchDir() {
-        if (path.empty()) return;
-        if (DIR* d = opendir(path.c_str())) {
-            while (dirent* e = readdir(d))
-                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-                    (void)unlink((path + "/" + e->d_name).c_str());
-            closedir(d);
-        }
-        (void)rmdir(path.c_str());
+        std::error_code ignored;
+        if (!path.empty()) std::filesystem::remove_all(path, ignored);
     }
     ScratchDir(const ScratchDir&) = delete;
     ScratchDir& operator=(const ScratchDir&) = delete;
+
+    /// Writes `text` to PATH/NAME (making the directories in NAME) and
+    /// returns the file's path.
+    std::string Write(const std::string& name, const std::string& text) const {
+        if (path.empty()) throw std::runtime_error("no scratch directory (mkdtemp failed)");
+        std::string p = path + "/" + name;
+        std::filesystem::create_directories(std::filesystem::path(p).parent_path());
+        std::ofstream(p, std::ios::trunc | std::ios::binary) << text;
+        return p;
+    }
 };
 
 }  // namespace haltfw

@@ -9,29 +9,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/scratch_dir_test_support.h"
 #include "core/nft_load.h"
 
 using namespace haltfw;
 
 namespace {
-
-// A scratch directory under $TMPDIR (or /tmp), removed with everything in it.
-struct ScratchDir {
-    std::string path;
-    ScratchDir() {
-        const char* tmp = getenv("TMPDIR");
-        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/haltfw-includes-test-XXXXXX";
-        path = mkdtemp(templ.data()) ? templ : "";
-        REQUIRE_FALSE(path.empty());
-    }
-    ~ScratchDir() { std::filesystem::remove_all(path); }
-    std::string Write(const std::string& name, const std::string& text) const {
-        std::string p = path + "/" + name;
-        std::filesystem::create_directories(std::filesystem::path(p).parent_path());
-        std::ofstream(p, std::ios::trunc) << text;
-        return p;
-    }
-};
 
 std::vector<std::string> Visited(const std::vector<std::string>& roots, const std::vector<std::string>& paths = {}) {
     std::vector<std::string> out;

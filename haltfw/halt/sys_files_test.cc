@@ -7,7 +7,7 @@
 #include <string>
 
 #include "base/bounded_read.h"
-#include "halt/scratch_dir_test_support.h"
+#include "base/scratch_dir_test_support.h"
 
 using namespace haltfw;
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "halt/scratch_dir_test_support.h"
+#include "base/scratch_dir_test_support.h"
 #include "halt/sys_files.h"
 
 using namespace haltfw;
