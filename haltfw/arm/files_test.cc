@@ -10,24 +10,13 @@
 
 using namespace haltfw;
 
-namespace {
-
-// Bytes that are not text and span several 64 KiB reads.
-std::string Pattern(size_t n) {
-    std::string s(n, '\0');
-    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
-    return s;
-}
-
-}  // namespace
-
 TEST_CASE("ReadWholeFile reads a file of several buffers exactly, and an empty one") {
     ScratchDir d;
     REQUIRE_FALSE(d.path.empty());
     std::string err, back;
     for (size_t n : {size_t{0}, size_t{1}, size_t{65536}, size_t{65537}, size_t{3} << 20}) {
         INFO(n);
-        std::string data = Pattern(n);
+        std::string data = TestBytes(n);
         REQUIRE(WriteFileAtomic(d.path + "/a", data, 0600, &err));
         REQUIRE(ReadWholeFile(d.path + "/a", &back, &err));
         CHECK(back.size() == n);
@@ -35,12 +24,12 @@ TEST_CASE("ReadWholeFile reads a file of several buffers exactly, and an empty o
     }
     CHECK_FALSE(ReadWholeFile(d.path + "/missing", &back, &err));
     CHECK(err.empty());
-    REQUIRE(WriteFileAtomic(d.path + "/a", Pattern(200000), 0600, &err));
+    REQUIRE(WriteFileAtomic(d.path + "/a", TestBytes(200000), 0600, &err));
     CHECK_FALSE(ReadWholeFile(d.path + "/a", &back, &err, 100000));
     CHECK(err == "read " + d.path + "/a: larger than 100000 bytes");
     CHECK_FALSE(ReadWholeFile(d.path + "/a", &back, &err, size_t{1} << 16 << 1));
     CHECK(err == "read " + d.path + "/a: larger than 131072 bytes");
-    REQUIRE(WriteFileAtomic(d.path + "/a", Pattern((size_t{1} << 20) + 1), 0600, &err));
+    REQUIRE(WriteFileAtomic(d.path + "/a", TestBytes((size_t{1} << 20) + 1), 0600, &err));
     CHECK_FALSE(ReadWholeFile(d.path + "/a", &back, &err, size_t{1} << 20));
     CHECK(err == "read " + d.path + "/a: larger than 1 MiB");
 }
@@ -48,7 +37,7 @@ TEST_CASE("ReadWholeFile reads a file of several buffers exactly, and an empty o
 TEST_CASE("FileHolds compares a file with bytes without reading it whole") {
     ScratchDir d;
     REQUIRE_FALSE(d.path.empty());
-    std::string err, data = Pattern((size_t{2} << 20) + 12345);
+    std::string err, data = TestBytes((size_t{2} << 20) + 12345);
     REQUIRE(WriteFileAtomic(d.path + "/a", data, 0600, &err));
     bool same = false;
     REQUIRE(FileHolds(d.path + "/a", data, &same, &err));

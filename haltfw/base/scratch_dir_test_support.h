@@ -1,9 +1,10 @@
 // A scratch directory for tests that need files: under $TMPDIR (or /tmp),
-// removed with everything in it when the test ends.
+// removed with everything in it when the test ends; and bytes to fill them.
 #pragma once
 
 #include <stdlib.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -37,5 +38,13 @@ struct ScratchDir {
         return p;
     }
 };
+
+/// `n` bytes that are not text (every value, in no simple run), for tests
+/// of reads that span several buffers.
+inline std::string TestBytes(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
+    return s;
+}
 
 }  // namespace haltfw

@@ -11,24 +11,13 @@
 
 using namespace haltfw;
 
-namespace {
-
-// Bytes that are not text and span several 4 KiB reads.
-std::string Pattern(size_t n) {
-    std::string s(n, '\0');
-    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
-    return s;
-}
-
-}  // namespace
-
 TEST_CASE("ReadFileUpTo reads a file whole up to its bound, and says when there was more") {
     ScratchDir d;
     REQUIRE_FALSE(d.path.empty());
     std::string path = d.path + "/a", err, back;
     for (size_t n : {size_t{0}, size_t{1}, size_t{4095}, size_t{4096}, size_t{4097}, size_t{100000}}) {
         INFO(n);
-        std::string data = Pattern(n);
+        std::string data = TestBytes(n);
         REQUIRE(ReplaceFile(path, data, 0600, &err));
         bool complete = false;
         REQUIRE(ReadFileUpTo(path.c_str(), n, &back, &err, &complete));
