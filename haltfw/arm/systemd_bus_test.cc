@@ -53,8 +53,8 @@ void Serve(int listen_fd, FakeManager* mgr) {
     if (sd_bus_new(&srv) < 0) return;
     sd_id128_randomize(&id);
     if (sd_bus_set_fd(srv, fd, fd) >= 0 && sd_bus_set_server(srv, 1, id) >= 0 &&
-        sd_bus_add_object_vtable(srv, nullptr, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", kManagerVtable,
-                                 mgr) >= 0 &&
+        sd_bus_add_object_vtable(srv, nullptr, "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                 kManagerVtable, mgr) >= 0 &&
         sd_bus_start(srv) >= 0) {
         for (;;) {
             int r = sd_bus_process(srv, nullptr);

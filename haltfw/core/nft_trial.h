@@ -16,7 +16,8 @@ namespace haltfw {
 /// loaded), commits `program` there, dumps the result into *out and returns
 /// to the calling thread's namespace. Aborts the process if it cannot return:
 /// carrying on in the wrong namespace would misreport everything after.
-bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out, std::string* err);
+bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out,
+               std::string* err);
 
 /// A trial restore: `rs` put back, as the final stage and the ruleset
 /// watcher would put it back over a flushed ruleset, in a scratch network
@@ -24,6 +25,7 @@ bool TrialLoad(const std::string& program, const std::vector<std::string>& link_
 /// it came back with the same digest, else it says what went wrong (the
 /// kernel's refusal, or the digest it held instead). False, with *err, only
 /// when the trial itself could not run.
-bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem, std::string* err);
+bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem,
+                  std::string* err);
 
 }  // namespace haltfw

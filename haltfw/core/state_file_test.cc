@@ -51,7 +51,8 @@ TEST_CASE("state: a file without a digest, or for another namespace, is not take
 
     std::ofstream(path, std::ios::trunc) << "input=abc\ngeneration=7\ndigest=d1\nnetns=" << cookie + 1 << "\n";
     CHECK_FALSE(ReadAppliedState(&st, &err));
-    CHECK(err == "read " + path + ": it is for network namespace " + std::to_string(cookie + 1) + ", not " + std::to_string(cookie));
+    CHECK(err == "read " + path + ": it is for network namespace " + std::to_string(cookie + 1) + ", not " +
+                     std::to_string(cookie));
 }
 
 TEST_CASE("state: none yet is no error; written, it reads back with this namespace's cookie") {

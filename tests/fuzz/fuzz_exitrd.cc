@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         FUZZ_CHECK(back.context == r.context && back.entries.size() == r.entries.size());
         for (size_t i = 0; i < r.entries.size(); ++i) {
             const ExitrdRecord::Entry &a = r.entries[i], &b = back.entries[i];
-            FUZZ_CHECK(a.path == b.path && a.source == b.source && a.source_stamp == b.source_stamp && a.copy_stamp == b.copy_stamp);
+            FUZZ_CHECK(a.path == b.path && a.source == b.source && a.source_stamp == b.source_stamp &&
+                       a.copy_stamp == b.copy_stamp);
         }
         FUZZ_CHECK(SerializeExitrdRecord(back) == text);
     } else {

@@ -56,8 +56,8 @@ void CheckLine(std::string_view s) {
     size_t size = static_cast<uint8_t>(s.front());  // 0..255: cut lines too
     s.remove_prefix(1);
     InertFigures f;
-    for (long* field : {&f.rss_kib, &f.rss_anon_kib, &f.rss_file_kib, &f.vm_rss_kib, &f.vm_hwm_kib, &f.mem_used_kib, &f.removed,
-                        &f.remove_failed, &f.freed_kib, &f.left_kib})
+    for (long* field : {&f.rss_kib, &f.rss_anon_kib, &f.rss_file_kib, &f.vm_rss_kib, &f.vm_hwm_kib, &f.mem_used_kib,
+                        &f.removed, &f.remove_failed, &f.freed_kib, &f.left_kib})
         *field = Take(&s);
     f.ctrl_alt_del = static_cast<CtrlAltDelAction>(size % 3);
     // Exactly `size` bytes, so that ASan sees a write one past them.

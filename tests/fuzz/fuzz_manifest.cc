@@ -3,6 +3,8 @@
 // and with its 'end' line made right, so that the fuzzer reaches the
 // records. A manifest that parses serialises and parses back to the same
 // Manifest, byte for byte the second time.
+#include <algorithm>
+
 #include "fuzz_check.h"
 #include "halt/manifest.h"
 #include "nft/sha256.h"
@@ -13,6 +15,23 @@ namespace {
 
 bool SameObject(const NftObject& a, const NftObject& b) {
     return a.kind == b.kind && a.family == b.family && a.table == b.table && a.name == b.name && a.payload == b.payload;
+}
+
+// The same sets with the same elements, each set's group in either's
+// order (a manifest holds them in canonical order, whatever order the
+// parsed text had).
+bool SameElements(const std::vector<NftElements>& a, const std::vector<NftElements>& b) {
+    if (a.size() != b.size()) return false;
+    for (const NftElements& g : a) {
+        auto same_set = [&](const NftElements& h) {
+            return h.family == g.family && h.table == g.table && h.set == g.set;
+        };
+        auto it = std::find_if(b.begin(), b.end(), same_set);
+        if (it == b.end() || it->size() != g.size()) return false;
+        for (size_t i = 0; i < g.size(); ++i)
+            if ((*it)[i] != g[i]) return false;
+    }
+    return true;
 }
 
 bool SameLink(const ManifestLink& a, const ManifestLink& b) {
@@ -33,10 +52,12 @@ void CheckRoundTrip(const Manifest& m) {
     Manifest back;
     std::string err;
     FUZZ_CHECK(ParseManifest(text, &back, &err));
-    FUZZ_CHECK(back.version == m.version && back.digest == m.digest && back.ctrl_alt_del == m.ctrl_alt_del && back.sysrq == m.sysrq);
+    FUZZ_CHECK(back.version == m.version && back.digest == m.digest && back.ctrl_alt_del == m.ctrl_alt_del &&
+               back.sysrq == m.sysrq);
     FUZZ_CHECK(SameList(back.links, m.links, SameLink));
     FUZZ_CHECK(back.sysctls == m.sysctls);
     FUZZ_CHECK(SameList(back.ruleset.objects, m.ruleset.objects, SameObject));
+    FUZZ_CHECK(SameElements(back.ruleset.elements, m.ruleset.elements));
     FUZZ_CHECK(SerializeManifest(back) == text);
 }
 

@@ -11,7 +11,8 @@ using namespace haltfw;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view s = FuzzText(data, size);
     (void)IsKernelThreadStat(s);
-    for (const char* key : {"VmRSS", "VmHWM", "MemTotal", "MemAvailable", "Rss", "Anonymous"}) FUZZ_CHECK(StatusKib(s, key) >= -1);
+    for (const char* key : {"VmRSS", "VmHWM", "MemTotal", "MemAvailable", "Rss", "Anonymous"})
+        FUZZ_CHECK(StatusKib(s, key) >= -1);
     // The first line as the key, the rest as the text.
     std::string_view rest = s, key;
     if (NextLine(&rest, &key)) FUZZ_CHECK(StatusKib(rest, key) >= -1);

@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(line == s || line.substr(0, line.size() - 1) == s);
     WatchState back;
     FUZZ_CHECK(ParseWatchState(line, &back));
-    FUZZ_CHECK(back.pid == w.pid && back.watching == w.watching && back.restored == w.restored && back.failed == w.failed &&
-               back.guard == w.guard);
+    FUZZ_CHECK(back.pid == w.pid && back.watching == w.watching && back.restored == w.restored &&
+               back.failed == w.failed && back.guard == w.guard);
     return 0;
 }
