@@ -1,5 +1,6 @@
 #include "arm/arm.h"
 #include "core/config_test_support.h"
+#include "core/fake_calls_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>
@@ -44,26 +45,17 @@ NftRuleset SampleRuleset() {
 }
 
 // Files and directories in memory; records each call; fails the first call
-// that starts with `fail_on`.
-class FakeEffects : public ArmEffects {
+// that starts with `fail_on`, with "CALL: refused".
+class FakeEffects : public ArmEffects, public FakeCalls {
 public:
     std::map<std::string, std::string> files;
     std::map<std::string, unsigned> modes;
     std::set<std::string> dirs;
     bool mounted = false;
-    std::vector<std::string> calls;
     std::vector<std::string> compared;  ///< Paths SameContent was asked about.
     std::string compare_fails;  ///< SameContent of a path ending so fails (a read error).
-    std::string fail_on;
 
-    bool Do(const std::string& call, std::string* err) {
-        calls.push_back(call);
-        if (!fail_on.empty() && call.rfind(fail_on, 0) == 0) {
-            *err = call + ": refused";
-            return false;
-        }
-        return true;
-    }
+    bool Do(const std::string& call, std::string* err) { return FakeCalls::Do(call, err, call + ": refused"); }
     bool MountExitrd(const std::string& root, bool* m, bool* created, std::string* err) override {
         *m = !mounted, *created = false;
         if (mounted) return Do("reuse " + root, err);

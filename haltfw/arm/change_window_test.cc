@@ -1,4 +1,5 @@
 #include "arm/change_window.h"
+#include "core/state_dir_test_support.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -6,28 +7,10 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
 
 using namespace haltfw;
 
 namespace {
-
-// A state directory of the test's own, as $HALTFW_STATE_DIR, for its life.
-class ScratchStateDir {
-public:
-    ScratchStateDir() {
-        char tmpl[] = "/tmp/haltfw-window-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-        setenv("HALTFW_STATE_DIR", dir_.c_str(), 1);
-    }
-    ~ScratchStateDir() {
-        unsetenv("HALTFW_STATE_DIR");
-        std::filesystem::remove_all(dir_);
-    }
-
-private:
-    std::string dir_;
-};
 
 bool JournalExists() { return access(ChangeJournalPath().c_str(), F_OK) == 0; }
 
@@ -117,7 +100,7 @@ TEST_CASE("an ignored signal stays ignored") {
 }
 
 TEST_CASE("the change window's journal") {
-    ScratchStateDir scratch;
+    ScratchStateDir scratch("window");
     std::string err;
 
     SECTION("open to close: written, stepped, gone") {

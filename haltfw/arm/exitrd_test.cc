@@ -221,6 +221,13 @@ struct Installed {
         fs.at[kSelfExe] = Stamp(70);
     }
     ExitrdContext Context() { return StampExitrdContext(fs.Lookup()); }
+    // Builds the record of /x, which must fail, and says why it failed.
+    std::string Refusal() {
+        ExitrdRecord r;
+        std::string why;
+        CHECK_FALSE(BuildExitrdRecord("/x", files, &inert, Context(), fs.Lookup(), &r, &why));
+        return why;
+    }
 };
 
 }  // namespace
@@ -257,62 +264,52 @@ TEST_CASE("exitrd record: built from an arm's files, written and read back") {
 
 TEST_CASE("exitrd record: nothing is recorded that could hide a change") {
     Installed in;
-    ExitrdRecord r;
-    std::string why;
     // A source changed a second before it was stamped: a second change in
     // the same clock tick would leave its stamp as it is.
     in.files[2].source_stamp = Stamp(3, 1);
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/lib/x86_64-linux-gnu/libc.so.6 had changed less than 2 s before it was stamped");
+    CHECK(in.Refusal() == "/lib/x86_64-linux-gnu/libc.so.6 had changed less than 2 s before it was stamped");
     // Its mtime put back to an old one: the ctime still tells.
     in = Installed();
     in.files[0].source_stamp.ctime_ns = kNow - 500'000'000;
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/usr/lib/haltfw/haltfw-final had changed less than 2 s before it was stamped");
+    CHECK(in.Refusal() == "/usr/lib/haltfw/haltfw-final had changed less than 2 s before it was stamped");
     // Measured from the stamp, not from when the record is written: an arm
     // that took a minute does not make a change just before its stamp safe.
     in = Installed();
     in.files[1].stamped_ns = kNow - 3600 * int64_t{1'000'000'000} + 1'000'000'000;
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/lib64/ld-linux-x86-64.so.2 had changed less than 2 s before it was stamped");
+    CHECK(in.Refusal() == "/lib64/ld-linux-x86-64.so.2 had changed less than 2 s before it was stamped");
     in = Installed();
     in.inert.source_stamp = FileStamp{};  // could not be stat'ed before the read
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/usr/lib/haltfw/haltfw-inert: not stamped when read");
+    CHECK(in.Refusal() == "/usr/lib/haltfw/haltfw-inert: not stamped when read");
     in = Installed();
     in.fs.at.erase("/x/shutdown");
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/x/shutdown: gone");
+    CHECK(in.Refusal() == "/x/shutdown: gone");
     in = Installed();
     in.files[0].source = "/opt/a\tb";
-    CHECK_FALSE(BuildExitrdRecord("/x", in.files, &in.inert, in.Context(), in.fs.Lookup(), &r, &why));
-    CHECK(why == "/opt/a\tb: a tab or newline in its path");
+    CHECK(in.Refusal() == "/opt/a\tb: a tab or newline in its path");
 }
 
 TEST_CASE("exitrd record: a malformed record is an error with its line") {
+    const std::pair<const char*, const char*> malformed[] = {
+        {"", "line 0: empty"},
+        {"haltfw-files 1\n", "line 1: not a haltfw-files 2 record"},
+        {"haltfw-files 2\nloader-cache 1:2:3\n", "line 2: bad stamp"},
+        {"haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:6\n",
+         "line 5: a file line has four tab-separated fields"},
+        {"haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n",
+         "line 5: bad stamp"},
+        {"haltfw-files 2\nloader-cache -\nbogus 1\n", "line 3: unknown key 'bogus'"},
+        {"haltfw-files 2\nloader-cache -\nloader-preload -\n",
+         "line 3: no loader-cache, loader-preload or writer line"},
+        {"haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile shutdown\t/a\t1:2:3:4:5:6\t1:2:3:4:5:6\n",
+         "line 5: a path that is empty or not absolute"},
+    };
     ExitrdRecord r;
     std::string err;
-    CHECK_FALSE(ParseExitrdRecord("", &r, &err));
-    CHECK(err == "line 0: empty");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 1\n", &r, &err));
-    CHECK(err == "line 1: not a haltfw-files 2 record");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache 1:2:3\n", &r, &err));
-    CHECK(err == "line 2: bad stamp");
-    CHECK_FALSE(ParseExitrdRecord(
-        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:6\n", &r, &err));
-    CHECK(err == "line 5: a file line has four tab-separated fields");
-    CHECK_FALSE(ParseExitrdRecord(
-        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:5:x\t1:2:3:4:5:6\n",
-        &r, &err));
-    CHECK(err == "line 5: bad stamp");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nbogus 1\n", &r, &err));
-    CHECK(err == "line 3: unknown key 'bogus'");
-    CHECK_FALSE(ParseExitrdRecord("haltfw-files 2\nloader-cache -\nloader-preload -\n", &r, &err));
-    CHECK(err == "line 3: no loader-cache, loader-preload or writer line");
-    CHECK_FALSE(ParseExitrdRecord(
-        "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile shutdown\t/a\t1:2:3:4:5:6\t1:2:3:4:5:6\n", &r,
-        &err));
-    CHECK(err == "line 5: a path that is empty or not absolute");
+    for (const auto& [text, why] : malformed) {
+        INFO(text);
+        CHECK_FALSE(ParseExitrdRecord(text, &r, &err));
+        CHECK(err == why);
+    }
     CHECK(ParseExitrdRecord(
         "haltfw-files 2\nloader-cache -\nloader-preload -\nwriter -\nfile /shutdown\t/a\t1:2:3:4:-5:6\t1:2:3:4:5:6\n",
         &r, &err));

@@ -13,6 +13,14 @@ GuardFacts AllPresent(bool flushes) {
     return f;
 }
 
+// A guard drop-in's whole text, `why` saying what the unit's stop would do.
+std::string GuardText(const std::string& why) {
+    return "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
+           "# Keeps the firewall in place through the halt: " + why + "\n"
+           "[Service]\n"
+           "ExecStop=\n";
+}
+
 }  // namespace
 
 TEST_CASE("guards: the drop-in for nftables.service empties ExecStop, with the reason") {
@@ -22,39 +30,21 @@ TEST_CASE("guards: the drop-in for nftables.service empties ExecStop, with the r
     REQUIRE(d.size() == 1);
     CHECK(d[0].unit == "nftables.service");
     CHECK(d[0].path == "/run/systemd/system/nftables.service.d/50-haltfw.conf");
-    CHECK(d[0].content ==
-          "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
-          "# Keeps the firewall in place through the halt: its ExecStop ('nft flush ruleset') would flush the ruleset "
-          "the halted firewall forwards with.\n"
-          "[Service]\n"
-          "ExecStop=\n");
+    CHECK(d[0].content == GuardText("its ExecStop ('nft flush ruleset') would flush the ruleset the halted firewall "
+                                    "forwards with."));
 }
 
 TEST_CASE("guards: ifupdown's units and netfilter-persistent with FLUSH_ON_STOP=1") {
     std::vector<DropIn> d = GuardDropIns(AllPresent(true), "/x");
     REQUIRE(d.size() == 4);
     CHECK(d[1].path == "/x/networking.service.d/50-haltfw.conf");
-    CHECK(d[1].content ==
-          "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
-          "# Keeps the firewall in place through the halt: its ExecStop ('ifdown -a') would deconfigure the interfaces "
-          "the halted firewall forwards on.\n"
-          "[Service]\n"
-          "ExecStop=\n");
+    CHECK(d[1].content == GuardText("its ExecStop ('ifdown -a') would deconfigure the interfaces the halted firewall "
+                                    "forwards on."));
     // A template's drop-in applies to every instance (ifup@eth0.service...).
     CHECK(d[2].path == "/x/ifup@.service.d/50-haltfw.conf");
-    CHECK(
-        d[2].content ==
-        "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
-        "# Keeps the firewall in place through the halt: its ExecStop ('ifdown %I') would deconfigure each hotplugged "
-        "interface.\n"
-        "[Service]\n"
-        "ExecStop=\n");
+    CHECK(d[2].content == GuardText("its ExecStop ('ifdown %I') would deconfigure each hotplugged interface."));
     CHECK(d[3].path == "/x/netfilter-persistent.service.d/50-haltfw.conf");
-    CHECK(d[3].content ==
-          "# Written by 'haltfw arm', removed by 'haltfw disarm' (see haltfw(8)).\n"
-          "# Keeps the firewall in place through the halt: FLUSH_ON_STOP=1: its ExecStop would flush the ruleset.\n"
-          "[Service]\n"
-          "ExecStop=\n");
+    CHECK(d[3].content == GuardText("FLUSH_ON_STOP=1: its ExecStop would flush the ruleset."));
 }
 
 TEST_CASE("guards: netfilter-persistent without FLUSH_ON_STOP=1 and absent units get none") {

@@ -1,4 +1,5 @@
 #include "arm/run_lock.h"
+#include "core/state_dir_test_support.h"
 
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -7,29 +8,11 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
 #include <thread>
 
 using namespace haltfw;
 
 namespace {
-
-// A state directory of the test's own, as $HALTFW_STATE_DIR, for its life.
-class ScratchStateDir {
-public:
-    ScratchStateDir() {
-        char tmpl[] = "/tmp/haltfw-run-lock-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-        setenv("HALTFW_STATE_DIR", (dir_ + "/state").c_str(), 1);
-    }
-    ~ScratchStateDir() {
-        unsetenv("HALTFW_STATE_DIR");
-        std::filesystem::remove_all(dir_);
-    }
-
-private:
-    std::string dir_;
-};
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -69,7 +52,7 @@ TEST_CASE("the busy message says what is known") {
 }
 
 TEST_CASE("one holder at a time") {
-    ScratchStateDir scratch;
+    ScratchStateDir scratch("run-lock", "state");
     LockOwner holder;
     CHECK_FALSE(LockHeld(&holder));  // no file yet: nothing created by looking
 
@@ -107,7 +90,7 @@ TEST_CASE("one holder at a time") {
 }
 
 TEST_CASE("a waiter gets the lock when its holder exits") {
-    ScratchStateDir scratch;
+    ScratchStateDir scratch("run-lock", "state");
     int ready[2];
     REQUIRE(pipe(ready) == 0);
     pid_t child = fork();

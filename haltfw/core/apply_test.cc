@@ -1,4 +1,5 @@
 #include "core/apply.h"
+#include "core/fake_calls_test_support.h"
 
 #include <catch2/catch.hpp>
 
@@ -7,20 +8,9 @@ using namespace haltfw;
 namespace {
 
 // Records every call as a line; fails the call whose line starts with
-// `fail_on`.
-class FakeSystem : public System {
+// `fail_on`, with "refused".
+class FakeSystem : public System, public FakeCalls {
 public:
-    std::vector<std::string> calls;
-    std::string fail_on;
-
-    bool Do(const std::string& call, std::string* err) {
-        calls.push_back(call);
-        if (!fail_on.empty() && call.rfind(fail_on, 0) == 0) {
-            *err = "refused";
-            return false;
-        }
-        return true;
-    }
     bool SetLinkMtu(int i, uint32_t m, std::string* e) override {
         return Do("mtu " + std::to_string(i) + " " + std::to_string(m), e);
     }

@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "base/scratch_dir_test_support.h"
+
 using namespace haltfw;
 
 namespace {
@@ -47,9 +49,7 @@ sysrq = 16
 }  // namespace
 
 TEST_CASE("a complete config parses into plain values") {
-    Diagnostics d;
-    Config c = ParseConfig(kGood, "/etc/haltfw/haltfw.conf", &d);
-    REQUIRE(d.ok());
+    Config c = ParseValid(kGood, "/etc/haltfw/haltfw.conf");
     REQUIRE(c.rule_files.size() == 2);
     CHECK(c.rule_files[0].path == "/etc/haltfw/rules.nft");
     CHECK(c.rule_files[1].path == "/etc/haltfw/extra.nft");  // relative to the config's directory
@@ -82,9 +82,7 @@ TEST_CASE("a complete config parses into plain values") {
 }
 
 TEST_CASE("sysctls: safe defaults first, a file setting overrides one in place") {
-    Diagnostics d;
-    Config c = ParseConfig(kGood, "haltfw.conf", &d);
-    REQUIRE(d.ok());
+    Config c = ParseValid(kGood);
     // The defaults, the file's ip_forward, then RAs off for the one device
     // named by 'device' (lan is chosen by MAC: no name to give).
     REQUIRE(c.sysctls.size() == DefaultSysctls().size() + 1 + 2);
@@ -102,11 +100,8 @@ TEST_CASE("sysctls: safe defaults first, a file setting overrides one in place")
 }
 
 TEST_CASE("sysctls: router advertisements off per device, a dot in the name escaped, a file setting kept") {
-    Diagnostics d;
-    Config c = ParseConfig("[ruleset]\nfile = r.nft\n[interface.v]\ndevice = eth0.100\n"
-                           "[sysctl]\nnet.ipv6.conf.eth0/100.accept_ra = 2\n",
-                           "haltfw.conf", &d);
-    REQUIRE(d.ok());
+    Config c = ParseValid("[ruleset]\nfile = r.nft\n[interface.v]\ndevice = eth0.100\n"
+                          "[sysctl]\nnet.ipv6.conf.eth0/100.accept_ra = 2\n");
     std::map<std::string, std::pair<std::string, int>> byKey;
     for (const SysctlSetting& s : c.sysctls) byKey[s.key] = {s.value, s.line};
     CHECK(byKey["net.ipv6.conf.eth0/100.accept_ra"] == std::make_pair(std::string("2"), 6));
@@ -239,9 +234,7 @@ TEST_CASE("syntax errors and a missing ruleset") {
 }
 
 TEST_CASE("a '#' inside a word is not a comment") {
-    Diagnostics d;
-    Config c = ParseConfig("[ruleset]\nfile = rules#1.nft # the rules\n", "/x/haltfw.conf", &d);
-    REQUIRE(d.ok());
+    Config c = ParseValid("[ruleset]\nfile = rules#1.nft # the rules\n", "/x/haltfw.conf");
     CHECK(c.rule_files[0].path == "/x/rules#1.nft");
 }
 
@@ -271,28 +264,10 @@ TEST_CASE("LoadConfig reports an unreadable file and an unreadable rules file") 
 
 namespace {
 
-// A scratch directory with files made by the test, removed with them.
-struct Scratch {
-    std::string dir;
-    Scratch() {
-        char tmpl[] = "/tmp/haltfw-config-test-XXXXXX";
-        dir = mkdtemp(tmpl) ? tmpl : "";
-    }
-    ~Scratch() { (void)!system(("rm -rf '" + dir + "'").c_str()); }
-    std::string Write(const std::string& name, const std::string& text) const {
-        std::string p = dir + "/" + name;
-        FILE* f = fopen(p.c_str(), "w");
-        if (f) fwrite(text.data(), 1, text.size(), f), fclose(f);
-        return p;
-    }
-};
-
 std::vector<std::string> LoadErrors(const std::string& path) {
     Diagnostics d;
     LoadConfig(path, &d);
-    std::vector<std::string> out;
-    for (const Diagnostic& e : d.errors()) out.push_back(e.Format());
-    return out;
+    return FormattedErrors(d);
 }
 
 const std::string kKeyChars = "(letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface name)";
@@ -376,15 +351,15 @@ TEST_CASE("messages quote at most 80 bytes of a value, control bytes escaped") {
 }
 
 TEST_CASE("the config must be a regular file of at most 64 MiB") {
-    Scratch s;
-    REQUIRE_FALSE(s.dir.empty());
+    ScratchDir s("config-test");
+    REQUIRE_FALSE(s.path.empty());
     // A FIFO: the O_PATH look means no open() that waits for a writer.
-    std::string fifo = s.dir + "/fifo.conf";
+    std::string fifo = s.path + "/fifo.conf";
     REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
     CHECK(LoadErrors(fifo) == std::vector<std::string>{fifo + ": not a regular file (a FIFO)"});
-    CHECK(LoadErrors(s.dir) == std::vector<std::string>{s.dir + ": not a regular file (a directory)"});
+    CHECK(LoadErrors(s.path) == std::vector<std::string>{s.path + ": not a regular file (a directory)"});
     CHECK(LoadErrors("/dev/zero") == std::vector<std::string>{"/dev/zero: not a regular file (a character device)"});
-    std::string sock = s.dir + "/sock";
+    std::string sock = s.path + "/sock";
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
@@ -405,27 +380,27 @@ TEST_CASE("the config must be a regular file of at most 64 MiB") {
 }
 
 TEST_CASE("rules files and what they include must be regular files of at most 64 MiB; an empty one is fine") {
-    Scratch s;
-    REQUIRE_FALSE(s.dir.empty());
-    REQUIRE(mkfifo((s.dir + "/fifo.nft").c_str(), 0600) == 0);
+    ScratchDir s("config-test");
+    REQUIRE_FALSE(s.path.empty());
+    REQUIRE(mkfifo((s.path + "/fifo.nft").c_str(), 0600) == 0);
     std::string big = s.Write("big.nft", "");
     REQUIRE(truncate(big.c_str(), (64 << 20) + 1) == 0);
     s.Write("empty.nft", "");
-    REQUIRE(mkdir((s.dir + "/inc.d").c_str(), 0700) == 0);
-    s.Write("inc.d/a.nft", "include \"" + s.dir + "/inc.d/*\"\n");  // includes itself: read once
-    REQUIRE(mkfifo((s.dir + "/inc.d/pipe").c_str(), 0600) == 0);
+    REQUIRE(mkdir((s.path + "/inc.d").c_str(), 0700) == 0);
+    s.Write("inc.d/a.nft", "include \"" + s.path + "/inc.d/*\"\n");  // includes itself: read once
+    REQUIRE(mkfifo((s.path + "/inc.d/pipe").c_str(), 0600) == 0);
     s.Write("top.nft", "# a comment: include \"/dev/zero\"\n"
                        "table inet t {\n"
                        "    include \"/dev/zero\"\n"
                        "}\n"
                        "include \"./no-such-file.nft\"\n"  // nft's to report
-                       "include \"" + s.dir + "/inc.d/*\"\n");
+                       "include \"" + s.path + "/inc.d/*\"\n");
     std::string conf =
         s.Write("haltfw.conf",
                 "[ruleset]\nfile = fifo.nft\nfile = /dev/zero\nfile = .\nfile = big.nft\nfile = empty.nft\n"
                 "file = top.nft\nfile = missing.nft\n");
     auto e = LoadErrors(conf);
-    const std::string d = s.dir;
+    const std::string d = s.path;
     REQUIRE(e == std::vector<std::string>{
                      conf + ":2: [ruleset] file '" + d + "/fifo.nft': not a regular file (a FIFO)",
                      conf + ":3: [ruleset] file '/dev/zero': not a regular file (a character device)",

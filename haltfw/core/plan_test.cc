@@ -51,6 +51,23 @@ PlanInputs Inputs(const Config& c, std::map<std::string, std::string> overrides 
     return in;
 }
 
+// Inputs(c), on a kernel that lacks the sysctl `missing`.
+PlanInputs InputsLacking(const Config& c, const std::string& missing) {
+    PlanInputs in = Inputs(c);
+    auto read = in.read_sysctl;
+    in.read_sysctl = [read, missing](const std::string& k, std::string* v) { return k != missing && read(k, v); };
+    return in;
+}
+
+// A default route via `gateway`, out of the link `oif`.
+Route DefaultVia(const char* gateway, int oif) {
+    Route r;
+    r.dst = *ParsePrefix("0.0.0.0/0", true);
+    r.gateway = ParseIpAddr(gateway);
+    r.oif = oif;
+    return r;
+}
+
 std::vector<std::string> Whats(const Plan& p) {
     std::vector<std::string> out;
     for (const Action& a : p.actions) out.push_back(a.what);
@@ -87,11 +104,7 @@ TEST_CASE("plan of a box already at the config is empty") {
     s.links[1].flags = IFF_UP;
     s.addresses.push_back({2, *ParsePrefix("198.51.100.1/24", true)});
     s.addresses.push_back({3, *ParsePrefix("192.0.2.1/24", true)});
-    Route def;
-    def.dst = *ParsePrefix("0.0.0.0/0", true);
-    def.gateway = ParseIpAddr("198.51.100.254");
-    def.oif = 2;
-    s.routes.push_back(def);
+    s.routes.push_back(DefaultVia("198.51.100.254", 2));
     Plan p = ComputePlan(c, s, Inputs(c));
     CHECK(p.problems.ok());
     CHECK(p.Empty());
@@ -103,11 +116,7 @@ TEST_CASE("a finite-lifetime address is made static; a foreign default route is 
     Address dhcp{2, *ParsePrefix("198.51.100.1/24", true)};
     dhcp.valid_lft = 300;
     s.addresses.push_back(dhcp);
-    Route old;
-    old.dst = *ParsePrefix("0.0.0.0/0", true);
-    old.gateway = ParseIpAddr("192.0.2.254");
-    old.oif = 3;
-    s.routes.push_back(old);
+    s.routes.push_back(DefaultVia("192.0.2.254", 3));
     Plan p = ComputePlan(c, s, Inputs(c));
     auto w = Whats(p);
     REQUIRE(std::find(w.begin(), w.end(),
@@ -131,12 +140,7 @@ TEST_CASE("a missing device or an unknown sysctl stops the plan with a located p
     CHECK(p.problems.errors()[0].Format() == "haltfw.conf:8: interface 'lan': device 'eth1' does not exist");
 
     Config c2 = ParseValid(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
-    PlanInputs in = Inputs(c2);
-    auto read = in.read_sysctl;
-    in.read_sysctl = [read](const std::string& k, std::string* v) {
-        return k != "net.ipv4.no_such_thing" && read(k, v);
-    };
-    Plan p2 = ComputePlan(c2, Live(), in);
+    Plan p2 = ComputePlan(c2, Live(), InputsLacking(c2, "net.ipv4.no_such_thing"));
     REQUIRE(p2.problems.errors().size() == 1);
     CHECK(p2.problems.errors()[0].Format() ==
           "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel");
@@ -191,15 +195,8 @@ TEST_CASE("a missing device does not hide a sysctl this kernel lacks: check list
     Config c = ParseValid(std::string(kConf) + "net.ipv4.no_such_thing = 1\n");
     NetState s = Live();
     s.links.pop_back();
-    PlanInputs in = Inputs(c);
-    auto read = in.read_sysctl;
-    in.read_sysctl = [read](const std::string& k, std::string* v) {
-        return k != "net.ipv4.no_such_thing" && read(k, v);
-    };
-    Plan p = ComputePlan(c, s, in);
-    std::vector<std::string> e;
-    for (const Diagnostic& d : p.problems.errors()) e.push_back(d.Format());
-    CHECK(e ==
+    Plan p = ComputePlan(c, s, InputsLacking(c, "net.ipv4.no_such_thing"));
+    CHECK(FormattedErrors(p.problems) ==
           std::vector<std::string>{"haltfw.conf:8: interface 'lan': device 'eth1' does not exist",
                                    "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
     CHECK(p.actions.empty());

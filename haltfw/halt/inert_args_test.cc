@@ -46,25 +46,26 @@ TEST_CASE("haltfw-inert's arguments: --ctrl-alt-del in both forms, --help") {
 }
 
 TEST_CASE("haltfw-inert's arguments: errors name the argument and leave Ctrl-Alt-Del ignored") {
-    Parsed p = Parse({"--ctrl-alt-del", "reboot", "--bogus"});
-    CHECK_FALSE(p.ok);
-    CHECK(p.err == "unknown option");
-    CHECK(p.bad == 3);
-    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
+    struct Case {
+        std::vector<const char*> argv;
+        const char* err;
+        int bad;  ///< The argument named, as its index in argv (argv[0] is the program).
+    };
+    const Case cases[] = {
+        {{"--ctrl-alt-del", "reboot", "--bogus"}, "unknown option", 3},
+        {{"--ctrl-alt-del"}, "missing value for --ctrl-alt-del", 1},
+        {{"--ctrl-alt-del", "halt"}, "bad value for --ctrl-alt-del (reboot, poweroff or ignore)", 2},
+    };
+    for (const Case& c : cases) {
+        INFO(c.err);
+        Parsed p = Parse(c.argv);
+        CHECK_FALSE(p.ok);
+        CHECK(p.err == c.err);
+        CHECK(p.bad == c.bad);
+        CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
+    }
 
-    p = Parse({"--ctrl-alt-del"});
-    CHECK_FALSE(p.ok);
-    CHECK(p.err == "missing value for --ctrl-alt-del");
-    CHECK(p.bad == 1);
-    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
-
-    p = Parse({"--ctrl-alt-del", "halt"});
-    CHECK_FALSE(p.ok);
-    CHECK(p.err == "bad value for --ctrl-alt-del (reboot, poweroff or ignore)");
-    CHECK(p.bad == 2);
-    CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
-
-    p = Parse({"--ctrl-alt-del=Reboot"});
+    Parsed p = Parse({"--ctrl-alt-del=Reboot"});
     CHECK_FALSE(p.ok);
     CHECK(p.bad == 1);
     CHECK_FALSE(Parse({"reboot"}).ok);

@@ -1,35 +1,12 @@
 #include "net/net_addr.h"
+#include "net/net_addr_test_support.h"
 
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
 
-// Readable values in failure messages instead of "{?}".
-namespace Catch {
-template <>
-struct StringMaker<haltfw::IpAddr> {
-    static std::string convert(const haltfw::IpAddr& a) { return haltfw::FormatIp(a); }
-};
-template <>
-struct StringMaker<haltfw::Prefix> {
-    static std::string convert(const haltfw::Prefix& p) { return haltfw::FormatPrefix(p); }
-};
-}  // namespace Catch
-
 namespace haltfw {
 namespace {
-
-IpAddr Ip(const char* s) {
-    std::optional<IpAddr> a = ParseIpAddr(s);
-    REQUIRE(a);
-    return *a;
-}
-
-Prefix Pfx(const char* s) {
-    std::optional<Prefix> p = ParsePrefix(s, true);
-    REQUIRE(p);
-    return *p;
-}
 
 std::string PrefixError(const char* s, bool require_len = true) {
     std::string err;

@@ -3,6 +3,7 @@
 // that it is not in the host's namespace, so it can never touch the host's
 // network. Only documentation addresses are used; no traffic is sent.
 #include "net/rtnl.h"
+#include "net/net_addr_test_support.h"
 #include "nft/netns_test_support.h"
 
 #include <linux/if_addr.h>
@@ -14,18 +15,6 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-
-// Readable values in failure messages instead of "{?}".
-namespace Catch {
-template <>
-struct StringMaker<haltfw::IpAddr> {
-    static std::string convert(const haltfw::IpAddr& a) { return haltfw::FormatIp(a); }
-};
-template <>
-struct StringMaker<haltfw::Prefix> {
-    static std::string convert(const haltfw::Prefix& p) { return haltfw::FormatPrefix(p); }
-};
-}  // namespace Catch
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -76,21 +65,9 @@ int IfIndex(RtnlSocket& s, const std::string& name) {
     return l->index;
 }
 
-Prefix P(const char* s) {
-    std::optional<Prefix> p = ParsePrefix(s, true);
-    REQUIRE(p);
-    return *p;
-}
-
-IpAddr Ip(const char* s) {
-    std::optional<IpAddr> a = ParseIpAddr(s);
-    REQUIRE(a);
-    return *a;
-}
-
 const Address* FindAddress(const NetState& st, int ifindex, const char* prefix) {
     for (const Address& a : st.addresses) {
-        if (a.ifindex == ifindex && a.prefix == P(prefix))
+        if (a.ifindex == ifindex && a.prefix == Pfx(prefix))
             return &a;
     }
     return nullptr;
@@ -99,7 +76,7 @@ const Address* FindAddress(const NetState& st, int ifindex, const char* prefix) 
 std::vector<Route> RoutesTo(const NetState& st, const char* dst) {
     std::vector<Route> out;
     for (const Route& r : st.routes) {
-        if (r.dst == P(dst))
+        if (r.dst == Pfx(dst))
             out.push_back(r);
     }
     return out;
@@ -110,6 +87,26 @@ std::string Refused(bool ok, const std::string& err) {
     CHECK_FALSE(ok);
     return err;
 }
+
+// The start of most test cases, as a fixture: Start(NAME) checks that the
+// case runs in a private namespace, then opens a socket (`s`) and makes a
+// veth pair NAMEa/NAMEb (deleted when the case ends), NAMEa's index in `idx`.
+class VethCase {
+protected:
+    void Start(const std::string& name) {
+        REQUIRE(InPrivateNetns());
+        s = OpenOrFail();
+        veth_.emplace(name + "a", name + "b");
+        idx = IfIndex(*s, name + "a");
+    }
+
+    std::unique_ptr<RtnlSocket> s;
+    int idx = 0;
+    std::string err;
+
+private:
+    std::optional<Veth> veth_;
+};
 
 TEST_CASE("Dump reports links with name, index, MAC, MTU, flags and kind", "[rtnl]") {
     REQUIRE(InPrivateNetns());
@@ -143,12 +140,8 @@ TEST_CASE("Dump reports links with name, index, MAC, MTU, flags and kind", "[rtn
     CHECK(st.FindLinkByIndex(0) == nullptr);
 }
 
-TEST_CASE("SetLinkUp and SetLinkMtu change only what they name", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw1a", "hfw1b");
-    int idx = IfIndex(*s, "hfw1a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "SetLinkUp and SetLinkMtu change only what they name", "[rtnl]") {
+    Start("hfw1");
 
     REQUIRE(s->SetLinkUp(idx, true, &err));
     NetState st = DumpOrFail(*s);
@@ -167,12 +160,8 @@ TEST_CASE("SetLinkUp and SetLinkMtu change only what they name", "[rtnl]") {
     CHECK(st.FindLink("hfw1a")->mtu == 1400);
 }
 
-TEST_CASE("Link errors carry the operation and the kernel's reason", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw2a", "hfw2b");
-    int idx = IfIndex(*s, "hfw2a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "Link errors carry the operation and the kernel's reason", "[rtnl]") {
+    Start("hfw2");
 
     CHECK(Refused(s->SetLinkMtu(idx, 100000, &err), err) ==
           "RTM_NEWLINK ifindex " + std::to_string(idx) +
@@ -185,16 +174,12 @@ TEST_CASE("Link errors carry the operation and the kernel's reason", "[rtnl]") {
     CHECK(DumpOrFail(*s).FindLink("hfw2a"));
 }
 
-TEST_CASE("AddAddress and DelAddress, both families", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw3a", "hfw3b");
-    int idx = IfIndex(*s, "hfw3a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "AddAddress and DelAddress, both families", "[rtnl]") {
+    Start("hfw3");
     REQUIRE(s->SetLinkUp(idx, true, &err));
 
-    REQUIRE(s->AddAddress(idx, P("192.0.2.1/24"), false, &err));
-    REQUIRE(s->AddAddress(idx, P("2001:db8:3::1/64"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("192.0.2.1/24"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("2001:db8:3::1/64"), false, &err));
     NetState st = DumpOrFail(*s);
     for (const char* p : {"192.0.2.1/24", "2001:db8:3::1/64"}) {
         INFO(p);
@@ -212,26 +197,23 @@ TEST_CASE("AddAddress and DelAddress, both families", "[rtnl]") {
     CHECK(connected[0].protocol == RTPROT_KERNEL);
     CHECK(connected[0].oif == idx);
 
-    std::string e = Refused(s->AddAddress(idx, P("192.0.2.1/24"), false, &err), err);
+    std::string e = Refused(s->AddAddress(idx, Pfx("192.0.2.1/24"), false, &err), err);
     CHECK_THAT(e, StartsWith("RTM_NEWADDR 192.0.2.1/24 ifindex " + std::to_string(idx) + ": "));
     CHECK_THAT(e, Contains("(EEXIST)"));
 
-    REQUIRE(s->DelAddress(idx, P("192.0.2.1/24"), &err));
-    REQUIRE(s->DelAddress(idx, P("2001:db8:3::1/64"), &err));
+    REQUIRE(s->DelAddress(idx, Pfx("192.0.2.1/24"), &err));
+    REQUIRE(s->DelAddress(idx, Pfx("2001:db8:3::1/64"), &err));
     st = DumpOrFail(*s);
     CHECK_FALSE(FindAddress(st, idx, "192.0.2.1/24"));
     CHECK_FALSE(FindAddress(st, idx, "2001:db8:3::1/64"));
 
-    e = Refused(s->DelAddress(idx, P("192.0.2.1/24"), &err), err);
+    e = Refused(s->DelAddress(idx, Pfx("192.0.2.1/24"), &err), err);
     CHECK_THAT(e, StartsWith("RTM_DELADDR 192.0.2.1/24 ifindex " + std::to_string(idx) + ": "));
     CHECK_THAT(e, Contains("(EADDRNOTAVAIL)"));
 }
 
-TEST_CASE("Dump takes address flags above 8 bits from IFA_FLAGS", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw9a", "hfw9b");
-    int idx = IfIndex(*s, "hfw9a");
+TEST_CASE_METHOD(VethCase, "Dump takes address flags above 8 bits from IFA_FLAGS", "[rtnl]") {
+    Start("hfw9");
     Sh("ip addr add 203.0.113.1/24 dev hfw9a noprefixroute");
 
     NetState st = DumpOrFail(*s);
@@ -241,12 +223,8 @@ TEST_CASE("Dump takes address flags above 8 bits from IFA_FLAGS", "[rtnl]") {
     CHECK((a->flags & IFA_F_PERMANENT) != 0);
 }
 
-TEST_CASE("AddAddress with replace makes a finite address permanent", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw4a", "hfw4b");
-    int idx = IfIndex(*s, "hfw4a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "AddAddress with replace makes a finite address permanent", "[rtnl]") {
+    Start("hfw4");
     Sh("ip addr add 198.51.100.1/24 dev hfw4a valid_lft 300 preferred_lft 300");
     Sh("ip -6 addr add 2001:db8:4::1/64 dev hfw4a valid_lft 300 preferred_lft 300");
 
@@ -263,8 +241,8 @@ TEST_CASE("AddAddress with replace makes a finite address permanent", "[rtnl]") 
         CHECK((a->flags & IFA_F_PERMANENT) == 0);
 
         // Without replace the address is already there.
-        CHECK_THAT(Refused(s->AddAddress(idx, P(p), false, &err), err), Contains("(EEXIST)"));
-        REQUIRE(s->AddAddress(idx, P(p), true, &err));
+        CHECK_THAT(Refused(s->AddAddress(idx, Pfx(p), false, &err), err), Contains("(EEXIST)"));
+        REQUIRE(s->AddAddress(idx, Pfx(p), true, &err));
     }
     st = DumpOrFail(*s);
     for (const char* p : prefixes) {
@@ -277,22 +255,18 @@ TEST_CASE("AddAddress with replace makes a finite address permanent", "[rtnl]") 
     }
 }
 
-TEST_CASE("ReplaceRoute and DelRoute in the main table", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw5a", "hfw5b");
+TEST_CASE_METHOD(VethCase, "ReplaceRoute and DelRoute in the main table", "[rtnl]") {
+    Start("hfw5");
     Sh("ip link set hfw5b up");
-    int idx = IfIndex(*s, "hfw5a");
-    std::string err;
     REQUIRE(s->SetLinkUp(idx, true, &err));
-    REQUIRE(s->AddAddress(idx, P("192.0.2.1/24"), false, &err));
-    REQUIRE(s->AddAddress(idx, P("2001:db8:5::1/64"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("192.0.2.1/24"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("2001:db8:5::1/64"), false, &err));
 
-    Route via{P("203.0.113.0/24"), Ip("192.0.2.2"), idx, 100};
-    Route onlink{P("198.51.100.0/24"), std::nullopt, idx, 0};
-    Route dflt{P("0.0.0.0/0"), Ip("192.0.2.2"), 0, 0};
-    Route v6{P("2001:db8:6::/48"), Ip("2001:db8:5::2"), idx, 100};
-    Route v4via6{P("203.0.113.128/25"), Ip("2001:db8:5::2"), idx, 0};  // RTA_VIA
+    Route via{Pfx("203.0.113.0/24"), Ip("192.0.2.2"), idx, 100};
+    Route onlink{Pfx("198.51.100.0/24"), std::nullopt, idx, 0};
+    Route dflt{Pfx("0.0.0.0/0"), Ip("192.0.2.2"), 0, 0};
+    Route v6{Pfx("2001:db8:6::/48"), Ip("2001:db8:5::2"), idx, 100};
+    Route v4via6{Pfx("203.0.113.128/25"), Ip("2001:db8:5::2"), idx, 0};  // RTA_VIA
     for (const Route* r : {&via, &onlink, &dflt, &v6, &v4via6}) {
         INFO(FormatPrefix(r->dst));
         REQUIRE(s->ReplaceRoute(*r, &err));
@@ -358,15 +332,11 @@ TEST_CASE("ReplaceRoute and DelRoute in the main table", "[rtnl]") {
     CHECK_THAT(e, Contains("(ESRCH)"));
 }
 
-TEST_CASE("IPv6 route metric 0 comes back as 1024", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw6a", "hfw6b");
-    int idx = IfIndex(*s, "hfw6a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "IPv6 route metric 0 comes back as 1024", "[rtnl]") {
+    Start("hfw6");
     REQUIRE(s->SetLinkUp(idx, true, &err));
 
-    Route r{P("2001:db8:7::/48"), std::nullopt, idx, 0};
+    Route r{Pfx("2001:db8:7::/48"), std::nullopt, idx, 0};
     REQUIRE(s->ReplaceRoute(r, &err));
     std::vector<Route> found = RoutesTo(DumpOrFail(*s), "2001:db8:7::/48");
     REQUIRE(found.size() == 1);
@@ -376,23 +346,19 @@ TEST_CASE("IPv6 route metric 0 comes back as 1024", "[rtnl]") {
     CHECK(RoutesTo(DumpOrFail(*s), "2001:db8:7::/48").empty());
 }
 
-TEST_CASE("A refused route carries the kernel's extack message", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw7a", "hfw7b");
-    int idx = IfIndex(*s, "hfw7a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "A refused route carries the kernel's extack message", "[rtnl]") {
+    Start("hfw7");
     REQUIRE(s->SetLinkUp(idx, true, &err));
-    REQUIRE(s->AddAddress(idx, P("192.0.2.1/24"), false, &err));
-    REQUIRE(s->AddAddress(idx, P("2001:db8:8::1/64"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("192.0.2.1/24"), false, &err));
+    REQUIRE(s->AddAddress(idx, Pfx("2001:db8:8::1/64"), false, &err));
 
     // No route to the gateway.
-    Route unreachable{P("203.0.113.0/24"), Ip("198.51.100.9"), 0, 0};
+    Route unreachable{Pfx("203.0.113.0/24"), Ip("198.51.100.9"), 0, 0};
     CHECK(Refused(s->ReplaceRoute(unreachable, &err), err) ==
           "RTM_NEWROUTE 203.0.113.0/24 via 198.51.100.9: Nexthop has invalid gateway (ENETUNREACH)");
 
     // IPv6 refuses one of our own addresses as a gateway.
-    Route own6{P("2001:db8:9::/48"), Ip("2001:db8:8::1"), idx, 0};
+    Route own6{Pfx("2001:db8:9::/48"), Ip("2001:db8:8::1"), idx, 0};
     CHECK(Refused(s->ReplaceRoute(own6, &err), err) ==
           "RTM_NEWROUTE 2001:db8:9::/48 via 2001:db8:8::1 ifindex " + std::to_string(idx) +
               ": Gateway can not be a local address (EINVAL)");
@@ -403,12 +369,8 @@ TEST_CASE("A refused route carries the kernel's extack message", "[rtnl]") {
     CHECK(RoutesTo(st, "2001:db8:9::/48").empty());
 }
 
-TEST_CASE("Dump reads multi-part dumps to the end", "[rtnl]") {
-    REQUIRE(InPrivateNetns());
-    auto s = OpenOrFail();
-    Veth veth("hfw8a", "hfw8b");
-    int idx = IfIndex(*s, "hfw8a");
-    std::string err;
+TEST_CASE_METHOD(VethCase, "Dump reads multi-part dumps to the end", "[rtnl]") {
+    Start("hfw8");
     REQUIRE(s->SetLinkUp(idx, true, &err));
 
     // Each address message is ~80 bytes and each route ~150, so these fill
@@ -416,13 +378,13 @@ TEST_CASE("Dump reads multi-part dumps to the end", "[rtnl]") {
     constexpr int kAddrs = 500;
     for (int i = 0; i < kAddrs; ++i) {
         std::string a = (i < 250 ? "192.0.2." : "198.51.100.") + std::to_string(i % 250 + 1) + "/32";
-        REQUIRE(s->AddAddress(idx, P(a.c_str()), false, &err));
+        REQUIRE(s->AddAddress(idx, Pfx(a.c_str()), false, &err));
     }
     constexpr int kRoutes = 1500;
     for (int i = 0; i < kRoutes; ++i) {
         char dst[64];
         snprintf(dst, sizeof(dst), "2001:db8:a:%x::/64", i);
-        REQUIRE(s->ReplaceRoute(Route{P(dst), std::nullopt, idx, 0}, &err));
+        REQUIRE(s->ReplaceRoute(Route{Pfx(dst), std::nullopt, idx, 0}, &err));
     }
 
     NetState st = DumpOrFail(*s);
@@ -432,7 +394,7 @@ TEST_CASE("Dump reads multi-part dumps to the end", "[rtnl]") {
     CHECK(addrs == kAddrs);
     int routes = 0;
     for (const Route& r : st.routes)
-        routes += r.oif == idx && P("2001:db8:a::/48").contains(r.dst.addr);
+        routes += r.oif == idx && Pfx("2001:db8:a::/48").contains(r.dst.addr);
     CHECK(routes == kRoutes);
 }
 

@@ -8,13 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/big_apply.bash"
 RUNS=${RUNS:-10}
-make_links
-write_big_configs
 
 declare -A state
 for c in b c; do
-    reset_net
-    run_haltfw 0 --config "$WORK/a.conf" apply
+    apply_from_nothing a
     state[a]=$(whole_state)
     run_haltfw 0 --config "$WORK/$c.conf" apply
     state[$c]=$(whole_state)
@@ -22,8 +19,7 @@ done
 
 caught=0
 for ((run = 1; run <= RUNS; run++)); do
-    reset_net
-    run_haltfw 0 --config "$WORK/a.conf" apply
+    apply_from_nothing a
     new=$([ $((run % 2)) -eq 1 ] && echo b || echo c)
     "$HALTFW" --config "$WORK/$new.conf" apply >"$WORK/out" 2>&1 &
     pid=$!

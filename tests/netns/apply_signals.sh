@@ -12,19 +12,15 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/big_apply.bash"
 RUNS=${RUNS:-20}
-make_links
-write_big_configs
 
 # The whole states: A applied from nothing; then B or C applied over it.
 # And how long the apply over A takes, from its start and from its first
 # change (the journal appears) to its end.
 declare -A state took changing
-reset_net
-run_haltfw 0 --config "$WORK/a.conf" apply
+apply_from_nothing a
 state[a]=$(whole_state)
 for c in b c; do
-    reset_net
-    run_haltfw 0 --config "$WORK/a.conf" apply
+    apply_from_nothing a
     t0=$(now_ms)
     "$HALTFW" --config "$WORK/$c.conf" apply >"$WORK/out" 2>&1 &
     wait_for_file "$(journal_path)" 5000 || fail "apply $c: no journal while it changed"
@@ -56,8 +52,7 @@ wait_for_haltfw() {
 signals=(INT TERM HUP)
 declare -A seen
 for ((run = 1; run <= RUNS; run++)); do
-    reset_net
-    run_haltfw 0 --config "$WORK/a.conf" apply
+    apply_from_nothing a
     new=$([ $((run % 2)) -eq 1 ] && echo b || echo c)
     sig=${signals[$((run % 3))]}
     # Non-interactive bash starts background jobs with SIGINT ignored

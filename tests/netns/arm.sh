@@ -7,7 +7,6 @@
 . "$(dirname "$0")/arm_env.bash"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 # arm records the exitrd's files only from sources older than 2 s (a second
 # change within the same clock tick would not show): let a fresh build age.
 wait_until_aged() {
@@ -46,7 +45,6 @@ has_interp "$SHUTDOWN" && fail "exitrd shutdown is dynamically linked"
 "$SHUTDOWN" || fail "exitrd shutdown does not run"
 
 # The manifest: the live digest, the links and addresses, forwarding.
-M="$HALTFW_EXITRD/haltfw.manifest"
 expect_eq "manifest mode" "$(stat -c %a "$M")" 600
 expect_eq "manifest digest" "$(sed -n 's/^digest //p' "$M")" "$digest"
 expect_eq "manifest links" "$(grep -E '^(link|address) ' "$M")" "link wan wan0

@@ -5,7 +5,8 @@
 #   HALTFW_SYSROOT  unit files and their settings are read, and the guards
 #                   written, under it; with it set haltfw never contacts
 #                   systemd, so no test can reload or halt the host
-# and provides a fake Debian unit tree with nftables and ifupdown installed.
+# and provides a fake Debian unit tree with nftables and ifupdown installed,
+# and M, the path of the manifest arm writes.
 FINAL=${HALTFW_TEST_FINAL:-}
 if [ ! -x "$FINAL" ]; then
     echo "skipped: $TEST: HALTFW_TEST_FINAL (a static stand-in for haltfw-final) is not set"
@@ -13,6 +14,8 @@ if [ ! -x "$FINAL" ]; then
 fi
 export HALTFW_EXITRD="$WORK/exitrd"
 export HALTFW_SYSROOT="$WORK/root"
+# shellcheck disable=SC2034 # read by the tests that source this
+M="$HALTFW_EXITRD/haltfw.manifest"
 unset HALTFW_FINAL
 UNITS="$HALTFW_SYSROOT/run/systemd/system"
 mkdir -p "$UNITS" "$HALTFW_SYSROOT/lib/systemd/system" "$HALTFW_SYSROOT/etc/default"

@@ -9,8 +9,6 @@
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
-M="$HALTFW_EXITRD/haltfw.manifest"
 
 run_haltfw 0 --config "$CONF" arm --final "$REAL"
 expect_contains "arm" "$OUT" "bytes) with its loader and "

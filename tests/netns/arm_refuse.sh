@@ -8,8 +8,6 @@
 . "$(dirname "$0")/arm_env.bash"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
-M="$HALTFW_EXITRD/haltfw.manifest"
 
 # nothing_armed WHAT: no exitrd (not even its directory), no guard.
 nothing_armed() {

@@ -1,7 +1,8 @@
 # Sourced by the lock and signal namespace tests after lib.sh (not a test
-# itself: the test glob takes *.sh). Configs large enough that an apply
-# takes a few hundred milliseconds, so that a second haltfw or a signal
-# lands in the middle of one:
+# itself: the test glob takes *.sh); makes the links (make_links) and writes
+# into $WORK configs large enough that an apply takes a few hundred
+# milliseconds, so that a second haltfw or a signal lands in the middle of
+# one:
 #   A  rules a.nft (a set of $ELEMENTS IPv6 addresses), lan0 with
 #      $ADDRESSES IPv6 addresses in 2001:db8:a::/64, a default route and a
 #      static one, forwarding on for both families
@@ -42,71 +43,49 @@ addresses() {
     for ((i = $2; i < $2 + $3; i++)); do printf 'address = %s::%x/64\n' "$1" "$i"; done
 }
 
+# big_config RULES WAN_ROUTES LAN_ADDRESSES SYSCTLS: what A, B and C share:
+# the rules file $WORK/RULES; wan0 with 198.51.100.1/24, a default route
+# and the WAN_ROUTES lines; lan0 with 192.0.2.1/24 and the LAN_ADDRESSES
+# lines; IPv4 forwarding on and the SYSCTLS lines.
+big_config() {
+    cat <<CONF
+[ruleset]
+file = $WORK/$1
+
+[interface.wan]
+device = wan0
+address = 198.51.100.1/24
+gateway = 198.51.100.254
+$2
+
+[interface.lan]
+device = lan0
+address = 192.0.2.1/24
+$3
+
+[sysctl]
+net.ipv4.ip_forward = 1
+$4
+CONF
+}
+
+# c_routes: C's $C_ROUTES more static routes, one "route =" line each.
+c_routes() {
+    local i
+    for ((i = 1; i <= C_ROUTES; i++)); do echo "route = 203.0.113.$((128 + i))/32 via 198.51.100.252"; done
+}
+
 write_big_configs() {
     write_rules "$WORK/a.nft" 2001:db8:1000:a
     write_rules "$WORK/b.nft" 2001:db8:1000:b
-    cat >"$WORK/a.conf" <<CONF
-[ruleset]
-file = $WORK/a.nft
-
-[interface.wan]
-device = wan0
-address = 198.51.100.1/24
-gateway = 198.51.100.254
-route = 203.0.113.0/24 via 198.51.100.253
-
-[interface.lan]
-device = lan0
-address = 192.0.2.1/24
-$(addresses 2001:db8:a 1 "$ADDRESSES")
-
-[sysctl]
-net.ipv4.ip_forward = 1
-net.ipv6.conf.all.forwarding = 1
-CONF
-    cat >"$WORK/b.conf" <<CONF
-[ruleset]
-file = $WORK/b.nft
-
-[interface.wan]
-device = wan0
-address = 198.51.100.1/24
-gateway = 198.51.100.254
-route = 203.0.113.0/25 via 198.51.100.252
-
-[interface.lan]
-device = lan0
-address = 192.0.2.1/24
-$(addresses 2001:db8:b 1 "$ADDRESSES")
-
-[sysctl]
-net.ipv4.ip_forward = 1
-net.ipv6.conf.all.forwarding = 0
-CONF
-    local routes="" i
-    for ((i = 1; i <= C_ROUTES; i++)); do routes+="route = 203.0.113.$((128 + i))/32 via 198.51.100.252"$'\n'; done
-    cat >"$WORK/c.conf" <<CONF
-[ruleset]
-file = $WORK/a.nft
-
-[interface.wan]
-device = wan0
-address = 198.51.100.1/24
-gateway = 198.51.100.254
-route = 203.0.113.0/24 via 198.51.100.253
-$routes
-[interface.lan]
-device = lan0
-address = 192.0.2.1/24
-$(addresses 2001:db8:a 1 "$ADDRESSES")
-$(addresses 2001:db8:c 1 "$C_ADDRESSES")
-
-[sysctl]
-net.ipv4.ip_forward = 1
-net.ipv6.conf.all.forwarding = 1
-net.ipv4.conf.all.arp_ignore = 1
-net.ipv4.conf.all.arp_announce = 2
-CONF
+    big_config a.nft "route = 203.0.113.0/24 via 198.51.100.253" "$(addresses 2001:db8:a 1 "$ADDRESSES")" \
+        "net.ipv6.conf.all.forwarding = 1" >"$WORK/a.conf"
+    big_config b.nft "route = 203.0.113.0/25 via 198.51.100.252" "$(addresses 2001:db8:b 1 "$ADDRESSES")" \
+        "net.ipv6.conf.all.forwarding = 0" >"$WORK/b.conf"
+    big_config a.nft "$(echo "route = 203.0.113.0/24 via 198.51.100.253"; c_routes)" \
+        "$(addresses 2001:db8:a 1 "$ADDRESSES"; addresses 2001:db8:c 1 "$C_ADDRESSES")" \
+        $'net.ipv6.conf.all.forwarding = 1\nnet.ipv4.conf.all.arp_ignore = 1\nnet.ipv4.conf.all.arp_announce = 2' \
+        >"$WORK/c.conf"
 }
 
 # reset_net: no addresses, static routes, ruleset or apply record; C's
@@ -119,6 +98,12 @@ reset_net() {
     ip -6 route flush proto static 2>/dev/null || true
     nft flush ruleset
     rm -f "$HALTFW_STATE_DIR"/applied-*
+}
+
+# apply_from_nothing NAME: config NAME (a, b or c) applied after reset_net.
+apply_from_nothing() {
+    reset_net
+    run_haltfw 0 --config "$WORK/$1.conf" apply
 }
 
 # whole_state: addresses, routes, the configured sysctls and the ruleset
@@ -160,3 +145,6 @@ ms() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
 # now_ms: the time in milliseconds (bash's own clock: no process started).
 now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
+
+make_links
+write_big_configs

@@ -10,14 +10,11 @@
 ELEMENTS=${ELEMENTS:-30000}
 . "$(dirname "$0")/big_apply.bash"
 RUNS=${RUNS:-20}
-make_links
-write_big_configs
 
 # The digest each config leaves, applied alone from nothing.
 declare -A digest
 for c in a b; do
-    reset_net
-    run_haltfw 0 --config "$WORK/$c.conf" apply
+    apply_from_nothing "$c"
     digest[$c]=$("$HALTFW" digest)
 done
 [ "${digest[a]}" != "${digest[b]}" ] || fail "configs a and b load the same ruleset"

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 run_haltfw 0 --config "$CONF" apply
 digest=$("$HALTFW" digest)
 cookie=$(python3 -c 'import socket; print(int.from_bytes(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).getsockopt(socket.SOL_SOCKET, 71, 8), "little"))')

@@ -7,7 +7,6 @@
 . "$(dirname "$0")/arm_env.bash"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 FWD4="BLOCKER: ruleset: no base chain on the forward hook for IPv4 (a chain of family ip or inet with 'hook forward'), and net.ipv4.ip_forward = 1 (as [sysctl] sets it): the halted box would forward every IPv4 packet unfiltered"
 IN4="WARNING: ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every IPv4 packet to the box itself is accepted"
 IN6="WARNING: ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): every IPv6 packet to the box itself is accepted"

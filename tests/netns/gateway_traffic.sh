@@ -27,29 +27,18 @@ WAN=hfw-gw-wan-$$
 SERVER_PIDS=()
 cleanup() {
     for pid in "${SERVER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    ip netns del "$LAN" 2>/dev/null || true
-    ip netns del "$WAN" 2>/dev/null || true
+    del_lan_wan
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-in_lan() { ip netns exec "$LAN" "$@"; }
-in_wan() { ip netns exec "$WAN" "$@"; }
-
 # ---- the network ----
-ip netns add "$LAN"
-ip netns add "$WAN"
-ip link add lan0 type veth peer name eth0 netns "$LAN"
-ip link add wan0 type veth peer name eth0 netns "$WAN"
-in_lan ip link set lo up
-in_lan ip link set eth0 up
+make_lan_wan
 in_lan ip addr add 192.0.2.10/24 dev eth0
 in_lan ip addr add 192.0.2.20/24 dev eth0
 in_lan ip addr add 2001:db8:2::10/64 dev eth0 nodad
 in_lan ip route add default via 192.0.2.1
 in_lan ip -6 route add default via 2001:db8:2::1
-in_wan ip link set lo up
-in_wan ip link set eth0 up
 in_wan ip addr add 198.51.100.254/24 dev eth0
 in_wan ip addr add 2001:db8:1::fffe/64 dev eth0 nodad
 in_wan ip addr add 203.0.113.1/32 dev lo

@@ -18,23 +18,13 @@ WAN=hfw-guard-wan-$$
 watcher=
 cleanup() {
     [ -n "$watcher" ] && { kill -CONT "$watcher"; kill "$watcher"; } 2>/dev/null
-    ip netns del "$LAN" 2>/dev/null || true
-    ip netns del "$WAN" 2>/dev/null || true
+    del_lan_wan
     umount "$HALTFW_EXITRD" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-in_lan() { ip netns exec "$LAN" "$@"; }
-in_wan() { ip netns exec "$WAN" "$@"; }
 
-ip netns add "$LAN"
-ip netns add "$WAN"
-ip link add lan0 type veth peer name eth0 netns "$LAN"
-ip link add wan0 type veth peer name eth0 netns "$WAN"
-for ns in "$LAN" "$WAN"; do
-    ip netns exec "$ns" ip link set lo up
-    ip netns exec "$ns" ip link set eth0 up
-done
+make_lan_wan
 in_lan ip addr add 192.0.2.10/24 dev eth0
 in_lan ip route add default via 192.0.2.1
 in_wan ip addr add 198.51.100.254/24 dev eth0

@@ -7,7 +7,6 @@
 . "$(dirname "$0")/lib.sh"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 
 # expect_quick WANT_RC ARGS...: run_haltfw, which must also end within 10 s.
 expect_quick() {

@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 mkdir -p "$WORK/conf.d"
 cat >"$WORK/rules.nft" <<NFT
 include "$WORK/defs.nft"

@@ -19,6 +19,7 @@ fi
 
 WORK=$(mktemp -d "/tmp/haltfw-$TEST-XXXXXX")
 export HALTFW_STATE_DIR="$WORK/state"
+CONF="$WORK/haltfw.conf"  # the config write_config writes
 trap 'rm -rf "$WORK"' EXIT
 ip link set lo up
 # /sys/class/net shows the namespace that mounted sysfs: mount our own (the
@@ -60,7 +61,7 @@ make_links() {
     ip link add lan0 type veth peer name lan0p
 }
 
-# A ruleset and config in $WORK: a small NAT gateway.
+# A ruleset and config ($CONF) in $WORK: a small NAT gateway.
 write_config() {
     cat >"$WORK/rules.nft" <<'NFT'
 table inet filter {
@@ -88,7 +89,7 @@ table ip nat {
     }
 }
 NFT
-    cat >"$WORK/haltfw.conf" <<CONF
+    cat >"$CONF" <<CONF
 [ruleset]
 file = $WORK/rules.nft
 
@@ -109,6 +110,28 @@ mtu = 1400
 [sysctl]
 net.ipv4.ip_forward = 1
 CONF
+}
+
+# make_lan_wan: this namespace as the router between two others, named by
+# the test in $LAN and $WAN, on veth pairs lan0 -- eth0 and wan0 -- eth0,
+# with lo and eth0 up on the far sides. in_lan and in_wan run a command
+# there; del_lan_wan, for the test's EXIT trap, removes them.
+make_lan_wan() {
+    local ns
+    ip netns add "$LAN"
+    ip netns add "$WAN"
+    ip link add lan0 type veth peer name eth0 netns "$LAN"
+    ip link add wan0 type veth peer name eth0 netns "$WAN"
+    for ns in "$LAN" "$WAN"; do
+        ip netns exec "$ns" ip link set lo up
+        ip netns exec "$ns" ip link set eth0 up
+    done
+}
+in_lan() { ip netns exec "$LAN" "$@"; }
+in_wan() { ip netns exec "$WAN" "$@"; }
+del_lan_wan() {
+    ip netns del "$LAN" 2>/dev/null || true
+    ip netns del "$WAN" 2>/dev/null || true
 }
 
 # The addresses and routes of our links, as one comparable text.

@@ -10,8 +10,6 @@
 . "$(dirname "$0")/arm_env.bash"
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
-M="$HALTFW_EXITRD/haltfw.manifest"
 hostname_before=$(cat /proc/sys/kernel/hostname)
 
 # The hostile path first: a path in disguise, and a key outside net.*.

@@ -23,7 +23,10 @@ write_config
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
 armed=$("$HALTFW" digest)
 nft flush ruleset
-before=$(ip -o link show | sed 's/^[0-9]*: //; s/ state .*//')
+# The links as a list to compare, without NO-CARRIER: a veth whose peer
+# is down gains it some moments after it is set up, whatever runs.
+links() { ip -o link show | sed 's/^[0-9]*: //; s/ state .*//; s/NO-CARRIER,//'; }
+before=$(links)
 empty=$("$HALTFW" digest)
 
 report "$WORK/ok.log" "$armed"
@@ -35,7 +38,7 @@ run_haltfw 0 -c "$WORK/haltfw.conf" verify-console "$WORK/ok.log"
 expect_eq "-c before the verb" "$(tail -n 1 <<<"$OUT")" "verify-console: a complete HALTED-OK report (digest $armed, the armed one)"
 
 # Nothing here changed: no scratch link, no ruleset (and no commit).
-expect_eq "links after verify-console" "$(ip -o link show | sed 's/^[0-9]*: //; s/ state .*//')" "$before"
+expect_eq "links after verify-console" "$(links)" "$before"
 expect_eq "ruleset after verify-console" "$(nft list ruleset)" ""
 expect_eq "digest after verify-console" "$("$HALTFW" digest)" "$empty"
 

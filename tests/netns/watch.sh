@@ -14,7 +14,6 @@
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
 make_links
 write_config
-CONF="$WORK/haltfw.conf"
 STATE="$HALTFW_EXITRD/haltfw.watch"
 
 # Not armed: nothing to watch, exit 1, nothing started.
