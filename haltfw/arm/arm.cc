@@ -183,7 +183,7 @@ bool StepGuards(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress&
 bool StepManifest(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
     std::string path = ExitrdManifestPath(p.exitrd);
     std::string desc = "(digest " + p.manifest.digest + ", " + std::to_string(p.manifest.links.size()) + " links, " +
-                       std::to_string(p.manifest.ruleset.objects.size()) + " ruleset objects)";
+                       std::to_string(p.manifest.ruleset.size()) + " ruleset objects)";
     bool same = false;
     if (!fx->SameContent(path, SerializeManifest(p.manifest), &same, err)) return false;
     if (same) {

@@ -95,9 +95,10 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
                           (f.forwarding_failed.empty() ? "" : "; FAILED: " + JoinList(f.forwarding_failed)));
     r.lines.push_back("lockdown: " + f.lockdown);
-    // The final stage's peak resident set during the verification (the
-    // armed ruleset in memory twice at most). What PID 1 holds for ever is
-    // haltfw-inert's, on its INERT line after the report.
+    // The final stage's peak resident set during the verification (a dump
+    // of the ruleset, or the armed one being restored, never both). What
+    // PID 1 holds for ever is haltfw-inert's, on its INERT line after the
+    // report.
     long rss_peak = StatusKib(ReadSysFile("/proc/self/status"), "VmHWM");
     r.lines.push_back("memory: " + std::to_string(f.mem_used) + " KiB used of " + std::to_string(f.mem_total) +
                       " KiB; final stage peak resident " + std::to_string(rss_peak) + " KiB");
@@ -160,11 +161,12 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     f.links = VerifyLinks(m, &f.addresses);
     f.sysctls = VerifySysctls(m);
     if (!f.rules.ok) f.forwarding_failed = ForwardingOff();  // fail closed
-    // The armed ruleset served to verify and restore and is never needed
-    // again: give its memory back now (the exec into haltfw-inert drops
-    // the whole heap, but the memory figures below come first, and without
-    // haltfw-inert it would stay resident for ever). malloc_trim, because
-    // glibc keeps freed small chunks in its heap otherwise.
+    // The dumps and the armed ruleset (read from the manifest only for a
+    // restore) served to verify and are never needed again: give their
+    // memory back now (the exec into haltfw-inert drops the whole heap, but
+    // the memory figures below come first, and without haltfw-inert it
+    // would stay resident for ever). malloc_trim, because glibc keeps freed
+    // small chunks in its heap otherwise.
     m.ruleset = NftRuleset{};
     (void)malloc_trim(0);  // returns whether it gave memory back: either is fine
 
@@ -231,6 +233,11 @@ int NotPid1(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Every large block (a set's elements, a restore's batch) straight from
+    // mmap and back to the kernel when freed. glibc would otherwise raise
+    // its threshold to the largest block freed and keep later ones in its
+    // heap: the peak of a restore of 1,000,000 elements 43 MB, not 36 MB.
+    (void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);  // a value in range: cannot fail
     if (getpid() != 1) return NotPid1(argc, argv);
     // Before anything else: a signal left to its default does nothing to
     // PID 1, but blocked is certain, and sigwaitinfo takes them later.
@@ -243,7 +250,8 @@ int main(int argc, char** argv) {
     std::string verb = argc > 1 ? argv[1] : "";
     Manifest m;
     std::string err;
-    bool valid = ReadManifestFile(kExitrdManifest, &m, &err);
+    // The ruleset stays in the file until a restore needs it (VerifyRuleset).
+    bool valid = ReadManifestFile(kExitrdManifest, &m, &err, ManifestRuleset::kLeaveInFile);
     FinalAction action = DecideAction(verb, valid);
     if (verb == "halt" && !valid) Say("no valid manifest (" + err + "): an ordinary halt");
     if (action == FinalAction::kFirewall) Firewall(std::move(m));

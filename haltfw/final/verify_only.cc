@@ -6,14 +6,17 @@
 
 #include "halt/final_stage.h"
 #include "halt/manifest.h"
+#include "halt/proc_status.h"
 #include "halt/report.h"
+#include "halt/sys_files.h"
 
 namespace haltfw {
 
 int VerifyOnly(const char* manifest_path) {
     Manifest m;
     std::string err;
-    if (!ReadManifestFile(manifest_path, &m, &err)) {
+    // The ruleset stays in the file until a restore needs it (VerifyRuleset).
+    if (!ReadManifestFile(manifest_path, &m, &err, ManifestRuleset::kLeaveInFile)) {
         std::fprintf(stderr, "haltfw-final: %s\n", err.c_str());
         return 2;
     }
@@ -29,13 +32,18 @@ int VerifyOnly(const char* manifest_path) {
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
                           (failed.empty() ? "" : "; FAILED: " + JoinList(failed)));
     }
+    // The checks' peak resident set, as the final stage's report gives it:
+    // what a halt with this manifest needs (core/readiness.cc).
+    long rss_peak = StatusKib(ReadSysFile("/proc/self/status"), "VmHWM");
+    r.lines.push_back("memory: final stage peak resident " + std::to_string(rss_peak) + " KiB");
     for (const Check& c : checks)
         if (!c.ok && r.reason.empty()) r.reason = c.name;
     r.ok = r.reason.empty();
     r.fields = {{"digest", digest},
                 {"links", std::to_string(m.links.size())},
                 {"addresses", std::to_string(addresses)},
-                {"restored", checks[0].repaired ? "1" : "0"}};
+                {"restored", checks[0].repaired ? "1" : "0"},
+                {"rss_peak_kib", std::to_string(rss_peak)}};
     std::fputs(FormatReport(r).c_str(), stdout);
     return r.ok ? 0 : 1;
 }

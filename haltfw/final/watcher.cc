@@ -105,7 +105,9 @@ private:
 
 bool Watcher::StartWatching(const uint32_t* armed_gen) {
     std::string err;
-    if (!ReadManifestFile(manifest_path_, &m_, &err)) {
+    // The ruleset stays in the file: the guard reads it once, below, and
+    // a check reads it again only to restore it (VerifyRuleset).
+    if (!ReadManifestFile(manifest_path_, &m_, &err, ManifestRuleset::kLeaveInFile)) {
         WatchSay(err + "; not watching");
         return false;
     }
@@ -116,7 +118,9 @@ bool Watcher::StartWatching(const uint32_t* armed_gen) {
     uint32_t gen = 0;
     bool same = armed_gen && RulesetGeneration(&gen, &err) && gen == *armed_gen;
     std::string guard_err;
-    if (guard_.Load(m_.ruleset, &guard_err)) st_.guard = static_cast<int>(guard_.tables());
+    NftRuleset armed;
+    if (ReadManifestRuleset(m_, &armed, &guard_err) && guard_.Load(std::move(armed), &guard_err))
+        st_.guard = static_cast<int>(guard_.tables());
     if (st_.guard == 0 && guard_err.empty()) guard_err = "guard: the armed ruleset has no table to copy";
     st_.watching = true;
     // Watching, then said so, then checked: `haltfw halt` does not wait

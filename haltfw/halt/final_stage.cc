@@ -131,18 +131,40 @@ bool IsKernelThreadStat(std::string_view stat) {
     return (flags & kPfKthread) != 0;
 }
 
+namespace {
+
+// The live ruleset's digest and size. The dump is freed before it returns:
+// at a million set elements it is most of the final stage's memory, which
+// must never hold it beside the armed ruleset.
+bool LiveDigest(std::string* digest, size_t* objects, uint32_t* generation, std::string* err) {
+    NftRuleset live;
+    if (!DumpRuleset(&live, err, generation, nullptr, DumpTables::kUnowned)) return false;
+    *digest = RulesetDigest(live);  // without the guard's owned copy
+    *objects = live.size();
+    return true;
+}
+
+// Puts the armed ruleset back. Left in the manifest's file (the final
+// stage's way), it is read only now, and freed once the batch is sent.
+bool RestoreArmed(const Manifest& m, std::string* err) {
+    if (m.ruleset_file.empty()) return RestoreRuleset(m.ruleset, err);
+    NftRuleset armed;
+    return ReadManifestRuleset(m, &armed, err) && RestoreRuleset(armed, err);
+}
+
+}  // namespace
+
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation) {
     Check c{"ruleset"};
-    NftRuleset live;
     std::string err;
-    if (!DumpRuleset(&live, &err, generation)) {
+    size_t objects = 0;
+    if (!LiveDigest(digest, &objects, generation, &err)) {
         c.detail = "cannot read the ruleset: " + err;
         return c;
     }
-    *digest = RulesetDigest(live);  // without the guard's owned copy
     if (*digest == m.digest) {
         c.ok = true;
-        c.detail = "digest " + *digest + " as armed (" + std::to_string(live.objects.size()) + " objects)";
+        c.detail = "digest " + *digest + " as armed (" + std::to_string(objects) + " objects)";
         return c;
     }
     // Something changed or flushed it on the way down: put the armed one
@@ -153,15 +175,14 @@ Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation
     std::string was = *digest;
     constexpr int kRestoreAttempts = 4;
     for (int attempt = 1; attempt <= kRestoreAttempts; ++attempt) {
-        if (!RestoreRuleset(m.ruleset, &err)) {
+        if (!RestoreArmed(m, &err)) {
             c.detail = "digest " + was + " differs from the armed " + m.digest + "; restore failed: " + err;
             return c;
         }
-        if (!DumpRuleset(&live, &err, generation)) {
+        if (!LiveDigest(digest, &objects, generation, &err)) {
             c.detail = "restored, but cannot read it back: " + err;
             return c;
         }
-        *digest = RulesetDigest(live);
         c.repaired = true;
         c.ok = *digest == m.digest;
         if (c.ok) break;

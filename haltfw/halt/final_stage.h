@@ -64,7 +64,10 @@ struct Check {
 /// difference restores the manifest's ruleset over netlink and compares
 /// again. *digest gets the final live digest, and *generation (if given)
 /// the ruleset generation it was read at. The digest leaves owned tables
-/// (the shutdown guard's) out, and a restore leaves them be.
+/// (the shutdown guard's) out, and a restore leaves them be. It never holds
+/// a dump and the armed ruleset at once; with the ruleset left in the
+/// manifest's file (ManifestRuleset::kLeaveInFile) it reads it from there
+/// only to restore it.
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr);
 
 /// Each link up with its addresses; a link that is down is set up and a

@@ -5,28 +5,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
+#include <functional>
+#include <map>
+#include <memory>
+#include <tuple>
 
 #include "base/quote.h"
 #include "nft/sha256.h"
 #include "net/sysctl.h"
-#include "base/text_lines.h"
 
 namespace haltfw {
 namespace {
 
 const char kHex[] = "0123456789abcdef";
 
-std::string Hex(std::string_view bytes) {
-    std::string out;
-    out.reserve(bytes.size() * 2);
+void AppendHex(std::string_view bytes, std::string* out) {
+    size_t at = out->size();
+    out->resize(at + 2 * bytes.size());
+    char* p = out->data() + at;
     for (unsigned char c : bytes) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 15];
     }
-    return out;
 }
 
 int HexDigit(char c) {
@@ -37,19 +42,22 @@ int HexDigit(char c) {
 
 bool Unhex(std::string_view hex, std::string* out) {
     if (hex.size() % 2) return false;
-    out->clear();
-    out->reserve(hex.size() / 2);
+    out->resize(hex.size() / 2);
+    char* p = out->data();
     for (size_t i = 0; i < hex.size(); i += 2) {
         int hi = HexDigit(hex[i]), lo = HexDigit(hex[i + 1]);
         if (hi < 0 || lo < 0) return false;
-        out->push_back(static_cast<char>(hi << 4 | lo));
+        *p++ = static_cast<char>(hi << 4 | lo);
     }
     return true;
 }
 
 // "-" stands for an empty field, so that every record has its fixed number
 // of space-separated words.
-std::string HexField(std::string_view s) { return s.empty() ? "-" : Hex(s); }
+void AppendHexField(std::string_view s, std::string* out) {
+    if (s.empty()) *out += '-';
+    else AppendHex(s, out);
+}
 bool UnhexField(std::string_view f, std::string* out) {
     if (f == "-") {
         out->clear();
@@ -57,17 +65,25 @@ bool UnhexField(std::string_view f, std::string* out) {
     }
     return Unhex(f, out);
 }
+// The same check, for a field whose bytes are not kept.
+bool IsHexField(std::string_view f) {
+    if (f == "-") return true;
+    if (f.size() % 2) return false;
+    return std::all_of(f.begin(), f.end(), [](char c) { return HexDigit(c) >= 0; });
+}
 
-std::vector<std::string_view> Split(std::string_view line) {
-    std::vector<std::string_view> w;
-    size_t i = 0;
-    while (i <= line.size()) {
+// The space-separated words of a line (an empty one between two spaces
+// counts), the first `max` of them into `words`; returns how many in all.
+size_t Split(std::string_view line, std::string_view* words, size_t max) {
+    size_t n = 0, i = 0;
+    for (;;) {
         size_t sp = line.find(' ', i);
         if (sp == std::string_view::npos) sp = line.size();
-        w.push_back(line.substr(i, sp - i));
+        if (n < max) words[n] = line.substr(i, sp - i);
+        ++n;
+        if (sp == line.size()) return n;
         i = sp + 1;
     }
-    return w;
 }
 
 template <typename T>
@@ -76,108 +92,320 @@ bool Number(std::string_view s, T* v) {
     return ec == std::errc() && p == s.data() + s.size();
 }
 
-// One record. Returns "" when fine, else what is wrong with it.
-std::string ParseRecord(const std::vector<std::string_view>& w, Manifest* m) {
-    const std::string_view k = w[0];
-    auto want = [&](size_t n) { return w.size() == n; };
-    if (k == "version" && want(2)) m->version = w[1];
-    else if (k == "digest" && want(2)) m->digest = w[1];
-    else if (k == "ctrl-alt-del" && want(2)) m->ctrl_alt_del = w[1];
-    else if (k == "sysrq" && want(2)) {
-        if (!Number(w[1], &m->sysrq)) return "bad sysrq";
-    } else if (k == "link" && want(3)) {
-        m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
-    } else if (k == "address" && want(3)) {
-        if (m->links.empty() || m->links.back().name != w[1]) return "address before its link";
-        std::string err;
-        auto p = ParsePrefix(w[2], true, &err);
-        if (!p) return "address: " + err;
-        m->links.back().addresses.push_back(*p);
-    } else if (k == "sysctl" && want(3)) {
-        // The final stage writes these as PID 1: a key outside net.*, or
-        // one that is a path ("net.//.kernel..."), refuses the manifest.
-        std::string value, why;
-        if (!CheckSysctlKey(w[1], &why)) return "sysctl key " + QuoteValue(w[1]) + ": " + why;
-        if (!UnhexField(w[2], &value)) return "bad hex in sysctl value";
-        m->sysctls.emplace_back(w[1], value);
-    } else if (k == "object" && want(6)) {
-        NftObject o;
+// Longer than any line haltfw writes: an object's payload is one netlink
+// message of a dump (32 KiB at most), 64 KiB in hex.
+constexpr size_t kMaxLine = 1 << 20;
+constexpr size_t kPiece = 64 * 1024;  // read and write size
+
+std::string Header() { return "haltfw-manifest " + std::to_string(kManifestFormat); }
+
+// A manifest's text, fed in pieces of any size and parsed a line at a time:
+// each line hashed for the 'end' checksum as it passes, parsed, and
+// forgotten. It refuses what ParseManifest on the whole text refused, with
+// the same message: a missing or wrong checksum before anything else (a
+// damaged file says so, not which of its lines broke), then the format line,
+// then the first bad record.
+//
+// The 'end' line is the last line that starts with "end " (not the
+// first line), and it must be the last line of the file, so a line that
+// starts so is held back until the next one shows it was not the last.
+class Reader {
+public:
+    explicit Reader(ManifestRuleset what) : keep_(what == ManifestRuleset::kRead) {}
+
+    void Feed(std::string_view bytes) {
+        while (!bytes.empty()) {
+            if (at_line_start_) {
+                line_start_ = body_;  // the checksum of everything before this line
+                line_.clear();
+                line_len_ = 0;
+                at_line_start_ = false;
+            }
+            size_t nl = bytes.find('\n');
+            size_t take = nl == std::string_view::npos ? bytes.size() : nl + 1;
+            body_.Update(bytes.data(), take);
+            std::string_view part = bytes.substr(0, nl == std::string_view::npos ? take : nl);
+            if (line_.size() < kMaxLine) line_.append(part.substr(0, kMaxLine - line_.size()));
+            line_len_ += part.size();
+            bytes.remove_prefix(take);
+            if (nl != std::string_view::npos) {
+                LineDone();
+                at_line_start_ = true;
+            }
+        }
+    }
+
+    // Decides, once the text has ended. On success *m gets the manifest.
+    bool Finish(Manifest* m, std::string* err) {
+        bool tail = !at_line_start_;  // a last line without '\n'
+        bool end_is_last = false;
+        std::string_view value;
+        Sha256 before;
+        if (tail) {
+            if (held_) Process(held_line_, held_lineno_, false);  // not the last line after all
+            end_is_last = lines_ > 0 && IsEnd(line_);
+            value = std::string_view(line_).substr(std::min<size_t>(4, line_.size()));
+            before = line_start_;
+            saw_end_ |= end_is_last;
+        } else {
+            end_is_last = held_;
+            value = std::string_view(held_line_).substr(std::min<size_t>(4, held_line_.size()));
+            before = held_start_;
+        }
+        if (!saw_end_) {
+            *err = "manifest: no 'end' line (truncated?)";
+            return false;
+        }
+        if (!end_is_last || (tail ? line_len_ : held_len_) > kMaxLine || before.HexFinal() != value) {
+            *err = "manifest: checksum mismatch (corrupted or truncated)";
+            return false;
+        }
+        if (!header_ok_) {
+            *err = "manifest: unsupported format '" + first_line_ + "' (this haltfw reads '" + Header() + "')";
+            return false;
+        }
+        if (!error_.empty()) {
+            *err = "manifest: " + error_;
+            return false;
+        }
+        if (m_.digest.size() != 64) {
+            *err = "manifest: no ruleset digest";
+            return false;
+        }
+        checksum_ = std::string(value);
+        for (NftElements& g : m_.ruleset.elements) g.Sort();  // a manifest's are sorted: one pass
+        *m = std::move(m_);
+        return true;
+    }
+
+    /// The 'end' line's checksum, once Finish succeeded.
+    const std::string& checksum() const { return checksum_; }
+
+private:
+    static bool IsEnd(std::string_view line) { return line.starts_with("end "); }
+
+    void LineDone() {
+        ++lines_;
+        if (held_) {
+            Process(held_line_, held_lineno_, false);  // an "end " line that was not the last
+            held_ = false;
+        }
+        if (lines_ > 1 && IsEnd(line_)) {
+            saw_end_ = true;
+            held_ = true;
+            held_line_ = line_;
+            held_lineno_ = lines_;
+            held_len_ = line_len_;
+            held_start_ = line_start_;
+            return;
+        }
+        Process(line_, lines_, line_len_ > kMaxLine);
+    }
+
+    // One line of the body: the format line, or a record.
+    void Process(std::string_view line, size_t lineno, bool overlong) {
+        if (lineno == 1) {
+            first_line_ = line;
+            header_ok_ = !overlong && line == Header();
+            return;
+        }
+        if (!header_ok_ || !error_.empty()) return;  // refused already: hashing alone from here
+        std::string why = overlong ? "longer than " + std::to_string(kMaxLine) + " bytes" : Record(line);
+        if (!why.empty()) error_ = "line " + std::to_string(lineno) + ": " + why;
+    }
+
+    // One record. Returns "" when fine, else what is wrong with it.
+    std::string Record(std::string_view line) {
+        std::string_view w[6];
+        size_t n = Split(line, w, 6);
+        const std::string_view k = w[0];
+        Manifest* m = &m_;
+        if (k == "version" && n == 2) m->version = w[1];
+        else if (k == "digest" && n == 2) m->digest = w[1];
+        else if (k == "ctrl-alt-del" && n == 2) m->ctrl_alt_del = w[1];
+        else if (k == "sysrq" && n == 2) {
+            if (!Number(w[1], &m->sysrq)) return "bad sysrq";
+        } else if (k == "link" && n == 3) {
+            m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
+        } else if (k == "address" && n == 3) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "address before its link";
+            std::string err;
+            auto p = ParsePrefix(w[2], true, &err);
+            if (!p) return "address: " + err;
+            m->links.back().addresses.push_back(*p);
+        } else if (k == "sysctl" && n == 3) {
+            // The final stage writes these as PID 1: a key outside net.*, or
+            // one that is a path ("net.//.kernel..."), refuses the manifest.
+            std::string value, why;
+            if (!CheckSysctlKey(w[1], &why)) return "sysctl key " + QuoteValue(w[1]) + ": " + why;
+            if (!UnhexField(w[2], &value)) return "bad hex in sysctl value";
+            m->sysctls.emplace_back(w[1], value);
+        } else if (k == "object" && n == 6) {
+            return Object(w);
+        } else {
+            return "unknown record '" + std::string(k) + "'";
+        }
+        return "";
+    }
+
+    // "object KIND FAMILY TABLE NAME PAYLOAD". An element goes to its set's
+    // group; the elements of one set come one after another, so the group
+    // of the line before is tried first.
+    std::string Object(const std::string_view* w) {
         unsigned kind = 0, family = 0;
         if (!Number(w[1], &kind) || kind < 1 || kind > 7 || !Number(w[2], &family) || family > 255) return "bad object kind or family";
-        o.kind = static_cast<NftKind>(kind);
-        o.family = static_cast<uint8_t>(family);
-        if (!UnhexField(w[3], &o.table) || !UnhexField(w[4], &o.name) || !UnhexField(w[5], &o.payload)) return "bad hex in object";
-        m->ruleset.objects.push_back(std::move(o));
-    } else {
-        return "unknown record '" + std::string(k) + "'";
+        if (!keep_) return IsHexField(w[3]) && IsHexField(w[4]) && IsHexField(w[5]) ? "" : "bad hex in object";
+        if (static_cast<NftKind>(kind) != NftKind::kSetElem) {
+            NftObject o;
+            o.kind = static_cast<NftKind>(kind);
+            o.family = static_cast<uint8_t>(family);
+            if (!UnhexField(w[3], &o.table) || !UnhexField(w[4], &o.name) || !UnhexField(w[5], &o.payload))
+                return "bad hex in object";
+            m_.ruleset.objects.push_back(std::move(o));
+            return "";
+        }
+        std::vector<NftElements>& groups = m_.ruleset.elements;
+        bool same_set = family == group_family_ && w[3] == group_table_hex_ && w[4] == group_set_hex_;
+        if (!same_set || group_ >= groups.size()) {
+            std::string table, set;
+            if (!UnhexField(w[3], &table) || !UnhexField(w[4], &set)) return "bad hex in object";
+            auto [it, added] = groups_.try_emplace({static_cast<uint8_t>(family), table, set}, groups.size());
+            if (added) groups.emplace_back(static_cast<uint8_t>(family), table, set);
+            group_ = it->second;
+            group_family_ = family;
+            group_table_hex_ = w[3];
+            group_set_hex_ = w[4];
+        }
+        if (!UnhexField(w[5], &scratch_)) return "bad hex in object";
+        if (!groups[group_].Add(scratch_)) return "an element over 65535 bytes, or a set over 4 GiB (NftElements::Add)";
+        return "";
     }
-    return "";
+
+    bool keep_;
+    Manifest m_;
+    Sha256 body_;        // every byte so far
+    Sha256 line_start_;  // every byte before the current line
+    std::string line_;   // the current line, its first kMaxLine bytes
+    size_t line_len_ = 0;
+    bool at_line_start_ = true;
+    size_t lines_ = 0;   // lines ended by '\n'
+    bool saw_end_ = false;
+    // The last line ended, if it starts with "end ", not yet processed.
+    bool held_ = false;
+    std::string held_line_;
+    size_t held_lineno_ = 0, held_len_ = 0;
+    Sha256 held_start_;
+    std::string first_line_;
+    bool header_ok_ = false;
+    std::string error_;  // the first bad record: "line 7: ..."
+    std::string checksum_;
+    // The element group of the last element line, and every group by set.
+    size_t group_ = SIZE_MAX;
+    unsigned group_family_ = 0;
+    std::string group_table_hex_, group_set_hex_;
+    std::map<std::tuple<uint8_t, std::string, std::string>, size_t> groups_;
+    std::string scratch_;
+};
+
+// Writes a manifest's text to `sink` in pieces of about kPiece bytes,
+// hashing them for the 'end' line. False once the sink fails.
+bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)>& sink) {
+    std::string buf;
+    buf.reserve(kPiece + 1024);
+    Sha256 h;
+    bool ok = true;
+    auto flush = [&] {
+        h.Update(buf);
+        ok = ok && sink(buf);
+        buf.clear();
+    };
+    auto line_done = [&] {
+        buf += '\n';
+        if (buf.size() >= kPiece) flush();
+    };
+    buf += Header() + "\n";
+    buf += "version " + m.version + "\n";
+    buf += "digest " + m.digest + "\n";
+    buf += "ctrl-alt-del " + m.ctrl_alt_del + "\n";
+    buf += "sysrq " + std::to_string(m.sysrq) + "\n";
+    for (const ManifestLink& l : m.links) {
+        buf += "link " + l.role + " " + l.name + "\n";
+        for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";
+    }
+    // Values may hold spaces (tcp_rmem): hex, like the object fields.
+    for (const auto& [k, v] : m.sysctls) {
+        buf += "sysctl " + k + " ";
+        AppendHexField(v, &buf);
+        line_done();
+    }
+    for (const NftRuleset::Entry& e : m.ruleset.CanonicalOrder()) {
+        if (const NftObject* o = e.object) {
+            buf += "object " + std::to_string(static_cast<int>(o->kind)) + " " + std::to_string(o->family) + " ";
+            AppendHexField(o->table, &buf);
+            buf += ' ';
+            AppendHexField(o->name, &buf);
+            buf += ' ';
+            AppendHexField(o->payload, &buf);
+            line_done();
+            continue;
+        }
+        const NftElements& g = *e.elements;
+        std::string head = "object " + std::to_string(static_cast<int>(NftKind::kSetElem)) + " " +
+                           std::to_string(g.family) + " ";
+        AppendHexField(g.table, &head);
+        head += ' ';
+        AppendHexField(g.set, &head);
+        head += ' ';
+        for (size_t i = 0; i < g.size(); ++i) {
+            buf += head;
+            AppendHexField(g[i], &buf);
+            line_done();
+        }
+    }
+    flush();
+    buf = "end " + h.HexFinal() + "\n";
+    return ok && sink(buf);
+}
+
+// Feeds a file to `reader` in pieces of kPiece bytes. False, with *err
+// "read PATH: REASON", if it cannot be read.
+bool ReadInPieces(const std::string& path, Reader* reader, std::string* err) {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = "read " + path + ": " + std::strerror(errno);
+        return false;
+    }
+    std::unique_ptr<char[]> buf(new char[kPiece]);
+    for (;;) {
+        ssize_t n = read(fd, buf.get(), kPiece);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = "read " + path + ": " + std::strerror(errno);
+            (void)close(fd);  // read-only: nothing to lose
+            return false;
+        }
+        if (n == 0) break;
+        reader->Feed(std::string_view(buf.get(), static_cast<size_t>(n)));
+    }
+    (void)close(fd);
+    return true;
 }
 
 }  // namespace
 
 std::string SerializeManifest(const Manifest& m) {
-    std::string s = "haltfw-manifest " + std::to_string(kManifestFormat) + "\n";
-    s += "version " + m.version + "\n";
-    s += "digest " + m.digest + "\n";
-    s += "ctrl-alt-del " + m.ctrl_alt_del + "\n";
-    s += "sysrq " + std::to_string(m.sysrq) + "\n";
-    for (const ManifestLink& l : m.links) {
-        s += "link " + l.role + " " + l.name + "\n";
-        for (const Prefix& p : l.addresses) s += "address " + l.name + " " + FormatPrefix(p) + "\n";
-    }
-    // Values may hold spaces (tcp_rmem): hex, like the object fields.
-    for (const auto& [k, v] : m.sysctls) s += "sysctl " + k + " " + HexField(v) + "\n";
-    for (const NftObject& o : m.ruleset.objects) {
-        s += "object " + std::to_string(static_cast<int>(o.kind)) + " " + std::to_string(o.family) + " " + HexField(o.table) +
-             " " + HexField(o.name) + " " + HexField(o.payload) + "\n";
-    }
-    Sha256 h;
-    h.Update(s);
-    s += "end " + h.HexFinal() + "\n";
+    std::string s;
+    WriteManifest(m, [&](std::string_view piece) {
+        s += piece;
+        return true;
+    });
     return s;
 }
 
 bool ParseManifest(std::string_view text, Manifest* m, std::string* err) {
-    // The checksum first: nothing in a damaged file is worth reading.
-    size_t end_at = text.rfind("\nend ");
-    if (end_at == std::string_view::npos) {
-        *err = "manifest: no 'end' line (truncated?)";
-        return false;
-    }
-    std::string_view body = text.substr(0, end_at + 1);
-    std::string_view end_line = text.substr(end_at + 5);
-    if (!end_line.empty() && end_line.back() == '\n') end_line.remove_suffix(1);
-    Sha256 h;
-    h.Update(body);
-    if (h.HexFinal() != end_line) {
-        *err = "manifest: checksum mismatch (corrupted or truncated)";
-        return false;
-    }
-    const std::string header = "haltfw-manifest " + std::to_string(kManifestFormat) + "\n";
-    if (body.substr(0, header.size()) != header) {
-        size_t nl = body.find('\n');
-        *err = "manifest: unsupported format '" + std::string(body.substr(0, nl)) + "' (this haltfw reads '" +
-               header.substr(0, header.size() - 1) + "')";
-        return false;
-    }
-
-    *m = Manifest{};
-    int lineno = 1;
-    std::string_view records = body.substr(header.size());
-    for (std::string_view line; NextLine(&records, &line);) {
-        ++lineno;
-        std::string why = ParseRecord(Split(line), m);
-        if (!why.empty()) {
-            *err = "manifest: line " + std::to_string(lineno) + ": " + why;
-            return false;
-        }
-    }
-    if (m->digest.size() != 64) {
-        *err = "manifest: no ruleset digest";
-        return false;
-    }
-    return true;
+    Reader r(ManifestRuleset::kRead);
+    r.Feed(text);
+    return r.Finish(m, err);
 }
 
 bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* err) {
@@ -187,18 +415,22 @@ bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* 
         *err = "write " + tmp + ": " + std::strerror(errno);
         return false;
     }
-    std::string text = SerializeManifest(m);
-    size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            *err = "write " + tmp + ": " + std::strerror(errno);
-            close(fd);
-            unlink(tmp.c_str());
-            return false;
+    bool written = WriteManifest(m, [&](std::string_view piece) {
+        while (!piece.empty()) {
+            ssize_t n = write(fd, piece.data(), piece.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                *err = "write " + tmp + ": " + std::strerror(n < 0 ? errno : EIO);
+                return false;
+            }
+            piece.remove_prefix(static_cast<size_t>(n));
         }
-        off += static_cast<size_t>(n);
+        return true;
+    });
+    if (!written) {
+        (void)close(fd);
+        unlink(tmp.c_str());
+        return false;
     }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
         *err = "write " + path + ": " + std::strerror(errno);
@@ -208,30 +440,37 @@ bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* 
     return true;
 }
 
-bool ReadManifestFile(const std::string& path, Manifest* m, std::string* err) {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *err = "read " + path + ": " + std::strerror(errno);
-        return false;
-    }
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            *err = "read " + path + ": " + std::strerror(errno);
-            close(fd);
-            return false;
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<size_t>(n));
-    }
-    close(fd);
-    if (!ParseManifest(text, m, err)) {
+bool ReadManifestFile(const std::string& path, Manifest* m, std::string* err, ManifestRuleset ruleset) {
+    Reader r(ruleset);
+    if (!ReadInPieces(path, &r, err)) return false;
+    if (!r.Finish(m, err)) {
         *err = path + ": " + *err;
         return false;
     }
+    if (ruleset == ManifestRuleset::kLeaveInFile) {
+        m->ruleset_file = path;
+        m->ruleset_checksum = r.checksum();
+    }
+    return true;
+}
+
+bool ReadManifestRuleset(const Manifest& m, NftRuleset* ruleset, std::string* err) {
+    if (m.ruleset_file.empty()) {
+        *ruleset = m.ruleset;
+        return true;
+    }
+    Reader r(ManifestRuleset::kRead);
+    Manifest again;
+    if (!ReadInPieces(m.ruleset_file, &r, err)) return false;
+    if (!r.Finish(&again, err)) {
+        *err = m.ruleset_file + ": " + *err;
+        return false;
+    }
+    if (r.checksum() != m.ruleset_checksum) {
+        *err = m.ruleset_file + ": manifest: changed since it was read";
+        return false;
+    }
+    *ruleset = std::move(again.ruleset);
     return true;
 }
 

@@ -16,8 +16,10 @@
 //   end <sha256 hex of every byte before this line>
 //
 // The last line makes a truncated or corrupted file detectable; the first
-// makes one from another format version refuse to load. Pure code, except
-// the two file functions at the end.
+// makes one from another format version refuse to load. Read and written a
+// line at a time, hashed as it goes: at a million set elements the file is
+// about 46 MB, which the final stage (PID 1) must not hold. Pure code,
+// except the file functions at the end.
 #pragma once
 
 #include <string>
@@ -46,7 +48,24 @@ struct Manifest {
     std::vector<ManifestLink> links;
     /// Sysctls the halted box must keep (forwarding and friends).
     std::vector<std::pair<std::string, std::string>> sysctls;
-    NftRuleset ruleset;             ///< Canonical, in restore order.
+    /// Canonical (see NftRuleset); empty when the ruleset was left in the
+    /// file (ManifestRuleset::kLeaveInFile).
+    NftRuleset ruleset;
+    /// With kLeaveInFile, the file the ruleset was left in and the checksum
+    /// its 'end' line had: what ReadManifestRuleset must find there again.
+    /// Empty when `ruleset` holds the ruleset.
+    std::string ruleset_file;
+    std::string ruleset_checksum;
+};
+
+/// What ReadManifestFile does with the ruleset's records.
+enum class ManifestRuleset {
+    kRead,         ///< Into Manifest::ruleset.
+    /// Checks them like every other line but keeps none: the final stage
+    /// compares a dump of the live ruleset with the digest line first and
+    /// reads the armed ruleset (ReadManifestRuleset) only to restore it,
+    /// so that it never holds both.
+    kLeaveInFile,
 };
 
 std::string SerializeManifest(const Manifest& m);
@@ -61,6 +80,16 @@ bool ParseManifest(std::string_view text, Manifest* m, std::string* err);
 
 /// Writes atomically (temporary file, fsync, rename), mode 0600.
 bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* err);
-bool ReadManifestFile(const std::string& path, Manifest* m, std::string* err);
+/// ParseManifest on a file, read in pieces of 64 KiB and never held whole
+/// (errors "PATH: manifest: ..."; "read PATH: REASON"). A line over
+/// 1 MiB (none that haltfw writes comes near) is refused like a malformed
+/// one: "line 7: longer than 1048576 bytes".
+bool ReadManifestFile(const std::string& path, Manifest* m, std::string* err,
+                      ManifestRuleset ruleset = ManifestRuleset::kRead);
+/// The ruleset that ReadManifestFile left in `m.ruleset_file`, read from
+/// there: refused unless the file is whole and still the one read then
+/// (its 'end' checksum), "PATH: manifest: changed since it was read". With
+/// the ruleset in `m` already, a copy of it.
+bool ReadManifestRuleset(const Manifest& m, NftRuleset* ruleset, std::string* err);
 
 }  // namespace haltfw

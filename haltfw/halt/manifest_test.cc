@@ -35,7 +35,8 @@ Manifest Sample() {
     e.table = "filter";
     e.name = "with space";
     e.payload = std::string("\x00\xff\n ", 4);
-    m.ruleset.objects = {t, e};
+    m.ruleset.Add(t);
+    m.ruleset.Add(e);
     return m;
 }
 
@@ -55,11 +56,13 @@ TEST_CASE("a manifest survives a write/read round trip") {
     CHECK(out.links[0].name == "eth0");
     CHECK(out.links[0].addresses == in.links[0].addresses);
     CHECK(out.sysctls == in.sysctls);
-    REQUIRE(out.ruleset.objects.size() == 2);
+    REQUIRE(out.ruleset.size() == 2);
+    REQUIRE(out.ruleset.objects.size() == 1);
+    REQUIRE(out.ruleset.elements.size() == 1);
     CHECK(out.ruleset.objects[0].table.empty());
     CHECK(out.ruleset.objects[0].payload == in.ruleset.objects[0].payload);
-    CHECK(out.ruleset.objects[1].name == "with space");
-    CHECK(out.ruleset.objects[1].payload == in.ruleset.objects[1].payload);
+    CHECK(out.ruleset.elements[0].set == "with space");
+    CHECK(out.ruleset.elements[0][0] == in.ruleset.elements[0][0]);
     CHECK(SerializeManifest(out) == text);
 }
 
@@ -125,6 +128,104 @@ TEST_CASE("manifest files are written atomically and read back") {
     CHECK(m.links.size() == 2);
     CHECK_FALSE(ReadManifestFile(std::string(dir) + "/nope", &m, &err));
     CHECK(err == std::string("read ") + dir + "/nope: No such file or directory");
+    std::remove(path.c_str());
+    rmdir(dir);
+}
+
+namespace {
+
+// `body` sealed with its checksum, as arm would.
+std::string Sealed(const std::string& body) {
+    Sha256 h;
+    h.Update(body);
+    return body + "end " + h.HexFinal() + "\n";
+}
+
+std::string Head() { return "haltfw-manifest 1\nversion 0.1.0\ndigest " + std::string(64, 'b') + "\n"; }
+
+}  // namespace
+
+TEST_CASE("the end line is the last line, whatever comes around it") {
+    Manifest m;
+    std::string err;
+    std::string text = Sealed(Head());
+    CHECK(ParseManifest(text, &m, &err));
+    CHECK(ParseManifest(text.substr(0, text.size() - 1), &m, &err));  // no '\n' after it
+    CHECK_FALSE(ParseManifest(text + "\n", &m, &err));
+    CHECK(err == "manifest: checksum mismatch (corrupted or truncated)");
+    CHECK_FALSE(ParseManifest(text + "sysrq 1\n", &m, &err));
+    CHECK(err == "manifest: checksum mismatch (corrupted or truncated)");
+    // An 'end' line on the first line is no end line (it follows no '\n').
+    CHECK_FALSE(ParseManifest("end " + std::string(64, '0') + "\n", &m, &err));
+    CHECK(err == "manifest: no 'end' line (truncated?)");
+    // One in the middle of a sealed body is a record like any other.
+    CHECK_FALSE(ParseManifest(Sealed(Head() + "end " + std::string(64, '0') + "\nsysrq 1\n"), &m, &err));
+    CHECK(err == "manifest: line 4: unknown record 'end'");
+}
+
+TEST_CASE("a line longer than 1 MiB is refused, and hashed all the same") {
+    Manifest m;
+    std::string err;
+    std::string long_line = "version " + std::string(2 << 20, 'v') + "\n";
+    CHECK_FALSE(ParseManifest(Sealed(Head() + long_line), &m, &err));
+    CHECK(err == "manifest: line 4: longer than 1048576 bytes");
+    std::string text = Sealed(Head() + long_line);
+    text[text.size() / 2] = 'w';  // inside the long line: the checksum still sees it
+    CHECK_FALSE(ParseManifest(text, &m, &err));
+    CHECK(err == "manifest: checksum mismatch (corrupted or truncated)");
+}
+
+TEST_CASE("a large manifest is read in pieces; its ruleset can be left in the file and read later") {
+    char dir[] = "/tmp/haltfw-manifest-test-XXXXXX";
+    REQUIRE(mkdtemp(dir));
+    std::string path = std::string(dir) + "/haltfw.manifest";
+    Manifest in = Sample();
+    NftObject e;
+    e.kind = NftKind::kSetElem;
+    e.family = NFPROTO_INET;
+    e.table = "filter";
+    e.name = "big";
+    for (uint32_t i = 0; i < 20000; ++i) {  // about 1 MB of text: pieces of 64 KiB
+        e.payload = std::string(reinterpret_cast<const char*>(&i), sizeof i) + "pad!";
+        in.ruleset.Add(e);
+    }
+    SortCanonical(&in.ruleset);
+    std::string err;
+    REQUIRE(WriteManifestFile(path, in, &err));
+
+    Manifest whole;
+    REQUIRE(ReadManifestFile(path, &whole, &err));
+    CHECK(SerializeManifest(whole) == SerializeManifest(in));
+    CHECK(whole.ruleset_file.empty());
+
+    Manifest m;
+    REQUIRE(ReadManifestFile(path, &m, &err, ManifestRuleset::kLeaveInFile));
+    CHECK(m.ruleset.size() == 0);
+    CHECK(m.ruleset_file == path);
+    CHECK(m.links.size() == 2);
+    CHECK(m.digest == in.digest);
+    NftRuleset rs;
+    REQUIRE(ReadManifestRuleset(m, &rs, &err));
+    CHECK(rs.size() == in.ruleset.size());
+    Manifest back = m;
+    back.ruleset = rs;
+    back.ruleset_file.clear();
+    CHECK(SerializeManifest(back) == SerializeManifest(in));
+
+    // Armed again meanwhile: the ruleset read later must be the one checked.
+    Manifest other = Sample();
+    REQUIRE(WriteManifestFile(path, other, &err));
+    CHECK_FALSE(ReadManifestRuleset(m, &rs, &err));
+    CHECK(err == path + ": manifest: changed since it was read");
+    // Damaged meanwhile.
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        REQUIRE(f);
+        std::fputs("haltfw-manifest 1\n", f);
+        std::fclose(f);
+    }
+    CHECK_FALSE(ReadManifestRuleset(m, &rs, &err));
+    CHECK(err == path + ": manifest: no 'end' line (truncated?)");
     std::remove(path.c_str());
     rmdir(dir);
 }

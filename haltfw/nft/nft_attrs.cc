@@ -118,11 +118,39 @@ bool ExprListHas(std::string_view list, const std::string& name, int depth) {
 
 }  // namespace
 
+namespace {
+
+// The first attribute of `type` in `attrs`, as FindAttr finds it, with no
+// std::function in the loop.
+bool FirstAttr(std::string_view attrs, uint16_t type, std::string_view* value) {
+    size_t off = 0;
+    while (off + sizeof(nlattr) <= attrs.size()) {
+        nlattr a;
+        std::memcpy(&a, attrs.data() + off, sizeof a);
+        if (a.nla_len < sizeof(nlattr) || off + a.nla_len > attrs.size()) return false;
+        if ((a.nla_type & NLA_TYPE_MASK) == type) {
+            *value = attrs.substr(off + sizeof(nlattr), a.nla_len - sizeof(nlattr));
+            return true;
+        }
+        off += NLA_ALIGN(a.nla_len);
+    }
+    return false;
+}
+
+}  // namespace
+
+void ElementKeyView(std::string_view elem_payload, std::string_view* key, bool* interval_end) {
+    std::string_view k, flags;
+    *key = {};
+    if (FirstAttr(elem_payload, NFTA_SET_ELEM_KEY, &k) && !FirstAttr(k, NFTA_DATA_VALUE, key)) *key = {};
+    *interval_end =
+        FirstAttr(elem_payload, NFTA_SET_ELEM_FLAGS, &flags) && (AttrBe32(flags) & NFT_SET_ELEM_INTERVAL_END);
+}
+
 void ElementKey(std::string_view elem_payload, std::string* key, bool* interval_end) {
-    std::string_view k, v, flags;
-    key->clear();
-    if (FindAttr(elem_payload, NFTA_SET_ELEM_KEY, &k) && FindAttr(k, NFTA_DATA_VALUE, &v)) key->assign(v);
-    *interval_end = FindAttr(elem_payload, NFTA_SET_ELEM_FLAGS, &flags) && (AttrBe32(flags) & NFT_SET_ELEM_INTERVAL_END);
+    std::string_view k;
+    ElementKeyView(elem_payload, &k, interval_end);
+    key->assign(k);
 }
 
 bool RuleHasExpression(std::string_view rule_payload, const std::string& name) {

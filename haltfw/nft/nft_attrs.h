@@ -39,6 +39,9 @@ std::vector<std::string> RuleJumpTargets(std::string_view rule_payload);
 /// whether it ends an interval (NFT_SET_ELEM_INTERVAL_END); an element with
 /// no key gets an empty one.
 void ElementKey(std::string_view elem_payload, std::string* key, bool* interval_end);
+/// The same, as a view into `elem_payload`, without allocating: what
+/// sorting a million elements calls twenty million times.
+void ElementKeyView(std::string_view elem_payload, std::string_view* key, bool* interval_end);
 
 /// Whether a rule's payload holds an expression named `name` ("quota"),
 /// nested ones (a dynset's, a set element's) included.

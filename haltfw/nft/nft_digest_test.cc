@@ -81,10 +81,12 @@ NftObject Element(uint32_t key, uint64_t expiration) {
 
 std::string Digest(std::vector<NftObject> objs) {
     NftRuleset rs;
-    rs.objects = std::move(objs);
+    for (NftObject& o : objs) rs.Add(std::move(o));
     SortCanonical(&rs);
     return RulesetDigest(rs);
 }
+
+NftKind KindOf(const NftRuleset::Entry& e) { return e.object ? e.object->kind : NftKind::kSetElem; }
 
 }  // namespace
 
@@ -115,13 +117,14 @@ TEST_CASE("rule order within a chain matters; set element order does not") {
 
 TEST_CASE("canonical order puts a table's objects in restore order") {
     NftRuleset rs;
-    rs.objects = {Rule(1, 0, NF_ACCEPT), Element(1, 0), Chain(1, NF_ACCEPT, 0), Table(1, 1)};
+    for (NftObject o : {Rule(1, 0, NF_ACCEPT), Element(1, 0), Chain(1, NF_ACCEPT, 0), Table(1, 1)}) rs.Add(o);
     SortCanonical(&rs);
-    REQUIRE(rs.objects.size() == 4);
-    CHECK(rs.objects[0].kind == NftKind::kTable);
-    CHECK(rs.objects[1].kind == NftKind::kChain);
-    CHECK(rs.objects[2].kind == NftKind::kSetElem);
-    CHECK(rs.objects[3].kind == NftKind::kRule);
+    std::vector<NftRuleset::Entry> order = rs.CanonicalOrder();
+    REQUIRE(order.size() == 4);
+    CHECK(KindOf(order[0]) == NftKind::kTable);
+    CHECK(KindOf(order[1]) == NftKind::kChain);
+    CHECK(KindOf(order[2]) == NftKind::kSetElem);
+    CHECK(KindOf(order[3]) == NftKind::kRule);
     CHECK(rs.Count(NftKind::kRule) == 1);
 }
 

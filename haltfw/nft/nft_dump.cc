@@ -22,6 +22,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
+#include <string_view>
 #include <tuple>
 
 namespace haltfw {
@@ -77,13 +79,20 @@ private:
 };
 
 template <typename Build>
-std::string Payload(uint16_t type, uint16_t family, Build build) {
+void PayloadInto(uint16_t type, uint16_t family, Build build, std::string* out) {
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(Scratch::Clean(), type, family, 0, 0);
     build(nlh);
     Scratch::Used(nlh->nlmsg_len);
     const char* begin = static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
     const char* end = reinterpret_cast<const char*>(nlh) + nlh->nlmsg_len;
-    return std::string(begin, end);
+    out->assign(begin, end);
+}
+
+template <typename Build>
+std::string Payload(uint16_t type, uint16_t family, Build build) {
+    std::string out;
+    PayloadInto(type, family, build, &out);
+    return out;
 }
 
 template <typename Print, typename Obj>
@@ -162,7 +171,77 @@ const char* NftKindName(NftKind k) {
 }
 
 size_t NftRuleset::Count(NftKind k) const {
-    return static_cast<size_t>(std::count_if(objects.begin(), objects.end(), [k](const NftObject& o) { return o.kind == k; }));
+    auto of_kind = [k](const NftObject& o) { return o.kind == k; };
+    size_t n = static_cast<size_t>(std::count_if(objects.begin(), objects.end(), of_kind));
+    if (k == NftKind::kSetElem)
+        for (const NftElements& g : elements) n += g.size();
+    return n;
+}
+
+size_t NftRuleset::size() const { return objects.size() + Count(NftKind::kSetElem); }
+
+void NftRuleset::Add(NftObject o) {
+    if (o.kind != NftKind::kSetElem) {
+        objects.push_back(std::move(o));
+        return;
+    }
+    auto same = [&](const NftElements& g) { return g.family == o.family && g.table == o.table && g.set == o.name; };
+    auto it = std::find_if(elements.rbegin(), elements.rend(), same);
+    NftElements* g = it != elements.rend() ? &*it : &elements.emplace_back(o.family, o.table, o.name);
+    (void)g->Add(o.payload);  // refuses only what no netlink attribute carries (over 64 KiB)
+}
+
+namespace {
+
+// Tables in the order `objects` lists them; what belongs to no table
+// listed there sorts after them all.
+class TableIndex {
+public:
+    explicit TableIndex(const std::vector<NftObject>& objects) {
+        for (const NftObject& o : objects)
+            if (o.kind == NftKind::kTable) index_.emplace(std::make_pair(o.family, o.name), index_.size());
+    }
+    size_t Of(uint8_t family, const std::string& table) const {
+        auto it = index_.find({family, table});
+        return it == index_.end() ? index_.size() : it->second;
+    }
+    size_t Of(const NftObject& o) const { return Of(o.family, o.kind == NftKind::kTable ? o.name : o.table); }
+    size_t Of(const NftElements& g) const { return Of(g.family, g.table); }
+
+private:
+    std::map<std::pair<uint8_t, std::string>, size_t> index_;
+};
+
+// Element groups by table, then set name (then, for groups of no listed
+// table, by table and family, so that the order never depends on how they
+// were gathered).
+bool GroupBefore(const TableIndex& tables, const NftElements& a, const NftElements& b) {
+    size_t ia = tables.Of(a), ib = tables.Of(b);
+    return std::tie(ia, a.set, a.table, a.family) < std::tie(ib, b.set, b.table, b.family);
+}
+
+}  // namespace
+
+std::vector<NftRuleset::Entry> NftRuleset::CanonicalOrder() const {
+    TableIndex tables(objects);
+    std::vector<const NftElements*> groups;
+    for (const NftElements& g : elements)
+        if (!g.empty()) groups.push_back(&g);
+    std::sort(groups.begin(), groups.end(),
+              [&](const NftElements* a, const NftElements* b) { return GroupBefore(tables, *a, *b); });
+    // A table's elements go after its sets and before its rules: each group
+    // before the first object that is a rule of its table or of a later one.
+    std::vector<Entry> out;
+    out.reserve(objects.size() + groups.size());
+    size_t g = 0;
+    for (const NftObject& o : objects) {
+        std::pair<size_t, NftKind> at{tables.Of(o), o.kind};
+        while (g < groups.size() && std::make_pair(tables.Of(*groups[g]), NftKind::kSetElem) < at)
+            out.push_back({nullptr, groups[g++]});
+        out.push_back({&o, nullptr});
+    }
+    while (g < groups.size()) out.push_back({nullptr, groups[g++]});
+    return out;
 }
 
 NftObject CanonicalTable(nftnl_table* t) {
@@ -206,21 +285,19 @@ NftObject CanonicalSet(nftnl_set* s) {
     return o;
 }
 
-NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e) {
+void CanonicalElemPayload(uint8_t family, nftnl_set_elem* e, std::string* payload) {
     nftnl_set_elem_unset(e, NFTNL_SET_ELEM_EXPIRATION);
     nftnl_set_elem_expr_foreach(e, ZeroExprState, nullptr);
+    PayloadInto(NFT_MSG_NEWSETELEM, family, [e](nlmsghdr* n) { nftnl_set_elem_nlmsg_build_payload(n, e); }, payload);
+}
+
+NftObject CanonicalSetElem(const nftnl_set* set, nftnl_set_elem* e) {
     NftObject o;
     o.kind = NftKind::kSetElem;
     o.family = static_cast<uint8_t>(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
     o.table = Str(nftnl_set_get_str(set, NFTNL_SET_TABLE));
     o.name = Str(nftnl_set_get_str(set, NFTNL_SET_NAME));
-    o.payload = Payload(NFT_MSG_NEWSETELEM, o.family, [e](nlmsghdr* n) { nftnl_set_elem_nlmsg_build_payload(n, e); });
-    uint32_t len = 0;
-    if (const void* key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len)) o.order.assign(static_cast<const char*>(key), len);
-    // An interval end sorts after a start with the same key (adjacent
-    // ranges), as the kernel wants them inserted.
-    uint32_t flags = nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_FLAGS) ? nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_FLAGS) : 0;
-    o.order += (flags & NFT_SET_ELEM_INTERVAL_END) ? '\1' : '\0';
+    CanonicalElemPayload(o.family, e, &o.payload);
     // No libnftnl text for elements: they are most of a large ruleset, and
     // their text (a hex key) is what DescribeRuleset builds from the bytes.
     return o;
@@ -284,20 +361,14 @@ void SortCanonical(NftRuleset* rs) {
     // on one hook with equal priority run in the order they were created,
     // so that order is part of the ruleset. Only set elements are sorted: a
     // hash set lists them in an order that changes from boot to boot.
-    std::map<std::pair<uint8_t, std::string>, size_t> table_index;
-    for (const NftObject& o : rs->objects)
-        if (o.kind == NftKind::kTable) table_index.emplace(std::make_pair(o.family, o.name), table_index.size());
-    auto index = [&](const NftObject& o) {
-        auto it = table_index.find({o.family, o.kind == NftKind::kTable ? o.name : o.table});
-        return it == table_index.end() ? table_index.size() : it->second;
-    };
+    TableIndex tables(rs->objects);
     std::stable_sort(rs->objects.begin(), rs->objects.end(), [&](const NftObject& a, const NftObject& b) {
-        size_t ia = index(a), ib = index(b);
-        if (ia != ib) return ia < ib;
-        if (a.kind != b.kind) return a.kind < b.kind;
-        if (a.kind != NftKind::kSetElem) return false;
-        return std::tie(a.name, a.order, a.payload) < std::tie(b.name, b.order, b.payload);
+        size_t ia = tables.Of(a), ib = tables.Of(b);
+        return ia != ib ? ia < ib : a.kind < b.kind;
     });
+    for (NftElements& g : rs->elements) g.Sort();
+    std::stable_sort(rs->elements.begin(), rs->elements.end(),
+                     [&](const NftElements& a, const NftElements& b) { return GroupBefore(tables, a, b); });
 }
 
 namespace {
@@ -400,11 +471,13 @@ std::function<bool(const nlmsghdr*)> Each(Alloc alloc, Parse parse, Use use) {
     };
 }
 
-// One listing of a set's elements, appended to `out` in the kernel's order.
-// Each reply is parsed into a set of its own and freed once its elements
-// are in canonical form: libnftnl's copy of a whole large set would cost
-// more than the canonical one.
-bool DumpElementsOnce(NfSocket* s, const nftnl_set* set, std::vector<NftObject>* out, bool* interrupted, std::string* err) {
+// One listing of a set's elements: each element's canonical payload, in
+// the kernel's order, handed to `each` (the view lasts until the next
+// call). Each reply is parsed into a set of its own and freed once its
+// elements are handed on: libnftnl's copy of a whole large set would cost
+// more than the compact one.
+bool ListElements(NfSocket* s, const nftnl_set* set, const std::function<bool(std::string_view)>& each,
+                  bool* interrupted, std::string* err) {
     auto names = [&](nftnl_set* to) {
         nftnl_set_set_str(to, NFTNL_SET_TABLE, nftnl_set_get_str(set, NFTNL_SET_TABLE));
         nftnl_set_set_str(to, NFTNL_SET_NAME, nftnl_set_get_str(set, NFTNL_SET_NAME));
@@ -418,10 +491,13 @@ bool DumpElementsOnce(NfSocket* s, const nftnl_set* set, std::vector<NftObject>*
     }
     names(req.get());
     struct ElemCtx {
-        const nftnl_set* set;
-        std::vector<NftObject>* out;
+        uint8_t family;
+        const std::function<bool(std::string_view)>* each;
+        std::string payload;
+        bool ok = true;
     };
     uint16_t family = static_cast<uint16_t>(nftnl_set_get_u32(set, NFTNL_SET_FAMILY));
+    ElemCtx ctx{static_cast<uint8_t>(family), &each, {}};
     bool ok = s->Dump(
         NFT_MSG_GETSETELEM, family, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, req.get()); },
         [&](const nlmsghdr* n) {
@@ -429,29 +505,34 @@ bool DumpElementsOnce(NfSocket* s, const nftnl_set* set, std::vector<NftObject>*
             if (!part) return false;
             names(part.get());
             if (nftnl_set_elems_nlmsg_parse(n, part.get()) < 0) return false;
-            ElemCtx ctx{part.get(), out};
             nftnl_set_elem_foreach(
                 part.get(),
                 [](nftnl_set_elem* e, void* data) {
                     auto* c = static_cast<ElemCtx*>(data);
-                    c->out->push_back(CanonicalSetElem(c->set, e));
+                    CanonicalElemPayload(c->family, e, &c->payload);
+                    if (!(*c->each)(c->payload)) {
+                        c->ok = false;
+                        return -1;
+                    }
                     return 0;
                 },
                 &ctx);
-            return true;
+            return ctx.ok;
         },
         interrupted, err);
     if (!ok) *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set, NFTNL_SET_NAME))) + "': " + *err;
     return ok;
 }
 
-// The elements of a listing as sorted 64-bit fingerprints of their
-// canonical bytes: enough to tell two listings apart and to find an
-// element listed twice, at 8 bytes an element.
-std::vector<uint64_t> Fingerprints(const std::vector<NftObject>& elems, size_t from) {
+// A listing's elements as sorted 64-bit fingerprints of their canonical
+// bytes: enough to tell two listings apart and to find an element listed
+// twice, at 8 bytes an element.
+uint64_t Fingerprint(std::string_view payload) { return std::hash<std::string_view>{}(payload); }
+
+std::vector<uint64_t> Fingerprints(const NftElements& elems) {
     std::vector<uint64_t> fp;
-    fp.reserve(elems.size() - from);
-    for (size_t i = from; i < elems.size(); ++i) fp.push_back(std::hash<std::string>{}(elems[i].payload));
+    fp.reserve(elems.size());
+    for (size_t i = 0; i < elems.size(); ++i) fp.push_back(Fingerprint(elems[i]));
     std::sort(fp.begin(), fp.end());
     return fp;
 }
@@ -472,42 +553,83 @@ namespace {
 // change: seen on kernel 6.18 at 200,000 elements, 188,702 of them distinct.
 // So a listing counts only with no element twice and, for a set that is
 // not an interval set (those are rbtrees or pipapo, listed whole), only
-// when a second listing has the same elements. Bounded: after
+// when the next listing has the same elements. Bounded: after
 // kTornAttempts listings (backing off up to about 5 s in all, which a
 // resize outlasts only under extreme load) it is an error, never a partial
 // set.
+//
+// Only one listing's elements are ever held: a listing that is to be
+// compared with a whole one held already is read as fingerprints alone, and
+// if the two agree, the one held is the set. Otherwise the next listing is
+// held (each comparison is between one listing held and one not).
 constexpr int kTornAttempts = 12;
 
-bool DumpWholeElements(NfSocket* s, const nftnl_set* set, std::vector<NftObject>* out, bool* interrupted, std::string* err) {
+bool DumpWholeElements(NfSocket* s, const nftnl_set* set, NftElements* out, bool* interrupted, std::string* err) {
     bool interval = nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL;
-    size_t from = out->size();
     std::vector<uint64_t> previous;
-    bool have_previous = false;
+    bool have_previous = false, previous_held = false, previous_whole = false;
     useconds_t pause = 10000;
     for (int attempt = 0; attempt < kTornAttempts; ++attempt) {
-        out->resize(from);
-        if (!DumpElementsOnce(s, set, out, interrupted, err)) return false;
-        std::vector<uint64_t> fp = Fingerprints(*out, from);
-        if (ListingIsWhole(fp, nullptr) && (interval || (have_previous && ListingIsWhole(fp, &previous)))) return true;
-        bool torn = !ListingIsWhole(fp, nullptr) || have_previous;
+        bool compare_only = have_previous && previous_held && previous_whole && !interval;
+        std::vector<uint64_t> fp;
+        bool too_big = false;  // the compact form's limit (NftElements::Add)
+        if (compare_only) {
+            fp.reserve(previous.size());
+            auto add = [&](std::string_view p) {
+                fp.push_back(Fingerprint(p));
+                return true;
+            };
+            if (!ListElements(s, set, add, interrupted, err)) return false;
+            std::sort(fp.begin(), fp.end());
+        } else {
+            out->Clear();
+            out->Reserve(previous.size());
+            auto add = [&](std::string_view p) {
+                too_big = !out->Add(p);
+                return !too_big;
+            };
+            bool listed = ListElements(s, set, add, interrupted, err);
+            if (too_big) *err = "dump elements of set '" + out->set + "': more than 4 GiB of elements";
+            if (!listed) return false;
+            fp = Fingerprints(*out);
+        }
+        bool whole = ListingIsWhole(fp, nullptr);
+        if (whole && (interval || (have_previous && ListingIsWhole(fp, &previous)))) {
+            out->Sort();  // this listing, or the previous one held and equal to it
+            return true;
+        }
+        bool torn = !whole || have_previous;
         previous = std::move(fp);
         have_previous = true;
+        previous_held = !compare_only;
+        previous_whole = whole;
         if (torn) {
             ++s->torn_listings;
             usleep(pause);  // let the resize finish
             pause = std::min<useconds_t>(pause * 2, 1000000);
         }
     }
-    out->resize(from);
+    out->Clear();
     *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set, NFTNL_SET_NAME))) +
            "': the kernel's listing kept changing (elements listed twice or missing) in " + std::to_string(kTornAttempts) +
            " listings";
     return false;
 }
 
-bool DumpOnce(NfSocket* s, NftRuleset* out, bool* interrupted, std::string* err) {
+bool DumpOnce(NfSocket* s, NftRuleset* out, DumpTables which, bool* interrupted, std::string* err) {
     std::vector<NftObject>& v = out->objects;
-    auto push = [&v](NftObject o) { v.push_back(std::move(o)); };
+    out->elements.clear();
+    // Tables come first: with kUnowned, what belongs to an owned one is
+    // dropped as it arrives, and its sets' elements are never listed.
+    std::set<std::pair<uint8_t, std::string>> owned;
+    auto push = [&](NftObject o) {
+        if (which == DumpTables::kUnowned) {
+            if (o.kind == NftKind::kTable && (o.flags & NFT_TABLE_F_OWNER)) owned.emplace(o.family, o.name);
+            if (owned.count({o.family, o.kind == NftKind::kTable ? o.name : o.table})) return false;
+        }
+        v.push_back(std::move(o));
+        return true;
+    };
     std::vector<SetPtr> sets;
     auto step = [&](const char* what, uint16_t type, const std::function<bool(const nlmsghdr*)>& cb) {
         if (s->Dump(type, NFPROTO_UNSPEC, nullptr, cb, interrupted, err)) return true;
@@ -526,8 +648,7 @@ bool DumpOnce(NfSocket* s, NftRuleset* out, bool* interrupted, std::string* err)
         !step("sets", NFT_MSG_GETSET, [&](const nlmsghdr* n) {
             SetPtr set(nftnl_set_alloc());
             if (!set || nftnl_set_nlmsg_parse(n, set.get()) < 0) return false;
-            push(CanonicalSet(set.get()));  // keeps the names and flags used below
-            sets.push_back(std::move(set));
+            if (push(CanonicalSet(set.get()))) sets.push_back(std::move(set));  // keeps the names and flags used below
             return true;
         }) ||
         !step("rules", NFT_MSG_GETRULE,
@@ -537,7 +658,11 @@ bool DumpOnce(NfSocket* s, NftRuleset* out, bool* interrupted, std::string* err)
 
     for (const SetPtr& set : sets) {
         if (nftnl_set_get_u32(set.get(), NFTNL_SET_FLAGS) & NFT_SET_EVAL) continue;  // runtime state
-        if (!DumpWholeElements(s, set.get(), &v, interrupted, err)) return false;
+        NftElements elems(static_cast<uint8_t>(nftnl_set_get_u32(set.get(), NFTNL_SET_FAMILY)),
+                          Str(nftnl_set_get_str(set.get(), NFTNL_SET_TABLE)),
+                          Str(nftnl_set_get_str(set.get(), NFTNL_SET_NAME)));
+        if (!DumpWholeElements(s, set.get(), &elems, interrupted, err)) return false;
+        if (!elems.empty()) out->elements.push_back(std::move(elems));
     }
     return true;
 }
@@ -549,7 +674,7 @@ bool RulesetGeneration(uint32_t* gen, std::string* err) {
     return s.Open(err) && s.Generation(gen, err);
 }
 
-bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation, int* torn_listings) {
+bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation, int* torn_listings, DumpTables which) {
     NfSocket s;
     if (!s.Open(err)) return false;
     // The ruleset may change while it is read (another nft run, a dynamic set
@@ -559,7 +684,9 @@ bool DumpRuleset(NftRuleset* out, std::string* err, uint32_t* generation, int* t
         uint32_t before = 0, after = 0;
         bool interrupted = false;
         out->objects.clear();
-        if (!s.Generation(&before, err) || !DumpOnce(&s, out, &interrupted, err) || !s.Generation(&after, err)) return false;
+        out->elements.clear();
+        if (!s.Generation(&before, err) || !DumpOnce(&s, out, which, &interrupted, err) || !s.Generation(&after, err))
+            return false;
         if (torn_listings) *torn_listings = s.torn_listings;
         if (before == after && !interrupted) {
             if (generation) *generation = before;

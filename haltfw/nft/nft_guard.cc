@@ -18,7 +18,7 @@ namespace {
 
 // Every kind's table attribute is the first of its message
 // (NFTA_TABLE_NAME for a table itself); elements carry the table in their
-// message header, built at load time from NftObject::table.
+// message header, built at load time from NftElements::table.
 constexpr uint16_t kTableAttr = 1;
 static_assert(NFTA_TABLE_NAME == kTableAttr && NFTA_CHAIN_TABLE == kTableAttr && NFTA_RULE_TABLE == kTableAttr &&
               NFTA_SET_TABLE == kTableAttr && NFTA_OBJ_TABLE == kTableAttr && NFTA_FLOWTABLE_TABLE == kTableAttr);
@@ -30,7 +30,6 @@ std::string Be32(uint32_t v) {
 // The payload with its table name replaced; for a table, flagged owned.
 // An element's payload names no table (its attribute 1 is the key).
 std::string Moved(const NftObject& o, const std::string& table) {
-    if (o.kind == NftKind::kSetElem) return o.payload;
     bool has_flags = false;
     std::string out = EditAttrs(o.payload, [&](uint16_t type, std::string* v) {
         if (type == kTableAttr) *v = table + '\0';
@@ -50,7 +49,7 @@ std::string Moved(const NftObject& o, const std::string& table) {
 
 }  // namespace
 
-NftRuleset GuardCopy(const NftRuleset& armed) {
+NftRuleset GuardCopy(NftRuleset armed) {
     std::set<std::pair<uint8_t, std::string>> used;
     for (const NftObject& o : armed.objects)
         if (o.kind == NftKind::kTable) used.emplace(o.family, o.name);
@@ -63,19 +62,26 @@ NftRuleset GuardCopy(const NftRuleset& armed) {
         while (used.count({o.family, name}));
         renamed[{o.family, o.name}] = name;
     }
+    // Renamed where they are: `armed` is the caller's copy, and the
+    // elements (a large set's, in the watcher) are not copied once more.
     NftRuleset copy;
-    for (const NftObject& o : armed.objects) {
+    for (NftObject& o : armed.objects) {
         auto it = renamed.find({o.family, o.kind == NftKind::kTable ? o.name : o.table});
         if (it == renamed.end()) continue;  // an object of no table: cannot be
-        NftObject c = o;
+        o.payload = Moved(o, it->second);
         if (o.kind == NftKind::kTable) {
-            c.name = it->second;
-            c.flags |= NFT_TABLE_F_OWNER;
+            o.name = it->second;
+            o.flags |= NFT_TABLE_F_OWNER;
         } else {
-            c.table = it->second;
+            o.table = it->second;
         }
-        c.payload = Moved(o, it->second);
-        copy.objects.push_back(std::move(c));
+        copy.objects.push_back(std::move(o));
+    }
+    for (NftElements& g : armed.elements) {
+        auto it = renamed.find({g.family, g.table});
+        if (it == renamed.end()) continue;
+        g.table = it->second;  // elements name no table in their bytes
+        copy.elements.push_back(std::move(g));
     }
     return copy;
 }
@@ -85,14 +91,14 @@ void NftGuard::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
 NftGuard::NftGuard() = default;
 NftGuard::~NftGuard() = default;
 
-bool NftGuard::Load(const NftRuleset& armed, std::string* err) {
+bool NftGuard::Load(NftRuleset armed, std::string* err) {
     sock_.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!sock_ || mnl_socket_bind(sock_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
         *err = std::string("guard: socket(NETLINK_NETFILTER): ") + std::strerror(errno);
         sock_.reset();
         return false;
     }
-    NftRuleset copy = GuardCopy(armed);
+    NftRuleset copy = GuardCopy(std::move(armed));
     if (!LoadRuleset(sock_.get(), copy, LoadMode::kAddNewTables, err)) {
         // LoadRuleset speaks of a restore; this is the guard's load.
         if (err->starts_with("restore: ")) err->erase(0, 9);

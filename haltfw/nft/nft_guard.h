@@ -22,8 +22,9 @@ namespace haltfw {
 /// form "haltfw_guard_N" that `armed` does not use in that family) and
 /// flagged NFT_TABLE_F_OWNER, with every object of the table moved into
 /// it. Objects keep their own names, so rules still find their chains,
-/// sets and objects.
-NftRuleset GuardCopy(const NftRuleset& armed);
+/// sets and objects. By value: a caller done with `armed` moves it in, and
+/// its elements are renamed without a copy.
+NftRuleset GuardCopy(NftRuleset armed);
 
 /// The guard itself: the copy loaded over a netlink socket of its own,
 /// which must stay open for as long as the guard is to hold.
@@ -37,7 +38,8 @@ public:
     /// Loads GuardCopy(armed) in one transaction, every table created
     /// exclusively (an existing table of the same name is an error, never
     /// taken over). Errors read "guard: table haltfw_guard_0: File exists".
-    bool Load(const NftRuleset& armed, std::string* err);
+    /// (Moved in, `armed` is not copied: the watcher's way.)
+    bool Load(NftRuleset armed, std::string* err);
     /// Tables loaded (0 before Load succeeds).
     size_t tables() const { return tables_; }
 

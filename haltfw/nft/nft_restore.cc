@@ -98,6 +98,10 @@ public:
         Append(&attr, sizeof attr);
     }
     void Acked(std::string what) { acked_.emplace(seq_, std::move(what)); }
+    // Room for `bytes` in all. Reserved, not written: pages of a large batch
+    // become resident as it fills, and it never grows by copying itself
+    // (which would hold it twice at the peak).
+    void Reserve(size_t bytes) { buf_.reserve(bytes); }
 
     const std::vector<char>& bytes() const { return buf_; }
     const std::map<uint32_t, std::string>& acked() const { return acked_; }
@@ -135,63 +139,57 @@ void AddObject(Batch* b, const NftObject& o, uint32_t* set_id, bool exclusive_ta
     b->Acked(Describe(o));
 }
 
-// The order the kernel takes one set's elements in, as nft sends them:
-// ascending keys, and where an interval's end and the next one's start
-// share a key (adjacent ranges: 192.0.2.0-192.0.2.9, 192.0.2.10-...), the
-// end first. The rbtree backend refuses the end after the start with
-// EEXIST (kernel 6.18). Canonical order has the start first (the digest's
-// order, kept as it is), so the run is reordered here.
-std::vector<const NftObject*> RestoreOrder(const std::vector<NftObject>& objs, size_t from, size_t to) {
-    // Key and end flag from the element's own bytes: a manifest's elements
-    // carry nothing else (NftObject::order is not written there).
-    struct Keyed {
-        std::string key;
-        bool end;
-        const NftObject* o;
+// One set's elements, in the order the kernel takes them, as nft sends
+// them: ascending keys, and where an interval's end and the next one's
+// start share a key (adjacent ranges: 192.0.2.0-192.0.2.9,
+// 192.0.2.10-...), the end first. The rbtree backend refuses the end after
+// the start with EEXIST (kernel 6.18). Canonical order (ElementLess) has the
+// start first (the digest's order, kept as it is), so each run of elements
+// with one key goes out with its ends first, read from the elements' own
+// bytes: a manifest's elements carry nothing else.
+void AddElements(Batch* b, const NftElements& g) {
+    auto key = [&](size_t i) {
+        std::string_view k;
+        bool end = false;
+        ElementKeyView(g[i], &k, &end);
+        return std::make_pair(k, end);
     };
-    std::vector<Keyed> v;
-    for (size_t i = from; i < to; ++i) {
-        Keyed k{"", false, &objs[i]};
-        ElementKey(objs[i].payload, &k.key, &k.end);
-        v.push_back(std::move(k));
-    }
-    std::stable_sort(v.begin(), v.end(), [](const Keyed& a, const Keyed& b) {
-        if (a.key != b.key) return a.key < b.key;
-        return a.end && !b.end;
-    });
-    std::vector<const NftObject*> out;
-    for (const Keyed& k : v) out.push_back(k.o);
-    return out;
-}
-
-// Elements of one set, from objects[i] on; returns the index after them.
-size_t AddElements(Batch* b, const std::vector<NftObject>& objs, size_t i) {
-    const NftObject& first = objs[i];
-    auto same_set = [&](const NftObject& o) {
-        return o.kind == NftKind::kSetElem && o.family == first.family && o.table == first.table && o.name == first.name;
-    };
-    size_t last = i;
-    while (last < objs.size() && same_set(objs[last])) ++last;
-    std::vector<const NftObject*> elems = RestoreOrder(objs, i, last);
-    for (size_t k = 0; k < elems.size();) {
-        b->Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, first.family, NLM_F_CREATE);
-        b->Str(NFTA_SET_ELEM_LIST_TABLE, first.table);
-        b->Str(NFTA_SET_ELEM_LIST_SET, first.name);
-        size_t list = b->Nest(NFTA_SET_ELEM_LIST_ELEMENTS);
-        size_t bytes = 0;
-        uint16_t n = 0;
+    size_t k = 0;  // next element to send
+    size_t bytes = 0;
+    uint16_t n = 0;
+    size_t list = 0;
+    auto send = [&](std::string_view payload) {
         // At least one element per message, however large.
-        while (k < elems.size() && (n == 0 || bytes + elems[k]->payload.size() + 8 < kElemBytesPerMessage)) {
-            size_t e = b->Nest(++n);
-            b->Append(elems[k]->payload.data(), elems[k]->payload.size());
-            b->End(e);
-            bytes += elems[k]->payload.size() + 8;
-            ++k;
+        if (n > 0 && bytes + payload.size() + 8 >= kElemBytesPerMessage) {
+            b->End(list);
+            b->Acked("elements of set " + g.table + " " + g.set);
+            n = 0;
         }
-        b->End(list);
-        b->Acked("elements of set " + first.table + " " + first.name);
+        if (n == 0) {
+            b->Begin(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM, g.family, NLM_F_CREATE);
+            b->Str(NFTA_SET_ELEM_LIST_TABLE, g.table);
+            b->Str(NFTA_SET_ELEM_LIST_SET, g.set);
+            list = b->Nest(NFTA_SET_ELEM_LIST_ELEMENTS);
+            bytes = 0;
+        }
+        size_t e = b->Nest(++n);
+        b->Append(payload.data(), payload.size());
+        b->End(e);
+        bytes += payload.size() + 8;
+    };
+    while (k < g.size()) {
+        size_t run = k + 1;
+        std::string_view first_key = key(k).first;
+        while (run < g.size() && key(run).first == first_key) ++run;
+        for (bool ends : {true, false})
+            for (size_t i = k; i < run; ++i)
+                if (key(i).second == ends) send(g[i]);
+        k = run;
     }
-    return last;
+    if (n > 0) {
+        b->End(list);
+        b->Acked("elements of set " + g.table + " " + g.set);
+    }
 }
 
 // Rules in the order the kernel takes them back. A rule that jumps to an
@@ -200,7 +198,7 @@ size_t AddElements(Batch* b, const std::vector<NftObject>& objs, size_t i) {
 // chain's rules come first, inner bindings before the chains that jump to
 // them; then the other rules in canonical order. Each rule is appended to
 // its own chain, so moving rules between chains keeps every chain's order.
-std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, size_t from, size_t to) {
+std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, const std::vector<const NftObject*>& rules) {
     using ChainKey = std::tuple<uint8_t, std::string, std::string>;
     std::set<ChainKey> binding;
     for (const NftObject& o : all) {
@@ -209,7 +207,7 @@ std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, size_
             binding.emplace(o.family, o.table, o.name);
     }
     std::map<ChainKey, std::vector<const NftObject*>> rules_of;
-    for (size_t i = from; i < to; ++i) rules_of[{all[i].family, all[i].table, all[i].name}].push_back(&all[i]);
+    for (const NftObject* r : rules) rules_of[{r->family, r->table, r->name}].push_back(r);
 
     std::vector<const NftObject*> out;
     std::set<ChainKey> placed;
@@ -224,9 +222,24 @@ std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, size_
         out.insert(out.end(), rules_of[chain].begin(), rules_of[chain].end());
     };
     for (const ChainKey& chain : binding) place(chain);
-    for (size_t i = from; i < to; ++i)
-        if (!binding.count({all[i].family, all[i].table, all[i].name})) out.push_back(&all[i]);
+    for (const NftObject* r : rules)
+        if (!binding.count({r->family, r->table, r->name})) out.push_back(r);
     return out;
+}
+
+// An upper bound on the batch's size, to reserve it whole: each object's
+// payload and message, each element's payload and nest, and each element
+// message's header (at least 1 in 2,000 of its bytes; 4 KiB a set for the
+// last).
+size_t BatchBytes(const NftRuleset& rs) {
+    size_t bytes = 4096;
+    for (const NftObject& o : rs.objects) bytes += o.payload.size() + o.table.size() + o.name.size() + 64;
+    for (const NftElements& g : rs.elements) {
+        size_t elems = 0;
+        for (size_t i = 0; i < g.size(); ++i) elems += g[i].size() + 8;
+        bytes += elems + elems / 2000 * (g.table.size() + g.set.size() + 64) + 4096;
+    }
+    return bytes;
 }
 
 // Reads the kernel's replies: errors only, as no message asks for an ACK.
@@ -289,19 +302,21 @@ bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string
         b.Acked("flush ruleset");
     }
     bool exclusive = mode == LoadMode::kAddNewTables;
-    const std::vector<NftObject>& objs = rs.objects;
+    b.Reserve(BatchBytes(rs));
+    std::vector<NftRuleset::Entry> order = rs.CanonicalOrder();
     uint32_t set_id = 0;
-    for (size_t i = 0; i < objs.size();) {
-        if (objs[i].kind == NftKind::kSetElem) {
-            i = AddElements(&b, objs, i);
-        } else if (objs[i].kind == NftKind::kRule) {
+    for (size_t i = 0; i < order.size();) {
+        if (order[i].elements) {
+            AddElements(&b, *order[i].elements);
+            ++i;
+        } else if (order[i].object->kind == NftKind::kRule) {
             // One table's rules together (canonical order keeps them so).
-            size_t end = i;
-            while (end < objs.size() && objs[end].kind == NftKind::kRule) ++end;
-            for (const NftObject* r : RuleOrder(objs, i, end)) AddObject(&b, *r, &set_id, exclusive);
-            i = end;
+            std::vector<const NftObject*> rules;
+            for (; i < order.size() && order[i].object && order[i].object->kind == NftKind::kRule; ++i)
+                rules.push_back(order[i].object);
+            for (const NftObject* r : RuleOrder(rs.objects, rules)) AddObject(&b, *r, &set_id, exclusive);
         } else {
-            AddObject(&b, objs[i], &set_id, exclusive);
+            AddObject(&b, *order[i].object, &set_id, exclusive);
             ++i;
         }
     }
@@ -332,7 +347,7 @@ bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string
     }
     // (A batch that changes nothing, an empty ruleset over an empty one,
     // commits nothing either, and the kernel leaves the id as it was.)
-    if (gen_after == gen_before && !rs.objects.empty()) {
+    if (gen_after == gen_before && rs.size() != 0) {
         *err = "restore: the kernel did not commit the batch (generation " + std::to_string(gen_before) + " unchanged)";
         return false;
     }

@@ -246,8 +246,8 @@ std::string BigSetProgram(int count, bool interval) {
 
 size_t DistinctElements(const NftRuleset& rs) {
     std::vector<std::string> keys;
-    for (const NftObject& o : rs.objects)
-        if (o.kind == NftKind::kSetElem) keys.push_back(o.payload);
+    for (const NftElements& g : rs.elements)
+        for (size_t i = 0; i < g.size(); ++i) keys.emplace_back(g[i]);
     std::sort(keys.begin(), keys.end());
     return static_cast<size_t>(std::unique(keys.begin(), keys.end()) - keys.begin());
 }
