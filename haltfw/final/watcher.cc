@@ -24,13 +24,10 @@
 #include "halt/watch_state.h"
 #include "nft/nft_dump.h"
 #include "nft/nft_guard.h"
+#include "net/netlink_socket.h"
 
 namespace haltfw {
 namespace {
-
-struct MnlClose {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
 
 void WatchSay(const std::string& msg) {
     std::string l = "haltfw-watch: " + msg + "\n";
@@ -178,7 +175,7 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
     }
     // Subscribed before anything else: nothing committed after the halt
     // has begun can be missed.
-    std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    NetlinkSocket nl(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!nl || mnl_socket_bind(nl.get(), 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
         WatchSay(std::string("cannot subscribe to the nftables events: ") + std::strerror(errno));
         return 3;

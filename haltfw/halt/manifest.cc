@@ -173,7 +173,7 @@ public:
             return false;
         }
         checksum_ = std::string(value);
-        for (NftElements& g : m_.ruleset.elements) g.Sort();  // a manifest's are sorted: one pass
+        SortElements(&m_.ruleset);  // a manifest's are in canonical order: one pass
         *m = std::move(m_);
         return true;
     }

@@ -227,4 +227,35 @@ std::string RuleForRestore(std::string_view rule_payload) {
     });
 }
 
+namespace {
+
+// What nft_add_set_elem() refuses on an interval's end (kernel 6.18 and 6.1).
+bool RefusedOnIntervalEnd(uint16_t type) {
+    switch (type) {
+        case NFTA_SET_ELEM_DATA:
+        case NFTA_SET_ELEM_OBJREF:
+        case NFTA_SET_ELEM_TIMEOUT:
+        case NFTA_SET_ELEM_EXPIRATION:
+        case NFTA_SET_ELEM_USERDATA:
+        case NFTA_SET_ELEM_EXPR:
+        case NFTA_SET_ELEM_KEY_END:
+        case NFTA_SET_ELEM_EXPRESSIONS: return true;
+        default: return false;
+    }
+}
+
+}  // namespace
+
+std::string_view ElementForRestore(std::string_view elem_payload, std::string* scratch) {
+    std::string_view key;
+    bool end = false;
+    ElementKeyView(elem_payload, &key, &end);
+    if (!end) return elem_payload;
+    bool refused = false;
+    ForEachAttr(elem_payload, [&](uint16_t type, std::string_view) { refused |= RefusedOnIntervalEnd(type); });
+    if (!refused) return elem_payload;
+    *scratch = EditAttrs(elem_payload, [](uint16_t type, std::string*) { return !RefusedOnIntervalEnd(type); });
+    return *scratch;
+}
+
 }  // namespace haltfw

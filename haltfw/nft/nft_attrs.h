@@ -60,4 +60,12 @@ uint32_t ObjectType(std::string_view obj_payload);
 /// an exthdr write's or strip's flags, a strip's offset and length).
 std::string RuleForRestore(std::string_view rule_payload);
 
+/// A set element's payload as the kernel takes it back: `elem_payload`
+/// itself, or for an interval's end (NFT_SET_ELEM_INTERVAL_END) that
+/// carries attributes the kernel refuses on one (EINVAL), a copy without
+/// them in *scratch. The kernel dumps each end element of a set with a
+/// default timeout with a timeout of 0 (kernel 6.18); the end means no
+/// more than its key, so nothing is lost. No allocation for other elements.
+std::string_view ElementForRestore(std::string_view elem_payload, std::string* scratch);
+
 }  // namespace haltfw

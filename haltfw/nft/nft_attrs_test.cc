@@ -106,3 +106,18 @@ TEST_CASE("an element's key and interval end are read from its own bytes", "[nft
     CHECK(k.empty());
     CHECK_FALSE(end);
 }
+
+TEST_CASE("an interval's end goes back without the timeout the kernel dumps on it", "[nft_attrs]") {
+    std::string key = Nested(NFTA_SET_ELEM_KEY, Attr(NFTA_DATA_VALUE, std::string("\xc6\x33\x65\x00", 4)));
+    std::string zero_timeout = Attr(NFTA_SET_ELEM_TIMEOUT, std::string(8, '\0'));
+    std::string end_flag = Attr(NFTA_SET_ELEM_FLAGS, Be32(NFT_SET_ELEM_INTERVAL_END));
+    std::string scratch;
+    std::string end = key + end_flag + zero_timeout;
+    CHECK(ElementForRestore(end, &scratch) == key + end_flag);
+    // A start, and an end with nothing to drop, go back as they are, not
+    // copied.
+    std::string start = key + zero_timeout;
+    CHECK(ElementForRestore(start, &scratch).data() == start.data());
+    std::string bare_end = key + end_flag;
+    CHECK(ElementForRestore(bare_end, &scratch).data() == bare_end.data());
+}

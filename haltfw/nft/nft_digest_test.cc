@@ -79,6 +79,19 @@ NftObject Element(uint32_t key, uint64_t expiration) {
     return o;
 }
 
+// The set Element() belongs to, with the given NFT_SET_* flags.
+NftObject Set(uint32_t flags) {
+    nftnl_set* s = nftnl_set_alloc();
+    nftnl_set_set_str(s, NFTNL_SET_TABLE, "filter");
+    nftnl_set_set_str(s, NFTNL_SET_NAME, "blocked");
+    nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+    nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+    nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 4);
+    NftObject o = CanonicalSet(s);
+    nftnl_set_free(s);
+    return o;
+}
+
 std::string Digest(std::vector<NftObject> objs) {
     NftRuleset rs;
     for (NftObject& o : objs) rs.Add(std::move(o));
@@ -113,6 +126,22 @@ TEST_CASE("rule order within a chain matters; set element order does not") {
     std::string e21 = Digest({Table(1, 1), Element(0x0200000a, 1000), Element(0x0100000a, 2000)});
     CHECK(e12 == e21);  // and the remaining time-outs are not part of it
     CHECK(Digest({Table(1, 1), Element(0x0100000a, 5), Element(0x0300000a, 9)}) != e12);
+}
+
+TEST_CASE("an interval concatenation's element order is part of the digest") {
+    for (uint32_t flags : {0u, uint32_t(NFT_SET_INTERVAL), uint32_t(NFT_SET_CONCAT)}) {
+        std::string e12 = Digest({Table(1, 1), Set(flags), Element(0x0100000a, 0), Element(0x0200000a, 0)});
+        CHECK(Digest({Table(1, 1), Set(flags), Element(0x0200000a, 0), Element(0x0100000a, 0)}) == e12);
+    }
+    uint32_t pipapo = NFT_SET_INTERVAL | NFT_SET_CONCAT;
+    NftRuleset rs;
+    for (NftObject o : {Table(1, 1), Set(pipapo), Element(0x0200000a, 0), Element(0x0100000a, 0)}) rs.Add(o);
+    NftElements listed = rs.elements[0];
+    SortCanonical(&rs);
+    REQUIRE(rs.elements[0].size() == 2);
+    CHECK(rs.elements[0][0] == listed[0]);  // the kernel's order, kept
+    std::string e21 = RulesetDigest(rs);
+    CHECK(Digest({Table(1, 1), Set(pipapo), Element(0x0100000a, 0), Element(0x0200000a, 0)}) != e21);
 }
 
 TEST_CASE("canonical order puts a table's objects in restore order") {

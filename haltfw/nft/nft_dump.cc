@@ -26,6 +26,9 @@
 #include <string_view>
 #include <tuple>
 
+#include "nft/nft_attrs.h"
+#include "net/netlink_socket.h"
+
 namespace haltfw {
 namespace {
 
@@ -41,11 +44,6 @@ using ObjPtr = std::unique_ptr<nftnl_obj, NftnlFree<nftnl_obj, nftnl_obj_free>>;
 using FlowtablePtr = std::unique_ptr<nftnl_flowtable, NftnlFree<nftnl_flowtable, nftnl_flowtable_free>>;
 using RulePtr = std::unique_ptr<nftnl_rule, NftnlFree<nftnl_rule, nftnl_rule_free>>;
 using GenPtr = std::unique_ptr<nftnl_gen, NftnlFree<nftnl_gen, nftnl_gen_free>>;
-
-struct MnlClose {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
-using MnlPtr = std::unique_ptr<mnl_socket, MnlClose>;
 
 // Large enough for the biggest rule or element libnftnl can build; a dump
 // receive needs at least 16 KiB (the kernel's NLMSG_GOODSIZE on 4 KiB pages).
@@ -355,6 +353,17 @@ NftObject CanonicalRule(nftnl_rule* r) {
     return o;
 }
 
+void SortElements(NftRuleset* rs) {
+    std::set<std::tuple<uint8_t, std::string_view, std::string_view>> listed_order;
+    for (const NftObject& o : rs->objects) {
+        std::string_view flags;
+        if (o.kind == NftKind::kSet && FindAttr(o.payload, NFTA_SET_FLAGS, &flags) && KeepsListedOrder(AttrBe32(flags)))
+            listed_order.emplace(o.family, o.table, o.name);
+    }
+    for (NftElements& g : rs->elements)
+        if (!listed_order.count({g.family, g.table, g.set})) g.Sort();
+}
+
 void SortCanonical(NftRuleset* rs) {
     // Tables keep the order the kernel lists them in (creation order), and
     // so do chains, sets, objects and flowtables inside a table: base chains
@@ -366,7 +375,7 @@ void SortCanonical(NftRuleset* rs) {
         size_t ia = tables.Of(a), ib = tables.Of(b);
         return ia != ib ? ia < ib : a.kind < b.kind;
     });
-    for (NftElements& g : rs->elements) g.Sort();
+    SortElements(rs);
     std::stable_sort(rs->elements.begin(), rs->elements.end(),
                      [&](const NftElements& a, const NftElements& b) { return GroupBefore(tables, a, b); });
 }
@@ -455,7 +464,7 @@ public:
     int torn_listings = 0;  ///< Set listings found torn and read again.
 
 private:
-    MnlPtr sock_;
+    NetlinkSocket sock_;
     uint32_t port_ = 0;
     uint32_t seq_ = 0;
 };
@@ -565,7 +574,8 @@ namespace {
 constexpr int kTornAttempts = 12;
 
 bool DumpWholeElements(NfSocket* s, const nftnl_set* set, NftElements* out, bool* interrupted, std::string* err) {
-    bool interval = nftnl_set_get_u32(set, NFTNL_SET_FLAGS) & NFT_SET_INTERVAL;
+    uint32_t flags = nftnl_set_get_u32(set, NFTNL_SET_FLAGS);
+    bool interval = flags & NFT_SET_INTERVAL;
     std::vector<uint64_t> previous;
     bool have_previous = false, previous_held = false, previous_whole = false;
     useconds_t pause = 10000;
@@ -595,7 +605,8 @@ bool DumpWholeElements(NfSocket* s, const nftnl_set* set, NftElements* out, bool
         }
         bool whole = ListingIsWhole(fp, nullptr);
         if (whole && (interval || (have_previous && ListingIsWhole(fp, &previous)))) {
-            out->Sort();  // this listing, or the previous one held and equal to it
+            // This listing, or the previous one held and equal to it.
+            if (!KeepsListedOrder(flags)) out->Sort();
             return true;
         }
         bool torn = !whole || have_previous;

@@ -65,7 +65,8 @@ struct NftRuleset {
     std::vector<NftObject> objects;
     /// The set elements, one group per set, each in canonical element order
     /// (ElementLess: a hash set lists them in an order that changes from
-    /// boot to boot). In the canonical order of the whole ruleset a table's
+    /// boot to boot), but an interval concatenation's in the kernel's order
+    /// (KeepsListedOrder, nft_elements.h). In the canonical order of the whole ruleset a table's
     /// elements come after its sets and before its rules, set by set in
     /// the order of their names (CanonicalOrder).
     std::vector<NftElements> elements;
@@ -106,8 +107,14 @@ NftObject CanonicalRule(nftnl_rule* r);
 
 /// Sorts into canonical order (see NftRuleset): the objects (stable: what
 /// is not sorted keeps the order it has in `rs`, the order the kernel
-/// dumped), every set's elements, and the groups by table and set name.
+/// dumped), every set's elements (SortElements), and the groups by table
+/// and set name.
 void SortCanonical(NftRuleset* rs);
+
+/// Sorts each set's elements into canonical element order, but for the
+/// sets whose order is their own (KeepsListedOrder of the flags in the
+/// set's payload, nft_elements.h): those keep the order they have. Pure.
+void SortElements(NftRuleset* rs);
 
 /// True when a listing of a set's elements (sorted fingerprints) can be
 /// trusted: no element twice and, with `previous`, the same elements as the

@@ -1,5 +1,7 @@
 #include "nft/nft_elements.h"
 
+#include <linux/netfilter/nf_tables.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
@@ -29,6 +31,11 @@ bool ElementLess(std::string_view a, std::string_view b) {
     }
     if (ea != eb) return !ea;
     return a < b;
+}
+
+bool KeepsListedOrder(uint32_t set_flags) {
+    constexpr uint32_t kPipapo = NFT_SET_INTERVAL | NFT_SET_CONCAT;
+    return (set_flags & kPipapo) == kPipapo;
 }
 
 NftElements::NftElements(uint8_t family_, std::string table_, std::string set_)

@@ -22,6 +22,16 @@ namespace haltfw {
 /// (nft_restore.cc). Pure.
 bool ElementLess(std::string_view a, std::string_view b);
 
+/// Whether the elements of a set with these flags (NFT_SET_*) keep the
+/// order the kernel lists them in instead of canonical order: an interval
+/// concatenation (NFT_SET_INTERVAL with NFT_SET_CONCAT, the pipapo
+/// backend, named or anonymous). Pipapo lists its elements in the order
+/// they were added, the same order at every listing, and that order is
+/// part of the ruleset: with overlapping elements the first added matches,
+/// and the kernel takes one contained in another only before it (EEXIST
+/// otherwise; kernel 6.18). Pure.
+bool KeepsListedOrder(uint32_t set_flags);
+
 /// The elements of one set: each element's payload with a 2-byte length
 /// in front, in blocks that double in size (256 bytes, 512, ...), none
 /// ever copied to grow, so a block's unused tail is never touched (and so

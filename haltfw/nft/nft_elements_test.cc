@@ -108,3 +108,11 @@ TEST_CASE("sorting puts elements in canonical order and finds them distinct", "[
     g.Sort();
     CHECK_FALSE(g.SortedAndDistinct());
 }
+
+TEST_CASE("only an interval concatenation keeps the kernel's element order", "[nft_elements]") {
+    CHECK(KeepsListedOrder(NFT_SET_INTERVAL | NFT_SET_CONCAT));
+    CHECK(KeepsListedOrder(NFT_SET_INTERVAL | NFT_SET_CONCAT | NFT_SET_MAP | NFT_SET_ANONYMOUS | NFT_SET_TIMEOUT));
+    CHECK_FALSE(KeepsListedOrder(NFT_SET_INTERVAL));  // rbtree: listed in key order
+    CHECK_FALSE(KeepsListedOrder(NFT_SET_CONCAT));    // hash: an order that changes from boot to boot
+    CHECK_FALSE(KeepsListedOrder(0));
+}

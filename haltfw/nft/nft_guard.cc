@@ -86,7 +86,6 @@ NftRuleset GuardCopy(NftRuleset armed) {
     return copy;
 }
 
-void NftGuard::Closer::operator()(mnl_socket* s) const { mnl_socket_close(s); }
 
 NftGuard::NftGuard() = default;
 NftGuard::~NftGuard() = default;

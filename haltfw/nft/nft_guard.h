@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "nft/nft_dump.h"
+#include "net/netlink_socket.h"
 
 struct mnl_socket;
 
@@ -44,10 +45,7 @@ public:
     size_t tables() const { return tables_; }
 
 private:
-    struct Closer {
-        void operator()(mnl_socket* s) const;
-    };
-    std::unique_ptr<mnl_socket, Closer> sock_;
+    NetlinkSocket sock_;
     size_t tables_ = 0;
 };
 

@@ -20,13 +20,10 @@
 #include <vector>
 
 #include "nft/nft_attrs.h"
+#include "net/netlink_socket.h"
 
 namespace haltfw {
 namespace {
-
-struct MnlClose {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
 
 // A NFTA_SET_ELEM_LIST_ELEMENTS nest has a 16-bit length: elements go in
 // messages of at most this many payload bytes.
@@ -146,7 +143,10 @@ void AddObject(Batch* b, const NftObject& o, uint32_t* set_id, bool exclusive_ta
 // the start with EEXIST (kernel 6.18). Canonical order (ElementLess) has the
 // start first (the digest's order, kept as it is), so each run of elements
 // with one key goes out with its ends first, read from the elements' own
-// bytes: a manifest's elements carry nothing else.
+// bytes: a manifest's elements carry nothing else. (An interval
+// concatenation's elements have no ends, and go out in the order they
+// are held: the kernel's, nft_dump.h.) Each end leaves out what the kernel
+// dumps on it but refuses back (ElementForRestore).
 void AddElements(Batch* b, const NftElements& g) {
     auto key = [&](size_t i) {
         std::string_view k;
@@ -158,7 +158,9 @@ void AddElements(Batch* b, const NftElements& g) {
     size_t bytes = 0;
     uint16_t n = 0;
     size_t list = 0;
-    auto send = [&](std::string_view payload) {
+    std::string scratch;
+    auto send = [&](std::string_view dumped) {
+        std::string_view payload = ElementForRestore(dumped, &scratch);
         // At least one element per message, however large.
         if (n > 0 && bytes + payload.size() + 8 >= kElemBytesPerMessage) {
             b->End(list);
@@ -280,7 +282,7 @@ bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err) {
 }  // namespace
 
 bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
-    std::unique_ptr<mnl_socket, MnlClose> s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+    NetlinkSocket s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!s || mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
         *err = std::string("restore: socket(NETLINK_NETFILTER): ") + std::strerror(errno);
         return false;
