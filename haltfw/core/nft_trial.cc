@@ -45,7 +45,8 @@ namespace {
 // as in `link_names` (rules may name interfaces: `iif "eth0"` is resolved
 // when loaded), then returns to the calling thread's namespace; the scratch
 // one, and all it holds, goes with its last reference.
-bool InScratchNetns(const std::vector<std::string>& link_names, const std::function<bool(std::string*)>& work, std::string* err) {
+bool InScratchNetns(const std::vector<std::string>& link_names, const std::function<bool(std::string*)>& work,
+                    std::string* err) {
     int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *err = std::string("open /proc/thread-self/ns/net: ") + std::strerror(errno);
@@ -70,11 +71,14 @@ bool InScratchNetns(const std::vector<std::string>& link_names, const std::funct
 
 }  // namespace
 
-bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out, std::string* err) {
-    return InScratchNetns(link_names, [&](std::string* e) { return NftCommit(program, e) && DumpRuleset(out, e); }, err);
+bool TrialLoad(const std::string& program, const std::vector<std::string>& link_names, NftRuleset* out,
+               std::string* err) {
+    return InScratchNetns(
+        link_names, [&](std::string* e) { return NftCommit(program, e) && DumpRuleset(out, e); }, err);
 }
 
-bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem, std::string* err) {
+bool TrialRestore(const NftRuleset& rs, const std::vector<std::string>& link_names, std::string* problem,
+                  std::string* err) {
     problem->clear();
     std::string want = RulesetDigest(rs);
     return InScratchNetns(

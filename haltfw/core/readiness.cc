@@ -36,10 +36,14 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
             bool mine = Configured(c, a.prefix);
             if (a.finite()) {
                 r->blockers.push_back(where + ": address " + FormatPrefix(a.prefix) + " has a finite lifetime (valid " +
-                                      std::to_string(a.valid_lft) + " s): a DHCP or router-advertisement lease expires once userspace is gone" +
-                                      (mine ? "; 'haltfw apply' makes it static, but whatever set the lifetime must stop managing this interface" : ""));
+                                      std::to_string(a.valid_lft) +
+                                      " s): a DHCP or router-advertisement lease expires once userspace is gone" +
+                                      (mine ? "; 'haltfw apply' makes it static, but whatever set the lifetime must "
+                                              "stop managing this interface"
+                                            : ""));
             } else if (!mine && !IsLinkLocal6(a.prefix)) {
-                r->warnings.push_back(where + ": address " + FormatPrefix(a.prefix) + " is not in the config; it stays as it is");
+                r->warnings.push_back(where + ": address " + FormatPrefix(a.prefix) +
+                                      " is not in the config; it stays as it is");
             }
         }
     }
@@ -52,15 +56,18 @@ void CheckQuotas(const NftRuleset& rs, Readiness* r) {
     for (const NftObject& o : rs.objects) {
         std::string at = NftFamilyName(o.family) + " " + o.table + " " + o.name;
         if (o.kind == NftKind::kObj && ObjectType(o.payload) == NFT_OBJECT_QUOTA) where.push_back("quota " + at);
-        else if (o.kind == NftKind::kRule && RuleHasExpression(o.payload, "quota")) where.push_back("a rule in chain " + at);
-        else if (o.kind == NftKind::kSet && SetHasExpression(o.payload, "quota")) where.push_back("the elements of set " + at);
+        else if (o.kind == NftKind::kRule && RuleHasExpression(o.payload, "quota"))
+            where.push_back("a rule in chain " + at);
+        else if (o.kind == NftKind::kSet && SetHasExpression(o.payload, "quota"))
+            where.push_back("the elements of set " + at);
     }
     if (where.empty()) return;
     std::sort(where.begin(), where.end());
     where.erase(std::unique(where.begin(), where.end()), where.end());
     std::string list;
     for (const std::string& w : where) list += (list.empty() ? "" : ", ") + w;
-    r->warnings.push_back("ruleset: quotas (" + list + ") start again from 0 bytes if the ruleset has to be restored during or after "
+    r->warnings.push_back("ruleset: quotas (" + list +
+                          ") start again from 0 bytes if the ruleset has to be restored during or after "
                           "the halt: what a quota counted before it lets through again");
 }
 
@@ -84,15 +91,16 @@ void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
     } else {
         for (const NftObject& o : in.ruleset->objects) {
             for (const std::string& st : o.daemon_statements)
-                r->blockers.push_back("ruleset: chain " + NftFamilyName(o.family) + " " + o.table + " " + o.name + " uses '" + st +
-                                      "', which needs a userspace daemon");
+                r->blockers.push_back("ruleset: chain " + NftFamilyName(o.family) + " " + o.table + " " + o.name +
+                                      " uses '" + st + "', which needs a userspace daemon");
         }
         CheckQuotas(*in.ruleset, r);
         CheckMemory(in, r);
         if (!in.restore_problem.empty())
-            r->blockers.push_back("ruleset: the final stage could not put it back if a unit flushed or changed it on the way down "
-                                  "(a trial restore in a scratch network namespace: " + in.restore_problem +
-                                  "); the halted box would fail closed, forwarding off");
+            r->blockers.push_back(
+                "ruleset: the final stage could not put it back if a unit flushed or changed it on the way down "
+                "(a trial restore in a scratch network namespace: " +
+                in.restore_problem + "); the halted box would fail closed, forwarding off");
     }
     // Owned tables vanish when the owner's socket closes, which it will at
     // the halt (firewalld 2.x creates them by default).
@@ -129,7 +137,8 @@ const Family kFamilies[] = {
 };
 
 bool IsForwardingKey(const Family& f, const std::string& key) {
-    return std::find(f.all.begin(), f.all.end(), key) != f.all.end() || (key.starts_with(f.conf) && key.ends_with(".forwarding"));
+    return std::find(f.all.begin(), f.all.end(), key) != f.all.end() ||
+           (key.starts_with(f.conf) && key.ends_with(".forwarding"));
 }
 
 // Whether the box forwards `f` once the config is applied, and which setting
@@ -166,12 +175,13 @@ void CheckHooks(const ReadinessInputs& in, Readiness* r) {
         bool present = true;
         std::string on = Forwarding(in, f, &present);
         if (!on.empty() && !HasBaseChain(chains, f.nfproto, NF_INET_FORWARD))
-            r->blockers.push_back(std::string("ruleset: no base chain on the forward hook for ") + f.name + " (a chain of family " +
-                                  f.families + " with 'hook forward'), and " + on + ": the halted box would forward every " +
-                                  f.name + " packet unfiltered");
+            r->blockers.push_back(std::string("ruleset: no base chain on the forward hook for ") + f.name +
+                                  " (a chain of family " + f.families + " with 'hook forward'), and " + on +
+                                  ": the halted box would forward every " + f.name + " packet unfiltered");
         if (present && !HasBaseChain(chains, f.nfproto, NF_INET_LOCAL_IN))
-            r->warnings.push_back(std::string("ruleset: no base chain on the input hook for ") + f.name + " (a chain of family " +
-                                  f.families + " with 'hook input'): every " + f.name + " packet to the box itself is accepted");
+            r->warnings.push_back(std::string("ruleset: no base chain on the input hook for ") + f.name +
+                                  " (a chain of family " + f.families + " with 'hook input'): every " + f.name +
+                                  " packet to the box itself is accepted");
     }
 }
 
@@ -183,18 +193,26 @@ void CheckEnvironment(const ReadinessInputs& in, Readiness* r) {
         v6_gateway |= c.gateway6.has_value();
     }
     if (v6_address && !v6_gateway)
-        r->warnings.push_back("IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), so IPv6 beyond the local links needs gateway6");
+        r->warnings.push_back(
+            "IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), so "
+            "IPv6 beyond the local links needs gateway6");
     bool forwarding = false;
     for (const SysctlSetting& s : cfg.sysctls)
-        if ((s.key == "net.ipv4.ip_forward" || s.key == "net.ipv4.conf.all.forwarding" || s.key == "net.ipv6.conf.all.forwarding") &&
+        if ((s.key == "net.ipv4.ip_forward" || s.key == "net.ipv4.conf.all.forwarding" ||
+             s.key == "net.ipv6.conf.all.forwarding") &&
             s.value == "1")
             forwarding = true;
     if (!forwarding)
-        r->warnings.push_back("no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing");
+        r->warnings.push_back(
+            "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing");
     if (in.firewalld_installed)
-        r->warnings.push_back("firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops (CleanupOnExit)");
+        r->warnings.push_back(
+            "firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops "
+            "(CleanupOnExit)");
     if (in.networkmanager_installed)
-        r->warnings.push_back("NetworkManager is installed: it may change addresses haltfw configured, and takes down Wi-Fi and shared connections at shutdown");
+        r->warnings.push_back(
+            "NetworkManager is installed: it may change addresses haltfw configured, and takes down Wi-Fi and shared "
+            "connections at shutdown");
 }
 
 }  // namespace

@@ -11,24 +11,11 @@
 
 #include <map>
 
+#include "nft/nft_test_support.h"
+
 using namespace haltfw;
 
 namespace {
-
-// A base chain of table 't' on `hook`, as the dump gives it.
-NftObject BaseChain(uint8_t family, const char* name, uint32_t hook) {
-    nftnl_chain* c = nftnl_chain_alloc();
-    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
-    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
-    nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
-    nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
-    NftObject o = CanonicalChain(c);
-    nftnl_chain_free(c);
-    return o;
-}
 
 struct Fixture {
     Config cfg;
@@ -51,7 +38,8 @@ struct Fixture {
         state.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
         state.addresses.push_back({2, *ParsePrefix("198.51.100.1/24", true)});
         ifs = ResolveInterfaces(cfg, state);
-        rs.objects = {BaseChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN), BaseChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
+        rs.objects = {TestChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN),
+                      TestChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
     }
 
     Readiness Assess() {
@@ -81,31 +69,41 @@ TEST_CASE("an empty ruleset on a box that forwards blocks the halt, naming each 
     f.live["net.ipv6.conf.all.forwarding"] = "1\n";
     Readiness r = f.Assess();
     CHECK_FALSE(r.ready());
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: no base chain on the forward hook for IPv4 (a chain of family ip or inet with 'hook forward'), and "
-                            "net.ipv4.ip_forward = 1 (as [sysctl] sets it): the halted box would forward every IPv4 packet unfiltered",
-                            "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook forward'), and "
-                            "net.ipv6.conf.all.forwarding = 1 (as it is now; [sysctl] does not set it): the halted box would forward "
-                            "every IPv6 packet unfiltered",
-                        });
-    CHECK(r.warnings == std::vector<std::string>{
-                            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
-                            "IPv4 packet to the box itself is accepted",
-                            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): every "
-                            "IPv6 packet to the box itself is accepted",
-                        });
+    CHECK(
+        r.blockers ==
+        std::vector<std::string>{
+            "ruleset: no base chain on the forward hook for IPv4 (a chain of family ip or inet with 'hook forward'), "
+            "and "
+            "net.ipv4.ip_forward = 1 (as [sysctl] sets it): the halted box would forward every IPv4 packet unfiltered",
+            "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook forward'), "
+            "and "
+            "net.ipv6.conf.all.forwarding = 1 (as it is now; [sysctl] does not set it): the halted box would forward "
+            "every IPv6 packet unfiltered",
+        });
+    CHECK(
+        r.warnings ==
+        std::vector<std::string>{
+            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
+            "IPv4 packet to the box itself is accepted",
+            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): "
+            "every "
+            "IPv6 packet to the box itself is accepted",
+        });
 }
 
 TEST_CASE("an ip forward chain does not cover IPv6 that [sysctl] turns on, for one interface too") {
     Fixture f("net.ipv6.conf.lan0.forwarding = 1\n");
-    f.rs.objects = {BaseChain(NFPROTO_IPV4, "forward", NF_INET_FORWARD), BaseChain(NFPROTO_IPV6, "input", NF_INET_LOCAL_IN),
-                    BaseChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
+    f.rs.objects = {TestChain(NFPROTO_IPV4, "forward", NF_INET_FORWARD),
+                    TestChain(NFPROTO_IPV6, "input", NF_INET_LOCAL_IN),
+                    TestChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
     Readiness r = f.Assess();
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook forward'), and "
-                            "net.ipv6.conf.lan0.forwarding = 1 (as [sysctl] sets it): the halted box would forward every IPv6 packet "
-                            "unfiltered",
-                        });
+    CHECK(r.blockers ==
+          std::vector<std::string>{
+              "ruleset: no base chain on the forward hook for IPv6 (a chain of family ip6 or inet with 'hook "
+              "forward'), and "
+              "net.ipv6.conf.lan0.forwarding = 1 (as [sysctl] sets it): the halted box would forward every IPv6 packet "
+              "unfiltered",
+          });
     CHECK(r.warnings.empty());
 }
 
@@ -114,28 +112,33 @@ TEST_CASE("no forward chain is needed for a family that does not forward, as [sy
     for (SysctlSetting& s : f.cfg.sysctls)
         if (s.key == "net.ipv4.ip_forward") s.value = "0";
     f.live["net.ipv4.ip_forward"] = "1";  // apply turns it off
-    f.rs.objects = {BaseChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN)};
+    f.rs.objects = {TestChain(NFPROTO_INET, "input", NF_INET_LOCAL_IN)};
     Readiness r = f.Assess();
     CHECK(r.blockers.empty());
     // A kernel without IPv6 (its sysctls cannot be read): nothing said of it.
     f.live.erase("net.ipv6.conf.all.forwarding");
-    f.rs.objects = {BaseChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
+    f.rs.objects = {TestChain(NFPROTO_IPV4, "input", NF_INET_LOCAL_IN)};
     r = f.Assess();
     CHECK(r.blockers.empty());
-    CHECK(r.warnings == std::vector<std::string>{"no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing"});
+    CHECK(r.warnings ==
+          std::vector<std::string>{
+              "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing"});
 }
 
 TEST_CASE("an inet forward chain covers both families; without an input chain that is a warning") {
     Fixture f("net.ipv6.conf.all.forwarding = 1\n");
-    f.rs.objects = {BaseChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
+    f.rs.objects = {TestChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
     Readiness r = f.Assess();
     CHECK(r.ready());
-    CHECK(r.warnings == std::vector<std::string>{
-                            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
-                            "IPv4 packet to the box itself is accepted",
-                            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): every "
-                            "IPv6 packet to the box itself is accepted",
-                        });
+    CHECK(
+        r.warnings ==
+        std::vector<std::string>{
+            "ruleset: no base chain on the input hook for IPv4 (a chain of family ip or inet with 'hook input'): every "
+            "IPv4 packet to the box itself is accepted",
+            "ruleset: no base chain on the input hook for IPv6 (a chain of family ip6 or inet with 'hook input'): "
+            "every "
+            "IPv6 packet to the box itself is accepted",
+        });
 }
 
 TEST_CASE("a static box with a plain ruleset is ready, without warnings") {
@@ -154,7 +157,8 @@ TEST_CASE("an address with a finite lifetime blocks the halt") {
     Readiness r = f.Assess();
     REQUIRE(r.blockers.size() == 1);
     CHECK(r.blockers[0] ==
-          "interface 'wan' (eth0): address 198.51.100.77/24 has a finite lifetime (valid 600 s): a DHCP or router-advertisement "
+          "interface 'wan' (eth0): address 198.51.100.77/24 has a finite lifetime (valid 600 s): a DHCP or "
+          "router-advertisement "
           "lease expires once userspace is gone");
 }
 
@@ -173,10 +177,11 @@ TEST_CASE("queue, log group and an owned table block the halt") {
     table.flags = NFT_TABLE_F_OWNER;
     f.rs.objects.insert(f.rs.objects.begin(), {table, rule});
     Readiness r = f.Assess();
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: chain inet filter input uses 'queue', which needs a userspace daemon",
-                            "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits",
-                        });
+    CHECK(r.blockers ==
+          std::vector<std::string>{
+              "ruleset: chain inet filter input uses 'queue', which needs a userspace daemon",
+              "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits",
+          });
 }
 
 TEST_CASE("warnings: IPv6 without gateway6, forwarding off, foreign address, managers installed") {
@@ -193,13 +198,16 @@ TEST_CASE("warnings: IPv6 without gateway6, forwarding off, foreign address, man
     in.firewalld_installed = true;
     Readiness r = AssessReadiness(in);
     CHECK(r.ready());
-    CHECK(r.warnings == std::vector<std::string>{
-                            "interface 'wan' (eth0): address 203.0.113.9/24 is not in the config; it stays as it is",
-                            "the ruleset's statements could not be examined: it is not loaded yet",
-                            "IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), so IPv6 beyond the local links needs gateway6",
-                            "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing",
-                            "firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops (CleanupOnExit)",
-                        });
+    CHECK(r.warnings ==
+          std::vector<std::string>{
+              "interface 'wan' (eth0): address 203.0.113.9/24 is not in the config; it stays as it is",
+              "the ruleset's statements could not be examined: it is not loaded yet",
+              "IPv6 is configured without a static gateway6: haltfw turns router advertisements off (accept_ra = 0), "
+              "so IPv6 beyond the local links needs gateway6",
+              "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing",
+              "firewalld is installed: it replaces the ruleset when it starts and flushes it when it stops "
+              "(CleanupOnExit)",
+          });
 }
 
 TEST_CASE("a ruleset the final stage could not put back blocks the halt, with the kernel's reason") {
@@ -207,10 +215,11 @@ TEST_CASE("a ruleset the final stage could not put back blocks the halt, with th
     f.restore_problem = "restore: rule in t forward: Invalid argument";
     Readiness r = f.Assess();
     CHECK_FALSE(r.ready());
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: the final stage could not put it back if a unit flushed or changed it on the way down (a trial "
-                            "restore in a scratch network namespace: restore: rule in t forward: Invalid argument); the halted box "
-                            "would fail closed, forwarding off"});
+    CHECK(r.blockers ==
+          std::vector<std::string>{
+              "ruleset: the final stage could not put it back if a unit flushed or changed it on the way down (a trial "
+              "restore in a scratch network namespace: restore: rule in t forward: Invalid argument); the halted box "
+              "would fail closed, forwarding off"});
 }
 
 TEST_CASE("quotas, named or in rules, warn that a restore starts them from nothing") {
@@ -234,9 +243,11 @@ TEST_CASE("quotas, named or in rules, warn that a restore starts them from nothi
     nftnl_rule_free(rule);
     Readiness r = f.Assess();
     CHECK(r.ready());
-    CHECK(std::count(r.warnings.begin(), r.warnings.end(),
-                     "ruleset: quotas (a rule in chain inet t forward, quota inet t monthly) start again from 0 bytes if the ruleset "
-                     "has to be restored during or after the halt: what a quota counted before it lets through again") == 1);
+    CHECK(std::count(
+              r.warnings.begin(), r.warnings.end(),
+              "ruleset: quotas (a rule in chain inet t forward, quota inet t monthly) start again from 0 bytes if the "
+              "ruleset "
+              "has to be restored during or after the halt: what a quota counted before it lets through again") == 1);
 }
 
 TEST_CASE("a ruleset whose halt needs more memory than is available blocks the halt, with the figures") {
@@ -256,11 +267,12 @@ TEST_CASE("a ruleset whose halt needs more memory than is available blocks the h
     f.mem_available_kib = 16 * 1024;
     Readiness r = f.Assess();
     CHECK_FALSE(r.ready());
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) +
-                            " MiB (100002 objects, held by the final stage and the ruleset watcher, and by the kernel twice with the "
-                            "shutdown guard's copy) and only 16 MiB are available (MemAvailable): a final stage that runs out of "
-                            "memory panics the kernel"});
+    CHECK(r.blockers ==
+          std::vector<std::string>{
+              "ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) +
+              " MiB (100002 objects, held by the final stage and the ruleset watcher, and by the kernel twice with the "
+              "shutdown guard's copy) and only 16 MiB are available (MemAvailable): a final stage that runs out of "
+              "memory panics the kernel"});
 }
 
 TEST_CASE("the shutdown guard's owned tables in the live ruleset do not block a new arm; another owned table does") {
@@ -275,6 +287,8 @@ TEST_CASE("the shutdown guard's owned tables in the live ruleset do not block a 
     f.rs.objects.back().name = "firewalld";
     Readiness r = f.Assess();
     CHECK_FALSE(r.ready());
-    CHECK(r.blockers == std::vector<std::string>{
-                            "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits"});
+    CHECK(
+        r.blockers ==
+        std::vector<std::string>{
+            "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits"});
 }

@@ -253,7 +253,8 @@ private:
     // of the line before is tried first.
     std::string Object(const std::string_view* w) {
         unsigned kind = 0, family = 0;
-        if (!Number(w[1], &kind) || kind < 1 || kind > 7 || !Number(w[2], &family) || family > 255) return "bad object kind or family";
+        if (!Number(w[1], &kind) || kind < 1 || kind > 7 || !Number(w[2], &family) || family > 255)
+            return "bad object kind or family";
         if (!keep_) return IsHexField(w[3]) && IsHexField(w[4]) && IsHexField(w[5]) ? "" : "bad hex in object";
         if (static_cast<NftKind>(kind) != NftKind::kSetElem) {
             NftObject o;

@@ -75,7 +75,8 @@ void ForEachExpr(std::string_view rule, const std::function<void(const std::stri
     if (!FindAttr(rule, NFTA_RULE_EXPRESSIONS, &exprs)) return;
     ForEachAttr(exprs, [&](uint16_t, std::string_view elem) {
         std::string_view name, data;
-        if (FindAttr(elem, NFTA_EXPR_NAME, &name)) each(AttrString(name), FindAttr(elem, NFTA_EXPR_DATA, &data) ? data : "");
+        if (FindAttr(elem, NFTA_EXPR_NAME, &name))
+            each(AttrString(name), FindAttr(elem, NFTA_EXPR_DATA, &data) ? data : "");
     });
 }
 
@@ -176,8 +177,8 @@ std::vector<std::string> RuleJumpTargets(std::string_view rule_payload) {
     std::vector<std::string> out;
     ForEachExpr(rule_payload, [&](const std::string& name, std::string_view data) {
         std::string_view imm, verdict, chain;
-        if (name == "immediate" && FindAttr(data, NFTA_IMMEDIATE_DATA, &imm) && FindAttr(imm, NFTA_DATA_VERDICT, &verdict) &&
-            FindAttr(verdict, NFTA_VERDICT_CHAIN, &chain))
+        if (name == "immediate" && FindAttr(data, NFTA_IMMEDIATE_DATA, &imm) &&
+            FindAttr(imm, NFTA_DATA_VERDICT, &verdict) && FindAttr(verdict, NFTA_VERDICT_CHAIN, &chain))
             out.push_back(AttrString(chain));
     });
     return out;
@@ -215,7 +216,8 @@ std::string RuleForRestore(std::string_view rule_payload) {
         *elem = EditAttrs(*elem, [&](uint16_t t, std::string* d) {
             if (t == NFTA_EXPR_DATA) {
                 std::string data = *d;
-                *d = EditAttrs(data, [&](uint16_t type, std::string* v) { return KeepForRestore(name, data, type, *v); });
+                *d = EditAttrs(data,
+                               [&](uint16_t type, std::string* v) { return KeepForRestore(name, data, type, *v); });
             }
             return true;
         });

@@ -6,21 +6,11 @@
 
 #include <cstring>
 
+#include "nft/nft_test_support.h"
+
 using namespace haltfw;
 
 namespace {
-
-// One attribute: header, value, padding to 4 bytes.
-std::string Attr(uint16_t type, const std::string& value) {
-    nlattr h{static_cast<uint16_t>(sizeof(nlattr) + value.size()), type};
-    std::string out(reinterpret_cast<const char*>(&h), sizeof h);
-    out += value;
-    out.append(NLA_ALIGN(h.nla_len) - h.nla_len, '\0');
-    return out;
-}
-std::string Nested(uint16_t type, const std::string& inner) { return Attr(type | NLA_F_NESTED, inner); }
-std::string Str(const std::string& s) { return s + '\0'; }
-std::string Be32(uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
 std::string Expr(const std::string& name, const std::string& data) {
     return Nested(NFTA_LIST_ELEM, Attr(NFTA_EXPR_NAME, Str(name)) + Nested(NFTA_EXPR_DATA, data));
@@ -29,9 +19,10 @@ std::string Rule(const std::string& exprs) {
     return Attr(NFTA_RULE_TABLE, Str("t")) + Attr(NFTA_RULE_CHAIN, Str("c")) + Nested(NFTA_RULE_EXPRESSIONS, exprs);
 }
 std::string Jump(const std::string& chain) {
-    return Expr("immediate", Attr(NFTA_IMMEDIATE_DREG, Be32(0)) +
-                                 Nested(NFTA_IMMEDIATE_DATA, Nested(NFTA_DATA_VERDICT, Attr(NFTA_VERDICT_CODE, Be32(NFT_JUMP)) +
-                                                                                         Attr(NFTA_VERDICT_CHAIN, Str(chain)))));
+    return Expr("immediate",
+                Attr(NFTA_IMMEDIATE_DREG, Be32(0)) +
+                    Nested(NFTA_IMMEDIATE_DATA, Nested(NFTA_DATA_VERDICT, Attr(NFTA_VERDICT_CODE, Be32(NFT_JUMP)) +
+                                                                              Attr(NFTA_VERDICT_CHAIN, Str(chain)))));
 }
 
 }  // namespace
@@ -81,13 +72,15 @@ TEST_CASE("a rule goes back without the attributes the kernel refuses", "[nft_at
     CHECK(RuleForRestore(Rule(Expr("dynset", set_name + zero_timeout))) == Rule(Expr("dynset", set_name)));
     CHECK(RuleForRestore(Rule(Expr("dynset", set_name + timeout))) == Rule(Expr("dynset", set_name + timeout)));
 
-    std::string common = Attr(NFTA_EXTHDR_TYPE, "\x02") + Attr(NFTA_EXTHDR_OFFSET, Be32(2)) + Attr(NFTA_EXTHDR_LEN, Be32(2));
+    std::string common =
+        Attr(NFTA_EXTHDR_TYPE, "\x02") + Attr(NFTA_EXTHDR_OFFSET, Be32(2)) + Attr(NFTA_EXTHDR_LEN, Be32(2));
     std::string flags = Attr(NFTA_EXTHDR_FLAGS, Be32(0)) + Attr(NFTA_EXTHDR_OP, Be32(NFT_EXTHDR_OP_TCPOPT));
     std::string read = Attr(NFTA_EXTHDR_DREG, Be32(1)) + common + flags;
     CHECK(RuleForRestore(Rule(Expr("exthdr", read))) == Rule(Expr("exthdr", read)));  // a match keeps all
     std::string write = Attr(NFTA_EXTHDR_SREG, Be32(1)) + common + flags;
     CHECK(RuleForRestore(Rule(Expr("exthdr", write))) ==
-          Rule(Expr("exthdr", Attr(NFTA_EXTHDR_SREG, Be32(1)) + common + Attr(NFTA_EXTHDR_OP, Be32(NFT_EXTHDR_OP_TCPOPT)))));
+          Rule(Expr("exthdr",
+                    Attr(NFTA_EXTHDR_SREG, Be32(1)) + common + Attr(NFTA_EXTHDR_OP, Be32(NFT_EXTHDR_OP_TCPOPT)))));
     std::string strip = common + flags;
     CHECK(RuleForRestore(Rule(Expr("exthdr", strip))) ==
           Rule(Expr("exthdr", Attr(NFTA_EXTHDR_TYPE, "\x02") + Attr(NFTA_EXTHDR_OP, Be32(NFT_EXTHDR_OP_TCPOPT)))));

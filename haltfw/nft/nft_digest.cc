@@ -89,7 +89,8 @@ std::string DescribeElement(std::string_view payload) {
     ElementKey(payload, &key, &end);
     std::string s = "element " + Hex(key);
     std::string_view data, value;
-    if (FindAttr(payload, NFTA_SET_ELEM_DATA, &data) && FindAttr(data, NFTA_DATA_VALUE, &value)) s += " : " + Hex(value);
+    if (FindAttr(payload, NFTA_SET_ELEM_DATA, &data) && FindAttr(data, NFTA_DATA_VALUE, &value))
+        s += " : " + Hex(value);
     if (end) s += " [end]";
     return s;
 }

@@ -115,7 +115,8 @@ std::string WithoutAttrs(const std::string& payload, std::initializer_list<uint1
         if (a.nla_len < sizeof(nlattr)) break;
         size_t step = NLA_ALIGN(a.nla_len);
         uint16_t type = a.nla_type & NLA_TYPE_MASK;
-        if (std::find(types.begin(), types.end(), type) == types.end()) out.append(payload, off, std::min(step, payload.size() - off));
+        if (std::find(types.begin(), types.end(), type) == types.end())
+            out.append(payload, off, std::min(step, payload.size() - off));
         off += step;
     }
     return out;
@@ -320,8 +321,9 @@ NftObject CanonicalObj(nftnl_obj* ob) {
     o.name = Str(nftnl_obj_get_str(ob, NFTNL_OBJ_NAME));
     // libnftnl 1.2.4 declares nftnl_obj_unset() but does not export it, so
     // the handle is taken out of the built attributes instead.
-    o.payload = WithoutAttrs(Payload(NFT_MSG_NEWOBJ, o.family, [ob](nlmsghdr* n) { nftnl_obj_nlmsg_build_payload(n, ob); }),
-                             {NFTA_OBJ_HANDLE, NFTA_OBJ_USE});
+    o.payload =
+        WithoutAttrs(Payload(NFT_MSG_NEWOBJ, o.family, [ob](nlmsghdr* n) { nftnl_obj_nlmsg_build_payload(n, ob); }),
+                     {NFTA_OBJ_HANDLE, NFTA_OBJ_USE});
     o.text = Text(nftnl_obj_snprintf, ob);
     return o;
 }
@@ -334,13 +336,15 @@ NftObject CanonicalFlowtable(nftnl_flowtable* f) {
     o.family = static_cast<uint8_t>(nftnl_flowtable_get_u32(f, NFTNL_FLOWTABLE_FAMILY));
     o.table = Str(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_TABLE));
     o.name = Str(nftnl_flowtable_get_str(f, NFTNL_FLOWTABLE_NAME));
-    o.payload = Payload(NFT_MSG_NEWFLOWTABLE, o.family, [f](nlmsghdr* n) { nftnl_flowtable_nlmsg_build_payload(n, f); });
+    o.payload =
+        Payload(NFT_MSG_NEWFLOWTABLE, o.family, [f](nlmsghdr* n) { nftnl_flowtable_nlmsg_build_payload(n, f); });
     o.text = Text(nftnl_flowtable_snprintf, f);
     return o;
 }
 
 NftObject CanonicalRule(nftnl_rule* r) {
-    for (uint16_t a : {NFTNL_RULE_HANDLE, NFTNL_RULE_POSITION, NFTNL_RULE_ID, NFTNL_RULE_POSITION_ID}) nftnl_rule_unset(r, a);
+    for (uint16_t a : {NFTNL_RULE_HANDLE, NFTNL_RULE_POSITION, NFTNL_RULE_ID, NFTNL_RULE_POSITION_ID})
+        nftnl_rule_unset(r, a);
     nftnl_expr_foreach(r, ZeroExprState, nullptr);
     NftObject o;
     o.kind = NftKind::kRule;
@@ -549,7 +553,8 @@ std::vector<uint64_t> Fingerprints(const NftElements& elems) {
 }  // namespace
 
 bool ListingIsWhole(const std::vector<uint64_t>& sorted_fingerprints, const std::vector<uint64_t>* previous) {
-    if (std::adjacent_find(sorted_fingerprints.begin(), sorted_fingerprints.end()) != sorted_fingerprints.end()) return false;
+    if (std::adjacent_find(sorted_fingerprints.begin(), sorted_fingerprints.end()) != sorted_fingerprints.end())
+        return false;
     return !previous || *previous == sorted_fingerprints;
 }
 
@@ -622,8 +627,8 @@ bool DumpWholeElements(NfSocket* s, const nftnl_set* set, NftElements* out, bool
     }
     out->Clear();
     *err = "dump elements of set '" + std::string(Str(nftnl_set_get_str(set, NFTNL_SET_NAME))) +
-           "': the kernel's listing kept changing (elements listed twice or missing) in " + std::to_string(kTornAttempts) +
-           " listings";
+           "': the kernel's listing kept changing (elements listed twice or missing) in " +
+           std::to_string(kTornAttempts) + " listings";
     return false;
 }
 
@@ -648,22 +653,27 @@ bool DumpOnce(NfSocket* s, NftRuleset* out, DumpTables which, bool* interrupted,
         return false;
     };
     if (!step("tables", NFT_MSG_GETTABLE,
-              Each<TablePtr>(nftnl_table_alloc, nftnl_table_nlmsg_parse, [&](nftnl_table* t) { push(CanonicalTable(t)); })) ||
+              Each<TablePtr>(nftnl_table_alloc, nftnl_table_nlmsg_parse,
+                             [&](nftnl_table* t) { push(CanonicalTable(t)); })) ||
         !step("chains", NFT_MSG_GETCHAIN,
-              Each<ChainPtr>(nftnl_chain_alloc, nftnl_chain_nlmsg_parse, [&](nftnl_chain* c) { push(CanonicalChain(c)); })) ||
+              Each<ChainPtr>(nftnl_chain_alloc, nftnl_chain_nlmsg_parse,
+                             [&](nftnl_chain* c) { push(CanonicalChain(c)); })) ||
         !step("objects", NFT_MSG_GETOBJ,
               Each<ObjPtr>(nftnl_obj_alloc, nftnl_obj_nlmsg_parse, [&](nftnl_obj* o) { push(CanonicalObj(o)); })) ||
         !step("flowtables", NFT_MSG_GETFLOWTABLE,
               Each<FlowtablePtr>(nftnl_flowtable_alloc, nftnl_flowtable_nlmsg_parse,
                                  [&](nftnl_flowtable* f) { push(CanonicalFlowtable(f)); })) ||
-        !step("sets", NFT_MSG_GETSET, [&](const nlmsghdr* n) {
-            SetPtr set(nftnl_set_alloc());
-            if (!set || nftnl_set_nlmsg_parse(n, set.get()) < 0) return false;
-            if (push(CanonicalSet(set.get()))) sets.push_back(std::move(set));  // keeps the names and flags used below
-            return true;
-        }) ||
-        !step("rules", NFT_MSG_GETRULE,
-              Each<RulePtr>(nftnl_rule_alloc, nftnl_rule_nlmsg_parse, [&](nftnl_rule* r) { push(CanonicalRule(r)); }))) {
+        !step("sets", NFT_MSG_GETSET,
+              [&](const nlmsghdr* n) {
+                  SetPtr set(nftnl_set_alloc());
+                  if (!set || nftnl_set_nlmsg_parse(n, set.get()) < 0) return false;
+                  if (push(CanonicalSet(set.get())))
+                      sets.push_back(std::move(set));  // keeps the names and flags used below
+                  return true;
+              }) ||
+        !step("rules", NFT_MSG_GETRULE, Each<RulePtr>(nftnl_rule_alloc, nftnl_rule_nlmsg_parse, [&](nftnl_rule* r) {
+                  push(CanonicalRule(r));
+              }))) {
         return false;
     }
 

@@ -8,18 +8,11 @@
 #include <random>
 #include <tuple>
 
+#include "nft/nft_test_support.h"
+
 using namespace haltfw;
 
 namespace {
-
-std::string Attr(uint16_t type, const std::string& value) {
-    nlattr h{static_cast<uint16_t>(sizeof(nlattr) + value.size()), type};
-    std::string out(reinterpret_cast<const char*>(&h), sizeof h);
-    out += value;
-    out.append(NLA_ALIGN(h.nla_len) - h.nla_len, '\0');
-    return out;
-}
-std::string Be32(uint32_t v) { return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
 // An element as libnftnl builds it: flags first, then the key.
 std::string Element(const std::string& key, bool end, const std::string& data = "") {

@@ -24,7 +24,8 @@ static_assert(NFTA_TABLE_NAME == kTableAttr && NFTA_CHAIN_TABLE == kTableAttr &&
               NFTA_SET_TABLE == kTableAttr && NFTA_OBJ_TABLE == kTableAttr && NFTA_FLOWTABLE_TABLE == kTableAttr);
 
 std::string Be32(uint32_t v) {
-    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+    return std::string{static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                       static_cast<char>(v)};
 }
 
 // The payload with its table name replaced; for a table, flagged owned.

@@ -10,33 +10,14 @@
 #include <linux/netfilter_bridge.h>
 #include <linux/netlink.h>
 
+#include "nft/nft_test_support.h"
+
 using namespace haltfw;
-
-namespace {
-
-// A chain of `family`; with `hook` >= 0 a base chain on that hook.
-NftObject Chain(uint8_t family, const char* name, int hook) {
-    nftnl_chain* c = nftnl_chain_alloc();
-    nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, "t");
-    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-    nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, family);
-    if (hook >= 0) {
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, static_cast<uint32_t>(hook));
-        nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
-        nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
-        nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
-    }
-    NftObject o = CanonicalChain(c);
-    nftnl_chain_free(c);
-    return o;
-}
-
-}  // namespace
 
 TEST_CASE("an empty ruleset, or one of regular chains only, has no base chain") {
     NftRuleset rs;
     CHECK(BaseChains(rs).empty());
-    rs.objects = {Chain(NFPROTO_INET, "forward", -1), Chain(NFPROTO_IPV4, "input", -1)};
+    rs.objects = {TestChain(NFPROTO_INET, "forward", -1), TestChain(NFPROTO_IPV4, "input", -1)};
     CHECK(BaseChains(rs).empty());
     CHECK_FALSE(HasBaseChain(BaseChains(rs), NFPROTO_IPV4, NF_INET_FORWARD));
 }
@@ -67,8 +48,8 @@ TEST_CASE("a chain with a malformed payload is not taken for a base chain") {
 
 TEST_CASE("base chains: family, hook, table and name, in the ruleset's order") {
     NftRuleset rs;
-    rs.objects = {Chain(NFPROTO_IPV6, "in6", NF_INET_LOCAL_IN), Chain(NFPROTO_INET, "helper", -1),
-                  Chain(NFPROTO_INET, "fwd", NF_INET_FORWARD)};
+    rs.objects = {TestChain(NFPROTO_IPV6, "in6", NF_INET_LOCAL_IN), TestChain(NFPROTO_INET, "helper", -1),
+                  TestChain(NFPROTO_INET, "fwd", NF_INET_FORWARD)};
     std::vector<NftBaseChain> b = BaseChains(rs);
     REQUIRE(b.size() == 2);
     CHECK(b[0].family == NFPROTO_IPV6);
@@ -82,20 +63,21 @@ TEST_CASE("base chains: family, hook, table and name, in the ruleset's order") {
 
 TEST_CASE("an ip forward chain covers IPv4 only; an inet one covers both") {
     NftRuleset ip;
-    ip.objects = {Chain(NFPROTO_IPV4, "forward", NF_INET_FORWARD)};
+    ip.objects = {TestChain(NFPROTO_IPV4, "forward", NF_INET_FORWARD)};
     CHECK(HasBaseChain(BaseChains(ip), NFPROTO_IPV4, NF_INET_FORWARD));
     CHECK_FALSE(HasBaseChain(BaseChains(ip), NFPROTO_IPV6, NF_INET_FORWARD));
     CHECK_FALSE(HasBaseChain(BaseChains(ip), NFPROTO_IPV4, NF_INET_LOCAL_IN));
 
     NftRuleset inet;
-    inet.objects = {Chain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
+    inet.objects = {TestChain(NFPROTO_INET, "forward", NF_INET_FORWARD)};
     CHECK(HasBaseChain(BaseChains(inet), NFPROTO_IPV4, NF_INET_FORWARD));
     CHECK(HasBaseChain(BaseChains(inet), NFPROTO_IPV6, NF_INET_FORWARD));
 }
 
 TEST_CASE("bridge and netdev chains do not cover routed traffic") {
     NftRuleset rs;
-    rs.objects = {Chain(NFPROTO_BRIDGE, "forward", NF_BR_FORWARD), Chain(NFPROTO_NETDEV, "ingress", NF_NETDEV_INGRESS)};
+    rs.objects = {TestChain(NFPROTO_BRIDGE, "forward", NF_BR_FORWARD),
+                  TestChain(NFPROTO_NETDEV, "ingress", NF_NETDEV_INGRESS)};
     CHECK(BaseChains(rs).size() == 2);
     CHECK_FALSE(HasBaseChain(BaseChains(rs), NFPROTO_IPV4, NF_INET_FORWARD));
     CHECK_FALSE(HasBaseChain(BaseChains(rs), NFPROTO_IPV4, NF_INET_PRE_ROUTING));

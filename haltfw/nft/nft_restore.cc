@@ -205,7 +205,8 @@ std::vector<const NftObject*> RuleOrder(const std::vector<NftObject>& all, const
     std::set<ChainKey> binding;
     for (const NftObject& o : all) {
         std::string_view flags;
-        if (o.kind == NftKind::kChain && FindAttr(o.payload, NFTA_CHAIN_FLAGS, &flags) && (AttrBe32(flags) & NFT_CHAIN_BINDING))
+        if (o.kind == NftKind::kChain && FindAttr(o.payload, NFTA_CHAIN_FLAGS, &flags) &&
+            (AttrBe32(flags) & NFT_CHAIN_BINDING))
             binding.emplace(o.family, o.table, o.name);
     }
     std::map<ChainKey, std::vector<const NftObject*>> rules_of;
@@ -263,13 +264,15 @@ bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err) {
             return false;
         }
         int left = static_cast<int>(n);
-        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+        for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, left);
+             nlh = mnl_nlmsg_next(nlh, &left)) {
             if (nlh->nlmsg_pid != port || nlh->nlmsg_type != NLMSG_ERROR) continue;
             if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
             auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
             if (e->error == 0 || !first_error.empty()) continue;
             auto it = b.acked().find(nlh->nlmsg_seq);
-            first_error = "restore: " + (it == b.acked().end() ? std::string("batch") : it->second) + ": " + std::strerror(-e->error);
+            first_error = "restore: " + (it == b.acked().end() ? std::string("batch") : it->second) + ": " +
+                          std::strerror(-e->error);
         }
     }
     if (!first_error.empty()) {

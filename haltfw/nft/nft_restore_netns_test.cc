@@ -25,7 +25,9 @@ namespace {
 
 // A file of its own for `nft -f`: another run of these tests (a second
 // checkout, say) may be writing the same name at the same time.
-std::string ScratchPath(const std::string& name) { return "/tmp/haltfw-" + name + "-" + std::to_string(getpid()) + ".nft"; }
+std::string ScratchPath(const std::string& name) {
+    return "/tmp/haltfw-" + name + "-" + std::to_string(getpid()) + ".nft";
+}
 
 NftRuleset DumpOrFail() {
     NftRuleset rs;
@@ -122,7 +124,8 @@ TEST_CASE("a large set restores in several messages", "[restore]") {
     REQUIRE(InPrivateNetns());
     std::string elems;
     for (int i = 0; i < 5000; ++i)
-        elems += (i ? ", " : "") + std::to_string(16 + i / 65536) + "." + std::to_string(i / 256 % 256) + "." + std::to_string(i % 256) + ".1";
+        elems += (i ? ", " : "") + std::to_string(16 + i / 65536) + "." + std::to_string(i / 256 % 256) + "." +
+                 std::to_string(i % 256) + ".1";
     std::string file = ScratchPath("restore-big");
     {
         std::ofstream f(file);
@@ -166,7 +169,8 @@ std::string ManifestRoundTrip() {
     std::string after = Run(kListing);
     bool same_digest = RulesetDigest(DumpOrFail()) == armed.digest;
     if (same_digest && after == listing) return "";
-    return std::string("restored, but ") + (same_digest ? "the listing" : "the digest") + " differs:\n" + listing + "---\n" + after;
+    return std::string("restored, but ") + (same_digest ? "the listing" : "the digest") + " differs:\n" + listing +
+           "---\n" + after;
 }
 
 // The corpus: rulesets of every kind nft 1.0.6 loads (tests/data/rulesets),
@@ -208,7 +212,8 @@ TEST_CASE("a ruleset of thousands of rules and objects restores (no reply overfl
             f << "    counter c" << c << " { }\n";
             f << "    chain c" << c << " {\n";
             for (int r = 0; r < 250; ++r)
-                f << "        ip saddr 192.0.2." << r << " tcp dport " << 1000 + c << " counter name \"c" << c << "\" accept\n";
+                f << "        ip saddr 192.0.2." << r << " tcp dport " << 1000 + c << " counter name \"c" << c
+                  << "\" accept\n";
             f << "    }\n";
         }
         f << "    chain forward {\n        type filter hook forward priority filter; policy drop;\n";
@@ -239,9 +244,12 @@ std::string BigSetProgram(int count, bool interval) {
     for (int i = 0; i < count; ++i) {
         // Interval sets: every other /32, so that no two elements merge.
         int n = interval ? 2 * i : i;
-        p += (i ? ", 10." : "10.") + std::to_string(n >> 16 & 255) + "." + std::to_string(n >> 8 & 255) + "." + std::to_string(n & 255);
+        p += (i ? ", 10." : "10.") + std::to_string(n >> 16 & 255) + "." + std::to_string(n >> 8 & 255) + "." +
+             std::to_string(n & 255);
     }
-    return p + " }\n }\n chain forward {\n  type filter hook forward priority 0; policy drop;\n  ip saddr @s accept\n }\n}\n";
+    return p +
+           " }\n }\n chain forward {\n  type filter hook forward priority 0; policy drop;\n  ip saddr @s accept\n "
+           "}\n}\n";
 }
 
 size_t DistinctElements(const NftRuleset& rs) {
@@ -301,7 +309,9 @@ std::string StatementRuleset(const std::string& line) {
     std::string family, hook, type;
     head >> family >> hook >> type;
     std::string rule = line.substr(bar + 1);
-    std::string chain = hook == "none" ? "" : "  type " + type + " hook " + hook + " priority " + (type == "nat" ? "100" : "0") + "; policy accept;\n";
+    std::string chain = hook == "none" ? ""
+                                       : "  type " + type + " hook " + hook + " priority " +
+                                             (type == "nat" ? "100" : "0") + "; policy accept;\n";
     return "flush ruleset\ntable " + family + " t {\n chain c {\n" + chain + "  " + rule + "\n }\n}\n";
 }
 
