@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "nft/netns_test_support.h"
+#include "nft/nft_test_support.h"
 #include "nft/nft_digest.h"
 #include "nft/nft_restore.h"
 
@@ -31,17 +32,8 @@ table ip nat {
 }
 )";
 
-NftRuleset Dump() {
-    NftRuleset rs;
-    std::string err;
-    bool ok = DumpRuleset(&rs, &err);
-    INFO(err);
-    REQUIRE(ok);
-    return rs;
-}
-
 // The live digest, which leaves owned tables out.
-std::string DigestWithoutOwned() { return RulesetDigest(Dump()); }
+std::string DigestWithoutOwned() { return RulesetDigest(DumpOrFail()); }
 
 bool Fails(const std::string& cmd) { return system((cmd + " 2>/dev/null").c_str()) != 0; }
 
@@ -56,7 +48,7 @@ TEST_CASE("the guard's copy survives a flush and refuses every other socket's ch
     }
     Sh("nft -f " + file);
     std::remove(file.c_str());
-    NftRuleset armed = Dump();
+    NftRuleset armed = DumpOrFail();
     std::string digest = RulesetDigest(armed);
 
     auto guard = std::make_unique<NftGuard>();
@@ -91,7 +83,7 @@ TEST_CASE("the guard's copy survives a flush and refuses every other socket's ch
 
     guard.reset();  // its socket closes: the copy goes
     CHECK(Run("nft list tables") == "table inet filter\ntable ip nat\n");
-    CHECK(RulesetDigest(Dump()) == digest);
+    CHECK(RulesetDigest(DumpOrFail()) == digest);
 }
 
 TEST_CASE("the guard's copy renames every table and owns it, pure", "[guard]") {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nft/netns_test_support.h"
+#include "nft/nft_test_support.h"
 #include "halt/manifest.h"
 #include "nft/nft_digest.h"
 #include "core/nft_load.h"
@@ -27,15 +28,6 @@ namespace {
 // checkout, say) may be writing the same name at the same time.
 std::string ScratchPath(const std::string& name) {
     return "/tmp/haltfw-" + name + "-" + std::to_string(getpid()) + ".nft";
-}
-
-NftRuleset DumpOrFail() {
-    NftRuleset rs;
-    std::string err;
-    bool ok = DumpRuleset(&rs, &err);
-    INFO(err);
-    REQUIRE(ok);
-    return rs;
 }
 
 // Sets (named, anonymous, interval, with a verdict map), stateful objects,

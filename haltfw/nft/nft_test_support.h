@@ -1,7 +1,9 @@
 // Building nf_tables objects by hand for the tests: raw netlink attributes
-// (what the dump gives and the restore sends) and chains in canonical form.
+// (what the dump gives and the restore sends) and chains in canonical form;
+// and the live ruleset for the namespace tests.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <libnftnl/chain.h>
 #include <linux/netfilter.h>
 #include <linux/netlink.h>
@@ -41,6 +43,16 @@ inline NftObject TestChain(uint8_t family, const char* name, int hook) {
     NftObject o = CanonicalChain(c);
     nftnl_chain_free(c);
     return o;
+}
+
+/// The live ruleset of the test's namespace; the test fails if the dump does.
+inline NftRuleset DumpOrFail() {
+    NftRuleset rs;
+    std::string err;
+    bool ok = DumpRuleset(&rs, &err);
+    INFO(err);
+    REQUIRE(ok);
+    return rs;
 }
 
 }  // namespace haltfw
