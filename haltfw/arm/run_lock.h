@@ -1,6 +1,6 @@
 // One haltfw at a time. Two applies run together each snapshot the state,
 // and a rollback of one puts back what it saw, undoing the other's work
-// (issue 15: an empty live ruleset after two "successful" applies). So every
+// (seen: an empty live ruleset after two "successful" applies). So every
 // verb that changes state (apply, arm, disarm, halt, watch's setup) holds an
 // exclusive flock(2) on STATE_DIR/lock (state_file.h's StateDir: /run/haltfw,
 // or $HALTFW_STATE_DIR), taken before it reads anything. The kernel lets go

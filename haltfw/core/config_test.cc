@@ -260,7 +260,7 @@ TEST_CASE("LoadConfig reports an unreadable file and an unreadable rules file") 
           conf + ":2: [ruleset] file '" + dir + "/missing.nft': cannot read: No such file or directory");
 }
 
-// ---- hostile input (issue 15) ----
+// ---- hostile input ----
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Validation in n log n (issue 15): 100,000 sections or keys within a
+// Validation in n log n: 100,000 sections or keys within a
 // generous bound. Before the fix 40,000 [interface] sections took 15.8 s
 // (pairwise checks); the bound here is 10 s for work measured at well under
 // one (docs/benchmarks.md), so only a return of the quadratic fails it.

@@ -6,7 +6,7 @@
 # in A's state or the new one, completely (addresses, routes, sysctls,
 # ruleset digest), `status` agrees, and no journal is left. A run that saw
 # the signal while changing exits 128+N and says which way it went; one
-# that had not begun is ended by the signal, and changed nothing. (Issue 15:
+# that had not begun is ended by the signal, and changed nothing. (Before:
 # a Ctrl-C 0.3 s into an apply left the new ruleset with 0 or 15 of its 200
 # addresses, and no routes or sysctls.)
 . "$(dirname "$0")/lib.sh"

@@ -12,7 +12,7 @@
 #      is addresses, routes and sysctls only), A's addresses and
 #      $C_ADDRESSES more in 2001:db8:c::/64, $C_ROUTES more routes, two
 #      more sysctls (not IPv4 forwarding off: writing ip_forward resets
-#      conf.all.accept_redirects, see the report of issue 15)
+#      conf.all.accept_redirects)
 ELEMENTS=${ELEMENTS:-20000}
 ADDRESSES=${ADDRESSES:-50}
 C_ADDRESSES=${C_ADDRESSES:-200}

@@ -4,7 +4,7 @@
 # fails at once, naming the first, and changes nothing. Half without: the
 # second says it waits, then applies. Every run ends with the live state
 # one config's, whole: its addresses, its ruleset (digest), status exit 0
-# for it and 1 for the other. (Issue 15: without a lock, one rolled back to
+# for it and 1 for the other. (Without a lock, one rolled back to
 # its snapshot over the other's work and the ruleset ended empty.)
 . "$(dirname "$0")/lib.sh"
 ELEMENTS=${ELEMENTS:-30000}

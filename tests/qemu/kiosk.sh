@@ -1,5 +1,5 @@
 #!/bin/bash
-# The kiosk gateway (issue 5): the image variant whose boot goes through
+# The kiosk gateway: the image variant whose boot goes through
 # haltfw-arm.service and haltfw-boot-halt.service into the halted firewall
 # with no interaction at all (the test hook's script does nothing). Through
 # it, scenario 2's traffic: LAN->WAN ICMP and TCP NATed to the WAN address
