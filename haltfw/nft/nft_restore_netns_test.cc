@@ -58,6 +58,22 @@ table ip nat {
 
 }  // namespace
 
+namespace {
+
+// Flushes the ruleset, restores `rs` and checks it came back: the digest
+// read back is the digest of `rs`.
+void FlushThenRestore(const NftRuleset& rs) {
+    std::string digest = RulesetDigest(rs);
+    Sh("nft flush ruleset");
+    std::string err;
+    bool restored = RestoreRuleset(rs, &err);
+    INFO(err);
+    REQUIRE(restored);
+    CHECK(RulesetDigest(DumpOrFail()) == digest);
+}
+
+}  // namespace
+
 TEST_CASE("a dumped ruleset restores to the same digest and listing", "[restore]") {
     REQUIRE(InPrivateNetns());
     std::string file = ScratchPath("restore-test");
@@ -126,13 +142,7 @@ TEST_CASE("a large set restores in several messages", "[restore]") {
     Sh("nft -f " + file);
     NftRuleset rs = DumpOrFail();
     REQUIRE(rs.Count(NftKind::kSetElem) == 5000);
-    std::string digest = RulesetDigest(rs);
-    Sh("nft flush ruleset");
-    std::string err;
-    bool restored = RestoreRuleset(rs, &err);
-    INFO(err);
-    REQUIRE(restored);
-    CHECK(RulesetDigest(DumpOrFail()) == digest);
+    FlushThenRestore(rs);
     std::remove(file.c_str());
 }
 
@@ -215,13 +225,7 @@ TEST_CASE("a ruleset of thousands of rules and objects restores (no reply overfl
     Sh("nft -f " + file);
     NftRuleset rs = DumpOrFail();
     REQUIRE(rs.Count(NftKind::kRule) == 20 * 250 + 20);
-    std::string digest = RulesetDigest(rs);
-    Sh("nft flush ruleset");
-    std::string err;
-    bool restored = RestoreRuleset(rs, &err);
-    INFO(err);
-    REQUIRE(restored);
-    CHECK(RulesetDigest(DumpOrFail()) == digest);
+    FlushThenRestore(rs);
     std::remove(file.c_str());
 }
 
