@@ -151,12 +151,12 @@ void StartWatcherOnStandby(WatcherEffects* fx, const std::string& no_systemd_why
                                 "); 'haltfw halt' tries again");
 }
 
-void SetWatcherWatching(WatcherEffects* fx, uint32_t generation, const Say& say) {
+void SetWatcherWatching(WatcherEffects* fx, const Say& say) {
     WatchState ws;
     long pid = WatcherToSignal(fx, &ws, say);
     if (pid == 0) return;
     std::string err;
-    if (!fx->SignalWatching(pid, generation, &err)) {
+    if (!fx->SignalWatching(pid, &err)) {
         say(Tone::kWarning,
             "could not signal the ruleset watcher (pid " + std::to_string(pid) + "): " + err + "; " + kFinalStageAlone);
         return;
@@ -228,10 +228,8 @@ public:
         ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), target, sizeof target - 1);
         return n > 0 && std::string_view(target, static_cast<size_t>(n)).ends_with(" (deleted)");
     }
-    bool SignalWatching(long pid, uint32_t generation, std::string* err) override {
-        sigval value{};
-        value.sival_int = static_cast<int>(generation);
-        if (sigqueue(static_cast<pid_t>(pid), SIGUSR1, value) == 0) return true;
+    bool SignalWatching(long pid, std::string* err) override {
+        if (kill(static_cast<pid_t>(pid), SIGUSR1) == 0) return true;
         *err = std::strerror(errno);
         return false;
     }

@@ -3,9 +3,8 @@
 // exitrd with argv[0] "@haltfw-watch" (final/haltfw_final.cc holds its
 // half). It says where it stands in one line, EXITRD/haltfw.watch
 // (halt/watch_state.h: pid, standby or watching, guard tables), written
-// whole and renamed into place; the CLI sets it watching with SIGUSR1,
-// whose value (sigqueue) is the ruleset generation at which the halt's arm
-// read the armed ruleset. The steps, one function each:
+// whole and renamed into place; the CLI sets it watching with SIGUSR1.
+// The steps, one function each:
 //
 //   arm     StartWatcherOnStandby  start it, or restart one that watches or
 //                                  runs a replaced program, and wait for it
@@ -84,8 +83,8 @@ public:
     /// Whether the program `pid` runs is the exitrd's file no more (arm
     /// replaced the final stage under it).
     virtual bool ProgramReplaced(long pid) = 0;
-    /// SIGUSR1 with `generation` as its value; *err is strerror's text.
-    virtual bool SignalWatching(long pid, uint32_t generation, std::string* err) = 0;
+    /// SIGUSR1; *err is strerror's text.
+    virtual bool SignalWatching(long pid, std::string* err) = 0;
     /// SIGKILL; the result is seen in IsWatcher.
     virtual void Kill(long pid) = 0;
     /// Asks systemd for a job for haltfw-watch.service (not waiting for it).
@@ -115,10 +114,11 @@ std::unique_ptr<WatcherEffects> LinuxWatcherEffects(const std::string& exitrd, S
 /// (`no_systemd_why` not empty) nothing is started.
 void StartWatcherOnStandby(WatcherEffects* fx, const std::string& no_systemd_why, const Say& say);
 
-/// halt's hand-over: sets the watcher watching, with `generation` (the one
-/// at which this halt's arm read the armed ruleset: while the kernel's is
-/// the same, the watcher skips its first dump, tens of milliseconds of a
-/// CPU the shutdown needs). Arm started it on standby; if it is not there
+/// halt's hand-over: sets the watcher watching. (The manifest that this
+/// halt's arm wrote says at which ruleset generation it read the armed
+/// ruleset: while nothing has committed since, the watcher skips its first
+/// dump, seconds of a CPU the shutdown needs at a large set.) Arm started
+/// it on standby; if it is not there
 /// (it failed, or was stopped) it is started now and waited for
 /// (kNewWatcherWait). Then waits (kWatchingWait) until the watcher says it
 /// watches, and so holds its guard (the owned copy of the armed ruleset:
@@ -128,7 +128,7 @@ void StartWatcherOnStandby(WatcherEffects* fx, const std::string& no_systemd_why
 /// so a change made before it got there is put back as well as one after.
 /// Without a watcher the halt still happens (a warning says so); the final
 /// stage then restores a changed ruleset on its own, later.
-void SetWatcherWatching(WatcherEffects* fx, uint32_t generation, const Say& say);
+void SetWatcherWatching(WatcherEffects* fx, const Say& say);
 
 /// After a halt whose haltfw.target did not start: a watching watcher would
 /// undo the admin's changes to the live box, so it is stopped, and its

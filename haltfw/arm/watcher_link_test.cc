@@ -56,8 +56,8 @@ public:
     }
     bool IsWatcher(long pid) override { return running.count(pid) > 0; }
     bool ProgramReplaced(long pid) override { return replaced.count(pid) > 0; }
-    bool SignalWatching(long pid, uint32_t generation, std::string* err) override {
-        calls.push_back("signal " + std::to_string(pid) + " generation " + std::to_string(generation));
+    bool SignalWatching(long pid, std::string* err) override {
+        calls.push_back("signal " + std::to_string(pid));
         if (!running.count(pid)) {
             *err = "No such process";
             return false;
@@ -136,8 +136,8 @@ TEST_CASE("halt: the watcher confirms it watches, guarded", "[watcher]") {
     fx.Runs(100);
     fx.on_signal = [&](long pid) { fx.Later(40ms, [&fx, pid] { fx.state = WatchState{pid, true, 0, 0, 2}; }); };
     Said said;
-    SetWatcherWatching(&fx, 7, said.say());
-    CHECK(fx.calls == Lines{"signal 100 generation 7"});
+    SetWatcherWatching(&fx, said.say());
+    CHECK(fx.calls == Lines{"signal 100"});
     CHECK(said.lines ==
           Lines{"progress: watch: the armed ruleset is guarded through the shutdown by an owned copy no unit "
                 "can change, and by haltfw-watch.service (pid 100)"});
@@ -150,7 +150,7 @@ TEST_CASE("halt: a watcher that never says it watches times out after 30 s", "[w
     FakeWatcher fx;
     fx.Runs(100);
     Said said;
-    SetWatcherWatching(&fx, 7, said.say());
+    SetWatcherWatching(&fx, said.say());
     CHECK(said.lines ==
           Lines{"warning: the ruleset watcher did not say it watches within 30 s: only the final stage may "
                 "restore a ruleset changed on the way down"});
@@ -163,7 +163,7 @@ TEST_CASE("halt: a watcher that dies before it watches", "[watcher]") {
     fx.Runs(100);
     fx.on_signal = [&](long pid) { fx.Later(150ms, [&fx, pid] { fx.running.erase(pid); }); };
     Said said;
-    SetWatcherWatching(&fx, 7, said.say());
+    SetWatcherWatching(&fx, said.say());
     CHECK(said.lines ==
           Lines{"warning: the ruleset watcher ended instead of watching (see 'systemctl status "
                 "haltfw-watch.service'): only the final stage will restore a ruleset changed on the way down"});
@@ -180,7 +180,7 @@ TEST_CASE("halt: a watcher that dies with its state file gone waits for a state,
         });
     };
     Said said;
-    SetWatcherWatching(&fx, 7, said.say());
+    SetWatcherWatching(&fx, said.say());
     CHECK(said.lines.size() == 1);
     CHECK(said.lines[0].starts_with("warning: the ruleset watcher did not say it watches within 30 s"));
     CHECK(fx.waits <= 3);
@@ -191,7 +191,7 @@ TEST_CASE("halt: a watcher that reports guard=0 guards by restoring alone", "[wa
     fx.Runs(100);
     fx.on_signal = [&](long pid) { fx.Later(5ms, [&fx, pid] { fx.state = WatchState{pid, true, 0, 0, 0}; }); };
     Said said;
-    SetWatcherWatching(&fx, 7, said.say());
+    SetWatcherWatching(&fx, said.say());
     CHECK(said.lines ==
           Lines{"warning: the ruleset watcher (pid 100) could not load its owned copy of the armed ruleset (its "
                 "console line says why): it guards the shutdown by restoring the ruleset alone"});
@@ -206,8 +206,8 @@ TEST_CASE("halt: an old watcher's pid in the state file: a new one is started an
     };
     fx.on_signal = [&](long pid) { fx.Later(10ms, [&fx, pid] { fx.state = WatchState{pid, true, 0, 0, 1}; }); };
     Said said;
-    SetWatcherWatching(&fx, 9, said.say());
-    CHECK(fx.calls == Lines{"start unit", "signal 200 generation 9"});
+    SetWatcherWatching(&fx, said.say());
+    CHECK(fx.calls == Lines{"start unit", "signal 200"});
     REQUIRE(said.lines.size() == 1);
     CHECK(said.lines[0].ends_with("(pid 200)"));
     CHECK(fx.elapsed() == 310ms);
@@ -216,7 +216,7 @@ TEST_CASE("halt: an old watcher's pid in the state file: a new one is started an
 TEST_CASE("halt: no watcher comes up: the halt goes on without one", "[watcher]") {
     FakeWatcher fx;
     Said said;
-    SetWatcherWatching(&fx, 9, said.say());
+    SetWatcherWatching(&fx, said.say());
     CHECK(fx.calls == Lines{"start unit"});
     CHECK(said.lines ==
           Lines{"warning: the ruleset watcher did not report within 10 s (see 'systemctl status "
@@ -226,7 +226,7 @@ TEST_CASE("halt: no watcher comes up: the halt goes on without one", "[watcher]"
     FakeWatcher refused;
     refused.unit_fails = "start";
     Said said2;
-    SetWatcherWatching(&refused, 9, said2.say());
+    SetWatcherWatching(&refused, said2.say());
     CHECK(said2.lines ==
           Lines{"warning: the ruleset watcher did not start (start 'haltfw-watch.service' (job mode replace): "
                 "refused): only the final stage will restore a ruleset changed on the way down"});

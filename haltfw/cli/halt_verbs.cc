@@ -28,6 +28,7 @@
 #include "halt/manifest.h"
 #include "halt/watch_state.h"
 #include "net/sysctl.h"
+#include "nft/ruleset_stamp.h"
 
 namespace haltfw::cli {
 namespace {
@@ -129,10 +130,8 @@ int Prepare(const ArmPlan& ap, ChangeWindow* window) {
     return undone ? kNotReady : kSystem;
 }
 
-// arm: apply, readiness, then the halt preparation, all or nothing. With
-// `generation`, the ruleset generation id at which the armed ruleset was
-// read: while the kernel's stays the same, so does the ruleset.
-int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window, uint32_t* generation = nullptr) {
+// arm: apply, readiness, then the halt preparation, all or nothing.
+int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
     // 1. The final stage first: a bad one should change nothing at all.
     // Nothing is read if the exitrd holds its files as the last arm
     // recorded them.
@@ -185,6 +184,17 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window, uint32_t* g
         std::string e;
         return ReadSysctl(k, v, &e);
     });
+    // Where and at which generation the ruleset it records was read: while
+    // the kernel's stamp stays that one, the watcher and the final stage
+    // know the ruleset is the armed one without reading it again. Without
+    // a stamp they read it.
+    RulesetStamp here;
+    if (ReadRulesetStamp(&here, &err)) {
+        here.generation = live.ruleset_generation;
+        ap.manifest.armed_at = here;
+    } else {
+        Warn(err + ": the manifest records no ruleset generation, so the final stage reads the whole ruleset");
+    }
     ap.reload = sd.running;
     ap.no_reload_why = sd.why_not;
     // Apply and readiness can take seconds: the record is judged again.
@@ -200,7 +210,6 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window, uint32_t* g
     // 5. After the preparation: the record of the files it read, and the
     // ruleset watcher on standby.
     if (!ap.files_current) RecordFinalStageFiles(ap, SayLine);
-    if (generation) *generation = live.ruleset_generation;
     StartWatcherOnStandby(LinuxWatcherEffects(ap.exitrd).get(), sd.running ? "" : sd.why_not, SayLine);
     out.Result("armed: digest " + ap.manifest.digest + " (manifest " + ExitrdManifestPath(ap.exitrd) + ")",
                Priority::kNotice);
@@ -262,8 +271,7 @@ int HaltVerb(const Globals& g, const VerbArgs& args, ChangeWindow* window) {
         Fail("cannot halt: " + sd.why_not + "; nothing changed");
         return kSystem;
     }
-    uint32_t generation = 0;
-    if (int rc = Arm(g, ArmOptionsOf(args), window, &generation); rc != kOk) {
+    if (int rc = Arm(g, ArmOptionsOf(args), window); rc != kOk) {
         Fail("not halting: the box is not armed");
         return rc;
     }
@@ -281,7 +289,7 @@ int HaltVerb(const Globals& g, const VerbArgs& args, ChangeWindow* window) {
     }
     // The guard holds before the first stop job can run.
     std::unique_ptr<WatcherEffects> watcher = LinuxWatcherEffects(ExitrdRoot(), m.get());
-    SetWatcherWatching(watcher.get(), generation, SayLine);
+    SetWatcherWatching(watcher.get(), SayLine);
     if (!m->StartUnit("haltfw.target", "replace-irreversibly", &job, &err)) {
         Fail("cannot halt: " + err + " (the box stays armed)");
         window->Reached(window->state() + "; not halting", ChangeWindow::Ending::kDone);

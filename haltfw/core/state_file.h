@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include "net/netns_cookie.h"
+
 namespace haltfw {
 
 struct AppliedState {
@@ -28,10 +30,6 @@ struct AppliedState {
 
 /// $HALTFW_STATE_DIR if set, else /run/haltfw.
 std::string StateDir();
-
-/// The current network namespace's cookie (SO_NETNS_COOKIE, Linux >= 5.14).
-/// Errors read "network namespace cookie: getsockopt SO_NETNS_COOKIE: REASON".
-bool NetnsCookie(uint64_t* cookie, std::string* err);
 
 /// The file for the current network namespace: STATE_DIR/applied-COOKIE.
 bool AppliedStatePath(std::string* path, std::string* err);

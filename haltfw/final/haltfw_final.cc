@@ -150,7 +150,8 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     // freeing that file system's inodes and dentries (RCU callbacks) on
     // the one CPU (docs/benchmarks.md).
     uint32_t verified_at = 0;
-    f.rules = VerifyRuleset(m, &f.digest, &verified_at);
+    RulesetStamp by_watcher = WatcherProof();
+    f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher);
     f.watch = EndWatcher(watcher, &f.watch_restored);
     // Its end takes the guard away without a ruleset transaction; only the
     // watcher itself could have committed since the check (a restore of

@@ -86,6 +86,20 @@ long LiveWatcher() {
     return WatcherAlive(ws.pid) ? ws.pid : 0;
 }
 
+RulesetStamp WatcherProof() {
+    RulesetStamp s;
+    WatchState ws;
+    std::string err;
+    // The state file lives in the exitrd, a tmpfs of this boot: its boot
+    // is this one.
+    if (ReadWatchState(kExitrdWatchState, &ws) != WatchStateRead::kRead || !ws.watching || ws.proven == 0 ||
+        !ReadBootId(&s.boot_id, &err))
+        return RulesetStamp{};
+    s.netns = ws.netns;
+    s.generation = ws.proven;
+    return s;
+}
+
 namespace {
 
 // The report's words for what a watcher that watched did.

@@ -13,6 +13,7 @@
 
 #include "halt/ctrl_alt_del.h"
 #include "halt/manifest.h"
+#include "nft/ruleset_stamp.h"
 
 namespace haltfw {
 
@@ -47,6 +48,11 @@ std::string KillLeftovers(ProcessScan* scan, long spare = 0);
 /// the shutdown transaction if `haltfw halt` set it watching. Returns its
 /// pid (its state file names it, and its argv[0] is the watcher's), or 0.
 long LiveWatcher();
+
+/// The generation at which the watcher last knew the user's ruleset to be
+/// the armed one, as a stamp of this boot (VerifyRuleset need not read a
+/// ruleset that is still there); generation 0 if it knows of none.
+RulesetStamp WatcherProof();
 
 /// Ends the watcher (`pid`, 0 if none was alive) once the final stage has
 /// verified the ruleset: with it goes its guard, the owned copy of the

@@ -25,6 +25,7 @@
 #include "nft/nft_dump.h"
 #include "nft/nft_guard.h"
 #include "net/netlink_socket.h"
+#include "net/netns_cookie.h"
 
 namespace haltfw {
 namespace {
@@ -78,14 +79,16 @@ public:
     }
 
     // The manifest is read when the halt begins, not at start: arm may
-    // rewrite it any number of times while the box is live. `armed_gen`:
-    // the generation id `haltfw halt` sent (sigqueue) at which its arm read
-    // the armed ruleset; while the kernel's is the same, the ruleset is too
-    // and the first full check is skipped. A plain kill sends none: checked.
-    bool StartWatching(const uint32_t* armed_gen);
+    // rewrite it any number of times while the box is live. It says at
+    // which ruleset generation arm read the armed ruleset: the guard's load
+    // is conditional on it, and if that holds the first full check is
+    // skipped (nft/ruleset_stamp.h).
+    bool StartWatching();
 
     // The digest after a committed transaction: the armed ruleset put back
-    // if it changed, forwarding off if it cannot be.
+    // if it changed, forwarding off if it cannot be. Skipped while the
+    // kernel's generation is the last one proven (st_.proven): the events
+    // of the guard's own load, say.
     void CheckRuleset();
 
 private:
@@ -100,7 +103,7 @@ private:
     NftGuard guard_;
 };
 
-bool Watcher::StartWatching(const uint32_t* armed_gen) {
+bool Watcher::StartWatching() {
     std::string err;
     // The ruleset stays in the file: the guard reads it once, below, and
     // a check reads it again only to restore it (VerifyRuleset).
@@ -111,13 +114,23 @@ bool Watcher::StartWatching(const uint32_t* armed_gen) {
     // The guard before the word "watching": `haltfw halt` starts the
     // shutdown only once the state file says it, so no stop job runs
     // before the owned copy holds the armed ruleset.
-    // (The generation first: the guard's own load is a transaction.)
-    uint32_t gen = 0;
-    bool same = armed_gen && RulesetGeneration(&gen, &err) && gen == *armed_gen;
+    // The manifest's stamp counts in this namespace alone. (The boot needs
+    // no check: the exitrd is a tmpfs of this boot. Nor could it be read:
+    // the chroot has no /proc.)
+    if (!NetnsCookie(&st_.netns, &err)) st_.netns = 0;  // then nothing it proves counts
+    uint32_t armed_gen = m_.armed_at.generation != 0 && st_.netns != 0 && st_.netns == m_.armed_at.netns
+                             ? m_.armed_at.generation
+                             : 0;
     std::string guard_err;
     NftRuleset armed;
-    if (ReadManifestRuleset(m_, &armed, &guard_err) && guard_.Load(std::move(armed), &guard_err))
+    if (ReadManifestRuleset(m_, &armed, &guard_err) && guard_.Load(std::move(armed), &guard_err, armed_gen))
         st_.guard = static_cast<int>(guard_.tables());
+    // Proven: by the guard's conditional load, or, with no guard, by a
+    // generation still arm's.
+    uint32_t gen = 0;
+    st_.proven = guard_.proven();
+    if (st_.proven == 0 && armed_gen != 0 && RulesetGeneration(&gen, &err) && gen == armed_gen) st_.proven = gen;
+    bool same = st_.proven != 0;
     if (st_.guard == 0 && guard_err.empty()) guard_err = "guard: the armed ruleset has no table to copy";
     st_.watching = true;
     // Watching, then said so, then checked: `haltfw halt` does not wait
@@ -125,7 +138,7 @@ bool Watcher::StartWatching(const uint32_t* armed_gen) {
     WriteState();
     std::string tables = std::to_string(st_.guard) + (st_.guard == 1 ? " table" : " tables");
     WatchSay("watching the armed ruleset (digest " + m_.digest + ") until the final stage" +
-             (same ? "; unchanged since the halt's arm (generation " + std::to_string(gen) + ")" : "") +
+             (same ? "; unchanged since the halt's arm (generation " + std::to_string(armed_gen) + ")" : "") +
              (st_.guard > 0 ? "; guarded by an owned copy (" + tables + ") that no unit can change"
                             : "; " + guard_err + ": guarded by restoring alone"));
     // Events from here on are still queued on the socket: any commit
@@ -135,9 +148,14 @@ bool Watcher::StartWatching(const uint32_t* armed_gen) {
 }
 
 void Watcher::CheckRuleset() {
+    std::string err;
+    uint32_t now = 0;
+    if (st_.proven != 0 && RulesetGeneration(&now, &err) && now == st_.proven) return;
     long t0 = MonotonicMs();
     std::string digest;
-    Check c = VerifyRuleset(m_, &digest);
+    uint32_t read_at = 0;
+    Check c = VerifyRuleset(m_, &digest, &read_at);
+    st_.proven = c.ok ? read_at : 0;
     if (c.ok && c.repaired) {
         ++st_.restored;
         WatchSay("the ruleset changed during the shutdown; put the armed one back in " +
@@ -202,8 +220,7 @@ int Watch(const char* manifest_path, const char* state_path, int ipv4_fd, int ip
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) == sizeof si && !w.watching()) {
-                uint32_t sent = static_cast<uint32_t>(si.ssi_int);
-                if (!w.StartWatching(si.ssi_code == SI_QUEUE ? &sent : nullptr)) return 2;
+                if (!w.StartWatching()) return 2;
             }
         }
         if (!(fds[0].revents & POLLIN)) continue;

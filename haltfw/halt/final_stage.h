@@ -68,7 +68,11 @@ struct Check {
 /// a dump and the armed ruleset at once; with the ruleset left in the
 /// manifest's file (ManifestRuleset::kLeaveInFile) it reads it from there
 /// only to restore it.
-Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr);
+/// Nothing is read while the kernel's stamp (nft/ruleset_stamp.h) is still
+/// the manifest's (arm's) or `proven` (the watcher's last proof): the
+/// ruleset is then the armed one, and *digest the armed digest.
+Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr,
+                    const RulesetStamp* proven = nullptr);
 
 /// Each link up with its addresses; a link that is down is set up and a
 /// missing address added, then checked again.

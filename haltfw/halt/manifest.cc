@@ -222,6 +222,16 @@ private:
         Manifest* m = &m_;
         if (k == "version" && n == 2) m->version = w[1];
         else if (k == "digest" && n == 2) m->digest = w[1];
+        else if (k == "generation" && n == 4) {
+            RulesetStamp st{std::string(w[1]), 0, 0};
+            bool id_ok = !st.boot_id.empty() && st.boot_id.size() <= 64 &&
+                         std::all_of(st.boot_id.begin(), st.boot_id.end(),
+                                     [](char c) { return c == '-' || HexDigit(c) >= 0; });
+            if (!id_ok || !Number(w[2], &st.netns) || !Number(w[3], &st.generation) || st.netns == 0 ||
+                st.generation == 0)
+                return "bad generation record";
+            m->armed_at = st;
+        }
         else if (k == "ctrl-alt-del" && n == 2) m->ctrl_alt_del = w[1];
         else if (k == "sysrq" && n == 2) {
             if (!Number(w[1], &m->sysrq)) return "bad sysrq";
@@ -327,6 +337,9 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
     buf += Header() + "\n";
     buf += "version " + m.version + "\n";
     buf += "digest " + m.digest + "\n";
+    if (m.armed_at.generation != 0)
+        buf += "generation " + m.armed_at.boot_id + " " + std::to_string(m.armed_at.netns) + " " +
+               std::to_string(m.armed_at.generation) + "\n";
     buf += "ctrl-alt-del " + m.ctrl_alt_del + "\n";
     buf += "sysrq " + std::to_string(m.sysrq) + "\n";
     for (const ManifestLink& l : m.links) {

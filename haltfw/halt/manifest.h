@@ -7,6 +7,7 @@
 //   haltfw-manifest 1
 //   version 0.1.0
 //   digest <64 hex>
+//   generation <boot id> <netns cookie> <ruleset generation id>
 //   ctrl-alt-del ignore|reboot|poweroff
 //   sysrq <n>
 //   link <role> <kernel name>
@@ -29,6 +30,7 @@
 
 #include "net/net_addr.h"
 #include "nft/nft_dump.h"
+#include "nft/ruleset_stamp.h"
 
 namespace haltfw {
 
@@ -43,6 +45,10 @@ struct ManifestLink {
 struct Manifest {
     std::string version;            ///< haltfw version that armed it.
     std::string digest;             ///< RulesetDigest of `ruleset`.
+    /// Where and when arm read the ruleset it records (nft/ruleset_stamp.h):
+    /// while the kernel's stamp is still this one, the live ruleset is the
+    /// armed one. Optional: generation 0 when there is none.
+    RulesetStamp armed_at;
     std::string ctrl_alt_del = "ignore";
     int sysrq = 0;
     std::vector<ManifestLink> links;

@@ -66,6 +66,37 @@ TEST_CASE("a manifest survives a write/read round trip") {
     CHECK(SerializeManifest(out) == text);
 }
 
+TEST_CASE("a manifest records where and when arm read its ruleset; a bad stamp is refused, sealed or not") {
+    Manifest in = Sample();
+    in.armed_at = {"0f8fad5b-d9cb-469f-a165-70867728950e", 4097, 41};
+    std::string text = SerializeManifest(in);
+    CHECK(text.find("\ngeneration 0f8fad5b-d9cb-469f-a165-70867728950e 4097 41\n") != std::string::npos);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    CHECK(out.armed_at == in.armed_at);
+    CHECK(SerializeManifest(out) == text);
+    // None recorded: none read back, and no line written.
+    REQUIRE(ParseManifest(SerializeManifest(Sample()), &out, &err));
+    CHECK(out.armed_at.generation == 0);
+    CHECK(SerializeManifest(Sample()).find("generation") == std::string::npos);
+
+    for (const char* bad : {"generation x 4097 41", "generation 0f8f 0 41", "generation 0f8f 4097 0",
+                            "generation 0f8f 4097 4294967296", "generation 0f8f 4097", "generation 0f8f -1 41",
+                            "generation 0f8f 4097 41 9", "generation 0f8f\t 4097 41"}) {
+        INFO(bad);
+        std::string body = "haltfw-manifest 1\nversion 0.1.0\ndigest " + std::string(64, 'b') + "\n" + bad + "\n";
+        Sha256 h;
+        h.Update(body);
+        CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &out, &err));
+        CHECK(err == "manifest: line 4: " +
+                         std::string(std::string_view(bad).starts_with("generation 0f8f 4097 41 9") ||
+                                             std::string_view(bad) == "generation 0f8f 4097"
+                                         ? "unknown record 'generation'"
+                                         : "bad generation record"));
+    }
+}
+
 TEST_CASE("a corrupted, truncated or foreign manifest is refused") {
     std::string text = SerializeManifest(Sample());
     Manifest m;

@@ -29,7 +29,8 @@ bool TakeField(std::string_view* rest, std::string_view key, T* v) {
 std::string FormatWatchState(const WatchState& s) {
     return "haltfw-watch pid=" + std::to_string(s.pid) + " mode=" + (s.watching ? "watching" : "standby") +
            " restored=" + std::to_string(s.restored) + " failed=" + std::to_string(s.failed) +
-           " guard=" + std::to_string(s.guard) + "\n";
+           " guard=" + std::to_string(s.guard) + " proven=" + std::to_string(s.proven) +
+           " netns=" + std::to_string(s.netns) + "\n";
 }
 
 bool ParseWatchState(std::string_view text, WatchState* s) {
@@ -41,7 +42,8 @@ bool ParseWatchState(std::string_view text, WatchState* s) {
     else if (!rest.starts_with(" mode=standby")) return false;
     rest.remove_prefix(w.watching ? 14 : 13);
     if (!TakeField(&rest, " restored=", &w.restored) || !TakeField(&rest, " failed=", &w.failed) ||
-        !TakeField(&rest, " guard=", &w.guard) || !rest.empty() || w.pid <= 0)
+        !TakeField(&rest, " guard=", &w.guard) || !TakeField(&rest, " proven=", &w.proven) ||
+        !TakeField(&rest, " netns=", &w.netns) || !rest.empty() || w.pid <= 0)
         return false;
     *s = w;
     return true;

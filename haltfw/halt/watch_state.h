@@ -3,6 +3,8 @@
 // the final stage, in the exitrd's haltfw.watch (kExitrdWatchState), one
 // line:
 //   haltfw-watch pid=N mode=standby|watching restored=N failed=N guard=N
+//                proven=N netns=N
+// (one line; proven and netns are the watcher's last proof, see below).
 // It waits on standby while the box is armed and live (the admin may
 // change the ruleset); `haltfw halt` sets it watching, and from then on it
 // guards the armed ruleset to the final stage, which stops it and reports
@@ -26,6 +28,14 @@ struct WatchState {
     /// starts watching; 0 while on standby, or if the guard could not be
     /// loaded (it then guards by restoring alone).
     int guard = 0;
+    /// The last ruleset generation at which the watcher knew the user's
+    /// ruleset to be the armed one (its guard's load, conditional on arm's
+    /// generation, or a check that found it as armed), in the network
+    /// namespace whose cookie is `netns`; 0 and 0 when it knows of none.
+    /// While the kernel's generation is still that one, the final stage
+    /// need not read the ruleset (nft/ruleset_stamp.h).
+    uint32_t proven = 0;
+    uint64_t netns = 0;
 };
 
 /// The line, '\n'-terminated. Pure.
@@ -52,7 +62,7 @@ bool WriteWatchState(const std::string& path, const WatchState& s, std::string* 
 
 // ---- the readers' side: the CLI and the final stage ------------------------
 
-/// Far above the longest line FormatWatchState writes (about 110 bytes);
+/// Far above the longest line FormatWatchState writes (about 160 bytes);
 /// a file longer than this is no state line.
 inline constexpr size_t kWatchStateMax = 4096;
 

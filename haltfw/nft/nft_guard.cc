@@ -12,6 +12,7 @@
 
 #include "nft/nft_attrs.h"
 #include "nft/nft_restore.h"
+#include "nft/ruleset_stamp.h"
 
 namespace haltfw {
 namespace {
@@ -91,7 +92,8 @@ NftRuleset GuardCopy(NftRuleset armed) {
 NftGuard::NftGuard() = default;
 NftGuard::~NftGuard() = default;
 
-bool NftGuard::Load(NftRuleset armed, std::string* err) {
+bool NftGuard::Load(NftRuleset armed, std::string* err, uint32_t if_generation) {
+    proven_ = 0;
     sock_.reset(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
     if (!sock_ || mnl_socket_bind(sock_.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
         *err = std::string("guard: socket(NETLINK_NETFILTER): ") + std::strerror(errno);
@@ -99,7 +101,12 @@ bool NftGuard::Load(NftRuleset armed, std::string* err) {
         return false;
     }
     NftRuleset copy = GuardCopy(std::move(armed));
-    if (!LoadRuleset(sock_.get(), copy, LoadMode::kAddNewTables, err)) {
+    bool moved = false;
+    bool loaded = LoadRuleset(sock_.get(), copy, LoadMode::kAddNewTables, err, if_generation, &moved);
+    if (loaded && if_generation != 0) proven_ = NextGeneration(if_generation);
+    // Something committed since: the copy is wanted all the same.
+    if (!loaded && moved) loaded = LoadRuleset(sock_.get(), copy, LoadMode::kAddNewTables, err);
+    if (!loaded) {
         // LoadRuleset speaks of a restore; this is the guard's load.
         if (err->starts_with("restore: ")) err->erase(0, 9);
         *err = "guard: " + *err;

@@ -40,13 +40,23 @@ public:
     /// exclusively (an existing table of the same name is an error, never
     /// taken over). Errors read "guard: table haltfw_guard_0: File exists".
     /// (Moved in, `armed` is not copied: the watcher's way.)
-    bool Load(NftRuleset armed, std::string* err);
+    /// With `if_generation` (not 0: the generation at which the user's
+    /// ruleset was proven to be `armed`), the load is first tried on the
+    /// condition that nothing was committed since (LoadRuleset). If that
+    /// holds, the user's ruleset is still `armed` at the load's own
+    /// generation, which proven() then gives; if the ruleset moved on, the
+    /// copy is loaded all the same and proven() stays 0.
+    bool Load(NftRuleset armed, std::string* err, uint32_t if_generation = 0);
     /// Tables loaded (0 before Load succeeds).
     size_t tables() const { return tables_; }
+    /// The generation the conditional load committed (the user's ruleset
+    /// unchanged since `if_generation`); 0 if there was none.
+    uint32_t proven() const { return proven_; }
 
 private:
     NetlinkSocket sock_;
     size_t tables_ = 0;
+    uint32_t proven_ = 0;
 };
 
 }  // namespace haltfw

@@ -4,6 +4,9 @@
 #include "nft/nft_guard.h"
 
 #include <catch2/catch.hpp>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,6 +16,8 @@
 #include "nft/nft_test_support.h"
 #include "nft/nft_digest.h"
 #include "nft/nft_restore.h"
+#include "nft/ruleset_stamp.h"
+#include "net/netlink_socket.h"
 
 using namespace haltfw;
 
@@ -84,6 +89,55 @@ TEST_CASE("the guard's copy survives a flush and refuses every other socket's ch
     guard.reset();  // its socket closes: the copy goes
     CHECK(Run("nft list tables") == "table inet filter\ntable ip nat\n");
     CHECK(RulesetDigest(DumpOrFail()) == digest);
+}
+
+TEST_CASE("a guard loaded on the condition of arm's generation proves the user's ruleset unchanged", "[guard]") {
+    REQUIRE(InPrivateNetns());
+    Sh("nft flush ruleset");
+    Sh("printf '%s' '" + std::string(kArmed) + "' | nft -f -");
+    uint32_t armed_gen = 0;
+    NftRuleset armed;
+    std::string err;
+    REQUIRE(DumpRuleset(&armed, &err, &armed_gen));
+
+    // Nothing committed since: the one commit is the guard's, and the kernel
+    // numbers it as NextGeneration says.
+    {
+        NftGuard g;
+        REQUIRE(g.Load(armed, &err, armed_gen));
+        CHECK(g.proven() == NextGeneration(armed_gen));
+        uint32_t now = 0;
+        REQUIRE(RulesetGeneration(&now, &err));
+        CHECK(now == g.proven());
+    }
+    // Its socket closed with the scope: the copy is gone.
+    CHECK(Run("nft list tables | grep -c haltfw_guard_ || true") == "0\n");
+
+    // A commit in between, even one that leaves the same ruleset: the
+    // conditional load is refused whole, and the copy loaded all the same,
+    // proving nothing.
+    REQUIRE(DumpRuleset(&armed, &err, &armed_gen));
+    Sh("nft add table ip between && nft delete table ip between");
+    {
+        bool moved = false;
+        NftRuleset copy = GuardCopy(armed);
+        uint32_t before = 0, after = 0;
+        REQUIRE(RulesetGeneration(&before, &err));
+        NetlinkSocket s(mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC));
+        REQUIRE(s);
+        REQUIRE(mnl_socket_bind(s.get(), 0, MNL_SOCKET_AUTOPID) == 0);
+        CHECK_FALSE(LoadRuleset(s.get(), copy, LoadMode::kAddNewTables, &err, armed_gen, &moved));
+        CHECK(moved);
+        CHECK(err == "restore: the ruleset moved on from generation " + std::to_string(armed_gen) + "; nothing loaded");
+        REQUIRE(RulesetGeneration(&after, &err));
+        CHECK(after == before);
+        CHECK(Run("nft list tables | grep -c haltfw_guard_ || true") == "0\n");
+    }
+    NftGuard g;
+    REQUIRE(g.Load(armed, &err, armed_gen));
+    CHECK(g.proven() == 0);
+    CHECK(g.tables() == 2);
+    CHECK(Run("nft list tables | grep -c haltfw_guard_") == "2\n");
 }
 
 TEST_CASE("the guard's copy renames every table and owns it, pure", "[guard]") {

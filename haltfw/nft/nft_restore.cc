@@ -250,8 +250,9 @@ size_t BatchBytes(const NftRuleset& rs) {
 // reply is queued before the send returns and a non-blocking read that
 // finds the queue empty has seen them all. (ACKs for every message, as
 // before, overflowed the receive buffer at a few hundred rules: ENOBUFS.)
-// The first error is the one reported: later ones follow from it.
-bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err) {
+// The first error is the one reported: later ones follow from it, and
+// *first_errno gets its code.
+bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err, int* first_errno) {
     std::vector<char> buf(1 << 16);
     std::string first_error;
     uint32_t port = mnl_socket_get_portid(s);
@@ -270,6 +271,7 @@ bool ReadErrors(mnl_socket* s, const Batch& b, std::string* err) {
             if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
             auto* e = static_cast<nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
             if (e->error == 0 || !first_error.empty()) continue;
+            *first_errno = -e->error;
             auto it = b.acked().find(nlh->nlmsg_seq);
             first_error = "restore: " + (it == b.acked().end() ? std::string("batch") : it->second) + ": " +
                           std::strerror(-e->error);
@@ -293,12 +295,17 @@ bool RestoreRuleset(const NftRuleset& rs, std::string* err) {
     return LoadRuleset(s.get(), rs, LoadMode::kReplaceAll, err);
 }
 
-bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string* err) {
+bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string* err, uint32_t if_generation,
+                 bool* moved) {
     int one = 1;
     mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof one);  // short error replies
+    if (moved) *moved = false;
 
     Batch b;
     b.Begin(NFNL_MSG_BATCH_BEGIN, AF_UNSPEC, 0, NFNL_SUBSYS_NFTABLES);
+    // The kernel checks the generation under the commit mutex and holds
+    // the mutex to the batch's commit or abort: nothing commits between.
+    if (if_generation != 0) b.U32(NFNL_BATCH_GENID, if_generation);
     b.Acked("commit");  // a failed commit answers with the batch's first sequence number
     if (mode == LoadMode::kReplaceAll) {
         // A table delete with no name and family unspec is "flush ruleset"
@@ -345,7 +352,15 @@ bool LoadRuleset(mnl_socket* s, const NftRuleset& rs, LoadMode mode, std::string
         *err = std::string("restore: send: ") + std::strerror(errno);
         return false;
     }
-    if (!ReadErrors(s, b, err)) return false;
+    int first_errno = 0;
+    if (!ReadErrors(s, b, err, &first_errno)) {
+        if (first_errno == ERESTART && if_generation != 0) {
+            *err = "restore: the ruleset moved on from generation " + std::to_string(if_generation) +
+                   "; nothing loaded";
+            if (moved) *moved = true;
+        }
+        return false;
+    }
     if (!RulesetGeneration(&gen_after, err)) {
         *err = "restore: " + *err;
         return false;

@@ -26,6 +26,13 @@ enum class LoadMode {
 /// The transaction RestoreRuleset sends, over a bound NETLINK_NETFILTER
 /// socket of the caller's: the socket that creates a table owns it if the
 /// table is flagged NFT_TABLE_F_OWNER (the shutdown guard's).
-bool LoadRuleset(mnl_socket* sock, const NftRuleset& rs, LoadMode mode, std::string* err);
+/// With `if_generation` (not 0), the transaction is conditional
+/// (NFNL_BATCH_GENID): the kernel takes it only while the ruleset is at that
+/// generation, and then nothing else is committed between; the ruleset is
+/// then at NextGeneration(if_generation) (nft/ruleset_stamp.h). If it had
+/// moved on, nothing is loaded, and *moved (if given) is set. Errors read
+/// "restore: the ruleset moved on from generation 41; nothing loaded".
+bool LoadRuleset(mnl_socket* sock, const NftRuleset& rs, LoadMode mode, std::string* err, uint32_t if_generation = 0,
+                 bool* moved = nullptr);
 
 }  // namespace haltfw

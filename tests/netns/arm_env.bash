@@ -77,3 +77,10 @@ text = "\n".join(body) + "\n"
 open(sys.argv[2], "w").write(text + "end " + hashlib.sha256(text.encode()).hexdigest() + "\n")
 PY
 }
+
+# The kernel's ruleset generation now, as haltfw reads it.
+generation() { "$HALTFW" --verbose digest 2>&1 | sed -n 's/^read at ruleset generation //p'; }
+
+# armed_cookie : the network namespace cookie arm recorded in the manifest
+# beside the generation it read the armed ruleset at.
+armed_cookie() { sed -n 's/^generation [0-9a-f-]* \([0-9]*\) [0-9]*$/\1/p' "$HALTFW_EXITRD/haltfw.manifest"; }

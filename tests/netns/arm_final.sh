@@ -1,9 +1,10 @@
 #!/bin/bash
 # arm with the real final stage, haltfw-final: the exitrd holds it with its
 # program interpreter and libraries, enough to run it with the exitrd as
-# root. Its verification then repairs a flushed ruleset and a downed link
-# from the manifest, and fails closed (forwarding off) when the armed
-# ruleset cannot be put back.
+# root. Its verification reads nothing while the ruleset generation is
+# the one arm read (in this namespace, not another's), repairs a flushed
+# ruleset and a downed link from the manifest, and fails closed
+# (forwarding off) when the armed ruleset cannot be put back.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/arm_env.bash"
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
@@ -37,6 +38,26 @@ expect_contains "chroot /haltfw-inert" "$out" "haltfw-inert: refusing to run: no
 digest=$("$HALTFW" digest)
 vout=$("$REAL" --verify "$M" 2>&1) || fail "verify of the armed state: $vout"
 expect_contains "verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=2 addresses=4 restored=0"
+# Nothing committed since arm read the ruleset: the generation proves it,
+# and nothing is read.
+armed_gen=$(generation)
+expect_contains "verify, nothing committed since arm" "$vout" \
+    "HALTFW: ruleset: digest $digest as armed (generation $armed_gen, the one at which arm read it; nothing committed since, so not read again)"
+
+# The same manifest in another network namespace whose own commits (empty
+# tables) brought its generation to the armed one's: the number proves
+# nothing there. The ruleset is read, found different and put back.
+vout=$(unshare --net bash -c '
+    i=0
+    while gen=$("$1" --verbose digest 2>&1 | sed -n "s/^read at ruleset generation //p") && [ "$gen" -lt "$3" ]; do
+        i=$((i + 1))
+        nft add table ip "filler$i" || exit 9
+    done
+    [ "$gen" = "$3" ] || { echo "generation $gen, not $3"; exit 9; }
+    "$2" --verify "$4" 2>&1
+    exit 0' - "$HALTFW" "$REAL" "$armed_gen" "$M")
+expect_contains "another namespace, same generation" "$vout" "restored from the manifest: now $digest as armed"
+case $vout in *"not read again"*) fail "verify took another namespace's generation for arm's: $vout" ;; esac
 
 # Something flushes the ruleset on the way down: put back from the manifest.
 nft flush ruleset

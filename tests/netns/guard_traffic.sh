@@ -55,7 +55,10 @@ watcher=$!
 for _ in $(seq 500); do [ -s "$STATE" ] && break; sleep 0.01; done
 kill -USR1 "$watcher"
 for _ in $(seq 500); do grep -q " mode=watching " "$STATE" && break; sleep 0.01; done
-expect_eq "watching with its guard" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0 guard=$tables"
+# Nothing committed since arm: the guard's load proved the user's ruleset
+# as armed at its own generation.
+expect_eq "watching with its guard" "$(cat "$STATE")" \
+    "haltfw-watch pid=$watcher mode=watching restored=0 failed=0 guard=$tables proven=$(generation) netns=$(armed_cookie)"
 expect_contains "its console line" "$(cat "$WORK/watch.out")" "guarded by an owned copy ($tables tables) that no unit can change"
 [ "$tables" -ge 2 ] || fail "the test's ruleset should have at least two tables (it has $tables)"
 kill -STOP "$watcher"  # from here on only the owned copy guards

@@ -2,8 +2,10 @@
 # The final stage verifies a large set in bounded memory: 'haltfw-final
 # --verify' of a ruleset with a 300,000-element IPv4 hash set, armed by
 # 'haltfw arm', peaks (VmHWM) under 4 MiB + 48 bytes an element (18.1 MiB)
-# both with the ruleset as armed and after a flush, where the restore's
-# peak counts too; and the ruleset it restores has the armed digest.
+# with the ruleset unchanged since arm (nothing read: the generation is
+# arm's), as armed but read whole (a commit came in between), and after a
+# flush, where the restore's peak counts too; and the ruleset it restores
+# has the armed digest.
 #
 # The bound is the final stage's share of HaltMemoryKib (core/readiness.cc),
 # which arm's memory check relies on: per element the final stage holds one
@@ -37,12 +39,13 @@ run_haltfw 0 --config "$WORK/haltfw.conf" arm --final "$REAL"
 digest=$("$HALTFW" digest)
 expect_contains "arm" "$OUT" "armed: digest $digest"
 
-# verify WHAT RESTORED : one 'haltfw-final --verify', its report and its
+# verify WHAT RESTORED : one 'haltfw-final --verify' (its report in $vout),
+# its report and its
 # peak resident set (its own VmHWM, on the report's machine line: a
 # measure from outside, ru_maxrss, would count the forking parent's pages
 # too) checked.
 verify() {
-    local vout peak
+    local peak
     vout=$("$REAL" --verify "$M" 2>&1) || fail "verify $1: $vout"
     expect_contains "verify $1" "$vout" "HALTFW: HALTED-OK digest=$digest links=0 addresses=0 restored=$2 rss_peak_kib="
     peak=$(sed -n 's/^HALTFW: HALTED-OK .* rss_peak_kib=\([0-9]*\) .*/\1/p' <<<"$vout")
@@ -51,7 +54,15 @@ verify() {
     echo "$TEST: verify $1: peak resident set $peak KiB (bound $BOUND_KIB KiB)"
 }
 
-verify "as armed" 0
+verify "unchanged since arm" 0
+expect_contains "unchanged since arm" "$vout" "; nothing committed since, so not read again)"
+# A commit that leaves the same ruleset: the generation moved, so the
+# ruleset is read whole, and found as armed.
+nft add table ip touch
+nft delete table ip touch
+verify "as armed, read again" 0
+expect_contains "as armed, read again" "$vout" "HALTFW: ruleset: digest $digest as armed ("
+case $vout in *"not read again"*) fail "verify read nothing after a commit: $vout" ;; esac
 nft flush ruleset
 verify "after a flush" 1
 expect_eq "digest after the restore" "$("$HALTFW" digest)" "$digest"

@@ -7,8 +7,8 @@
 # changes it: a flush, an added table, a rule deleted. Its state file counts
 # the restores, and a transaction that leaves the ruleset as armed restores
 # nothing. It reads the manifest when it starts watching, not before, and
-# skips its first check when 'haltfw halt' tells it (sigqueue) a ruleset
-# generation that is still the kernel's.
+# skips its first check while the ruleset generation at which arm read the
+# armed ruleset (the manifest says which) is still the kernel's.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/arm_env.bash"
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
@@ -24,6 +24,15 @@ run_haltfw 0 --config "$CONF" arm --final "$REAL"
 armed=$("$HALTFW" digest)
 # Once watching, the watcher holds an owned copy of every armed table.
 guard=$(nft list tables | wc -l)
+# The namespace's cookie, as arm recorded it with the generation it read
+# the armed ruleset at.
+cookie=$(armed_cookie)
+[ -n "$cookie" ] || fail "the manifest records no generation: $(head -n 5 "$HALTFW_EXITRD/haltfw.manifest")"
+# watching RESTORED FAILED GUARD : the state line of a watcher that watches
+# and last knew the ruleset as armed at the kernel's generation now.
+watching() {
+    echo "haltfw-watch pid=$watcher mode=watching restored=$1 failed=$2 guard=$3 proven=$(generation) netns=$cookie"
+}
 
 # start_watcher OUT : 'haltfw watch' in the background (its output to OUT,
 # its pid in $watcher), until its state file says it is subscribed (5 s).
@@ -54,7 +63,7 @@ expect_contains "status without a watcher" "$OUT" "watch: not running (arm start
 start_watcher "$WORK/watch.out"
 run_haltfw 0 --config "$CONF" status
 expect_contains "status on standby" "$OUT" "watch: haltfw-watch.service on standby (pid $watcher)"
-expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
+expect_eq "state once subscribed" "$(cat "$STATE" 2>/dev/null)" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0 proven=0 netns=0"
 # The same process: haltfw exec'd the final stage, in the exitrd, as '@'.
 cmdline=$(tr '\0' ' ' </proc/$watcher/cmdline)
 case $cmdline in
@@ -84,7 +93,7 @@ wait_restores() {
 nft add table ip admin_change
 sleep 0.5
 nft list table ip admin_change >/dev/null 2>&1 || fail "the watcher on standby undid a change to the live ruleset"
-expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
+expect_eq "standby after a change" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0 proven=0 netns=0"
 nft delete table ip admin_change
 expect_eq "digest back as armed" "$("$HALTFW" digest)" "$armed"
 
@@ -96,7 +105,7 @@ sleep 0.3
 expect_eq "flushed on standby" "$(nft list ruleset | wc -l)" 0
 set_watching
 wait_restores 1 >/dev/null
-expect_eq "state once watching" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
+expect_eq "state once watching" "$(cat "$STATE")" "$(watching 1 0 "$guard")"
 expect_eq "digest after its first check" "$("$HALTFW" digest)" "$armed"
 # (exit 1: the admin's change above left the ruleset's generation moved)
 run_haltfw 1 --config "$CONF" status
@@ -104,64 +113,64 @@ expect_contains "status watching" "$OUT" "watch: haltfw-watch.service watching, 
 
 nft flush ruleset
 ms=$(wait_restores 2)
-expect_eq "after a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=2 failed=0 guard=$guard"
+expect_eq "after a flush" "$(cat "$STATE")" "$(watching 2 0 "$guard")"
 expect_eq "digest after a flush" "$("$HALTFW" digest)" "$armed"
 echo "watch: a flush undone within ${ms} ms (polled every 10 ms)"
 
 nft add table ip intruder
 wait_restores 3 >/dev/null
-expect_eq "after an added table" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=3 failed=0 guard=$guard"
+expect_eq "after an added table" "$(cat "$STATE")" "$(watching 3 0 "$guard")"
 expect_eq "digest after an added table" "$("$HALTFW" digest)" "$armed"
 
 handle=$(nft -a list chain inet filter forward | sed -n 's/.*masquerade.*# handle \([0-9]*\)$/\1/p; s/.*oifname "wan0" accept # handle \([0-9]*\)$/\1/p' | head -n 1)
 [ -n "$handle" ] || fail "no LAN->WAN accept rule found in the forward chain"
 nft delete rule inet filter forward handle "$handle"
 wait_restores 4 >/dev/null
-expect_eq "after a deleted rule" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0 guard=$guard"
+expect_eq "after a deleted rule" "$(cat "$STATE")" "$(watching 4 0 "$guard")"
 expect_eq "digest after a deleted rule" "$("$HALTFW" digest)" "$armed"
 
 # A transaction that changes nothing the digest covers (a counter reset)
 # restores nothing.
 nft reset counters >/dev/null
 sleep 0.5
-expect_eq "after a counter reset" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=4 failed=0 guard=$guard"
+expect_eq "after a counter reset" "$(cat "$STATE")" "$(watching 4 0 "$guard")"
 
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 expect_contains "its console lines" "$(cat "$WORK/watch.out")" "haltfw-watch: the ruleset changed during the shutdown; put the armed one back in "
 
-# 'haltfw halt' sends its SIGUSR1 with sigqueue, carrying the ruleset
-# generation at which its arm read the armed ruleset. While the kernel's is
-# still that one, the ruleset is as armed and the first check is skipped;
-# one that moved (here: a flush after that arm) gets the full check, which
-# puts the armed ruleset back.
-generation() { "$HALTFW" --verbose digest 2>&1 | sed -n 's/^read at ruleset generation //p'; }
-rm -f "$STATE"
-start_watcher "$WORK/watch4.out"
+# The manifest says at which ruleset generation its arm read the armed
+# ruleset. While the kernel's is still that one when the halt sets the
+# watcher watching, the guard's load is conditional on it (nothing may
+# commit in between), so the user's ruleset is proven at the guard's own
+# generation and the first check is skipped; one that moved (here: a flush
+# after the arm) gets the full check, which puts the armed ruleset back.
+# (Arm again first: the restores above moved the generation on since.)
+run_haltfw 0 --config "$CONF" arm --final "$REAL"
 gen=$(generation)
 [ -n "$gen" ] || fail "haltfw --verbose digest printed no generation"
-/bin/kill -s USR1 -q "$gen" "$watcher"
-for _ in $(seq 500); do
-    grep -q " mode=watching " "$STATE" && break
-    sleep 0.01
-done
+expect_eq "the manifest's generation" "$(sed -n 's/^generation [0-9a-f-]* [0-9]* //p' "$HALTFW_EXITRD/haltfw.manifest")" "$gen"
+rm -f "$STATE"
+start_watcher "$WORK/watch4.out"
+set_watching
 sleep 0.3
-expect_eq "watching, same generation" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=0 guard=$guard"
+expect_eq "watching, same generation" "$(cat "$STATE")" "$(watching 0 0 "$guard")"
+expect_eq "proven at the guard's generation" "$(generation)" "$((gen + 1))"
 expect_contains "its console line, same generation" "$(cat "$WORK/watch4.out")" \
     "haltfw-watch: watching the armed ruleset (digest $armed) until the final stage; unchanged since the halt's arm (generation $gen)"
 nft flush ruleset  # watching now: the event brings the check
 wait_restores 1 >/dev/null
-expect_eq "same generation, then a flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
+expect_eq "same generation, then a flush" "$(cat "$STATE")" "$(watching 1 0 "$guard")"
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
+run_haltfw 0 --config "$CONF" arm --final "$REAL"
 rm -f "$STATE"
 start_watcher "$WORK/watch5.out"
-gen=$(generation)
 nft flush ruleset
 sleep 0.3
-/bin/kill -s USR1 -q "$gen" "$watcher"
+set_watching
 wait_restores 1 >/dev/null
-expect_eq "a generation that moved" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=1 failed=0 guard=$guard"
+expect_eq "a generation that moved" "$(cat "$STATE")" "$(watching 1 0 "$guard")"
 expect_eq "digest after a generation that moved" "$("$HALTFW" digest)" "$armed"
 case $(cat "$WORK/watch5.out") in *"unchanged since the halt's arm"*) fail "the watcher skipped its check for a moved generation" ;; esac
 kill "$watcher"
@@ -183,7 +192,8 @@ for _ in $(seq 500); do
     grep -q " failed=1" "$STATE" && break
     sleep 0.01
 done
-expect_eq "after an unrestorable flush" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=watching restored=0 failed=1 guard=0"
+expect_eq "after an unrestorable flush" "$(cat "$STATE")" \
+    "haltfw-watch pid=$watcher mode=watching restored=0 failed=1 guard=0 proven=0 netns=$cookie"
 expect_eq "forwarding after" "$(cat /proc/sys/net/ipv4/ip_forward)$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "00"
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
@@ -206,7 +216,7 @@ rc=0
 wait "$watcher" 2>/dev/null || rc=$?
 expect_eq "exit status without a manifest" "$rc" 2
 expect_contains "its console line" "$(cat "$WORK/watch3.out")" "; not watching"
-expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0"
+expect_eq "state left on standby" "$(cat "$STATE")" "haltfw-watch pid=$watcher mode=standby restored=0 failed=0 guard=0 proven=0 netns=0"
 # disarm with a watcher running (here without systemd: HALTFW_SYSROOT):
 # it is killed before the exitrd comes off, never left on a detached copy.
 mv "$WORK/moved.manifest" "$HALTFW_EXITRD/haltfw.manifest"

@@ -50,10 +50,10 @@ hfw_assert_log '^reboot: after disarm: watcher inactive, exitrd none$' "'haltfw 
 hfw_assert_log '^reboot: arm exited 0$' "'haltfw arm' succeeding"
 hfw_assert_log '^reboot: status armed: yes \(digest [0-9a-f]{64}, manifest /run/initramfs/haltfw.manifest\)' \
     "'haltfw status' saying armed before the reboot"
-hfw_assert_log '^reboot: signalled: haltfw-watch pid=[0-9]+ mode=watching restored=0 failed=0 guard=1$' "the watcher watching after SIGUSR1, with its owned copy"
+hfw_assert_log '^reboot: signalled: haltfw-watch pid=[0-9]+ mode=watching restored=0 failed=0 guard=1 proven=[0-9]+ netns=[0-9]+$' "the watcher watching after SIGUSR1, with its owned copy"
 hfw_assert_log '^reboot: re-arm: watch: haltfw-watch.service restarted \(it was watching, from a halt that did not happen\), on standby \(pid [0-9]+\)$' \
     "arm restarting a watching watcher on standby"
-hfw_assert_log '^reboot: watcher active haltfw-watch pid=[0-9]+ mode=standby restored=0 failed=0 guard=0$' \
+hfw_assert_log '^reboot: watcher active haltfw-watch pid=[0-9]+ mode=standby restored=0 failed=0 guard=0 proven=0 netns=0$' \
     "the ruleset watcher on standby before the reboot"
 old_pid=$(hfw_log_clean | sed -n 's/^reboot: signalled: haltfw-watch pid=\([0-9]*\) .*/\1/p')
 new_pid=$(hfw_log_clean | sed -n 's/^reboot: watcher active haltfw-watch pid=\([0-9]*\) .*/\1/p')
