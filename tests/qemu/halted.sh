@@ -5,8 +5,10 @@
 # mount but the exitrd, swap off; the box then still answers from the LAN
 # through the kernel alone, and PID 1, now haltfw-inert, prints its INERT
 # line after the report: within the 2 MiB target, the exitrd's files freed.
-# The ruleset watcher, sent the generation of the halt's arm, skips its
-# first dump. Alt-SysRq-H on the box's (PS/2) keyboard, through QEMU's
+# The ruleset watcher loads its guard on the condition of the generation
+# the manifest records (the halt's arm's), skips its first dump, and the
+# final stage, finding the kernel still at the generation of the guard's
+# load, reads no ruleset either. Alt-SysRq-H on the box's (PS/2) keyboard, through QEMU's
 # monitor, prints the kernel's sysrq help while the box is live (Debian's
 # kernel.sysrq is 438) and nothing once it is halted (the final stage wrote
 # kernel.sysrq=0, on a thread of its own).
@@ -53,11 +55,14 @@ hfw_assert_log 'HALTFW: processes: none but PID 1 ' "the report: no userspace pr
 hfw_assert_log 'HALTFW: mounts: [0-9]+ taken off; none left but the exitrd' "the report: no mount but the exitrd"
 hfw_assert_log 'HALTFW: swap: off' "the report: swap off"
 hfw_assert_log 'HALTFW: HALTED-OK .*processes=1 mounts_left=0 swap=0 ' "the machine line"
-# Nothing changed the ruleset between the halt's arm and the watcher taking
-# its signal: the generation 'haltfw halt' sent was still the kernel's, and
-# the watcher skipped its first dump.
+# Nothing changed the ruleset between the halt's arm and the watcher's
+# guard: the kernel took the guard's load on the condition of arm's
+# generation, and the watcher skipped its first dump. Nothing committed
+# after the guard's load either, so the final stage read no ruleset.
 hfw_assert_log "^haltfw-watch: watching the armed ruleset \\(digest [0-9a-f]{64}\\) until the final stage; unchanged since the halt's arm \\(generation [0-9]+\\); guarded by an owned copy \\(1 table\\) that no unit can change$" \
     "the watcher taking the halt's generation as the armed ruleset's"
+hfw_assert_log "HALTFW: ruleset: digest [0-9a-f]{64} as armed \\(generation [0-9]+, the one at which the watcher last proved it; nothing committed since, so not read again\\)" \
+    "the final stage taking the watcher's proof"
 hfw_log_has 'reboot: System halted' && hfw_fail "the kernel halted the CPUs ('System halted'): the final stage did not take over"
 # PID 1 is haltfw-inert now: it removed the exitrd's files (the final stage,
 # its loader and libraries, the manifest: about 2.8 MiB) and measured itself.
