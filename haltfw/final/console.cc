@@ -74,6 +74,8 @@ void CloseKmsg() {
     g_kmsg = -1;
 }
 
+int KmsgFd() { return g_kmsg; }
+
 long MonotonicMs() {
     timespec ts{};
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);  // cannot fail for CLOCK_MONOTONIC

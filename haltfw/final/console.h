@@ -28,6 +28,11 @@ void WriteConsole(std::string_view text);
 /// Closes the kernel log: PID 1 keeps nothing open but the console.
 void CloseKmsg();
 
+/// The kernel log's descriptor, or -1 (none yet, or closed): for the
+/// fail-closed handler (final/fail_closed.h), which may not allocate and so
+/// writes its lines itself. Reads one int.
+int KmsgFd();
+
 /// CLOCK_MONOTONIC in milliseconds, for the timings the final stage and
 /// the watcher report.
 long MonotonicMs();

@@ -43,6 +43,7 @@
 
 #include "base/exitrd_layout.h"
 #include "final/console.h"
+#include "final/fail_closed.h"
 #include "final/pid1_steps.h"
 #include "final/verify_only.h"
 #include "final/watcher.h"
@@ -234,12 +235,21 @@ int NotPid1(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // First, before anything allocates: an allocation that fails, or an
+    // exception nothing catches (libstdc++'s own; this program is built
+    // without exceptions), turns forwarding off and stops there
+    // (final/fail_closed.h), where the default, abort(), would panic the
+    // kernel as PID 1. Deciding the mode allocates nothing.
+    bool pid1 = getpid() == 1;
+    bool watch = !pid1 && argc == 6 && std::strcmp(argv[1], "--watch") == 0;
+    InstallFailClosed(pid1 ? FailClosedMode::kPid1 : watch ? FailClosedMode::kWatch : FailClosedMode::kVerify,
+                      watch ? std::atoi(argv[4]) : -1, watch ? std::atoi(argv[5]) : -1);
     // Every large block (a set's elements, a restore's batch) straight from
     // mmap and back to the kernel when freed. glibc would otherwise raise
     // its threshold to the largest block freed and keep later ones in its
     // heap: the peak of a restore of 1,000,000 elements 43 MB, not 36 MB.
     (void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);  // a value in range: cannot fail
-    if (getpid() != 1) return NotPid1(argc, argv);
+    if (!pid1) return NotPid1(argc, argv);
     // Before anything else: a signal left to its default does nothing to
     // PID 1, but blocked is certain, and sigwaitinfo takes them later.
     sigset_t all;

@@ -23,16 +23,7 @@ N=300000
 BOUND_KIB=$((4096 + N * 48 / 1024))
 M="$HALTFW_EXITRD/haltfw.manifest"
 
-python3 - "$WORK/rules.nft" "$N" <<'PY'
-import ipaddress, sys
-path, n = sys.argv[1], int(sys.argv[2])
-base = int(ipaddress.IPv4Address("16.0.0.0"))
-with open(path, "w") as f:
-    f.write("table inet big {\n  set s {\n    type ipv4_addr\n    elements = {\n")
-    f.writelines("      %s,\n" % ipaddress.IPv4Address(base + i) for i in range(n))
-    f.write("    }\n  }\n  chain filter_fwd {\n    type filter hook forward priority 0; policy drop;\n")
-    f.write("    ip saddr @s drop\n  }\n  chain filter_in {\n    type filter hook input priority 0; policy accept;\n  }\n}\n")
-PY
+write_hash_set_rules "$WORK/rules.nft" "$N"
 printf '[ruleset]\nfile = %s/rules.nft\n\n[sysctl]\nnet.ipv4.ip_forward = 1\n' "$WORK" >"$WORK/haltfw.conf"
 run_haltfw 0 --config "$WORK/haltfw.conf" apply
 run_haltfw 0 --config "$WORK/haltfw.conf" arm --final "$REAL"
