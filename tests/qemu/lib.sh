@@ -428,3 +428,98 @@ hfw_capture_complete() {
     ((dropped == 0 && received == HFW_CAPTURED)) ||
         hfw_fail "capture '$1': tcpdump dropped $dropped packet(s) and wrote $HFW_CAPTURED of $received, so it cannot vouch for what passed"
 }
+
+# ---------------------------------------------------------------------------
+# Helpers added to account for every packet between the harness's hosts and
+# the VM: the host end of each tap (its queue, its counters, over time) and
+# the serial console stamped with the host's clock.
+# ---------------------------------------------------------------------------
+
+# hfw_tap_if SIDE : the host end of SIDE's tap (lan0 or wan0), in hfw_ns SIDE.
+hfw_tap_if() {
+    case $1 in
+        lan) echo "${HFW_LAN_IF:-lan0}" ;;
+        wan) echo "${HFW_WAN_IF:-wan0}" ;;
+        *) hfw_fail "hfw_tap_if: '$1': expected lan or wan" ;;
+    esac
+}
+
+# hfw_tap_qlen SIDE [LEN] : prints the length of the tap's queue of packets
+# from the host to the guest (tun's ring, txqueuelen: 1,000 as qemu-run's
+# 'ip tuntap add' makes it); with LEN, sets it first. Packets wait there
+# until QEMU reads them; when it is full they are dropped and counted as the
+# tap's tx_dropped.
+hfw_tap_qlen() {
+    local ns ifname
+    ns=$(hfw_ns "$1")
+    ifname=$(hfw_tap_if "$1")
+    if [[ -n ${2:-} ]]; then
+        ip -n "$ns" link set dev "$ifname" txqueuelen "$2" || hfw_fail "could not set txqueuelen $2 on the $1 tap ($ifname)"
+    fi
+    ip netns exec "$ns" cat "/sys/class/net/$ifname/tx_queue_len"
+}
+
+# hfw_tap_stats SIDE : "TX_PACKETS TX_DROPPED RX_PACKETS RX_DROPPED" of SIDE's
+# tap; tx is host to guest (counted when QEMU reads the packet, or dropped
+# because the queue was full), rx guest to host.
+hfw_tap_stats() {
+    local ns ifname
+    ns=$(hfw_ns "$1")
+    ifname=$(hfw_tap_if "$1")
+    # shellcheck disable=SC2016 # for the namespace's shell
+    ip netns exec "$ns" sh -c 'cd "/sys/class/net/$1/statistics" && echo $(cat tx_packets tx_dropped rx_packets rx_dropped)' sh "$ifname"
+}
+
+# hfw_tap_sampler SIDE SECONDS FILE : in the background, every 20 ms for at
+# most SECONDS, a line to FILE: host time (epoch s); SIDE's tap tx_packets,
+# tx_dropped, rx_packets; the IP packets SIDE's host has sent (OutRequests of
+# its /proc/net/snmp: what it sent less what QEMU took or the tap dropped is
+# what waits in the tap's queue); the bytes queued on its oldest raw socket
+# (a long ping's) and how many it dropped, its receive buffer full
+# (/proc/net/raw); then for each QEMU thread the nanoseconds it has run and
+# waited for a CPU (/proc/PID/task/TID/schedstat; 'main' is the thread that
+# reads the taps). A line '#' names the columns.
+hfw_tap_sampler() {
+    local side=$1 limit=$2 file=$3 ns ifname
+    ns=$(hfw_ns "$side")
+    ifname=$(hfw_tap_if "$side")
+    # Only builtins in the loop (no fork); the read on a pipe nobody writes
+    # to is the 20 ms sleep.
+    # shellcheck disable=SC2016 # for the sampler's shell
+    ip netns exec "$ns" timeout "$limit" bash -c '
+        s=/sys/class/net/$1/statistics
+        tasks=(/proc/$2/task/*/schedstat)
+        [[ -e ${tasks[0]} ]] || tasks=()
+        exec {z}<> <(:)
+        h="# time tx_packets tx_dropped rx_packets out_requests sock_queue sock_drops"
+        for t in "${tasks[@]}"; do c=${t%/schedstat}; c=${c##*/}; [[ $c == "$2" ]] && c=main; h+=" $c.run $c.wait"; done
+        echo "$h"
+        while :; do
+            read -r a <"$s/tx_packets"; read -r b <"$s/tx_dropped"; read -r c <"$s/rx_packets"
+            { read -r _; read -r -a ip; } </proc/net/snmp
+            rq=0 rd=0 ri=0
+            while read -r -a f; do
+                [[ ${f[0]} == sl ]] && continue
+                ((ri == 0 || f[9] < ri)) && ri=${f[9]} rq=$((16#${f[4]#*:})) rd=${f[12]}
+            done </proc/net/raw
+            l="$EPOCHREALTIME $a $b $c ${ip[10]} $rq $rd"
+            for i in "${!tasks[@]}"; do
+                read -r r w _ <"${tasks[i]}" 2>/dev/null && run[i]=$r wait[i]=$w
+                l+=" ${run[i]:-0} ${wait[i]:-0}"
+            done
+            echo "$l"
+            read -r -t 0.02 -u "$z" _ || :
+        done' sh "$ifname" "${HFW_QEMU_PID:-0}" >"$file" 2>/dev/null &
+    HFW_BG_PIDS+=("$!")
+}
+
+# hfw_serial_stamps : in the background until the VM ends, every serial
+# console line with the host's time (epoch s) when it came, to
+# $HFW_OUT/serial-stamped.log: to set the console's events (a restore, the
+# final stage) beside host-side times (ping -D).
+hfw_serial_stamps() {
+    local line
+    timeout "$HFW_VM_TIMEOUT" tail -n +1 -F --pid="$HFW_RUN_PID" "$HFW_SERIAL_LOG" 2>/dev/null |
+        while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line//$'\r'/}"; done >"$HFW_OUT/serial-stamped.log" &
+    HFW_BG_PIDS+=("$!")
+}
