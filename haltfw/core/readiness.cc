@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "nft/nft_attrs.h"
 #include "nft/nft_digest.h"
@@ -69,6 +70,31 @@ void CheckQuotas(const NftRuleset& rs, Readiness* r) {
     r->warnings.push_back("ruleset: quotas (" + list +
                           ") start again from 0 bytes if the ruleset has to be restored during or after "
                           "the halt: what a quota counted before it lets through again");
+}
+
+// The connection tracking table: a full one holds nf_conntrack_max
+// entries, each a 256-320-byte nf_conn (its slab's object size on 6.1 and
+// 6.18) with its extensions (NAT, accounting) and its share of the hash
+// table: 512 bytes, taken on the high side. A table that cannot fit in
+// memory fills under a flood of new connections, and the halted box runs
+// out of memory.
+constexpr uint64_t kConntrackEntryBytes = 512;
+
+void CheckConntrack(const ReadinessInputs& in, Readiness* r) {
+    std::string v;
+    // No key: conntrack is not loaded, and nothing of the ruleset uses it.
+    if (!in.read_sysctl || in.mem_available_kib == 0 || !in.read_sysctl("net.netfilter.nf_conntrack_max", &v))
+        return;
+    uint64_t max = std::strtoull(v.c_str(), nullptr, 10);
+    uint64_t full_kib = max * kConntrackEntryBytes / 1024;
+    if (full_kib <= in.mem_available_kib) return;
+    r->warnings.push_back("conntrack: its table may hold " + std::to_string(max) +
+                          " connections (net.netfilter.nf_conntrack_max), about " +
+                          std::to_string(full_kib / 1024) + " MiB of kernel memory when full, and only " +
+                          std::to_string(in.mem_available_kib / 1024) +
+                          " MiB are available (MemAvailable): a flood of new connections would run the halted "
+                          "box out of memory, and it would panic; lower net.netfilter.nf_conntrack_max in "
+                          "[sysctl]");
 }
 
 // A PID 1 that runs out of memory panics the kernel, and a panicked box
@@ -258,6 +284,7 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     CheckRuleset(in, &r);
     CheckHooks(in, &r);
     CheckEnvironment(in, &r);
+    CheckConntrack(in, &r);
     return r;
 }
 

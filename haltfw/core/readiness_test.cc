@@ -284,3 +284,28 @@ TEST_CASE("the shutdown guard's owned tables in the live ruleset do not block a 
         std::vector<std::string>{
             "ruleset: table inet firewalld is owned by a process (flag 'owner') and vanishes when that process exits"});
 }
+
+TEST_CASE("a conntrack table that cannot fit in the memory available warns, with the figures") {
+    Fixture f;
+    f.live["net.netfilter.nf_conntrack_max"] = "262144\n";
+    f.mem_available_kib = 128 * 1024;  // what a full table takes (512 bytes an entry): fits
+    auto conntrack = [](const Readiness& r) {
+        return std::count_if(r.warnings.begin(), r.warnings.end(),
+                             [](const std::string& w) { return w.starts_with("conntrack: "); });
+    };
+    CHECK(conntrack(f.Assess()) == 0);
+    f.mem_available_kib = 100 * 1024;
+    Readiness r = f.Assess();
+    CHECK(r.ready());
+    CHECK(std::count(r.warnings.begin(), r.warnings.end(),
+                     "conntrack: its table may hold 262144 connections (net.netfilter.nf_conntrack_max), about 128 "
+                     "MiB of kernel memory when full, and only 100 MiB are available (MemAvailable): a flood of new "
+                     "connections would run the halted box out of memory, and it would panic; lower "
+                     "net.netfilter.nf_conntrack_max in [sysctl]") == 1);
+    // No conntrack loaded (no such key), or no figure for the memory: nothing said.
+    f.live.erase("net.netfilter.nf_conntrack_max");
+    CHECK(conntrack(f.Assess()) == 0);
+    f.live["net.netfilter.nf_conntrack_max"] = "262144";
+    f.mem_available_kib = 0;
+    CHECK(conntrack(f.Assess()) == 0);
+}
