@@ -102,16 +102,23 @@ TEST_CASE("a guard loaded on the condition of arm's generation proves the user's
 
     // Nothing committed since: the one commit is the guard's, and the kernel
     // numbers it as NextGeneration says.
+    uint32_t proven = 0;
     {
         NftGuard g;
         REQUIRE(g.Load(armed, &err, armed_gen));
-        CHECK(g.proven() == NextGeneration(armed_gen));
+        proven = g.proven();
+        CHECK(proven == NextGeneration(armed_gen));
         uint32_t now = 0;
         REQUIRE(RulesetGeneration(&now, &err));
-        CHECK(now == g.proven());
+        CHECK(now == proven);
     }
-    // Its socket closed with the scope: the copy is gone.
+    // Its socket closed with the scope: the copy is gone, with no
+    // transaction (the final stage relies on it: the generation the watcher
+    // proved outlives the watcher).
     CHECK(Run("nft list tables | grep -c haltfw_guard_ || true") == "0\n");
+    uint32_t after_close = 0;
+    REQUIRE(RulesetGeneration(&after_close, &err));
+    CHECK(after_close == proven);
 
     // A commit in between, even one that leaves the same ruleset: the
     // conditional load is refused whole, and the copy loaded all the same,
