@@ -10,6 +10,7 @@
 #include "core/diag.h"
 #include "core/nft_load.h"
 #include "core/nft_trial.h"
+#include "core/watchdogs.h"
 #include "net/rtnl.h"
 #include "net/sysctl.h"
 #include "nft/nft_digest.h"
@@ -149,6 +150,7 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     in.firewalld_installed = access("/usr/sbin/firewalld", F_OK) == 0;
     in.mem_available_kib = MemAvailableKib();
     in.networkmanager_installed = access("/usr/sbin/NetworkManager", F_OK) == 0;
+    in.watchdogs = ReadWatchdogs();
     Readiness r = AssessReadiness(in);
     for (const Diagnostic& d : plan.problems.errors()) r.blockers.push_back(d.message);
     GuardFacts facts;

@@ -97,6 +97,22 @@ void CheckConntrack(const ReadinessInputs& in, Readiness* r) {
                           "[sysctl]");
 }
 
+// A watchdog that runs and cannot be stopped (nowayout) survives systemd's
+// magic close at the halt, and with nothing left to feed it, it resets the
+// halted box when its timeout runs out.
+void CheckWatchdogs(const ReadinessInputs& in, Readiness* r) {
+    for (const Watchdog& w : in.watchdogs) {
+        if (!w.active || !w.nowayout) continue;
+        std::string what = w.name + (w.identity.empty() ? "" : " (" + w.identity + ")");
+        std::string when =
+            w.timeout_s > 0 ? "within " + std::to_string(w.timeout_s) + " s of the halt" : "soon after the halt";
+        r->blockers.push_back("watchdog: " + what +
+                              " is running and cannot be stopped (nowayout): nothing feeds it once the box is "
+                              "halted, and it resets the box " +
+                              when + "; load its driver with nowayout=0, or do not start it");
+    }
+}
+
 // A PID 1 that runs out of memory panics the kernel, and a panicked box
 // forwards nothing: the halt must fit with room to spare.
 void CheckMemory(const ReadinessInputs& in, Readiness* r) {
@@ -285,6 +301,7 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     CheckHooks(in, &r);
     CheckEnvironment(in, &r);
     CheckConntrack(in, &r);
+    CheckWatchdogs(in, &r);
     return r;
 }
 

@@ -14,6 +14,7 @@
 #include "net/netstate.h"
 #include "nft/nft_dump.h"
 #include "core/plan.h"
+#include "core/watchdogs.h"
 
 namespace haltfw {
 
@@ -50,6 +51,8 @@ struct ReadinessInputs {
     /// MemAvailable now, in KiB (0: unknown, not judged).
     uint64_t mem_available_kib = 0;
     bool networkmanager_installed = false;
+    /// The hardware watchdogs (ReadWatchdogs).
+    std::vector<Watchdog> watchdogs;
 };
 
 struct Readiness {

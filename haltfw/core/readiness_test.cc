@@ -309,3 +309,29 @@ TEST_CASE("a conntrack table that cannot fit in the memory available warns, with
     f.mem_available_kib = 0;
     CHECK(conntrack(f.Assess()) == 0);
 }
+
+TEST_CASE("a running watchdog that cannot be stopped blocks the halt; one that can, or that does not run, does not") {
+    auto with = [](std::vector<Watchdog> w) {
+        Fixture g;
+        ReadinessInputs gin;
+        gin.config = &g.cfg;
+        gin.state = &g.state;
+        gin.interfaces = &g.ifs;
+        gin.ruleset = &g.rs;
+        gin.live = &g.rs;
+        gin.watchdogs = std::move(w);
+        return AssessReadiness(gin);
+    };
+    CHECK(with({{"watchdog0", "iTCO_wdt", true, false, 30}}).ready());   // systemd's magic close stops it
+    CHECK(with({{"watchdog0", "iTCO_wdt", false, true, 30}}).ready());   // nobody runs it
+    Readiness b = with({{"watchdog0", "iTCO_wdt", false, false, 0}, {"watchdog1", "i6300ESB timer", true, true, 30},
+                        {"watchdog2", "", true, true, 0}});
+    CHECK(b.blockers ==
+          std::vector<std::string>{
+              "watchdog: watchdog1 (i6300ESB timer) is running and cannot be stopped (nowayout): nothing "
+              "feeds it once the box is halted, and it resets the box within 30 s of the halt; load its "
+              "driver with nowayout=0, or do not start it",
+              "watchdog: watchdog2 is running and cannot be stopped (nowayout): nothing feeds it once the "
+              "box is halted, and it resets the box soon after the halt; load its driver with "
+              "nowayout=0, or do not start it"});
+}
