@@ -164,6 +164,8 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
 void PrintReadiness(const Readiness& r) {
     for (const std::string& b : r.blockers) out.Result("BLOCKER: " + b, Priority::kErr);
     for (const std::string& w : r.warnings) out.Result("WARNING: " + w, Priority::kWarning);
+    if (out.verbose())
+        for (const std::string& f : r.fine) out.Result("fine: " + f);
 }
 
 std::string Count(size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }

@@ -32,9 +32,11 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
             continue;
         }
         std::string where = "interface '" + c.role + "' (" + ri.link->name + ")";
+        int lasting = 0;
         for (const Address& a : in.state->addresses) {
             if (a.ifindex != ri.link->index) continue;
             bool mine = Configured(c, a.prefix);
+            lasting += !a.finite();
             if (a.finite()) {
                 r->blockers.push_back(where + ": address " + FormatPrefix(a.prefix) + " has a finite lifetime (valid " +
                                       std::to_string(a.valid_lft) +
@@ -47,6 +49,8 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
                                       " is not in the config; it stays as it is");
             }
         }
+        r->fine.push_back(where + ": exists; " + std::to_string(lasting) +
+                          (lasting == 1 ? " address" : " addresses") + " with no lifetime to run out");
     }
 }
 
@@ -87,7 +91,12 @@ void CheckConntrack(const ReadinessInputs& in, Readiness* r) {
         return;
     uint64_t max = std::strtoull(v.c_str(), nullptr, 10);
     uint64_t full_kib = max * kConntrackEntryBytes / 1024;
-    if (full_kib <= in.mem_available_kib) return;
+    if (full_kib <= in.mem_available_kib) {
+        r->fine.push_back("conntrack: a full table (" + std::to_string(max) + " connections) takes about " +
+                          std::to_string(full_kib / 1024) + " MiB, and " + std::to_string(in.mem_available_kib / 1024) +
+                          " MiB are available");
+        return;
+    }
     r->warnings.push_back("conntrack: its table may hold " + std::to_string(max) +
                           " connections (net.netfilter.nf_conntrack_max), about " +
                           std::to_string(full_kib / 1024) + " MiB of kernel memory when full, and only " +
@@ -101,9 +110,14 @@ void CheckConntrack(const ReadinessInputs& in, Readiness* r) {
 // magic close at the halt, and with nothing left to feed it, it resets the
 // halted box when its timeout runs out.
 void CheckWatchdogs(const ReadinessInputs& in, Readiness* r) {
+    if (in.watchdogs.empty()) r->fine.push_back("watchdog: none");
     for (const Watchdog& w : in.watchdogs) {
-        if (!w.active || !w.nowayout) continue;
         std::string what = w.name + (w.identity.empty() ? "" : " (" + w.identity + ")");
+        if (!w.active || !w.nowayout) {
+            r->fine.push_back("watchdog: " + what +
+                              (w.active ? " runs, and systemd's magic close stops it at the halt" : " is not running"));
+            continue;
+        }
         std::string when =
             w.timeout_s > 0 ? "within " + std::to_string(w.timeout_s) + " s of the halt" : "soon after the halt";
         r->blockers.push_back("watchdog: " + what +
@@ -118,7 +132,11 @@ void CheckWatchdogs(const ReadinessInputs& in, Readiness* r) {
 void CheckMemory(const ReadinessInputs& in, Readiness* r) {
     if (!in.ruleset || in.mem_available_kib == 0) return;
     uint64_t need = HaltMemoryKib(*in.ruleset);
-    if (need <= in.mem_available_kib) return;
+    if (need <= in.mem_available_kib) {
+        r->fine.push_back("ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) + " MiB, and " +
+                          std::to_string(in.mem_available_kib / 1024) + " MiB are available");
+        return;
+    }
     r->blockers.push_back("ruleset: halting with it needs about " + std::to_string(need / 1024 + 1) + " MiB (" +
                           std::to_string(in.ruleset->size()) +
                           " objects, held by the final stage and the ruleset watcher, "
@@ -138,6 +156,8 @@ void CheckRuleset(const ReadinessInputs& in, Readiness* r) {
         }
         CheckQuotas(*in.ruleset, r);
         CheckMemory(in, r);
+        if (in.restore_problem.empty())
+            r->fine.push_back("ruleset: a trial restore in a scratch network namespace put it back whole");
         if (!in.restore_problem.empty())
             r->blockers.push_back(
                 "ruleset: the final stage could not put it back if a unit flushed or changed it on the way down "
@@ -216,6 +236,8 @@ void CheckHooks(const ReadinessInputs& in, Readiness* r) {
     for (const Family& f : kFamilies) {
         bool present = true;
         std::string on = Forwarding(in, f, &present);
+        if (HasBaseChain(chains, f.nfproto, NF_INET_FORWARD))
+            r->fine.push_back(std::string("ruleset: a base chain on the forward hook for ") + f.name);
         if (!on.empty() && !HasBaseChain(chains, f.nfproto, NF_INET_FORWARD))
             r->blockers.push_back(std::string("ruleset: no base chain on the forward hook for ") + f.name +
                                   " (a chain of family " + f.families + " with 'hook forward'), and " + on +

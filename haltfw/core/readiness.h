@@ -58,6 +58,8 @@ struct ReadinessInputs {
 struct Readiness {
     std::vector<std::string> blockers;
     std::vector<std::string> warnings;
+    /// What was checked and found fine, a line each ('check --verbose').
+    std::vector<std::string> fine;
     bool ready() const { return blockers.empty(); }
 };
 

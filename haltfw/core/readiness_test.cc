@@ -322,8 +322,20 @@ TEST_CASE("a running watchdog that cannot be stopped blocks the halt; one that c
         gin.watchdogs = std::move(w);
         return AssessReadiness(gin);
     };
-    CHECK(with({{"watchdog0", "iTCO_wdt", true, false, 30}}).ready());   // systemd's magic close stops it
-    CHECK(with({{"watchdog0", "iTCO_wdt", false, true, 30}}).ready());   // nobody runs it
+    auto fine_watchdogs = [](const Readiness& r) {
+        std::vector<std::string> w;
+        for (const std::string& f : r.fine)
+            if (f.starts_with("watchdog: ")) w.push_back(f);
+        return w;
+    };
+    Readiness stops = with({{"watchdog0", "iTCO_wdt", true, false, 30}});  // systemd's magic close stops it
+    CHECK(stops.ready());
+    CHECK(fine_watchdogs(stops) ==
+          std::vector<std::string>{
+              "watchdog: watchdog0 (iTCO_wdt) runs, and systemd's magic close stops it at the halt"});
+    Readiness idle = with({{"watchdog0", "iTCO_wdt", false, true, 30}});  // nobody runs it
+    CHECK(idle.ready());
+    CHECK(fine_watchdogs(idle) == std::vector<std::string>{"watchdog: watchdog0 (iTCO_wdt) is not running"});
     Readiness b = with({{"watchdog0", "iTCO_wdt", false, false, 0}, {"watchdog1", "i6300ESB timer", true, true, 30},
                         {"watchdog2", "", true, true, 0}});
     CHECK(b.blockers ==
@@ -334,4 +346,22 @@ TEST_CASE("a running watchdog that cannot be stopped blocks the halt; one that c
               "watchdog: watchdog2 is running and cannot be stopped (nowayout): nothing feeds it once the "
               "box is halted, and it resets the box soon after the halt; load its driver with "
               "nowayout=0, or do not start it"});
+}
+
+TEST_CASE("what check found fine is listed too, for check --verbose") {
+    Fixture f;
+    f.live["net.netfilter.nf_conntrack_max"] = "65536";
+    f.mem_available_kib = 1024 * 1024;
+    Readiness r = f.Assess();
+    REQUIRE(r.ready());
+    CHECK(r.fine == std::vector<std::string>{
+                        "interface 'wan' (eth0): exists; 1 address with no lifetime to run out",
+                        "ruleset: halting with it needs about " + std::to_string(HaltMemoryKib(f.rs) / 1024 + 1) +
+                            " MiB, and 1024 MiB are available",
+                        "ruleset: a trial restore in a scratch network namespace put it back whole",
+                        "ruleset: a base chain on the forward hook for IPv4",
+                        "ruleset: a base chain on the forward hook for IPv6",
+                        "conntrack: a full table (65536 connections) takes about 32 MiB, and 1024 MiB are available",
+                        "watchdog: none",
+                    });
 }

@@ -78,6 +78,15 @@ expect_eq "inet forward: blockers" "$(lines_with BLOCKER)" ""
 expect_eq "inet forward: hook warnings" "$(lines_with 'WARNING: ruleset')" "$IN4
 $IN6"
 expect_contains "inet forward: verdict" "$OUT" "ready to halt (0 blockers, 2 warnings)"
+[ -z "$(lines_with fine:)" ] || fail "check listed what it found fine without --verbose: $(lines_with fine:)"
+# --verbose lists what it checked and found fine as well.
+run_haltfw 0 --verbose --config "$CONF" check
+expect_eq "inet forward: fine, forward hooks" "$(lines_with 'fine: ruleset: a base chain')" \
+    "fine: ruleset: a base chain on the forward hook for IPv4
+fine: ruleset: a base chain on the forward hook for IPv6"
+expect_contains "inet forward: fine, trial restore" "$OUT" \
+    "fine: ruleset: a trial restore in a scratch network namespace put it back whole"
+expect_contains "inet forward: fine, memory" "$OUT" "fine: ruleset: halting with it needs about "
 run_haltfw 0 --config "$CONF" arm --final "$FINAL"
 expect_contains "inet forward: armed" "$OUT" "armed: digest "
 run_haltfw 0 disarm
