@@ -60,7 +60,8 @@ TEST_CASE("The watcher's state line: only the form FormatWatchState writes, ever
                             "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=0 proven=0 netns=0\n\n",
                             // Out of range: sscanf's %d and %ld have undefined behaviour here.
                             "haltfw-watch pid=8 mode=standby restored=4294967296 failed=0 guard=0 proven=0 netns=0",
-                            "haltfw-watch pid=99999999999999999999 mode=standby restored=0 failed=0 guard=0 proven=0 netns=0",
+                            "haltfw-watch pid=99999999999999999999 mode=standby restored=0 failed=0 guard=0 "
+                            "proven=0 netns=0",
                             "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=2147483648 proven=0 netns=0",
                             "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=0 proven=4294967296 netns=0",
                             "haltfw-watch pid=8 mode=standby restored=0 failed=0 guard=0 proven=0 "
