@@ -51,23 +51,15 @@ ip link set lo up
 mount -t sysfs sysfs /sys
 M=$HALTFW_EXITRD/haltfw.manifest
 
+# shellcheck source=scripts/lib/set_rules.sh
+. "$(dirname "$0")/../lib/set_rules.sh"
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 stats() { sort -g | awk '{a[NR]=$1} END {m=(NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); printf "%s %s %s\n", m, a[1], a[NR]}'; }
 
 # generate N : $work/rules.nft, an N-element IPv4 hash set (consecutive
 # addresses from 16.0.0.0) that the forward chain drops, and the config.
 generate() {
-    python3 - "$work/rules.nft" "$1" <<'PY'
-import ipaddress, sys
-path, n = sys.argv[1], int(sys.argv[2])
-base = int(ipaddress.IPv4Address("16.0.0.0"))
-with open(path, "w") as f:
-    f.write("table inet bench {\n  set big {\n    type ipv4_addr\n    elements = {\n")
-    for i in range(n):
-        f.write("      %s,\n" % ipaddress.IPv4Address(base + i))
-    f.write("    }\n  }\n  chain filter_fwd {\n    type filter hook forward priority 0; policy drop;\n")
-    f.write("    ip saddr @big drop\n  }\n  chain filter_in {\n    type filter hook input priority 0; policy accept;\n  }\n}\n")
-PY
+    hfw_set_rules "$work/rules.nft" hash "$1" bench big
     printf '[ruleset]\nfile = %s/rules.nft\n\n[sysctl]\nnet.ipv4.ip_forward = 1\n' "$work" >"$work/haltfw.conf"
 }
 

@@ -86,17 +86,7 @@ generation() { "$HALTFW" --verbose digest 2>&1 | sed -n 's/^read at ruleset gene
 armed_cookie() { sed -n 's/^generation [0-9a-f-]* \([0-9]*\) [0-9]*$/\1/p' "$HALTFW_EXITRD/haltfw.manifest"; }
 
 # write_hash_set_rules FILE N : a ruleset with one N-element IPv4 hash set
-# (consecutive addresses from 16.0.0.0) that the forward chain drops, and
-# an input chain: what the large-set tests arm.
-write_hash_set_rules() {
-    python3 - "$1" "$2" <<'PY'
-import ipaddress, sys
-path, n = sys.argv[1], int(sys.argv[2])
-base = int(ipaddress.IPv4Address("16.0.0.0"))
-with open(path, "w") as f:
-    f.write("table inet big {\n  set s {\n    type ipv4_addr\n    elements = {\n")
-    f.writelines("      %s,\n" % ipaddress.IPv4Address(base + i) for i in range(n))
-    f.write("    }\n  }\n  chain filter_fwd {\n    type filter hook forward priority 0; policy drop;\n")
-    f.write("    ip saddr @s drop\n  }\n  chain filter_in {\n    type filter hook input priority 0; policy accept;\n  }\n}\n")
-PY
-}
+# (table inet big, set s) that the forward chain drops, and an input chain:
+# what the large-set tests arm.
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/set_rules.sh"
+write_hash_set_rules() { hfw_set_rules "$1" hash "$2" big s; }

@@ -39,19 +39,7 @@ ELEMENT_HEAD="object 6 [0-9]+ $(printf %s "$TABLE" | od -An -tx1 | tr -d ' \n') 
 # addresses from 16.0.0.0 (a hash set: consecutive; an interval set: every
 # other one, so that no two ranges touch and merge), and $CONF.
 write_set() {
-    python3 - "$WORK/rules.nft" "$1" "$2" <<'PY'
-import ipaddress, sys
-path, kind, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-base, step = int(ipaddress.IPv4Address("16.0.0.0")), 2 if kind == "interval" else 1
-with open(path, "w") as f:
-    f.write("table inet arms {\n  set s {\n    type ipv4_addr\n")
-    if kind == "interval":
-        f.write("    flags interval\n")
-    f.write("    elements = {\n")
-    f.writelines("      %s,\n" % ipaddress.IPv4Address(base + step * i) for i in range(n))
-    f.write("    }\n  }\n  chain filter_fwd {\n    type filter hook forward priority 0; policy drop;\n")
-    f.write("    ip saddr @s drop\n  }\n  chain filter_in {\n    type filter hook input priority 0; policy accept;\n  }\n}\n")
-PY
+    hfw_set_rules "$WORK/rules.nft" "$1" "$2" "$TABLE" "$SET"
     printf '[ruleset]\nfile = %s/rules.nft\n\n[sysctl]\nnet.ipv4.ip_forward = 1\n' "$WORK" >"$CONF"
 }
 
