@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/text_encoding.h"
 #include "core/gateway.h"
 #include "core/ini.h"
 #include "core/nft_includes.h"
@@ -829,6 +830,7 @@ const std::vector<SysctlSetting>& DefaultSysctls() {
 
 Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* diags) {
     IniFile ini = ParseIni(text, path, diags);
+    if (IsUtf16(text)) return Config{};  // unread (ParseIni said why): no "no ruleset" after it
     return Parser(path, diags).Run(ini);
 }
 
@@ -920,6 +922,20 @@ bool ReadConfigInput(const std::string& path, std::string* text, std::string* wh
 
 namespace {
 
+constexpr const char* kUtf16Text = "UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8";
+
+// What makes an included file one nft cannot read, or "". haltfw hands nft
+// a rules file the config names without its byte order mark and CRLF line
+// ends (nft_load.h), but nft reads the files those include itself, and nft
+// 1.0.6 reads neither ("syntax error, unexpected junk" at every line end).
+std::string IncludedTextProblem(std::string_view text) {
+    if (IsUtf16(text)) return kUtf16Text;
+    if (HasWindowsTextMarks(text))
+        return "Windows line ends (CRLF) or a byte order mark, which nft reads only in a file haltfw.conf names: "
+               "save it with LF line ends and no byte order mark";
+    return {};
+}
+
 // Checks a rules file and every file its include statements pull in,
 // nested, found as nft finds them (nft_includes.h): each a regular file
 // within the size limit, each read once, with the bound. A file nft would
@@ -929,6 +945,7 @@ void CheckRulesFile(const std::string& config, const RuleFile& f, Diagnostics* d
     std::string text, why;
     std::pair<dev_t, ino_t> id;
     if (!ReadConfigInput(f.path, &text, &why, &id)) return diags->Error(config, f.line, where + why);
+    if (IsUtf16(text)) return diags->Error(config, f.line, where + kUtf16Text);
     std::set<std::pair<dev_t, ino_t>> seen{id};  // a cycle, or a file included twice, ends here
     std::vector<std::pair<std::string, std::string>> todo{{f.path, std::move(text)}};  // (path, text)
     while (!todo.empty()) {
@@ -937,7 +954,8 @@ void CheckRulesFile(const std::string& config, const RuleFile& f, Diagnostics* d
         for (const std::string& name : IncludeNames(body)) {
             for (const std::string& file : ResolveInclude(name, NftDefaultIncludePaths())) {
                 std::string inc;
-                if (!ReadConfigInput(file, &inc, &why, &id)) {
+                if (ReadConfigInput(file, &inc, &why, &id)) why = IncludedTextProblem(inc);
+                if (!why.empty()) {
                     diags->Error(config, f.line, where + QuoteValue(path) + " includes " + QuoteValue(name) +
                                                      (file == name ? "" : " (" + QuoteValue(file) + ")") + ": " + why);
                 } else if (seen.insert(id).second) {

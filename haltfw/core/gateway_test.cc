@@ -59,6 +59,20 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
     }
 }
 
+TEST_CASE("gateway: each golden config saved on Windows (CRLF and a byte order mark) gives the same program") {
+    const char* names[] = {"minimal", "forwards", "ipv6", "block-log"};
+    for (const char* name : names) {
+        SECTION(name) {
+            std::string lf = ReadData(std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
+            for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+            REQUIRE(crlf.size() > lf.size() + 3);
+            Config a = ParseValid(lf, "/etc/haltfw/haltfw.conf"), b = ParseValid(crlf, "/etc/haltfw/haltfw.conf");
+            CHECK(GatewayRuleset(b) == ReadData(std::string(name) + ".nft"));
+            CHECK(RulesetProgram(b) == RulesetProgram(a));
+        }
+    }
+}
+
 TEST_CASE("gateway: parsed values and defaults") {
     Config c = ParseValid(std::string(kInterfaces) + R"([gateway]
 lan = lan

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -38,6 +40,15 @@ bool NftCheck(const std::string& program, std::string* err);
 std::string WithoutProgramIncludeLines(const std::string& messages);
 
 /// Commits `program` in one transaction.
+///
+/// Both this and NftCheck hand libnftables each rules file of a program line
+/// `include "FILE"` that has a UTF-8 byte order mark or CRLF line ends (a
+/// file saved on Windows, which nft 1.0.6 refuses) without them, from a
+/// memfd, with every line where it was; nft's messages name FILE as usual.
 bool NftCommit(const std::string& program, std::string* err);
+
+/// `messages` with each (copy, file) pair's copy path, where it stands whole
+/// (".../fd/1" is not the start of ".../fd/12"), written as the file. Pure.
+std::string NamingFiles(std::string_view messages, const std::vector<std::pair<std::string, std::string>>& names);
 
 }  // namespace haltfw

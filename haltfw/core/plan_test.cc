@@ -97,6 +97,20 @@ TEST_CASE("plan from an unconfigured box: ruleset, links, addresses, routes, sys
     CHECK_FALSE(p.actions[5].previous_route);
 }
 
+TEST_CASE("the plan of a config saved on Windows (CRLF, a byte order mark) is its LF twin's, line for line") {
+    std::string crlf = "\xEF\xBB\xBF";
+    for (const char* c = kConf; *c; ++c) crlf += *c == '\n' ? std::string("\r\n") : std::string(1, *c);
+    Config lf = ParseValid(kConf), win = ParseValid(crlf);
+    PlanInputs in = Inputs(lf, {{"net.ipv4.ip_forward", "0"}});
+    in.ruleset_current = false;
+    Plan a = ComputePlan(lf, Live(), in), b = ComputePlan(win, Live(), in);
+    REQUIRE(b.problems.ok());
+    CHECK(Whats(b) == Whats(a));
+    REQUIRE(b.actions.size() == a.actions.size());
+    for (size_t i = 0; i < a.actions.size(); ++i) CHECK(b.actions[i].line == a.actions[i].line);
+    CHECK(win.rule_files.at(0).path == "/r.nft");
+}
+
 TEST_CASE("plan of a box already at the config is empty") {
     Config c = ParseValid(kConf);
     NetState s = Live();

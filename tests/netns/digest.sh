@@ -58,4 +58,18 @@ dump=$("$HALTFW" digest --dump)
 expect_contains "digest --dump" "$dump" "chain inet t out:"
 expect_contains "digest --dump" "$dump" "set inet t hosts:"
 expect_eq "digest --dump ends with the digest" "$(tail -n 1 <<<"$dump")" "$d1"
+
+# Saved on Windows: the config and the rules file with CRLF line ends and a
+# byte order mark. apply loads the same ruleset (nft alone refuses the file);
+# an error in it names the file and the line an editor shows.
+{ printf '\xef\xbb\xbf'; sed 's/$/\r/' "$WORK/a.nft"; } >"$WORK/win.nft"
+printf '\xef\xbb\xbf[ruleset]\r\nfile = win.nft\r\n' >"$WORK/win.conf"
+nft flush ruleset
+if nft -c -f "$WORK/win.nft" 2>/dev/null; then echo "note: this nft reads CRLF and a byte order mark itself"; fi
+run_haltfw 0 --config "$WORK/win.conf" apply
+expect_eq "digest of the ruleset from a CRLF file" "$("$HALTFW" digest)" "$d1"
+sed -i 's/counter accept\r$/counter acept\r/' "$WORK/win.nft"
+run_haltfw 2 --config "$WORK/win.conf" check
+expect_contains "error in a CRLF file" "$OUT" "$WORK/win.nft:9:41-41: Error: syntax error, unexpected newline"
+case "$OUT" in *"/proc/"*) fail "the error names the copy, not the file: $OUT" ;; esac
 echo "ok: $TEST"

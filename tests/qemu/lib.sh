@@ -91,6 +91,7 @@ hfw_image() {
     local deb=${HALTFW_DEB:-}
     local args=(--variant "${HFW_IMAGE_VARIANT:-test}")
     [[ -n $deb ]] && args+=(--deb "$deb")
+    [[ ${HFW_IMAGE_DISK:-0} == 1 ]] && args+=(--disk)
     local t0
     t0=$(hfw_now)
     HFW_IMAGE=$("$HFW_REPO/image/build" "${args[@]}") || hfw_fail "image/build failed"
@@ -105,15 +106,20 @@ hfw_cleanup() {
 # hfw_boot GUEST_SCRIPT [qemu-run options...] : boots $HFW_IMAGE with
 # GUEST_SCRIPT as the test hook's script, in the background, and returns
 # once the guest runs, with HFW_LAN_NS, HFW_WAN_NS, HFW_STARTED... set.
+# An empty GUEST_SCRIPT passes none (the disk image has no test hook).
 hfw_boot() {
     local guest=$1
     shift
     [[ -n ${HFW_IMAGE:-} ]] || hfw_image
     mkdir -p "$HFW_OUT"
-    cp "$guest" "$HFW_OUT/guest.sh"
+    local script=()
+    if [[ -n $guest ]]; then
+        cp "$guest" "$HFW_OUT/guest.sh"
+        script=(--script "$HFW_OUT/guest.sh")
+    fi
     local env="$HFW_OUT/vm.env"
     trap hfw_cleanup EXIT
-    "$HFW_REPO/scripts/qemu-run" --image "$HFW_IMAGE" --script "$HFW_OUT/guest.sh" \
+    "$HFW_REPO/scripts/qemu-run" --image "$HFW_IMAGE" "${script[@]}" \
         --log "$HFW_SERIAL_LOG" --env-file "$env" --timeout "$HFW_VM_TIMEOUT" "$@" \
         >"$HFW_RUN_LOG" 2>&1 &
     HFW_RUN_PID=$!
@@ -522,4 +528,116 @@ hfw_serial_stamps() {
     timeout "$HFW_VM_TIMEOUT" tail -n +1 -F --pid="$HFW_RUN_PID" "$HFW_SERIAL_LOG" 2>/dev/null |
         while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line//$'\r'/}"; done >"$HFW_OUT/serial-stamped.log" &
     HFW_BG_PIDS+=("$!")
+}
+
+# hfw_expect_kiosk_traffic NAME : scenario 2's traffic through the kiosk
+# gateway's profile (image/kiosk/, and the disk image's example config),
+# halted: LAN->far host ICMP and TCP NATed to the WAN address (a whole
+# WAN-side capture, named NAME_wan, holds no LAN source), the port forward
+# WAN 198.51.100.1:8080 -> LAN 192.0.2.10:80, and WAN->LAN dropped.
+hfw_expect_kiosk_traffic() {
+    local got out from_box lan_src
+    # LAN -> far host, ICMP and TCP: NATed to the WAN address, and the WAN
+    # side (captured whole) sees no LAN source address.
+    hfw_capture_start "$1_wan" wan 120
+    hfw_lan ping -n -c 5 -i 0.2 -W 2 203.0.113.1 >"$HFW_OUT/ping-far.txt" 2>&1 || true
+    got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$HFW_OUT/ping-far.txt")
+    [ "${got:-0}" = 5 ] || hfw_fail "LAN -> 203.0.113.1 ping through the halted box: ${got:-0} of 5 answered"
+    hfw_tcp_listen wan 203.0.113.1 8081 60
+    out=$(hfw_tcp_try lan 203.0.113.1 8081) || hfw_fail "LAN -> 203.0.113.1:8081 got no answer through the halted box"
+    [ "$out" = "hfw-pong 198.51.100.1" ] || hfw_fail "LAN -> WAN: the far host saw '$out', not the WAN address (NAT)"
+    hfw_capture_stop "$1_wan"
+    hfw_capture_complete "$1_wan"
+    from_box=$(hfw_capture_count "$1_wan" 'src host 198.51.100.1')
+    lan_src=$(hfw_capture_count "$1_wan" 'src net 192.0.2.0/24')
+    ((from_box >= 5)) || hfw_fail "the WAN capture holds only $from_box packets from 198.51.100.1 (expected the 5 NATed echo requests at least)"
+    ((lan_src == 0)) || hfw_fail "the WAN capture holds $lan_src packets with a LAN source address:
+$(hfw_capture_show "$1_wan" 'src net 192.0.2.0/24' | head -n 10)"
+
+    # The port forward: WAN 198.51.100.1:8080 -> LAN 192.0.2.10:80, and the LAN
+    # server sees the WAN host itself (DNAT, no SNAT).
+    hfw_tcp_listen lan 192.0.2.10 80 60
+    out=$(hfw_tcp_try wan 198.51.100.1 8080) || hfw_fail "WAN -> 198.51.100.1:8080 (the forward) got no answer"
+    [ "$out" = "hfw-pong 198.51.100.254" ] || hfw_fail "the forward: the LAN server saw '$out', not the WAN host"
+
+    # WAN -> LAN directly: dropped.
+    if out=$(hfw_tcp_try wan 192.0.2.10 80 3); then
+        hfw_fail "WAN -> 192.0.2.10:80 directly was answered ('$out'): the halted box forwards new WAN connections"
+    fi
+}
+
+# hfw_disk_boot uefi|bios [DISK [qemu-run options...]] : boots the disk
+# image (image/build --variant kiosk --disk), or DISK (if not empty), a copy
+# of its disk.img, read-only under that firmware, with no guest script, and
+# waits for the report: HALTED-OK,
+# accepted by verify-console, the config having come from the HALTFW
+# partition. Sets HFW_DISK and HFW_DISK_SUM (its sha256 before the boot).
+hfw_disk_boot() {
+    local firmware=$1
+    hfw_require_root
+    hfw_require_cmd socat tcpdump ping sha256sum
+    HFW_IMAGE_VARIANT=kiosk
+    HFW_IMAGE_DISK=1
+    hfw_image
+    HFW_DISK=${2:-$HFW_IMAGE/disk.img}
+    shift $(($# < 2 ? $# : 2))
+    [[ -f $HFW_DISK ]] || hfw_fail "no disk image '$HFW_DISK'"
+    HFW_DISK_SUM=$(sha256sum <"$HFW_DISK")
+    hfw_boot "" --firmware "$firmware" --disk "$HFW_DISK" "$@"
+    hfw_expect_halted_ok 360
+    hfw_assert_log 'haltfw-boot-config: copied /haltfw/ from the HALTFW partition' \
+        "haltfw-boot-config copying /haltfw/ from the HALTFW partition"
+    hfw_assert_log 'Arm the halted firewall' "haltfw-arm.service running at boot"
+}
+
+# hfw_disk_read_only : QEMU holds the booted disk read-only (as a
+# write-protected medium would be), and its bytes are as before the boot.
+hfw_disk_read_only() {
+    local info
+    info=$(printf 'info block\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" | tr -d '\r') ||
+        hfw_fail "could not ask QEMU's monitor for its drives"
+    grep -q "^disk .*(raw, read-only)" <<<"$info" || hfw_fail "QEMU does not hold the disk read-only:
+$info"
+    [[ $(sha256sum <"$HFW_DISK") == "$HFW_DISK_SUM" ]] || hfw_fail "the booted disk '$HFW_DISK' was written to"
+}
+
+# hfw_disk_copy NAME : a copy of the disk image's disk.img in $HFW_OUT (for a
+# scenario that edits its HALTFW partition); prints its path.
+hfw_disk_copy() {
+    HFW_IMAGE_VARIANT=kiosk
+    HFW_IMAGE_DISK=1
+    hfw_image >&2
+    mkdir -p "$HFW_OUT"
+    cp --sparse=always "$HFW_IMAGE/disk.img" "$HFW_OUT/$1.img"
+    echo "$HFW_OUT/$1.img"
+}
+
+# hfw_disk_esp DISK : mtools' name for DISK's first partition (HALTFW):
+# DISK@@OFFSET, its byte offset read from the partition table.
+hfw_disk_esp() {
+    local start
+    start=$(sfdisk --dump "$1" | sed -n 's|.*1 : start= *\([0-9]*\),.*|\1|p')
+    [[ -n $start ]] || hfw_fail "no first partition in '$1'"
+    echo "$1@@$((start * 512))"
+}
+
+# hfw_screen_text : the text of a VGA text-mode screen (a --device VGA
+# machine booted by BIOS, whose kernel console is vgacon): the whole 32 KiB
+# text window, which holds the visible screen wherever vgacon scrolled it
+# to, read from guest memory at 0xb8000 through QEMU's monitor; character
+# bytes only, 80 to a line.
+hfw_screen_text() {
+    local raw="$HFW_OUT/vga-text.bin"
+    rm -f "$raw"
+    printf 'pmemsave 0xb8000 32768 %s\n' "$raw" | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" >/dev/null ||
+        hfw_fail "could not read the VGA text memory through QEMU's monitor"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ $(stat -c %s "$raw" 2>/dev/null || echo 0) == 32768 ]] && break
+        sleep 0.1
+    done
+    python3 -c 'import sys
+b = open(sys.argv[1], "rb").read()[0::2]
+for i in range(0, len(b), 80):
+    print(b[i:i + 80].decode("cp437").rstrip())' "$raw"
 }

@@ -1,0 +1,86 @@
+#!/bin/bash
+# Boot: power-on to HALTED-OK for the disk image (image/build --variant kiosk
+# --disk) under UEFI (q35, OVMF, TCG), against power-on to the end of a
+# plain boot of the same image: its maintenance entry, which brings systemd
+# up to haltfw-maintenance.target (no arm, no halt; it prints haltfw check
+# and show-ruleset on the way) and stays there. Both go through the same
+# boot menu (3 s). RUNS boots of each, alternating.
+#
+# Power-on is when QEMU's guest CPU starts (qemu-run's HFW_STARTED, taken
+# on the host as it resumes the paused machine); the end is when the line
+# reached the serial log, stamped on the host (scripts/lib/bench_tool.py
+# stamp, ~10 ms). The maintenance boot is a copy of disk.img whose systemd-boot
+# default entry is the maintenance one (mtools, nothing mounted).
+#
+#   bench.d/boot.sh HALTFW RUNS     (scripts/bench boot)
+set -euo pipefail
+BENCH_RUNS=${2:-${HALTFW_BENCH_RUNS:-7}}
+# shellcheck source=scripts/lib/bench.sh
+source "$(dirname "$0")/../lib/bench.sh"
+base_out=$HFW_OUT
+
+hfw_require_root
+hfw_require_cmd mcopy sfdisk
+# scripts/bench exports the test image as HALTFW_IMAGE; this one is the
+# kiosk disk image of the same package (HALTFW_DEB).
+HALTFW_IMAGE=
+HFW_IMAGE_VARIANT=kiosk
+HFW_IMAGE_DISK=1
+hfw_image
+mkdir -p "$base_out"
+maintenance_disk="$base_out/maintenance.img"
+cp --sparse=always "$HFW_IMAGE/disk.img" "$maintenance_disk"
+printf 'default haltfw-maintenance.conf\ntimeout 3\nconsole-mode keep\n' >"$base_out/loader.conf"
+MTOOLS_SKIP_CHECK=1 mcopy -o -i "$(hfw_disk_esp "$maintenance_disk")" "$base_out/loader.conf" ::/loader/loader.conf ||
+    hfw_fail "mcopy could not write the maintenance copy's loader.conf"
+
+# one_boot KIND ROUND : boots KIND (halted or maintenance) once and appends
+# power-on to the end line, in seconds, to $base_out/KIND.host.
+one_boot() {
+    local kind=$1 round=$2 disk end_ere t1
+    HFW_OUT=$base_out/$kind-$round
+    HFW_SERIAL_LOG="$HFW_OUT/serial.log"
+    HFW_RUN_LOG="$HFW_OUT/qemu-run.log"
+    mkdir -p "$HFW_OUT"
+    if [[ $kind == halted ]]; then
+        disk=$HFW_IMAGE/disk.img
+        end_ere='HALTFW: HALTED-(OK|FAIL)'
+    else
+        disk=$maintenance_disk
+        end_ere='Reached target .*haltfw-maintenance\.target'
+    fi
+    hfw_boot "" --firmware uefi --disk "$disk"
+    trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
+    bench_stamp_start
+    hfw_wait_log "$end_ere" 360 "the end of the $kind boot"
+    hfw_log_has 'HALTFW: HALTED-FAIL' && hfw_fail "the final stage reported HALTED-FAIL"
+    sleep 1  # the stamper's last lines
+    t1=$(bench_stamp_of "$end_ere")
+    hfw_bg_cleanup
+    hfw_stop
+    awk -v a="$HFW_STARTED" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }' >>"$base_out/$kind.host"
+    hfw_say "round $round, $kind: $(tail -n 1 "$base_out/$kind.host") s"
+}
+
+trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
+for ((r = 1; r <= BENCH_RUNS; r++)); do
+    if ((r % 2)); then
+        one_boot halted "$r"
+        one_boot maintenance "$r"
+    else
+        one_boot maintenance "$r"
+        one_boot halted "$r"
+    fi
+done
+
+read -r mm mmin mmax < <(bench_stats <"$base_out/maintenance.host")
+read -r hm hmin hmax < <(bench_stats <"$base_out/halted.host")
+echo "disk.img: $(($(stat -c %s "$HFW_IMAGE/disk.img") / 1048576)) MiB ($HFW_IMAGE)"
+echo
+echo "| boot (UEFI, TCG, power-on to) | median s | min s | max s |"
+echo "|---|---|---|---|"
+echo "| maintenance entry: haltfw-maintenance.target reached | $mm | $mmin | $mmax |"
+echo "| default entry: HALTFW: HALTED-OK | $hm | $hmin | $hmax |"
+echo
+echo "halted / plain (medians): $(awk -v a="$hm" -v b="$mm" 'BEGIN { printf "%.2f", a / b }')x (target <= 1.2x); $BENCH_RUNS boots each"
+echo "logs: $base_out"
