@@ -30,6 +30,12 @@ inline constexpr const char* kExitrdInert = "/haltfw-inert";
 /// so that its console outlives the devtmpfs on /dev.
 inline constexpr const char* kExitrdConsole = "/.console";
 inline constexpr const char* kExitrdKmsg = "/.kmsg";
+/// The node the final stage makes (and unlinks at once) to open a running
+/// hardware watchdog for its magic close (final/watchdog_stop.h).
+inline constexpr const char* kExitrdWatchdog = "/.watchdog";
+/// Where the final stage mounts sysfs if systemd-shutdown left none (to
+/// read the watchdogs' state).
+inline constexpr const char* kExitrdSys = "/sys";
 /// Where the final stage mounts /proc if systemd-shutdown left none.
 inline constexpr const char* kExitrdProc = "/proc";
 

@@ -5,20 +5,16 @@
 // loaded with nowayout: such a watchdog cannot be stopped, nothing feeds it
 // once userspace is gone, and it resets the halted box when its timeout
 // runs out.
+// The final stage reads them with the same reader (halt/watchdogs.h, where
+// the Watchdog value lives) and stops every one that runs.
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace haltfw {
+#include "halt/watchdogs.h"
 
-struct Watchdog {
-    std::string name;      ///< "watchdog0".
-    std::string identity;  ///< The driver's name for it ("i6300ESB timer").
-    bool active = false;   ///< state "active": running, fed by someone.
-    bool nowayout = false; ///< It cannot be stopped once started.
-    int timeout_s = 0;     ///< 0 when sysfs does not say.
-};
+namespace haltfw {
 
 /// Every watchdogN under `class_dir`, in name order; none if there is no
 /// such directory (no watchdog driver). An attribute that cannot be read

@@ -23,8 +23,8 @@ void WriteIgnoring(int fd, std::string_view text) {
     (void)ignored;
 }
 
-// A character device node of our own, opened and unlinked at once (the fd
-// keeps the device). -1, with *err, if it could not be made or opened.
+}  // namespace
+
 int OpenOwnNode(const char* path, dev_t dev, int flags, std::string* err) {
     if (mknod(path, S_IFCHR | 0600, dev) != 0) {
         *err = std::string("mknod ") + path + ": " + std::strerror(errno);
@@ -37,8 +37,6 @@ int OpenOwnNode(const char* path, dev_t dev, int flags, std::string* err) {
     (void)unlink(path);
     return fd;
 }
-
-}  // namespace
 
 void OwnConsole() {
     std::string console_err, kmsg_err;

@@ -4,6 +4,8 @@
 // whole (WriteConsole) and line by line to the kernel log (Kmsg).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 
@@ -14,6 +16,13 @@ namespace haltfw {
 /// so that they stay open when the devtmpfs systemd moved to /dev is taken
 /// off. Says on the console what it could not do.
 void OwnConsole();
+
+/// A character device node of the final stage's own at `path` (in the
+/// exitrd's tmpfs), opened with `flags` (and O_CLOEXEC) and unlinked at
+/// once: the fd keeps the device, whatever happens to /dev. -1, with
+/// *err ("mknod PATH: REASON", "open PATH: REASON"), if it could not be
+/// made or opened.
+int OpenOwnNode(const char* path, dev_t dev, int flags, std::string* err);
 
 /// A message outside the report, on the console and in the kernel log:
 /// "haltfw-final: MSG" (callers pass the message alone).

@@ -5,7 +5,8 @@
 // For "halt" with a valid armed manifest it becomes the halted firewall:
 //   1. block every signal, get a console that survives unmounting /dev
 //   2. kill what userspace is left (a survivor fails the halt); from here
-//      on no usermode helper can start
+//      on no usermode helper can start; stop every hardware watchdog that
+//      runs (a reset would end the halted state)
 //   3. verify the ruleset (restore it from the manifest if it differs;
 //      fail closed, forwarding off, if it still differs), links, sysctls
 //   4. take every mount off, check swap; meanwhile a second thread sets
@@ -46,12 +47,14 @@
 #include "final/fail_closed.h"
 #include "final/pid1_steps.h"
 #include "final/verify_only.h"
+#include "final/watchdog_stop.h"
 #include "final/watcher.h"
 #include "halt/final_stage.h"
 #include "halt/manifest.h"
 #include "halt/proc_status.h"
 #include "halt/report.h"
 #include "halt/sys_files.h"
+#include "halt/watchdogs.h"
 #include "nft/nft_dump.h"
 
 using namespace haltfw;
@@ -65,6 +68,7 @@ struct HaltFacts {
     std::string killed;
     UnmountResult mounts;
     std::vector<std::string> swaps;  // still active
+    std::vector<WatchdogOutcome> watchdogs;
     std::string watch;
     int watch_restored = -1;
     Check rules, links, sysctls;
@@ -88,6 +92,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
                       (f.mounts.left.empty() ? "; none left but the exitrd and /proc"
                                              : "; LEFT: " + JoinList(f.mounts.left)));
     r.lines.push_back("swap: " + (f.swaps.empty() ? std::string("off") : "STILL ON: " + JoinList(f.swaps)));
+    for (std::string& l : WatchdogReportLines(f.watchdogs)) r.lines.push_back(std::move(l));
     r.lines.push_back("watch: " + f.watch);
     r.lines.push_back("ruleset: " + f.rules.detail);
     r.lines.push_back("links: " + f.links.detail);
@@ -112,6 +117,10 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     else if (!f.left.empty()) reason = "processes";
     else if (!f.mounts.left.empty()) reason = "mounts";
     else if (!f.swaps.empty()) reason = "swap";
+    // A watchdog left running resets the box within its timeout: it
+    // forwards under the armed ruleset until then, but what comes back is a
+    // live box, not the halted firewall this report would vouch for.
+    else if (!std::all_of(f.watchdogs.begin(), f.watchdogs.end(), WatchdogQuiet)) reason = "watchdog";
     else if (f.lockdown.find("FAILED") != std::string::npos) reason = "lockdown";
     r.ok = *reason == '\0';
     r.reason = reason;
@@ -139,6 +148,12 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     long watcher = LiveWatcher();
     f.killed = KillLeftovers(&f.procs, watcher);
     std::vector<std::string> helpers_failed = HelpersOff();
+    // As early as it can be: a watchdog whose feeder died in the shutdown
+    // runs out its timeout from then on, and the checks below can take
+    // seconds (a large set). Not before the kill (the device is single
+    // open, and its holder must be gone) nor before kernel.modprobe is
+    // empty (opening a device number no driver has asks for a module).
+    f.watchdogs = StopWatchdogs();
     // Whatever survived the kill was alive during the checks below, so it
     // fails the halt even if it is gone by the last scan (its end could
     // still have changed what they checked: a tap device it held, say).

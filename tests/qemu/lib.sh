@@ -627,15 +627,19 @@ hfw_disk_esp() {
 # to, read from guest memory at 0xb8000 through QEMU's monitor; character
 # bytes only, 80 to a line.
 hfw_screen_text() {
-    local raw="$HFW_OUT/vga-text.bin"
-    rm -f "$raw"
-    printf 'pmemsave 0xb8000 32768 %s\n' "$raw" | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" >/dev/null ||
+    # HMP reads "32768 /path" as a division: the file is named relative to
+    # QEMU's working directory, and fetched from there.
+    local name="haltfw-vga-$$.bin" dir raw="$HFW_OUT/vga-text.bin"
+    dir=$(readlink "/proc/$HFW_QEMU_PID/cwd") || hfw_fail "QEMU (pid $HFW_QEMU_PID) is gone"
+    rm -f "$dir/$name"
+    printf 'pmemsave 0xb8000 32768 %s\n' "$name" | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" >/dev/null ||
         hfw_fail "could not read the VGA text memory through QEMU's monitor"
     local i
     for ((i = 0; i < 50; i++)); do
-        [[ $(stat -c %s "$raw" 2>/dev/null || echo 0) == 32768 ]] && break
+        [[ $(stat -c %s "$dir/$name" 2>/dev/null || echo 0) == 32768 ]] && break
         sleep 0.1
     done
+    mv "$dir/$name" "$raw" 2>/dev/null || hfw_fail "QEMU wrote no VGA text memory ($dir/$name)"
     python3 -c 'import sys
 b = open(sys.argv[1], "rb").read()[0::2]
 for i in range(0, len(b), 80):
