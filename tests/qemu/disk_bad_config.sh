@@ -12,8 +12,9 @@ source "$(dirname "$0")/lib.sh"
 hfw_require_root
 hfw_require_cmd mcopy sfdisk socat ping
 export MTOOLS_SKIP_CHECK=1
-disk=$(hfw_disk_copy disk_bad_config)
-esp=$(hfw_disk_esp "$disk")
+hfw_disk_copy disk_bad_config
+disk=$HFW_DISK_COPY
+esp=$HFW_ESP
 mcopy -n -i "$esp" ::/haltfw/haltfw.conf "$HFW_OUT/haltfw.conf" || hfw_fail "mcopy could not read /haltfw/haltfw.conf off the HALTFW partition"
 line=$(grep -n '^address = 192.0.2.1/24$' "$HFW_OUT/haltfw.conf" | cut -d: -f1)
 [[ -n $line ]] || hfw_fail "the example config has no LAN address line to break"

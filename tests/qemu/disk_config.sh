@@ -12,8 +12,9 @@ source "$(dirname "$0")/lib.sh"
 hfw_require_root
 hfw_require_cmd mcopy sfdisk
 export MTOOLS_SKIP_CHECK=1
-disk=$(hfw_disk_copy disk_config)
-esp=$(hfw_disk_esp "$disk")
+hfw_disk_copy disk_config
+disk=$HFW_DISK_COPY
+esp=$HFW_ESP
 mcopy -n -i "$esp" ::/haltfw/haltfw.conf "$HFW_OUT/haltfw.conf" || hfw_fail "mcopy could not read /haltfw/haltfw.conf off the HALTFW partition"
 grep -q '^forward = tcp 8080 192.0.2.10 80$' "$HFW_OUT/haltfw.conf" || hfw_fail "the example config has no forward line to add one after"
 {

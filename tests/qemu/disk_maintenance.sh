@@ -12,8 +12,9 @@ source "$(dirname "$0")/lib.sh"
 hfw_require_root
 hfw_require_cmd mcopy sfdisk ping
 export MTOOLS_SKIP_CHECK=1
-disk=$(hfw_disk_copy disk_maintenance)
-esp=$(hfw_disk_esp "$disk")
+hfw_disk_copy disk_maintenance
+disk=$HFW_DISK_COPY
+esp=$HFW_ESP
 mcopy -n -i "$esp" ::/loader/loader.conf "$HFW_OUT/loader.conf" || hfw_fail "mcopy could not read /loader/loader.conf"
 grep -q '^default haltfw.conf$' "$HFW_OUT/loader.conf" || hfw_fail "the boot menu's default is not the halting entry: $(cat "$HFW_OUT/loader.conf")"
 sed -i 's|^default haltfw.conf$|default haltfw-maintenance.conf|' "$HFW_OUT/loader.conf"

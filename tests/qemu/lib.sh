@@ -602,14 +602,16 @@ $info"
 }
 
 # hfw_disk_copy NAME : a copy of the disk image's disk.img in $HFW_OUT (for a
-# scenario that edits its HALTFW partition); prints its path.
+# scenario that edits its HALTFW partition), as HFW_DISK_COPY; HFW_ESP is
+# mtools' name for its HALTFW partition (hfw_disk_esp).
 hfw_disk_copy() {
     HFW_IMAGE_VARIANT=kiosk
     HFW_IMAGE_DISK=1
-    hfw_image >&2
+    hfw_image
     mkdir -p "$HFW_OUT"
-    cp --sparse=always "$HFW_IMAGE/disk.img" "$HFW_OUT/$1.img"
-    echo "$HFW_OUT/$1.img"
+    HFW_DISK_COPY="$HFW_OUT/$1.img"
+    cp --sparse=always "$HFW_IMAGE/disk.img" "$HFW_DISK_COPY"
+    HFW_ESP=$(hfw_disk_esp "$HFW_DISK_COPY")
 }
 
 # hfw_disk_esp DISK : mtools' name for DISK's first partition (HALTFW):
