@@ -47,7 +47,7 @@ one_boot() {
         end_ere='HALTFW: HALTED-(OK|FAIL)'
     else
         disk=$maintenance_disk
-        end_ere='Reached target .*haltfw-maintenance\.target'
+        end_ere='Reached target .*haltfw maintenance'
     fi
     hfw_boot "" --firmware uefi --disk "$disk"
     trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
