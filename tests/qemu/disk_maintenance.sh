@@ -23,7 +23,10 @@ mcopy -o -i "$esp" "$HFW_OUT/loader.conf" ::/loader/loader.conf || hfw_fail "mco
 HFW_DISK=$disk
 HFW_DISK_SUM=$(sha256sum <"$disk")
 hfw_boot "" --firmware uefi --disk "$disk"
-hfw_wait_log 'Reached target .*haltfw maintenance' 360 "the maintenance boot's target"
+# journald hands the service's lines to the console after systemd's own, so
+# the last of them is awaited, not the target's line.
+hfw_wait_log 'haltfw maintenance: done; the box stays up' 360 "the maintenance boot's last line"
+hfw_wait_log 'Reached target .*haltfw maintenance' 30 "the maintenance boot's target"
 hfw_assert_log 'haltfw-boot-config: copied /haltfw/ from the HALTFW partition' "the config copied from HALTFW"
 hfw_assert_log 'haltfw maintenance: haltfw check exited 0' "'haltfw check' passing for the example config"
 hfw_assert_log 'haltfw-maintenance\[[0-9]+\]: table inet ' "show-ruleset's nft text"
