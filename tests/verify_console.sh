@@ -40,6 +40,14 @@ check console-ok.log 0 "verify-console: a complete HALTED-OK report (digest $DIG
     fail "console-ok.log: the INERT line is not printed after the report: $OUT"
 grep -q $'\r' <<<"$OUT" && fail "console-ok.log: CR left in the output"
 
+# With a 'panic:' line in the report and haltfw-inert's ALIVE lines after it
+# ([halt] panic-reboot and heartbeat): the same verdict; the last ALIVE line
+# is printed after the INERT line, with their count.
+check console-alive.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST)"
+alive="HALTFW: ALIVE up=164 load1=0.00 mem_avail_kib=871500 mem_free_kib=850100 conntrack=1 rss_kib=708"
+[ "$(sed -n 12p <<<"$OUT")" = "$alive (the last of 2 ALIVE lines)" ] ||
+    fail "console-alive.log: the last ALIVE line is not printed after the INERT line: $OUT"
+
 check console-fail.log 1 "verify-console: HALTED-FAIL (reason ruleset)"
 check console-truncated.log 1 "verify-console: a truncated report: it counts lines=8 but 7 lines arrived before its last"
 check console-cut.log 1 "verify-console: a truncated report: it has no HALTED-OK or HALTED-FAIL line"

@@ -203,8 +203,9 @@ bool StepManifest(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progres
 
 std::vector<std::pair<std::string, std::string>> HaltSysctls(const Config& cfg) {
     std::vector<std::pair<std::string, std::string>> out;
+    std::string why;
     for (const SysctlSetting& s : cfg.sysctls)
-        if (s.key.rfind("net.", 0) == 0) out.emplace_back(s.key, s.value);
+        if (CheckSysctlKey(s.key, &why)) out.emplace_back(s.key, s.value);
     return out;
 }
 
@@ -216,6 +217,7 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
     m.digest = RulesetDigest(ruleset);
     m.ctrl_alt_del = CtrlAltDelWord(cfg.halt.ctrl_alt_del);
     m.sysrq = cfg.halt.sysrq;
+    m.heartbeat_s = cfg.halt.heartbeat_s;
     for (const ResolvedInterface& r : ifs) {
         if (!r.link) continue;
         ManifestLink l{r.config->role, r.link->name, {}};

@@ -40,11 +40,13 @@ namespace haltfw {
 using SysctlReader = std::function<bool(const std::string& key, std::string* value)>;
 
 /// The config's sysctls the halted box must keep: every `net.` key (the
-/// built-in hardening defaults included; the config admits no others
-/// today). Once halted the packet path is all that is left, and each of
-/// these shapes it: forwarding above all, but also rp_filter, redirects and
-/// source routing, conntrack limits. The final stage checks each and writes
-/// back any that changed.
+/// built-in hardening defaults included) and the kernel.* panic settings
+/// (net/sysctl.h: kPanicSysctls; [halt] panic-reboot's among them), all
+/// the config admits. Once halted the packet path is all that is left, and
+/// each of these shapes it: forwarding above all, but also rp_filter,
+/// redirects and source routing, conntrack limits; the panic settings
+/// decide whether a panic ends the halted firewall or reboots into it
+/// again. The final stage checks each and writes back any that changed.
 std::vector<std::pair<std::string, std::string>> HaltSysctls(const Config& cfg);
 
 /// The manifest for the applied config: version, the ruleset and its

@@ -102,6 +102,8 @@ int VerifyConsoleVerb(const Globals& g, const VerbArgs& args, ChangeWindow*) {
     ConsoleReport r = ParseConsole(log);
     for (const std::string& l : r.lines) out.Result(l);
     if (!r.inert_line.empty()) out.Result(kReportPrefix + r.inert_line);  // PID 1's footprint, after the report
+    if (r.alive_count > 0)  // its heartbeat: the last line, and how many came
+        out.Result(kReportPrefix + r.last_alive + " (the last of " + std::to_string(r.alive_count) + " ALIVE lines)");
     switch (r.verdict) {
     case ConsoleVerdict::kOk:
         if (std::string why = WhyNotProven(r, armed); !why.empty()) {

@@ -34,6 +34,20 @@ bool ParseUint(std::string_view s, uint32_t lo, uint32_t hi, uint32_t* out) {
     return true;
 }
 
+// "30s", "5m", "1h", or a bare number of seconds, into seconds within
+// [lo, hi].
+bool ParseDurationSeconds(std::string_view s, uint32_t lo, uint32_t hi, uint32_t* out) {
+    uint32_t unit = 1;
+    if (!s.empty() && (s.back() == 's' || s.back() == 'm' || s.back() == 'h')) {
+        unit = s.back() == 's' ? 1 : s.back() == 'm' ? 60 : 3600;
+        s.remove_suffix(1);
+    }
+    uint32_t n = 0;
+    if (!ParseUint(s, 0, hi, &n) || uint64_t{n} * unit < lo || uint64_t{n} * unit > hi) return false;
+    *out = n * unit;
+    return true;
+}
+
 std::vector<std::string_view> Words(std::string_view s) {
     std::vector<std::string_view> out;
     size_t i = 0;
@@ -203,6 +217,7 @@ private:
     // Adds a built-in setting unless the file set the key.
     void AddSysctlDefault(const std::string& key, const std::string& value);
     void AddInterfaceSysctls();
+    void AddPanicSysctls();
     void AddGatewaySysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
@@ -364,6 +379,20 @@ void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
         if (!ParseUint(e.value, 0, 511, &v))
             Error(e.line, "[halt] sysrq " + Quote(e.value) + ": not a number from 0 to 511");
         cfg_.halt.sysrq = static_cast<int>(v);
+    } else if (e.key == "heartbeat") {
+        if (!Once(e, seen)) return;
+        uint32_t v = 0;
+        if (e.value != "off" && !ParseDurationSeconds(e.value, kHeartbeatMinSeconds, kHeartbeatMaxSeconds, &v))
+            Error(e.line, "[halt] heartbeat " + Quote(e.value) +
+                              ": expected off, or a duration from 1s to 24h (30s, 5m, 1h; a bare number is seconds)");
+        cfg_.halt.heartbeat_s = static_cast<int>(v);
+    } else if (e.key == "panic-reboot") {
+        if (!Once(e, seen)) return;
+        uint32_t v = 0;
+        if (!ParseUint(e.value, kPanicRebootMin, kPanicRebootMax, &v))
+            Error(e.line, "[halt] panic-reboot " + Quote(e.value) + ": not a number of seconds from 1 to 3600");
+        cfg_.halt.panic_reboot_s = static_cast<int>(v);
+        cfg_.halt.panic_reboot_line = e.line;
     } else {
         Error(e.line, "unknown key " + Quote(e.key) + " in [halt]");
     }
@@ -572,6 +601,24 @@ void Parser::CheckGateway() {
                   " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
 }
 
+// [halt] panic-reboot is kernel.panic (and kernel.panic_on_oops = 1, so
+// that an oops, which may leave the kernel limping, reboots too), armed
+// like any [sysctl] line: the final stage verifies both. kernel.panic twice
+// would leave one of two timeouts silently in force: an error. A [sysctl]
+// kernel.panic_on_oops stands, as the operator's own choice.
+void Parser::AddPanicSysctls() {
+    const HaltConfig& h = cfg_.halt;
+    if (h.panic_reboot_s == 0) return;
+    if (auto it = sysctl_index_.find("kernel.panic"); it != sysctl_index_.end())
+        return Error(h.panic_reboot_line, "[halt] panic-reboot: [sysctl] kernel.panic (line " +
+                                              std::to_string(cfg_.sysctls[it->second].line) +
+                                              ") sets the same timeout; keep one of the two");
+    for (auto [key, value] : {std::pair<const char*, std::string>{"kernel.panic", std::to_string(h.panic_reboot_s)},
+                              {"kernel.panic_on_oops", "1"}})
+        if (sysctl_index_.emplace(key, cfg_.sysctls.size()).second)
+            cfg_.sysctls.push_back({key, value, h.panic_reboot_line});
+}
+
 void Parser::AddSysctlDefault(const std::string& key, const std::string& value) {
     if (sysctl_index_.emplace(key, cfg_.sysctls.size()).second) cfg_.sysctls.push_back({key, value, 0});
 }
@@ -777,6 +824,7 @@ Config Parser::Run(const IniFile& ini) {
     CheckAcrossInterfaces();
     CheckRoutes();
     AddInterfaceSysctls();
+    AddPanicSysctls();
     CheckGateway();
     if (cfg_.gateway) AddGatewaySysctls();
     if (cfg_.rule_files.empty() && !cfg_.gateway)

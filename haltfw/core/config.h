@@ -19,6 +19,7 @@
 
 #include "core/diag.h"
 #include "halt/ctrl_alt_del.h"
+#include "halt/inert_args.h"
 #include "net/net_addr.h"
 
 namespace haltfw {
@@ -103,10 +104,22 @@ struct GatewayConfig {
     std::vector<BlockSpec> blocks;
 };
 
+// [halt] heartbeat's bounds: haltfw-inert's (halt/inert_args.h).
+/// [halt] panic-reboot's bounds, in seconds (kernel.panic).
+inline constexpr int kPanicRebootMin = 1;
+inline constexpr int kPanicRebootMax = 3600;
+
 struct HaltConfig {
     std::vector<std::string> modules;
     CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
     int sysrq = 0;
+    /// Seconds between haltfw-inert's ALIVE lines once halted; 0: none.
+    int heartbeat_s = 0;
+    /// Seconds from a kernel panic to the reboot; 0: not set. When set,
+    /// config.sysctls holds kernel.panic and (unless [sysctl] sets it)
+    /// kernel.panic_on_oops = 1, with this key's line.
+    int panic_reboot_s = 0;
+    int panic_reboot_line = 0;
 };
 
 struct Config {

@@ -17,6 +17,11 @@ using namespace haltfw;
 
 namespace {
 
+// Why a kernel.* key that is not a panic setting is refused (net/sysctl.h).
+const std::string kKernelWhy =
+    "under kernel.* only the panic settings can be set (kernel.panic, kernel.panic_on_oops, kernel.panic_on_warn, "
+    "kernel.unknown_nmi_panic, kernel.panic_on_unrecovered_nmi, kernel.panic_on_io_nmi, kernel.softlockup_panic, "
+    "kernel.hung_task_panic)";
 
 const char* kGood = R"(# a two-interface gateway
 [ruleset]
@@ -210,7 +215,7 @@ modules = nf_nat_ftp bad/name
                 "set (did you mean 203.0.113.0/24?)",
                 "haltfw.conf:13: interface 'wan': route '203.0.113.0/24 gateway 198.51.100.2': unknown word 'gateway' "
                 "(expected 'via' or 'metric')",
-                "haltfw.conf:15: sysctl 'kernel.modprobe': only keys under net.* can be set",
+                "haltfw.conf:15: sysctl 'kernel.modprobe': " + kKernelWhy,
                 "haltfw.conf:16: sysctl 'net.ipv4.ip_forward': empty value",
                 "haltfw.conf:18: [halt] ctrl-alt-del 'sometimes': expected ignore, reboot or poweroff",
                 "haltfw.conf:19: [halt] sysrq '1000': not a number from 0 to 511",
@@ -293,7 +298,7 @@ TEST_CASE("sysctl keys that are paths, not net.* names, are config errors naming
                 "haltfw.conf:6: sysctl 'net..ipv4.ip_forward': empty component",
                 "haltfw.conf:7: sysctl 'net.ipv4.ip_forward.': empty component",
                 "haltfw.conf:8: sysctl 'net.ipv4/../../kernel/modprobe': empty component",
-                "haltfw.conf:9: sysctl 'kernel.modprobe': only keys under net.* can be set",
+                "haltfw.conf:9: sysctl 'kernel.modprobe': " + kKernelWhy,
                 "haltfw.conf:10: sysctl 'net.ipv4.conf.eth0:1.rp_filter': character ':' is not allowed " + kKeyChars,
                 "haltfw.conf:11: sysctl 'net.ipv4.a\\x1b[2J': character '\\x1b' is not allowed " + kKeyChars,
             });
@@ -624,4 +629,72 @@ TEST_CASE("rules files saved on Windows are fine; an included one, or UTF-16, is
               conf + ":4: [ruleset] file '" + d +
                   "/utf16.nft': UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8",
           });
+}
+
+namespace {
+
+// The config's setting of `key`: "VALUE@LINE", or "" if none.
+std::string SysctlOf(const Config& c, const std::string& key) {
+    for (const SysctlSetting& s : c.sysctls)
+        if (s.key == key) return s.value + "@" + std::to_string(s.line);
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("[halt] heartbeat takes a duration of 1 s to 24 h; off by default") {
+    CHECK(ParseValid("[ruleset]\nfile = r.nft\n").halt.heartbeat_s == 0);
+    const std::vector<std::pair<std::string, int>> good = {
+        {"30s", 30}, {"5m", 300}, {"1h", 3600}, {"45", 45}, {"1s", 1}, {"24h", 86400}, {"off", 0}};
+    for (const auto& [value, seconds] : good) {
+        INFO(value);
+        CHECK(ParseValid("[ruleset]\nfile = r.nft\n[halt]\nheartbeat = " + value + "\n").halt.heartbeat_s == seconds);
+    }
+    const std::string why =
+        ": expected off, or a duration from 1s to 24h (30s, 5m, 1h; a bare number is seconds)";
+    for (const char* value : {"0s", "0", "25h", "86401", "1d", "s", "-5s", "5 m", "1.5m", "5ms", ""}) {
+        INFO(value);
+        CHECK(ConfigErrors(std::string("[ruleset]\nfile = r.nft\n[halt]\nheartbeat = ") + value + "\n") ==
+              std::vector<std::string>{"haltfw.conf:4: [halt] heartbeat '" + std::string(value) + "'" + why});
+    }
+    CHECK(ConfigErrors("[ruleset]\nfile = r.nft\n[halt]\nheartbeat = 5m\nheartbeat = 1m\n") ==
+          std::vector<std::string>{"haltfw.conf:5: 'heartbeat' given twice (first on line 4)"});
+}
+
+TEST_CASE("[halt] panic-reboot arms kernel.panic and kernel.panic_on_oops with its own line") {
+    Config c = ParseValid("[ruleset]\nfile = r.nft\n[halt]\npanic-reboot = 10\n");
+    CHECK(c.halt.panic_reboot_s == 10);
+    CHECK(SysctlOf(c, "kernel.panic") == "10@4");
+    CHECK(SysctlOf(c, "kernel.panic_on_oops") == "1@4");
+    // Off by default: neither key is touched.
+    Config off = ParseValid("[ruleset]\nfile = r.nft\n");
+    CHECK(SysctlOf(off, "kernel.panic").empty());
+    CHECK(SysctlOf(off, "kernel.panic_on_oops").empty());
+    // A [sysctl] kernel.panic_on_oops stands, wherever it is in the file;
+    // other panic settings go through [sysctl] as they are.
+    Config own = ParseValid(
+        "[halt]\npanic-reboot = 3600\n[ruleset]\nfile = r.nft\n[sysctl]\nkernel.panic_on_oops = 0\n"
+        "kernel.unknown_nmi_panic = 1\n");
+    CHECK(SysctlOf(own, "kernel.panic") == "3600@2");
+    CHECK(SysctlOf(own, "kernel.panic_on_oops") == "0@6");
+    CHECK(SysctlOf(own, "kernel.unknown_nmi_panic") == "1@7");
+}
+
+TEST_CASE("[halt] panic-reboot: out of range, or beside [sysctl] kernel.panic, is an error naming the line") {
+    for (const char* value : {"0", "3601", "-1", "10s", "ten", ""}) {
+        INFO(value);
+        CHECK(ConfigErrors(std::string("[ruleset]\nfile = r.nft\n[halt]\npanic-reboot = ") + value + "\n") ==
+              std::vector<std::string>{"haltfw.conf:4: [halt] panic-reboot '" + std::string(value) +
+                                       "': not a number of seconds from 1 to 3600"});
+    }
+    const std::string clash =
+        "haltfw.conf:4: [halt] panic-reboot: [sysctl] kernel.panic (line 6) sets the same timeout; keep one of the two";
+    CHECK(ConfigErrors("[ruleset]\nfile = r.nft\n[halt]\npanic-reboot = 10\n[sysctl]\nkernel.panic = 30\n") ==
+          std::vector<std::string>{clash});
+    CHECK(ConfigErrors("[ruleset]\nfile = r.nft\n[sysctl]\nkernel.panic = 30\n[halt]\npanic-reboot = 10\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:6: [halt] panic-reboot: [sysctl] kernel.panic (line 4) sets the same timeout; keep one of "
+              "the two"});
+    CHECK(ConfigErrors("[ruleset]\nfile = r.nft\n[halt]\npanic-reboot = 10\npanic-reboot = 20\n") ==
+          std::vector<std::string>{"haltfw.conf:5: 'panic-reboot' given twice (first on line 4)"});
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/longevity.h"
 #include "nft/nft_attrs.h"
 #include "nft/nft_digest.h"
 #include "nft/nft_hooks.h"
@@ -35,6 +36,9 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
         int lasting = 0;
         for (const Address& a : in.state->addresses) {
             if (a.ifindex != ri.link->index) continue;
+            // Kernel-made privacy addresses are no lease: the kernel replaces
+            // them itself (CheckTemporaryAddresses, longevity.cc).
+            if (IsTemporaryAddress(a)) continue;
             bool mine = Configured(c, a.prefix);
             lasting += !a.finite();
             if (a.finite()) {
@@ -316,6 +320,43 @@ uint64_t HaltMemoryKib(const NftRuleset& rs) {
     return 2 * 3 * 1024 + bytes / 1024;
 }
 
+namespace {
+
+// A panic is the one thing that still ends a halted box, and with
+// kernel.panic = 0 (the kernel's default) it stays down, forwarding
+// nothing, until someone resets it. A box that arms and halts at boot (the
+// kiosk) is back as the halted firewall after a reboot, so a timeout is
+// worth having. The value that counts is the one armed: the config's
+// ([halt] panic-reboot, or [sysctl] kernel.panic), else the live one.
+void CheckPanicReboot(const ReadinessInputs& in, Readiness* r) {
+    const SysctlSetting* set = nullptr;
+    for (const SysctlSetting& s : in.config->sysctls)
+        if (s.key == "kernel.panic") set = &s;
+    std::string value, from;
+    if (set) {
+        value = set->value;
+        from = in.config->halt.panic_reboot_s > 0 ? "[halt] panic-reboot" : "[sysctl]";
+    } else if (in.read_sysctl && in.read_sysctl("kernel.panic", &value)) {
+        from = "now; the config leaves it";
+    } else {
+        return;  // not known: nothing to say
+    }
+    long seconds = std::strtol(value.c_str(), nullptr, 10);
+    std::string setting = "kernel.panic = " + std::to_string(seconds) + ", " + from;
+    if (seconds > 0)
+        r->fine.push_back("kernel: a kernel panic reboots the box " + std::to_string(seconds) + " s later (" +
+                          setting + ")");
+    else if (seconds < 0)
+        r->fine.push_back("kernel: a kernel panic reboots the box at once (" + setting + ")");
+    else
+        r->warnings.push_back(
+            "kernel: a kernel panic leaves the halted box down, forwarding nothing, until someone resets it (" +
+            setting + "); [halt] panic-reboot = SECONDS reboots it (and a box that arms and halts at boot comes back "
+                      "halted)");
+}
+
+}  // namespace
+
 Readiness AssessReadiness(const ReadinessInputs& in) {
     Readiness r;
     CheckInterfaces(in, &r);
@@ -323,7 +364,13 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     CheckHooks(in, &r);
     CheckEnvironment(in, &r);
     CheckConntrack(in, &r);
+    // What changes later, with nobody left to act (longevity.h).
+    CheckConntrackFill(in, &r);
+    CheckTemporaryAddresses(in, &r);
+    if (in.ruleset) CheckFillingSets(*in.ruleset, &r);
+    if (in.ruleset) CheckExpiringElements(*in.ruleset, &r);
     CheckWatchdogs(in, &r);
+    CheckPanicReboot(in, &r);
     return r;
 }
 

@@ -365,3 +365,63 @@ TEST_CASE("what check found fine is listed too, for check --verbose") {
                         "watchdog: none",
                     });
 }
+
+TEST_CASE("kernel.panic: a box that stays down after a panic is a warning; a timeout, armed or live, is fine") {
+    const std::string warning =
+        "kernel: a kernel panic leaves the halted box down, forwarding nothing, until someone resets it "
+        "(kernel.panic = 0, now; the config leaves it); [halt] panic-reboot = SECONDS reboots it (and a box that "
+        "arms and halts at boot comes back halted)";
+    auto fine_of = [](const Readiness& r) {
+        std::vector<std::string> out;
+        for (const std::string& l : r.fine)
+            if (l.starts_with("kernel: ")) out.push_back(l);
+        return out;
+    };
+    {
+        Fixture f;
+        f.live["kernel.panic"] = "0\n";
+        Readiness r = f.Assess();
+        CHECK(r.ready());
+        CHECK(std::count(r.warnings.begin(), r.warnings.end(), warning) == 1);
+        CHECK(fine_of(r).empty());
+    }
+    {
+        Fixture f("[halt]\npanic-reboot = 10\n");
+        f.live["kernel.panic"] = "0\n";
+        Readiness r = f.Assess();
+        CHECK(std::count(r.warnings.begin(), r.warnings.end(), warning) == 0);
+        CHECK(fine_of(r) == std::vector<std::string>{
+                                "kernel: a kernel panic reboots the box 10 s later (kernel.panic = 10, [halt] "
+                                "panic-reboot)"});
+    }
+    {
+        Fixture f("kernel.panic = 30\n");  // in [sysctl]
+        f.live["kernel.panic"] = "0\n";
+        CHECK(fine_of(f.Assess()) == std::vector<std::string>{
+                                         "kernel: a kernel panic reboots the box 30 s later (kernel.panic = 30, "
+                                         "[sysctl])"});
+    }
+    {
+        Fixture f("kernel.panic = 0\n");  // in [sysctl]: said, and warned about all the same
+        f.live["kernel.panic"] = "5\n";
+        Readiness r = f.Assess();
+        CHECK(std::count(r.warnings.begin(), r.warnings.end(),
+                         "kernel: a kernel panic leaves the halted box down, forwarding nothing, until someone resets "
+                         "it (kernel.panic = 0, [sysctl]); [halt] panic-reboot = SECONDS reboots it (and a box that "
+                         "arms and halts at boot comes back halted)") == 1);
+    }
+    {
+        Fixture f;  // qemu-run's panic=-1 on the kernel's command line
+        f.live["kernel.panic"] = "-1\n";
+        CHECK(fine_of(f.Assess()) == std::vector<std::string>{
+                                         "kernel: a kernel panic reboots the box at once (kernel.panic = -1, now; the "
+                                         "config leaves it)"});
+    }
+    {
+        Fixture f;  // not readable, not set: nothing said
+        Readiness r = f.Assess();
+        CHECK(fine_of(r).empty());
+        CHECK(std::none_of(r.warnings.begin(), r.warnings.end(),
+                           [](const std::string& w) { return w.starts_with("kernel: "); }));
+    }
+}

@@ -75,9 +75,19 @@ struct HaltFacts {
     std::string digest;
     int addresses = 0;
     std::vector<std::string> forwarding_failed;
+    std::string panic;
     std::string lockdown;
     long mem_total = 0, mem_used = 0, verify_ms = 0;
 };
+
+// What a kernel panic does now ([halt] panic-reboot, verified with the
+// sysctls just before): the kernel's own settings, read.
+std::string PanicNow() {
+    std::string panic, on_oops, err, ignored;
+    if (!ReadSysctl("kernel.panic", &panic, &err)) return PanicLine("", "", err);
+    (void)ReadSysctl("kernel.panic_on_oops", &on_oops, &ignored);  // "?" in the line if it fails
+    return PanicLine(panic, on_oops);
+}
 
 // The report: a line per step, then the machine line.
 HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
@@ -97,6 +107,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     r.lines.push_back("ruleset: " + f.rules.detail);
     r.lines.push_back("links: " + f.links.detail);
     r.lines.push_back("sysctls: " + f.sysctls.detail);
+    r.lines.push_back("panic: " + f.panic);
     if (!f.rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
                           (f.forwarding_failed.empty() ? "" : "; FAILED: " + JoinList(f.forwarding_failed)));
@@ -177,6 +188,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     if (f.rules.ok && (!RulesetGeneration(&now, &gen_err) || now != verified_at)) f.rules = VerifyRuleset(m, &f.digest);
     f.links = VerifyLinks(m, &f.addresses);
     f.sysctls = VerifySysctls(m);
+    f.panic = PanicNow();
     if (!f.rules.ok) f.forwarding_failed = ForwardingOff();  // fail closed
     // The dumps and the armed ruleset (read from the manifest only for a
     // restore) served to verify and are never needed again: give their
@@ -207,7 +219,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
 
     // Keep nothing open but the console.
     CloseKmsg();
-    BecomeInert(m.ctrl_alt_del);
+    BecomeInert(m.ctrl_alt_del, m.heartbeat_s);
 }
 
 // Any verb but a halt with a valid manifest: what systemd-shutdown would

@@ -275,9 +275,12 @@ void Inert(CtrlAltDelAction cad) {
 // libraries, the manifest: nothing reads them again, and a tmpfs keeps
 // them in RAM), prints its INERT line and waits for ever. It takes /proc
 // off after measuring itself, so /proc stays mounted for it.
-void BecomeInert(const std::string& ctrl_alt_del) {
+void BecomeInert(const std::string& ctrl_alt_del, int heartbeat_s) {
     if (access(kExitrdInert, F_OK) == 0) {
-        const char* argv[] = {kInertProgram, "--ctrl-alt-del", ctrl_alt_del.c_str(), nullptr};
+        std::string beat = std::to_string(heartbeat_s);
+        const char* argv[] = {kInertProgram, "--ctrl-alt-del", ctrl_alt_del.c_str(), "--heartbeat", beat.c_str(),
+                              nullptr};
+        if (heartbeat_s <= 0) argv[3] = nullptr;  // none
         execv(kExitrdInert, const_cast<char* const*>(argv));
         Say(std::string("exec ") + kExitrdInert + ": " + std::strerror(errno) +
             "; the final stage stays PID 1, its files in memory");

@@ -280,6 +280,19 @@ Check VerifySysctls(const Manifest& m) {
     return c;
 }
 
+std::string PanicLine(std::string_view panic, std::string_view on_oops, std::string_view err) {
+    if (!err.empty()) return "unknown (" + std::string(err) + ")";
+    std::string_view digits = panic.starts_with('-') ? panic.substr(1) : panic;
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
+        return "unknown (kernel.panic reads " + QuoteValue(panic) + ")";
+    long n = std::strtol(std::string(panic).c_str(), nullptr, 10);
+    if (n == 0) return "the box stays down after a kernel panic (kernel.panic = 0: no panic-reboot)";
+    std::string settings = "(kernel.panic = " + std::to_string(n) + ", kernel.panic_on_oops = " +
+                           (on_oops.empty() ? std::string("?") : std::string(on_oops)) + ")";
+    if (n < 0) return "reboot at once after a kernel panic " + settings;
+    return "reboot " + std::to_string(n) + " s after a kernel panic " + settings;
+}
+
 std::vector<std::string> ForwardingOff() {
     std::vector<std::string> failed;
     for (const char* k : kForwardingSysctls) {

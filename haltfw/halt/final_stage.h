@@ -81,6 +81,14 @@ Check VerifyLinks(const Manifest& m, int* addresses);
 /// Each sysctl at its value; a wrong one is written, then checked again.
 Check VerifySysctls(const Manifest& m);
 
+/// The report's 'panic:' line (without "panic: ") from the live
+/// kernel.panic and kernel.panic_on_oops as read (`err` when kernel.panic
+/// could not be): what a kernel panic does to the halted box. Pure:
+///   "reboot 10 s after a kernel panic (kernel.panic = 10, kernel.panic_on_oops = 1)"
+///   "reboot at once after a kernel panic (kernel.panic = -1, kernel.panic_on_oops = 0)"
+///   "the box stays down after a kernel panic (kernel.panic = 0: no panic-reboot)"
+std::string PanicLine(std::string_view panic, std::string_view on_oops, std::string_view err = {});
+
 /// The state file's name alone, as cli/haltfw_main.cc still spells it;
 /// new code uses kExitrdWatchState (base/exitrd_layout.h).
 inline constexpr const char* kWatchStateName = kExitrdWatchState + 1;

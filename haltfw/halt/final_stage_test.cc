@@ -94,3 +94,18 @@ TEST_CASE("VmRSS and VmHWM are read from /proc/self/status in KiB") {
     CHECK(StatusKib("VmRSS:\t  12 pages\n", "VmRSS") == -1);
     CHECK(StatusKib("", "VmRSS") == -1);
 }
+
+TEST_CASE("the report's panic line says what a kernel panic does to the halted box") {
+    CHECK(PanicLine("10", "1") == "reboot 10 s after a kernel panic (kernel.panic = 10, kernel.panic_on_oops = 1)");
+    CHECK(PanicLine("3600", "0") ==
+          "reboot 3600 s after a kernel panic (kernel.panic = 3600, kernel.panic_on_oops = 0)");
+    CHECK(PanicLine("-1", "0") ==
+          "reboot at once after a kernel panic (kernel.panic = -1, kernel.panic_on_oops = 0)");
+    CHECK(PanicLine("0", "1") == "the box stays down after a kernel panic (kernel.panic = 0: no panic-reboot)");
+    CHECK(PanicLine("5", "") == "reboot 5 s after a kernel panic (kernel.panic = 5, kernel.panic_on_oops = ?)");
+    CHECK(PanicLine("", "", "read kernel.panic: No such file or directory") ==
+          "unknown (read kernel.panic: No such file or directory)");
+    CHECK(PanicLine("x1", "1") == "unknown (kernel.panic reads 'x1')");
+    CHECK(PanicLine("-", "1") == "unknown (kernel.panic reads '-')");
+    CHECK(PanicLine("99999999999", "1") == "unknown (kernel.panic reads '99999999999')");
+}

@@ -71,6 +71,72 @@ TEST_CASE("haltfw-inert's arguments: errors name the argument and leave Ctrl-Alt
     CHECK_FALSE(Parse({"reboot"}).ok);
 }
 
+TEST_CASE("haltfw-inert's arguments: --heartbeat SECONDS, 1 to 86400, in both forms") {
+    CHECK(Parse({}).args.heartbeat_s == 0);
+    CHECK(Parse({"--heartbeat", "30"}).args.heartbeat_s == 30);
+    CHECK(Parse({"--heartbeat=86400"}).args.heartbeat_s == 86400);
+    Parsed both = Parse({"--ctrl-alt-del", "reboot", "--heartbeat", "1"});
+    CHECK(both.ok);
+    CHECK(both.args.ctrl_alt_del == CtrlAltDelAction::kReboot);
+    CHECK(both.args.heartbeat_s == 1);
+    struct Case {
+        std::vector<const char*> argv;
+        const char* err;
+        int bad;
+    };
+    const Case cases[] = {
+        {{"--ctrl-alt-del", "reboot", "--heartbeat"}, "missing value for --heartbeat", 3},
+        {{"--heartbeat", "0"}, "bad value for --heartbeat (seconds, 1 to 86400)", 2},
+        {{"--heartbeat=86401"}, "bad value for --heartbeat (seconds, 1 to 86400)", 1},
+        {{"--heartbeat", "30s"}, "bad value for --heartbeat (seconds, 1 to 86400)", 2},
+        {{"--heartbeat", "-5"}, "bad value for --heartbeat (seconds, 1 to 86400)", 2},
+        {{"--heartbeat", ""}, "bad value for --heartbeat (seconds, 1 to 86400)", 2},
+        {{"--heartbeat", "99999999999999999999"}, "bad value for --heartbeat (seconds, 1 to 86400)", 2},
+        {{"--heartbeats", "5"}, "unknown option", 1},
+    };
+    for (const Case& c : cases) {
+        INFO(c.err);
+        Parsed p = Parse(c.argv);
+        CHECK_FALSE(p.ok);
+        CHECK(p.err == c.err);
+        CHECK(p.bad == c.bad);
+        CHECK(p.args.heartbeat_s == 0);
+        CHECK(p.args.ctrl_alt_del == CtrlAltDelAction::kIgnore);
+    }
+}
+
+TEST_CASE("the ALIVE line: every field, the load in hundredths, unknowns as -1") {
+    AliveFigures a;
+    a.up_s = 3605;
+    a.load1 = (1 << 16) + (1 << 16) * 5 / 100;  // 1.05
+    a.load_known = true;
+    a.mem_avail_kib = 871524;
+    a.mem_free_kib = 850112;
+    a.conntrack = 12;
+    a.rss_kib = 712;
+    char buf[256];
+    size_t n = FormatAliveLine(a, buf, sizeof buf);
+    CHECK(std::string(buf, n) ==
+          "HALTFW: ALIVE up=3605 load1=1.05 mem_avail_kib=871524 mem_free_kib=850112 conntrack=12 rss_kib=712\n");
+    a.load1 = 0;
+    FormatAliveLine(a, buf, sizeof buf);
+    CHECK(std::string(buf).find(" load1=0.00 ") != std::string::npos);
+    a.load1 = (12 << 16) + (1 << 16) / 2;  // 12.50
+    FormatAliveLine(a, buf, sizeof buf);
+    CHECK(std::string(buf).find(" load1=12.50 ") != std::string::npos);
+    a.load1 = (1 << 16) * 999 / 1000;  // 0.999: 1.00
+    FormatAliveLine(a, buf, sizeof buf);
+    CHECK(std::string(buf).find(" load1=1.00 ") != std::string::npos);
+    AliveFigures unknown;
+    n = FormatAliveLine(unknown, buf, sizeof buf);
+    CHECK(std::string(buf, n) ==
+          "HALTFW: ALIVE up=-1 load1=-1 mem_avail_kib=-1 mem_free_kib=-1 conntrack=-1 rss_kib=-1\n");
+    char small[10];
+    n = FormatAliveLine(a, small, sizeof small);
+    CHECK(n == 9);
+    CHECK(std::string(small) == "HALTFW: A");
+}
+
 TEST_CASE("the INERT line: every field, unknowns as -1, and verify-console's parser reads it back") {
     InertFigures f;
     f.rss_kib = 704;

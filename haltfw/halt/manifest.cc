@@ -235,6 +235,8 @@ private:
         else if (k == "ctrl-alt-del" && n == 2) m->ctrl_alt_del = w[1];
         else if (k == "sysrq" && n == 2) {
             if (!Number(w[1], &m->sysrq)) return "bad sysrq";
+        } else if (k == "heartbeat" && n == 2) {
+            if (!Number(w[1], &m->heartbeat_s) || m->heartbeat_s < 1) return "bad heartbeat";
         } else if (k == "link" && n == 3) {
             m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
         } else if (k == "address" && n == 3) {
@@ -342,6 +344,7 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
                std::to_string(m.armed_at.generation) + "\n";
     buf += "ctrl-alt-del " + m.ctrl_alt_del + "\n";
     buf += "sysrq " + std::to_string(m.sysrq) + "\n";
+    if (m.heartbeat_s > 0) buf += "heartbeat " + std::to_string(m.heartbeat_s) + "\n";
     for (const ManifestLink& l : m.links) {
         buf += "link " + l.role + " " + l.name + "\n";
         for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";

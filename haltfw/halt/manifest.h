@@ -10,6 +10,7 @@
 //   generation <boot id> <netns cookie> <ruleset generation id>
 //   ctrl-alt-del ignore|reboot|poweroff
 //   sysrq <n>
+//   heartbeat <seconds>          (only when [halt] heartbeat is set)
 //   link <role> <kernel name>
 //   address <kernel name> <prefix>
 //   sysctl <key> <value hex>
@@ -51,6 +52,8 @@ struct Manifest {
     RulesetStamp armed_at;
     std::string ctrl_alt_del = "ignore";
     int sysrq = 0;
+    /// Seconds between haltfw-inert's ALIVE lines; 0: none ([halt] heartbeat).
+    int heartbeat_s = 0;
     std::vector<ManifestLink> links;
     /// Sysctls the halted box must keep (forwarding and friends).
     std::vector<std::pair<std::string, std::string>> sysctls;

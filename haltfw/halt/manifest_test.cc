@@ -97,6 +97,33 @@ TEST_CASE("a manifest records where and when arm read its ruleset; a bad stamp i
     }
 }
 
+TEST_CASE("a manifest carries [halt] heartbeat when set, and the panic settings among its sysctls") {
+    Manifest in = Sample();
+    in.heartbeat_s = 300;
+    in.sysctls.push_back({"kernel.panic", "10"});
+    in.sysctls.push_back({"kernel.panic_on_oops", "1"});
+    std::string text = SerializeManifest(in);
+    CHECK(text.find("\nsysrq 16\nheartbeat 300\nlink ") != std::string::npos);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    CHECK(out.heartbeat_s == 300);
+    CHECK(out.sysctls == in.sysctls);
+    CHECK(SerializeManifest(out) == text);
+    // Off: no line, and none read back.
+    REQUIRE(ParseManifest(SerializeManifest(Sample()), &out, &err));
+    CHECK(out.heartbeat_s == 0);
+    CHECK(SerializeManifest(Sample()).find("heartbeat") == std::string::npos);
+    for (const char* bad : {"heartbeat 0", "heartbeat -5", "heartbeat 5s", "heartbeat x"}) {
+        INFO(bad);
+        std::string body = "haltfw-manifest 1\nversion 0.1.0\ndigest " + std::string(64, 'b') + "\n" + bad + "\n";
+        Sha256 h;
+        h.Update(body);
+        CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &out, &err));
+        CHECK(err == "manifest: line 4: bad heartbeat");
+    }
+}
+
 TEST_CASE("a corrupted, truncated or foreign manifest is refused") {
     std::string text = SerializeManifest(Sample());
     Manifest m;
@@ -134,7 +161,10 @@ TEST_CASE("a sealed manifest with a sysctl outside net.*, or one that is a path,
         {"net.//.kernel.hostname",
          "manifest: line 11: sysctl key 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a "
          "'.' in an interface name)"},
-        {"kernel.modprobe", "manifest: line 11: sysctl key 'kernel.modprobe': only keys under net.* can be set"},
+        {"kernel.modprobe",
+         "manifest: line 11: sysctl key 'kernel.modprobe': under kernel.* only the panic settings can be set "
+         "(kernel.panic, kernel.panic_on_oops, kernel.panic_on_warn, kernel.unknown_nmi_panic, "
+         "kernel.panic_on_unrecovered_nmi, kernel.panic_on_io_nmi, kernel.softlockup_panic, kernel.hung_task_panic)"},
         {"net..ipv4", "manifest: line 11: sysctl key 'net..ipv4': empty component"},
     };
     for (const auto& [key, want] : bad) {

@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::string_view kBegin = "report begin";
 constexpr std::string_view kInert = "INERT ";
+constexpr std::string_view kAlive = "ALIVE ";
 
 std::string_view StripCr(std::string_view s) {
     while (!s.empty() && (s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
@@ -84,6 +85,11 @@ ConsoleReport ParseConsole(std::string_view log) {
             if (!r.machine_line.empty() && r.inert_line.empty() && body.substr(0, kInert.size()) == kInert) {
                 r.inert_line = std::string(body);
                 r.inert_fields = Fields(body);
+            }
+            // Its heartbeat, as many as came.
+            if (!r.machine_line.empty() && body.substr(0, kAlive.size()) == kAlive) {
+                ++r.alive_count;
+                r.last_alive = std::string(body);
             }
             continue;
         }

@@ -18,6 +18,11 @@
 // of its own, not part of the report's count:
 //
 //   HALTFW: INERT rss_kib=700 rss_anon_kib=48 ... freed_kib=2790 ...
+//
+// and, with [halt] heartbeat, one more at each interval for as long as the
+// box stays halted, none of them part of the report either:
+//
+//   HALTFW: ALIVE up=3605 load1=0.00 mem_avail_kib=871524 ... conntrack=12 ...
 // Pure code.
 #pragma once
 
@@ -67,6 +72,11 @@ struct ConsoleReport {
     std::vector<std::pair<std::string, std::string>> inert_fields;
 
     std::string InertField(const std::string& key) const;
+
+    /// haltfw-inert's heartbeat after the machine line: how many ALIVE
+    /// lines came, and the last, without the prefix ("ALIVE up=...").
+    int alive_count = 0;
+    std::string last_alive;
 };
 
 /// Finds the last report in a serial log (CR/LF line ends, kernel messages

@@ -257,3 +257,41 @@ TEST_CASE("a report's lists read 'a, b, c'") {
     CHECK(JoinList({"/oldroot"}) == "/oldroot");
     CHECK(JoinList({"812 (evil)", "813 (worse)", "814"}) == "812 (evil), 813 (worse), 814");
 }
+
+TEST_CASE("verify-console: ALIVE lines after the report are counted and do not change the verdict") {
+    HaltReport r = Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)",
+                         {"panic: reboot 5 s after a kernel panic (kernel.panic = 5, kernel.panic_on_oops = 1)"});
+    const std::string inert =
+        "HALTFW: INERT rss_kib=708 rss_anon_kib=56 rss_file_kib=652 vm_rss_kib=4 vm_hwm_kib=4 mem_used_kib=113476 "
+        "removed=19 remove_failed=0 freed_kib=2992 left_kib=664 ctrl_alt_del=ignore\r\n";
+    const std::string alive1 =
+        "HALTFW: ALIVE up=61 load1=0.08 mem_avail_kib=871524 mem_free_kib=850000 conntrack=3 rss_kib=708\r\n";
+    const std::string alive2 =
+        "HALTFW: ALIVE up=66 load1=0.07 mem_avail_kib=871500 mem_free_kib=849990 conntrack=-1 rss_kib=712\r\n";
+    ConsoleReport c = ParseConsole(FormatReport(r) + inert + alive1 + "[   63.2] nft drop: IN=eth0\r\n" + alive2);
+    CHECK(c.verdict == ConsoleVerdict::kOk);
+    CHECK(WhyNotProven(c, kArmed) == "");
+    CHECK(c.lines.size() == r.lines.size() + 2);  // begin and machine line; no ALIVE line among them
+    CHECK(c.InertField("rss_kib") == "708");
+    CHECK(c.alive_count == 2);
+    CHECK(c.last_alive == "ALIVE up=66 load1=0.07 mem_avail_kib=871500 mem_free_kib=849990 conntrack=-1 rss_kib=712");
+    // None before a report counts, and a new report starts the count again.
+    CHECK(ParseConsole(alive1 + FormatReport(r)).alive_count == 0);
+    ConsoleReport again = ParseConsole(FormatReport(r) + inert + alive1 + alive2 + FormatReport(r) + inert + alive1);
+    CHECK(again.alive_count == 1);
+    CHECK(again.verdict == ConsoleVerdict::kOk);
+    // An ALIVE line cut into a report (its machine line lost) leaves it truncated.
+    std::string cut = FormatReport(r);
+    cut.insert(cut.find("HALTFW: HALTED-OK"), alive1);
+    CHECK(ParseConsole(cut).verdict == ConsoleVerdict::kTruncated);
+}
+
+TEST_CASE("verify-console's judge: each 'panic:' line the final stage writes is a clean body line") {
+    for (const char* panic :
+         {"panic: reboot 10 s after a kernel panic (kernel.panic = 10, kernel.panic_on_oops = 1)",
+          "panic: reboot at once after a kernel panic (kernel.panic = -1, kernel.panic_on_oops = 0)",
+          "panic: the box stays down after a kernel panic (kernel.panic = 0: no panic-reboot)"}) {
+        INFO(panic);
+        CHECK(Why(Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)", {panic}), kArmed) == "");
+    }
+}

@@ -10,11 +10,13 @@
 //      tmpfs holds its files in RAM: 2.8 MiB, plus 12 MB of manifest at
 //      100,000 set elements
 //   3. measure itself (/proc/self/smaps_rollup and status) and what the removal freed
-//      (statfs of / before and after), take /proc off, and print one line,
+//      (statfs of / before and after); with --heartbeat, open the few /proc
+//      files its ALIVE lines read; take /proc off, and print one line,
 //      HALTFW: INERT ..., after the report
 //   4. sigwaitinfo for ever: SIGCHLD reaps, SIGINT (Ctrl-Alt-Del) reboots,
 //      powers off or is ignored as --ctrl-alt-del says, every other
-//      signal is ignored.
+//      signal is ignored; with --heartbeat N, every N seconds one line,
+//      HALTFW: ALIVE up=... (sigtimedwait until the next beat is due).
 // Static (glibc's libc.a), no libstdc++, no heap of its own: small, and it
 // maps nothing but itself, so its resident set is its own few pages.
 //
@@ -30,7 +32,9 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysinfo.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -47,11 +51,12 @@ using namespace haltfw;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore]\n"
+    "usage: haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore] [--heartbeat SECONDS]\n"
     "PID 1 of the halted firewall, exec'd by haltfw-final (the final stage) in the exitrd:\n"
     "removes every file of its tmpfs root, prints 'HALTFW: INERT ...' (its resident set, what\n"
     "the removal freed) and then waits for signals for ever: SIGCHLD reaps, SIGINT (Ctrl-Alt-Del)\n"
-    "reboots, powers off or is ignored (the default), anything else is ignored.\n"
+    "reboots, powers off or is ignored (the default), anything else is ignored. With\n"
+    "--heartbeat, every SECONDS (1 to 86400) one line 'HALTFW: ALIVE up=...' on the console.\n"
     "Refuses to run unless it is PID 1.\n";
 
 void Put(int fd, const char* s) {
@@ -106,6 +111,10 @@ void RemoveUnder(int dirfd, Removal* r, int depth) {
 
 long UsedKib(const struct statfs& s) { return static_cast<long>((s.f_blocks - s.f_bfree) * s.f_bsize / 1024); }
 
+// Where Measure and each heartbeat read their /proc files: one buffer, so
+// the heartbeat dirties no page of its own.
+char g_scratch[4096];
+
 // The whole text of a small file (/proc/self/status, /proc/meminfo) into
 // `buf`; "" if it cannot be read.
 const char* ReadSmall(const char* path, char* buf, size_t size) {
@@ -145,15 +154,14 @@ void RemoveExitrd(InertFigures* f) {
 }
 
 // Its own footprint, read from /proc (the final stage leaves it mounted;
-// mounted here if not), then /proc is taken off: nothing but the exitrd
-// stays mounted.
+// mounted here if not; ProcOff takes it off).
 void Measure(InertFigures* f) {
     if (access("/proc/self/status", R_OK) != 0) {
         // Without it the figures read -1, which says enough.
         (void)mkdir(kExitrdProc, 0555);
         (void)mount("proc", kExitrdProc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
     }
-    static char buf[4096];
+    char(&buf)[sizeof g_scratch] = g_scratch;
     // The resident set by a walk of the page tables: exact. The status
     // counters lag on Linux 6.1 (Debian 12): each thread caches its RSS
     // changes until 64 page faults have passed, and with fault-around this
@@ -168,17 +176,103 @@ void Measure(InertFigures* f) {
     const char* meminfo = ReadSmall("/proc/meminfo", buf, sizeof buf);
     long total = StatusKib(meminfo, "MemTotal"), avail = StatusKib(meminfo, "MemAvailable");
     if (total >= 0 && avail >= 0) f->mem_used_kib = total - avail;
+}
+
+// What the heartbeat reads besides sysinfo(2): three /proc files, opened
+// while /proc is still mounted; -1 for one that is not there (no conntrack
+// module: nothing can load one any more, so the count stays unknown).
+struct Pulse {
+    int meminfo = -1;
+    int conntrack = -1;
+    int rollup = -1;
+};
+
+// Opened before ProcOff: a mount taken off with MNT_DETACH leaves every
+// path at once but lives on while a file of it is open, so nothing stays
+// mounted where anyone could reach it (there is no one), and these files
+// go on showing the kernel's live figures to a read from offset 0.
+void OpenPulse(Pulse* p) {
+    p->meminfo = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    p->conntrack = open("/proc/sys/net/netfilter/nf_conntrack_count", O_RDONLY | O_CLOEXEC);
+    p->rollup = open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC);
+}
+
+// /proc off: nothing but the exitrd stays mounted.
+void ProcOff() {
     // Either fails only if /proc was never mounted (the figures say so).
     (void)umount2(kExitrdProc, MNT_DETACH);
     (void)rmdir(kExitrdProc);  // the exitrd's last directory but /
 }
 
+// The whole of a /proc file held open, read again from its start; "" if it
+// cannot be.
+const char* Reread(int fd, char* buf, size_t size) {
+    buf[0] = '\0';
+    if (fd < 0) return buf;
+    ssize_t n = pread(fd, buf, size - 1, 0);
+    buf[n > 0 ? n : 0] = '\0';
+    return buf;
+}
+
+// One ALIVE line on the console.
+void Beat(const Pulse& p) {
+    AliveFigures a;
+    struct sysinfo si {};
+    if (sysinfo(&si) == 0) {
+        a.up_s = si.uptime;
+        a.load1 = si.loads[0];
+        a.load_known = true;
+        a.mem_free_kib = static_cast<long>(si.freeram * si.mem_unit / 1024);
+    }
+    char(&buf)[sizeof g_scratch] = g_scratch;
+    a.mem_avail_kib = StatusKib(Reread(p.meminfo, buf, sizeof buf), "MemAvailable");
+    a.rss_kib = StatusKib(Reread(p.rollup, buf, sizeof buf), "Rss");
+    const char* count = Reread(p.conntrack, buf, sizeof buf);
+    if (*count >= '0' && *count <= '9') {
+        a.conntrack = 0;
+        for (int i = 0; i < 18 && *count >= '0' && *count <= '9'; ++i, ++count)
+            a.conntrack = a.conntrack * 10 + (*count - '0');
+    }
+    char line[256];
+    FormatAliveLine(a, line, sizeof line);
+    Put(1, line);
+}
+
+// The time left until `due` on CLOCK_BOOTTIME (sysinfo's uptime clock), or
+// zero if it has come.
+timespec Until(const timespec& due) {
+    timespec now {};
+    (void)clock_gettime(CLOCK_BOOTTIME, &now);  // a valid clock and pointer: cannot fail
+    long long ns = (due.tv_sec - now.tv_sec) * 1000000000LL + (due.tv_nsec - now.tv_nsec);
+    if (ns <= 0) return {0, 0};
+    return {static_cast<time_t>(ns / 1000000000LL), static_cast<long>(ns % 1000000000LL)};
+}
+
 // For ever: the halted state is this loop, and every signal is blocked
-// (main's first step), so each one waits here to be taken.
-[[noreturn]] void WaitForever(const sigset_t& all, CtrlAltDelAction cad) {
+// (main's first step), so each one waits here to be taken. With a
+// heartbeat the wait ends when the next beat is due; beats are kept on a
+// schedule of their own, so that signals do not make them drift, and one
+// that came late (the machine stopped: a paused VM) starts the schedule
+// again rather than printing the missed ones at once.
+[[noreturn]] void WaitForever(const sigset_t& all, CtrlAltDelAction cad, int heartbeat_s, const Pulse& pulse) {
+    timespec due {};
+    (void)clock_gettime(CLOCK_BOOTTIME, &due);
+    due.tv_sec += heartbeat_s;
     for (;;) {
         siginfo_t si;
-        int sig = sigwaitinfo(&all, &si);
+        int sig = -1;
+        if (heartbeat_s <= 0) {
+            sig = sigwaitinfo(&all, &si);
+        } else if (timespec left = Until(due); left.tv_sec > 0 || left.tv_nsec > 0) {
+            sig = sigtimedwait(&all, &si, &left);  // -1 (EAGAIN) when the time is up
+        } else {
+            Beat(pulse);
+            due.tv_sec += heartbeat_s;
+            if (timespec again = Until(due); again.tv_sec == 0 && again.tv_nsec == 0) {
+                (void)clock_gettime(CLOCK_BOOTTIME, &due);
+                due.tv_sec += heartbeat_s;
+            }
+        }
         if (sig == SIGCHLD) {
             while (waitpid(-1, nullptr, WNOHANG) > 0) {
             }
@@ -221,14 +315,17 @@ int main(int argc, char** argv) {
         return 2;
     }
     // From here on nothing may end the program: a bad argument is said
-    // and Ctrl-Alt-Del ignored.
-    if (!ok) Say("'", argv[bad], "': ", err, "; Ctrl-Alt-Del ignored");
+    // and Ctrl-Alt-Del ignored, with no heartbeat.
+    if (!ok) Say("'", argv[bad], "': ", err, "; Ctrl-Alt-Del ignored, no heartbeat");
     InertFigures f;
     f.ctrl_alt_del = args.ctrl_alt_del;
     RemoveExitrd(&f);
     Measure(&f);
+    Pulse pulse;
+    if (args.heartbeat_s > 0) OpenPulse(&pulse);
+    ProcOff();
     char line[512];
     FormatInertLine(f, line, sizeof line);
     Put(1, line);
-    WaitForever(all, args.ctrl_alt_del);
+    WaitForever(all, args.ctrl_alt_del, args.heartbeat_s, pulse);
 }

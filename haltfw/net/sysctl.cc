@@ -67,8 +67,19 @@ Number ParseNumber(std::string_view w, bool* neg, uint64_t* v) {
 }  // namespace
 
 bool CheckSysctlKey(std::string_view key, std::string* why) {
+    // kernel.*: an exact name or nothing, so that no key reaches another
+    // file under /proc/sys/kernel (kernel.modprobe, kernel.core_pattern).
+    if (key.starts_with("kernel.")) {
+        std::string names;
+        for (const char* k : kPanicSysctls) {
+            if (key == k) return true;
+            names += (names.empty() ? "" : ", ") + std::string(k);
+        }
+        *why = "under kernel.* only the panic settings can be set (" + names + ")";
+        return false;
+    }
     if (!key.starts_with("net.")) {
-        *why = "only keys under net.* can be set";
+        *why = "only keys under net.* (and the kernel.* panic settings) can be set";
         return false;
     }
     size_t start = 0;

@@ -27,12 +27,24 @@ inline constexpr size_t kSysctlValueMax = 4095;
 /// final stage and the watcher turn off to fail closed.
 inline constexpr const char* kForwardingSysctls[2] = {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"};
 
-/// True when `key` is a sysctl haltfw may touch: "net." and then
-/// dot-separated non-empty components of letters, digits, '_', '-', '@',
-/// '+' and '/' (sysctl(8)'s stand-in for a '.' in an interface name), none
-/// of which reads "." or ".." once '/' is turned back into '.'. Otherwise
-/// false with *why, e.g. "empty component",
-/// "only keys under net.* can be set". Pure.
+/// The keys outside net.* that haltfw may set, each by its exact name: what
+/// the kernel does on a panic, and what makes it panic ([halt] panic-reboot
+/// sets the first two). Once halted a panic is the one event that can still
+/// end the firewall, and whether it reboots (into the halted firewall again,
+/// on an appliance) is the operator's call. None of them starts a process
+/// or reaches a file.
+inline constexpr const char* kPanicSysctls[] = {
+    "kernel.panic",           "kernel.panic_on_oops",           "kernel.panic_on_warn",
+    "kernel.unknown_nmi_panic", "kernel.panic_on_unrecovered_nmi", "kernel.panic_on_io_nmi",
+    "kernel.softlockup_panic", "kernel.hung_task_panic",
+};
+
+/// True when `key` is a sysctl haltfw may touch: one of kPanicSysctls, or
+/// "net." and then dot-separated non-empty components of letters, digits,
+/// '_', '-', '@', '+' and '/' (sysctl(8)'s stand-in for a '.' in an
+/// interface name), none of which reads "." or ".." once '/' is turned back
+/// into '.'. Otherwise false with *why, e.g. "empty component",
+/// "only keys under net.* (and the kernel.* panic settings) can be set". Pure.
 bool CheckSysctlKey(std::string_view key, std::string* why);
 
 /// True when `value` may be written: non-empty, at most kSysctlValueMax

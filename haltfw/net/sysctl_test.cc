@@ -10,6 +10,12 @@ using namespace haltfw;
 
 namespace {
 
+// Why a kernel.* key that is not a panic setting is refused.
+constexpr const char* kKernelWhy =
+    "under kernel.* only the panic settings can be set (kernel.panic, kernel.panic_on_oops, kernel.panic_on_warn, "
+    "kernel.unknown_nmi_panic, kernel.panic_on_unrecovered_nmi, kernel.panic_on_io_nmi, kernel.softlockup_panic, "
+    "kernel.hung_task_panic)";
+
 std::string KeyWhy(const std::string& key) {
     std::string why;
     return CheckSysctlKey(key, &why) ? "" : why;
@@ -44,12 +50,16 @@ TEST_CASE("sysctl keys that are paths, or outside net.*, are refused with the re
         {"net.ipv4.a\x1b[2Jb",
          "character '\\x1b' is not allowed (letters, digits, '_', '-', '@', '+', and '/' for a '.' in an interface "
          "name)"},
-        {"kernel.hostname", "only keys under net.* can be set"},
-        {"net", "only keys under net.* can be set"},
-        {"/proc/sys/net/ipv4/ip_forward", "only keys under net.* can be set"},
-        {".net.ipv4.ip_forward", "only keys under net.* can be set"},
-        {"netfilter.x", "only keys under net.* can be set"},
-        {"", "only keys under net.* can be set"},
+        {"kernel.hostname", kKernelWhy},
+        {"kernel.modprobe", kKernelWhy},
+        {"kernel.panic.x", kKernelWhy},
+        {"kernel.panic_", kKernelWhy},
+        {"kernel.", kKernelWhy},
+        {"net", "only keys under net.* (and the kernel.* panic settings) can be set"},
+        {"/proc/sys/net/ipv4/ip_forward", "only keys under net.* (and the kernel.* panic settings) can be set"},
+        {".net.ipv4.ip_forward", "only keys under net.* (and the kernel.* panic settings) can be set"},
+        {"netfilter.x", "only keys under net.* (and the kernel.* panic settings) can be set"},
+        {"", "only keys under net.* (and the kernel.* panic settings) can be set"},
     };
     for (const auto& [key, why] : cases) {
         INFO(key);
@@ -61,7 +71,8 @@ TEST_CASE("sysctl keys as the kernel and sysctl(8) name them pass") {
     for (const char* key :
          {"net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding", "net.ipv6.conf.eth0/100.accept_ra",
           "net.ipv4.conf.br-lan.rp_filter", "net.ipv4.conf.wg_0.forwarding", "net.ipv6.conf.veth@x+y.autoconf",
-          "net.ipv4.conf.eth0/.rp_filter", "net.ipv4.conf.///.rp_filter", "net.core.somaxconn"}) {
+          "net.ipv4.conf.eth0/.rp_filter", "net.ipv4.conf.///.rp_filter", "net.core.somaxconn", "kernel.panic",
+          "kernel.panic_on_oops", "kernel.unknown_nmi_panic", "kernel.hung_task_panic"}) {
         INFO(key);
         CHECK(KeyWhy(key).empty());
     }
@@ -79,7 +90,7 @@ TEST_CASE("ReadSysctl and WriteSysctl refuse a bad key before any system call") 
           "write 'net.//.kernel.hostname': refused: component '//' would be '..' (a '/' stands for a '.' in an "
           "interface name)");
     CHECK_FALSE(ReadSysctl("kernel.modprobe", &v, &err));
-    CHECK(err == "read 'kernel.modprobe': refused: only keys under net.* can be set");
+    CHECK(err == std::string("read 'kernel.modprobe': refused: ") + kKernelWhy);
 }
 
 TEST_CASE("sysctl values are compared and written in the kernel's form") {

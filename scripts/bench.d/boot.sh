@@ -32,8 +32,12 @@ hfw_image
 mkdir -p "$base_out"
 maintenance_disk="$base_out/maintenance.img"
 cp --sparse=always "$HFW_IMAGE/disk.img" "$maintenance_disk"
-printf 'default haltfw-maintenance.conf\ntimeout 3\nconsole-mode keep\n' >"$base_out/loader.conf"
-MTOOLS_SKIP_CHECK=1 mcopy -o -i "$(hfw_disk_esp "$maintenance_disk")" "$base_out/loader.conf" ::/loader/loader.conf ||
+esp=$(hfw_disk_esp "$maintenance_disk")
+MTOOLS_SKIP_CHECK=1 mcopy -n -i "$esp" ::/loader/loader.conf "$base_out/loader.conf" ||
+    hfw_fail "mcopy could not read the disk's loader.conf"
+grep -q '^default haltfw.conf$' "$base_out/loader.conf" || hfw_fail "loader.conf's default is not haltfw.conf"
+sed -i 's|^default haltfw.conf$|default haltfw-maintenance.conf|' "$base_out/loader.conf"
+MTOOLS_SKIP_CHECK=1 mcopy -o -i "$esp" "$base_out/loader.conf" ::/loader/loader.conf ||
     hfw_fail "mcopy could not write the maintenance copy's loader.conf"
 
 # one_boot KIND ROUND : boots KIND (halted or maintenance) once and appends

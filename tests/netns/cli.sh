@@ -14,7 +14,7 @@ n=$(wc -l <"$WORK/haltfw.conf")
 digest=$("$HALTFW" digest)
 for verb in check apply status; do
     run_haltfw 2 --config "$WORK/haltfw.conf" "$verb"
-    expect_contains "$verb: unknown key" "$OUT" "$WORK/haltfw.conf:$((n - 3)): sysctl 'colour': only keys under net.* can be set"
+    expect_contains "$verb: unknown key" "$OUT" "$WORK/haltfw.conf:$((n - 3)): sysctl 'colour': only keys under net.* (and the kernel.* panic settings) can be set"
     expect_contains "$verb: duplicate device" "$OUT" "$WORK/haltfw.conf:$((n - 2)): interface 'dmz': device 'wan0' is already used by interface 'wan'"
     expect_contains "$verb: overlap" "$OUT" "$WORK/haltfw.conf:$n: interface 'dmz': address '198.51.100.9/24' overlaps '198.51.100.1/24' of interface 'wan'"
     expect_contains "$verb: summary" "$OUT" "haltfw: 3 errors in $WORK/haltfw.conf; nothing changed"

@@ -58,14 +58,16 @@ expect_eq "not PID 1: exit" "$rc" 2
 expect_eq "not PID 1: output" "$out" "haltfw-inert: refusing to run: not PID 1 (the final stage execs it in the exitrd)"
 expect_eq "not PID 1: the files" "$(entries)" "$before"
 
-# start_inert CAD : runs haltfw-inert as PID 1 of a new PID namespace,
-# chrooted into ROOT with its own /proc there; sets RUNNER (unshare's pid),
-# P (haltfw-inert's pid here) and CONSOLE.
+# start_inert CAD [ARG...] : runs haltfw-inert as PID 1 of a new PID
+# namespace, chrooted into ROOT with its own /proc there, with
+# --ctrl-alt-del CAD and ARGs; sets RUNNER (unshare's pid), P (haltfw-inert's
+# pid here) and CONSOLE.
 start_inert() {
     CONSOLE=$WORK/console-$1
-    # shellcheck disable=SC2016 # $1 is the inner shell's
-    unshare --pid --fork --mount sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" /haltfw-inert --ctrl-alt-del "$2"' \
-        sh "$ROOT" "$1" >"$CONSOLE" 2>&1 &
+    # shellcheck disable=SC2016 # $1... are the inner shell's
+    unshare --pid --fork --mount \
+        sh -c 'r=$1; shift; mount -t proc proc "$r/proc" && exec chroot "$r" /haltfw-inert --ctrl-alt-del "$@"' \
+        sh "$ROOT" "$@" >"$CONSOLE" 2>&1 &
     RUNNER=$!
     P=
     for ((i = 0; i < 100; i++)); do
@@ -144,6 +146,36 @@ start_inert ignore
 expect_contains "no manifest: console" "$(cat "$CONSOLE")" "haltfw-inert: no /haltfw.manifest in the root (not haltfw's exitrd): nothing removed"
 expect_eq "no manifest: the files" "$(entries | grep -vxF "$ROOT/proc")" "$(grep -vxF "$ROOT/proc" <<<"$before")"
 stop_inert
+
+# --heartbeat 1: an ALIVE line a second, on a schedule of its own (signals
+# do not hurry it), read with /proc taken off through the files it opened
+# before: uptime, load, memory, its own resident set, and the conntrack
+# count where this network namespace has conntrack (-1 where not).
+fill_root
+start_inert ignore --heartbeat 1
+for ((i = 0; i < 6; i++)); do kill -s USR1 "$P"; sleep 0.5; done
+cp "$CONSOLE" "$WORK/beats"  # as it was before the stop (unshare has its say then)
+stop_inert
+CONSOLE=$WORK/beats
+grep '^HALTFW: ALIVE ' "$CONSOLE" | head -n 3
+beats=$(grep -c '^HALTFW: ALIVE ' "$CONSOLE" || true)
+((beats >= 2 && beats <= 4)) || fail "$beats ALIVE lines in about 3 s at --heartbeat 1: $(cat "$CONSOLE")"
+expect_eq "heartbeat: nothing but the INERT and ALIVE lines" "$(grep -v '^HALTFW: \(INERT\|ALIVE\) ' "$CONSOLE")" ""
+ups=$(sed -n 's/^HALTFW: ALIVE up=\([0-9]*\) .*/\1/p' "$CONSOLE")
+first=$(head -n 1 <<<"$ups") last=$(tail -n 1 <<<"$ups")
+(((last - first) >= beats - 2 && (last - first) <= beats)) ||
+    fail "ALIVE uptimes $(tr '\n' ' ' <<<"$ups")for $beats beats a second apart"
+alive=$(grep '^HALTFW: ALIVE ' "$CONSOLE" | tail -n 1)
+shape='^HALTFW: ALIVE up=[0-9]+ load1=[0-9]+\.[0-9][0-9] mem_avail_kib=[1-9][0-9]* mem_free_kib=[1-9][0-9]*'
+shape+=' conntrack=(-1|[0-9]+) rss_kib=[1-9][0-9]*$'
+[[ $alive =~ $shape ]] ||
+    fail "the ALIVE line: '$alive'"
+if [[ -e /proc/sys/net/netfilter/nf_conntrack_count ]]; then want='conntrack=[0-9]+'; else want='conntrack=-1'; fi
+[[ $alive =~ \ $want\  ]] || fail "the ALIVE line's conntrack field, expected $want: '$alive'"
+beat_rss=$(sed 's/.* rss_kib=//' <<<"$alive")
+# Its own resident set after beats, against the first run's INERT line ($rss).
+((beat_rss <= rss + 64)) || fail "resident set $beat_rss KiB after the heartbeats, $rss KiB at the INERT line"
+echo "heartbeat: $beats beats; $alive"
 
 # Ctrl-Alt-Del configured: SIGINT reboots or powers off, which for a PID
 # namespace's init ends the namespace, as if killed by SIGHUP or SIGINT.

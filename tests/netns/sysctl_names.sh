@@ -19,7 +19,7 @@ line=$(grep -n '^net\.//' "$WORK/bad.conf" | cut -d: -f1)
 for verb in check apply; do
     run_haltfw 2 --config "$WORK/bad.conf" "$verb"
     expect_contains "$verb: traversal" "$OUT" "$WORK/bad.conf:$line: sysctl 'net.//.kernel.hostname': component '//' would be '..' (a '/' stands for a '.' in an interface name)"
-    expect_contains "$verb: outside net" "$OUT" "$WORK/bad.conf:$((line + 1)): sysctl 'kernel.modprobe': only keys under net.* can be set"
+    expect_contains "$verb: outside net" "$OUT" "$WORK/bad.conf:$((line + 1)): sysctl 'kernel.modprobe': under kernel.* only the panic settings can be set (kernel.panic, "
 done
 expect_eq "hostname untouched" "$(cat /proc/sys/kernel/hostname)" "$hostname_before"
 

@@ -3,8 +3,7 @@
 # defaults to it (systemd-boot's loader.conf on the HALTFW partition, edited
 # with mtools), the box boots under UEFI without arming or halting, prints
 # the network cards, 'haltfw check' and 'haltfw show-ruleset' for the config
-# on HALTFW on the console, and stays up at haltfw-maintenance.target; it
-# configures nothing, so nothing goes through it.
+# on HALTFW on the console, and stays up at haltfw-maintenance.target.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -38,8 +37,5 @@ for ere in 'Arm the halted firewall' 'haltfw\.target' 'HALTFW: report begin'; do
         hfw_fail "the maintenance boot armed or halted (the serial console shows a line matching '$ere')"
     fi
 done
-if hfw_lan ping -n -c 2 -i 0.5 -W 1 203.0.113.1 >"$HFW_OUT/ping.txt" 2>&1; then
-    hfw_fail "the LAN host reached 203.0.113.1 through the maintenance boot, which configures nothing"
-fi
 hfw_disk_read_only
 hfw_pass

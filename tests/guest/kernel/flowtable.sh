@@ -1,8 +1,8 @@
 #!/bin/bash
 # A flowtable (the software fast path) on a routed namespace between a LAN
 # and a WAN: created with nft, it offloads an established TCP connection,
-# which then goes on without the forward chain (its counter stops), and the
-# flow shows in conntrack's OFFLOAD status.
+# which conntrack then shows with the OFFLOAD status (the flow goes on
+# without the forward chain).
 set -euo pipefail
 # shellcheck source=tests/guest/lib.sh
 source "$(dirname "$0")/../lib.sh"

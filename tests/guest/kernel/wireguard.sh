@@ -1,8 +1,8 @@
 #!/bin/bash
 # WireGuard in the kernel, set up with wg: two namespaces joined by a veth
 # link (the "internet", 198.51.100.0/24), each with a wg0 device; their
-# tunnel addresses (203.0.113.1 and .2) reach each other only through it,
-# and wg shows a handshake.
+# tunnel addresses (203.0.113.1 and .2) reach each other through it, wg
+# shows a handshake, and with b's wg0 down they do not.
 set -euo pipefail
 # shellcheck source=tests/guest/lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -31,5 +31,8 @@ ip -n "$b" link set wg0 up
 g_ping "$a" 203.0.113.2 || g_fail "no answer through the WireGuard tunnel"
 hs=$(ip netns exec "$a" wg show wg0 latest-handshakes | awk '{ print $2 }')
 [[ -n $hs && $hs != 0 ]] || g_fail "wg shows no handshake"
-ip netns exec "$a" wg show wg0 private-key >/dev/null
-g_say "WireGuard: tunnel up, handshake at $hs"
+ip -n "$b" link set wg0 down
+if g_ping "$a" 203.0.113.2 1 >/dev/null; then
+    g_fail "203.0.113.2 answered with b's wg0 down: not through the tunnel"
+fi
+g_say "WireGuard: tunnel up, handshake at $hs; nothing without it"

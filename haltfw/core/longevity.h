@@ -1,0 +1,41 @@
+// What changes in a halted box as time passes, with nobody left to act:
+// the readiness findings about later (AssessReadiness calls them). Each
+// says what happens and when, as a warning, or what was found fine.
+// Pure, like readiness.cc: everything comes in as values (sysctls through
+// ReadinessInputs::read_sysctl, the ruleset as the kernel dumped it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/readiness.h"
+#include "net/netstate.h"
+#include "nft/nft_dump.h"
+
+namespace haltfw {
+
+/// IPv6 temporary (privacy) addresses on the configured interfaces, under
+/// use_tempaddr as the armed sysctls leave it: the kernel makes and retires
+/// them on its own timers.
+void CheckTemporaryAddresses(const ReadinessInputs& in, Readiness* r);
+
+/// Sets the packet path adds to ('add @s', 'update @s', meters): the size
+/// the kernel holds them to, and what a full one does.
+void CheckFillingSets(const NftRuleset& rs, Readiness* r);
+
+/// Elements the ruleset loads with a timeout: the kernel deletes them when
+/// it runs out, and nothing adds them back in a halted box.
+void CheckExpiringElements(const NftRuleset& rs, Readiness* r);
+
+/// Whether connections that end unseen fill the conntrack table within the
+/// established timeout.
+void CheckConntrackFill(const ReadinessInputs& in, Readiness* r);
+
+/// A kernel-made IPv6 temporary address (IFA_F_TEMPORARY: the same bit as
+/// IPv4's IFA_F_SECONDARY, hence the family).
+bool IsTemporaryAddress(const Address& a);
+
+/// Milliseconds the way nft writes a timeout: "1h30m", "5m", "250ms".
+std::string FormatTimeoutMs(uint64_t ms);
+
+}  // namespace haltfw
