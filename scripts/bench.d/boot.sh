@@ -26,19 +26,10 @@ hfw_require_cmd mcopy sfdisk
 # scripts/bench exports the test image as HALTFW_IMAGE; this one is the
 # kiosk disk image of the same package (HALTFW_DEB).
 HALTFW_IMAGE=
-HFW_IMAGE_VARIANT=kiosk
-HFW_IMAGE_DISK=1
-hfw_image
 mkdir -p "$base_out"
-maintenance_disk="$base_out/maintenance.img"
-cp --sparse=always "$HFW_IMAGE/disk.img" "$maintenance_disk"
-esp=$(hfw_disk_esp "$maintenance_disk")
-MTOOLS_SKIP_CHECK=1 mcopy -n -i "$esp" ::/loader/loader.conf "$base_out/loader.conf" ||
-    hfw_fail "mcopy could not read the disk's loader.conf"
-grep -q '^default haltfw.conf$' "$base_out/loader.conf" || hfw_fail "loader.conf's default is not haltfw.conf"
-sed -i 's|^default haltfw.conf$|default haltfw-maintenance.conf|' "$base_out/loader.conf"
-MTOOLS_SKIP_CHECK=1 mcopy -o -i "$esp" "$base_out/loader.conf" ::/loader/loader.conf ||
-    hfw_fail "mcopy could not write the maintenance copy's loader.conf"
+hfw_disk_copy maintenance
+maintenance_disk=$HFW_DISK_COPY
+hfw_disk_maintenance_default
 
 # one_boot KIND ROUND : boots KIND (halted or maintenance) once and appends
 # power-on to the end line, in seconds, to $base_out/KIND.host.

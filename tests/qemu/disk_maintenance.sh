@@ -13,11 +13,7 @@ hfw_require_cmd mcopy sfdisk ping
 export MTOOLS_SKIP_CHECK=1
 hfw_disk_copy disk_maintenance
 disk=$HFW_DISK_COPY
-esp=$HFW_ESP
-mcopy -n -i "$esp" ::/loader/loader.conf "$HFW_OUT/loader.conf" || hfw_fail "mcopy could not read /loader/loader.conf"
-grep -q '^default haltfw.conf$' "$HFW_OUT/loader.conf" || hfw_fail "the boot menu's default is not the halting entry: $(cat "$HFW_OUT/loader.conf")"
-sed -i 's|^default haltfw.conf$|default haltfw-maintenance.conf|' "$HFW_OUT/loader.conf"
-mcopy -o -i "$esp" "$HFW_OUT/loader.conf" ::/loader/loader.conf || hfw_fail "mcopy could not write loader.conf"
+hfw_disk_maintenance_default
 
 HFW_DISK=$disk
 HFW_DISK_SUM=$(sha256sum <"$disk")

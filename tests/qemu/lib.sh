@@ -614,6 +614,18 @@ hfw_disk_copy() {
     HFW_ESP=$(hfw_disk_esp "$HFW_DISK_COPY")
 }
 
+# hfw_disk_maintenance_default : makes the maintenance entry the default of
+# systemd-boot's menu on the copy hfw_disk_copy made (its loader.conf on
+# HALTFW, through mtools); fails unless the default was the halting entry.
+hfw_disk_maintenance_default() {
+    local conf="$HFW_OUT/loader.conf"
+    MTOOLS_SKIP_CHECK=1 mcopy -n -i "$HFW_ESP" ::/loader/loader.conf "$conf" ||
+        hfw_fail "mcopy could not read /loader/loader.conf"
+    grep -q '^default haltfw.conf$' "$conf" || hfw_fail "the boot menu's default is not the halting entry: $(cat "$conf")"
+    sed -i 's|^default haltfw.conf$|default haltfw-maintenance.conf|' "$conf"
+    MTOOLS_SKIP_CHECK=1 mcopy -o -i "$HFW_ESP" "$conf" ::/loader/loader.conf || hfw_fail "mcopy could not write loader.conf"
+}
+
 # hfw_disk_esp DISK : mtools' name for DISK's first partition (HALTFW):
 # DISK@@OFFSET, its byte offset read from the partition table.
 hfw_disk_esp() {
