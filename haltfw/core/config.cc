@@ -60,6 +60,12 @@ std::vector<std::string_view> Words(std::string_view s) {
     return out;
 }
 
+std::string Join(const std::vector<std::string>& v, const char* sep) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+    return s;
+}
+
 bool IsName(std::string_view s, std::string_view extra) {
     if (s.empty()) return false;
     for (char c : s) {
@@ -218,11 +224,15 @@ private:
     void AddSysctlDefault(const std::string& key, const std::string& value);
     void AddInterfaceSysctls();
     void AddPanicSysctls();
+    void Netconsole(const IniEntry& e);
+    void CheckNetconsole();
     void AddGatewaySysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
-    void CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan,
-                      const PrefixIndex& lan_prefixes, const std::set<IpAddr>& lan_addresses, std::string* lan_list);
+    bool CheckLanSide(const InterfaceConfig& lan);
+    void CheckForward(const ForwardSpec& f, const std::vector<const InterfaceConfig*>& lans,
+                      const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
+                      const std::set<IpAddr>& lan_addresses, std::string* lan_list);
 
     const std::string& path_;
     Diagnostics* diags_;
@@ -402,11 +412,24 @@ void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
 // (which may come later in the file) in CheckGateway.
 void Parser::Gateway(const IniEntry& e, SeenKeys* seen) {
     GatewayConfig& gw = *cfg_.gateway;
-    if (e.key == "lan" || e.key == "wan") {
+    if (e.key == "wan") {
         if (!Once(e, seen)) return;
-        (e.key == "lan" ? gw.lan : gw.wan) = e.value;
-        (e.key == "lan" ? gw.lan_line : gw.wan_line) = e.line;
-        if (e.value.empty()) Error(e.line, "[gateway] " + e.key + ": empty role name");
+        gw.wan_line = e.line;
+        if (e.value.empty()) Error(e.line, "[gateway] wan: empty role name");
+        else if (Words(e.value).size() > 1) Error(e.line, "[gateway] wan " + Quote(e.value) + ": one role only");
+        else gw.wan = e.value;
+    } else if (e.key == "lan" || e.key == "isolate") {
+        if (!Once(e, seen)) return;
+        const bool lan = e.key == "lan";
+        std::vector<std::string>& roles = lan ? gw.lans : gw.isolate;
+        (lan ? gw.lan_line : gw.isolate_line) = e.line;
+        if (Words(e.value).empty()) Error(e.line, "[gateway] " + e.key + ": empty role name");
+        for (std::string_view r : Words(e.value)) {
+            if (std::find(roles.begin(), roles.end(), r) != roles.end())
+                Error(e.line, "[gateway] " + e.key + ": role " + Quote(r) + " listed twice");
+            else
+                roles.emplace_back(r);
+        }
     } else if (e.key == "masquerade") {
         if (Once(e, seen)) YesNo(e, &gw.masquerade, &gw.masquerade_line);
     } else if (e.key == "icmp") {
@@ -537,11 +560,12 @@ const InterfaceConfig* Parser::GatewaySide(const char* key, const std::string& r
     return ifc;
 }
 
-// `lan_prefixes` and `lan_addresses` index the LAN once for every forward;
-// *lan_list is the LAN's prefixes for the message, made on the first need.
-void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, const InterfaceConfig& wan,
-                          const PrefixIndex& lan_prefixes, const std::set<IpAddr>& lan_addresses,
-                          std::string* lan_list) {
+// `lan_prefixes` and `lan_addresses` index the LAN zones once for every
+// forward; *lan_list is their prefixes for the message, made on the first
+// need.
+void Parser::CheckForward(const ForwardSpec& f, const std::vector<const InterfaceConfig*>& lans,
+                          const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
+                          const std::set<IpAddr>& lan_addresses, std::string* lan_list) {
     const std::string where = "[gateway] forward " + Quote(f.text) + ": ";
     if (f.host.family == AF_INET) {
         bool wan4 = false;
@@ -555,45 +579,66 @@ void Parser::CheckForward(const ForwardSpec& f, const InterfaceConfig& lan, cons
     }
     if (lan_prefixes.Contains(f.host)) return;
     if (lan_list->empty())
-        for (const Prefix& p : LanPrefixes(lan)) *lan_list += (lan_list->empty() ? "" : ", ") + FormatPrefix(p);
+        for (const InterfaceConfig* lan : lans)
+            for (const Prefix& p : LanPrefixes(*lan)) *lan_list += (lan_list->empty() ? "" : ", ") + FormatPrefix(p);
     Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is outside the LAN's prefixes (" + *lan_list + ")");
+}
+
+// One LAN zone: the profile needs its prefixes, and sends it to the WAN.
+bool Parser::CheckLanSide(const InterfaceConfig& lan) {
+    const GatewayConfig& gw = *cfg_.gateway;
+    const std::string what = "[gateway] lan " + Quote(lan.role) + ": interface " + Quote(lan.role);
+    bool ok = !lan.addresses.empty();
+    if (!ok) Error(gw.lan_line, what + " has no address; the profile needs the LAN's prefixes");
+    for (const auto* g : {&lan.gateway, &lan.gateway6})
+        if (*g)
+            Error(gw.lan_line, what + " has the default route ('" + (g == &lan.gateway ? "gateway" : "gateway6") +
+                                   "' on line " + std::to_string((*g)->line) + "); the profile sends the LAN to the WAN");
+    for (const RouteSpec& r : lan.routes)
+        if (r.dst.len == 0)
+            Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
+                                   "); the profile sends the LAN to the WAN");
+    return ok;
 }
 
 void Parser::CheckGateway() {
     if (!cfg_.gateway) return;
     const GatewayConfig& gw = *cfg_.gateway;
-    const InterfaceConfig* lan = GatewaySide("lan", gw.lan, gw.lan_line);
+    std::vector<const InterfaceConfig*> lans;
+    bool lans_ok = true;
+    if (gw.lan_line == 0) GatewaySide("lan", "", 0);  // says the key is missing
+    for (const std::string& role : gw.lans) {
+        const InterfaceConfig* lan = GatewaySide("lan", role, gw.lan_line);
+        lans_ok &= lan != nullptr;
+        if (lan) lans.push_back(lan);
+    }
     const InterfaceConfig* wan = GatewaySide("wan", gw.wan, gw.wan_line);
-    if (lan && lan == wan) {
+    if (wan && std::find(lans.begin(), lans.end(), wan) != lans.end()) {
         Error(gw.wan_line, "[gateway] wan " + Quote(gw.wan) + ": the same interface as lan (line " +
                                std::to_string(gw.lan_line) + "); the two sides need two interfaces");
         return;
     }
-    if (lan) {
-        const std::string what = "[gateway] lan " + Quote(gw.lan) + ": interface " + Quote(lan->role);
-        if (lan->addresses.empty()) Error(gw.lan_line, what + " has no address; the profile needs the LAN's prefixes");
-        for (const auto* g : {&lan->gateway, &lan->gateway6})
-            if (*g)
-                Error(gw.lan_line, what + " has the default route ('" + (g == &lan->gateway ? "gateway" : "gateway6") +
-                                       "' on line " + std::to_string((*g)->line) +
-                                       "); the profile sends the LAN to the WAN");
-        for (const RouteSpec& r : lan->routes)
-            if (r.dst.len == 0)
-                Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
-                                       "); the profile sends the LAN to the WAN");
-    }
-    if (!lan || !wan || lan->addresses.empty()) return;
+    for (const InterfaceConfig* lan : lans) lans_ok &= CheckLanSide(*lan);
+    for (const std::string& role : gw.isolate)
+        if (std::find(gw.lans.begin(), gw.lans.end(), role) == gw.lans.end())
+            Error(gw.isolate_line, "[gateway] isolate " + Quote(role) + ": not a LAN role (lan = " +
+                                       Join(gw.lans, " ") + ", line " + std::to_string(gw.lan_line) + ")");
+    if (!wan || lans.empty() || !lans_ok) return;
     // What LanPrefixes (gateway.h) covers: the addresses' and the routes'
-    // prefixes.
+    // prefixes, of every LAN zone.
     PrefixIndex lan_prefixes;
     std::set<IpAddr> lan_addresses;
-    for (const AddressSpec& a : lan->addresses) lan_prefixes.Add(a.prefix), lan_addresses.insert(a.prefix.addr);
-    for (const RouteSpec& r : lan->routes)
-        if (r.dst.len > 0) lan_prefixes.Add(r.dst);
-    std::string lan_list;
-    for (const ForwardSpec& f : gw.forwards) CheckForward(f, *lan, *wan, lan_prefixes, lan_addresses, &lan_list);
     bool lan4 = false, wan4 = false;
-    for (const AddressSpec& a : lan->addresses) lan4 |= a.prefix.addr.family == AF_INET;
+    for (const InterfaceConfig* lan : lans) {
+        for (const AddressSpec& a : lan->addresses) {
+            lan_prefixes.Add(a.prefix), lan_addresses.insert(a.prefix.addr);
+            lan4 |= a.prefix.addr.family == AF_INET;
+        }
+        for (const RouteSpec& r : lan->routes)
+            if (r.dst.len > 0) lan_prefixes.Add(r.dst);
+    }
+    std::string lan_list;
+    for (const ForwardSpec& f : gw.forwards) CheckForward(f, lans, *wan, lan_prefixes, lan_addresses, &lan_list);
     for (const AddressSpec& a : wan->addresses) wan4 |= a.prefix.addr.family == AF_INET;
     if (gw.masquerade && lan4 && !wan4)
         Error(gw.masquerade_line ? gw.masquerade_line : gw.line,

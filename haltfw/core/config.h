@@ -92,8 +92,15 @@ struct BlockSpec {
 /// yes/no key the line is 0 when the default applies.
 struct GatewayConfig {
     int line = 0;                 ///< Line of the (first) [gateway] header.
-    std::string lan, wan;         ///< Role names of [interface.*] sections.
+    /// lan = ROLE ...: the LAN zones, as listed; wan = ROLE. Role names of
+    /// [interface.*] sections.
+    std::vector<std::string> lans;
+    std::string wan;
     int lan_line = 0, wan_line = 0;
+    /// isolate = ROLE ...: LAN roles that reach the WAN (and the forwards by
+    /// their public address) but no other LAN role and not the box.
+    std::vector<std::string> isolate;
+    int isolate_line = 0;
     bool masquerade = true;
     int masquerade_line = 0;
     bool icmp = true;

@@ -72,20 +72,37 @@ private:
 // What every part of the table needs to know.
 struct Profile {
     const GatewayConfig& gw;
-    const InterfaceConfig& lan;
+    std::vector<const InterfaceConfig*> lans;  // the LAN zones, as `lan =` lists them
     const InterfaceConfig& wan;
-    std::string lan_if, wan_if;          // quoted device names
-    std::string lan_to_wan, wan_to_lan;  // "iifname ... oifname ..."
-    std::vector<Prefix> lan_prefixes;
+    std::vector<std::string> lan_devs;       // quoted device names of the LAN zones
+    std::vector<std::string> isolated_devs;  // of the zones `isolate =` lists
+    std::vector<std::string> trusted_devs;   // of the others
+    std::string lan_if, wan_if;              // "\"lan0\"" or "{ \"lan0\", \"guest0\" }"
+    std::string lan_to_wan, wan_to_lan;      // "iifname ... oifname ..."
+    std::vector<Prefix> lan_prefixes;        // of every LAN zone
+    bool Isolated(const InterfaceConfig& lan) const {
+        return std::find(gw.isolate.begin(), gw.isolate.end(), lan.role) != gw.isolate.end();
+    }
 };
 
+std::vector<std::string> PrefixTexts(const std::vector<Prefix>& v, int family = AF_UNSPEC) {
+    std::vector<std::string> out;
+    for (const Prefix& x : v)
+        if (family == AF_UNSPEC || x.addr.family == family) out.push_back(FormatPrefix(x));
+    return out;
+}
+
+// Sorted, without duplicates or prefixes inside another one: a valid nft
+// interval set.
+std::vector<Prefix> Outermost(std::vector<Prefix> all);
+
 void Header(const Profile& p, Writer* w) {
-    std::vector<std::string> prefixes;
-    for (const Prefix& x : p.lan_prefixes) prefixes.push_back(FormatPrefix(x));
     std::vector<std::string> wan4 = Ipv4Addresses(p.wan);
     w->Comment(0, "haltfw gateway profile, generated from [gateway] " + From(p.gw.line) + " of haltfw.conf.");
-    w->Comment(0, "  lan = " + p.gw.lan + " " + From(p.gw.lan_line) + ": device " + p.lan.device + ", prefixes " +
-                      Join(prefixes, ", "));
+    for (const InterfaceConfig* lan : p.lans)
+        w->Comment(0, "  lan = " + lan->role + " " + From(p.gw.lan_line) + ": device " + lan->device + ", prefixes " +
+                          Join(PrefixTexts(LanPrefixes(*lan)), ", ") +
+                          (p.Isolated(*lan) ? "; isolate " + From(p.gw.isolate_line) : ""));
     w->Comment(0, "  wan = " + p.gw.wan + " " + From(p.gw.wan_line) + ": device " + p.wan.device + ", IPv4 addresses " +
                       (wan4.empty() ? "none" : Join(wan4, ", ")));
     w->Comment(0, "Policy, for a box that runs no services once halted: input drops all but");
@@ -99,11 +116,11 @@ void Header(const Profile& p, Writer* w) {
 // Named sets, so that a rules file can add a prefix the LAN sends from
 // ("add element inet gateway lan4 { ... }") without rewriting the rules.
 void Sets(const Profile& p, Writer* w) {
-    w->Comment(1, "The LAN's prefixes: networks of the addresses and routes of [interface." + p.lan.role + "].");
+    std::vector<std::string> sections;
+    for (const InterfaceConfig* lan : p.lans) sections.push_back("[interface." + lan->role + "]");
+    w->Comment(1, "The LAN's prefixes: networks of the addresses and routes of " + Join(sections, ", ") + ".");
     for (int family : {AF_INET, AF_INET6}) {
-        std::vector<std::string> elems;
-        for (const Prefix& x : p.lan_prefixes)
-            if (x.addr.family == family) elems.push_back(FormatPrefix(x));
+        std::vector<std::string> elems = PrefixTexts(p.lan_prefixes, family);
         w->Line(1, family == AF_INET ? "set lan4 {" : "set lan6 {");
         w->Line(2, family == AF_INET ? "type ipv4_addr" : "type ipv6_addr");
         w->Line(2, "flags interval");
@@ -123,8 +140,22 @@ void Antispoof(const Profile& p, Writer* w) {
     w->Line(2, "type filter hook prerouting priority raw; policy accept;");
     w->Line(2, "iifname " + p.wan_if + " ip saddr @lan4 drop");
     w->Line(2, "iifname " + p.wan_if + " ip6 saddr @lan6 drop");
-    w->Line(2, "iifname " + p.lan_if + " ip saddr != @lan4 drop");
-    w->Line(2, "iifname " + p.lan_if + " ip6 saddr != @lan6 ip6 saddr != { ::, fe80::/10 } drop");
+    if (p.lans.size() == 1) {
+        w->Line(2, "iifname " + p.lan_if + " ip saddr != @lan4 drop");
+        w->Line(2, "iifname " + p.lan_if + " ip6 saddr != @lan6 ip6 saddr != { ::, fe80::/10 } drop");
+    } else {
+        // Zones: each sends from its own prefixes only, so that no zone can
+        // pass for another (isolate matches by interface and by address).
+        for (const InterfaceConfig* lan : p.lans) {
+            std::vector<Prefix> own = LanPrefixes(*lan);
+            std::string dev = Quoted(lan->device);
+            std::vector<std::string> v4 = PrefixTexts(own, AF_INET), v6 = PrefixTexts(own, AF_INET6);
+            w->Line(2, "iifname " + dev +
+                           (v4.empty() ? " meta nfproto ipv4 drop" : " ip saddr != " + ValueOrSet(v4) + " drop"));
+            v6.insert(v6.end(), {"::", "fe80::/10"});
+            w->Line(2, "iifname " + dev + " ip6 saddr != " + ValueOrSet(v6) + " drop");
+        }
+    }
     w->Line(1, "}");
     w->Blank();
 }
@@ -155,6 +186,11 @@ void Input(const Profile& p, Writer* w) {
     w->Comment(2, "groups. Not router advertisements (static addressing; a forwarding box ignores");
     w->Comment(2, "them), nor redirects.");
     w->Line(2, "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query } accept");
+    if (!p.isolated_devs.empty()) {
+        w->Comment(2, "isolate = " + Join(p.gw.isolate, " ") + " " + From(p.gw.isolate_line) +
+                          ": nothing else of the box, on any address");
+        w->Line(2, "iifname " + ValueOrSet(p.isolated_devs) + " drop");
+    }
     if (p.gw.icmp) {
         w->Comment(2, "icmp = yes " + From(p.gw.icmp_line) + ": echo to the box, rate-limited, ahead of the conntrack");
         w->Comment(2, "rule: a ping's requests share one conntrack entry, established after a reply.");
@@ -213,6 +249,13 @@ void Forward(const Profile& p, Writer* w) {
     w->Comment(1, "Through the box.");
     w->Line(1, "chain forward {");
     w->Line(2, "type filter hook forward priority filter; policy drop;");
+    if (!p.isolated_devs.empty()) {
+        w->Comment(2, "isolate = " + Join(p.gw.isolate, " ") + " " + From(p.gw.isolate_line) +
+                          ": no traffic between an isolated zone and another LAN zone, either way and");
+        w->Comment(2, "whatever its state, except the forwards reached by the WAN address (translated in dstnat).");
+        w->Line(2, "iifname " + ValueOrSet(p.isolated_devs) + " oifname " + p.lan_if + " ct status & dnat == 0 drop");
+        w->Line(2, "iifname " + p.lan_if + " oifname " + ValueOrSet(p.isolated_devs) + " ct status & dnat == 0 drop");
+    }
     if (p.gw.icmp) {
         w->Comment(
             2, "icmp = yes " + From(p.gw.icmp_line) + ": echo from the WAN side to LAN hosts (IPv6, or IPv4 routed");
@@ -229,8 +272,12 @@ void Forward(const Profile& p, Writer* w) {
     w->Line(2, "ct state established,related accept");
     w->Line(2, "ct state invalid drop");
     Blocks(p, w);
-    w->Comment(2, "lan = " + p.gw.lan + ", wan = " + p.gw.wan + ": new connections from the LAN to the WAN");
+    w->Comment(2, "lan = " + Join(p.gw.lans, " ") + ", wan = " + p.gw.wan + ": new connections from the LAN to the WAN");
     w->Line(2, p.lan_to_wan + " accept");
+    if (p.trusted_devs.size() > 1) {
+        w->Comment(2, "lan = " + Join(p.gw.lans, " ") + ": new connections between the LAN zones not isolated");
+        w->Line(2, "iifname " + ValueOrSet(p.trusted_devs) + " oifname " + ValueOrSet(p.trusted_devs) + " accept");
+    }
     ForwardAccepts(p, w);
     w->Line(2, "jump forward_extra");
     LogDrops(p, w);
@@ -263,7 +310,9 @@ void Dstnat(const Profile& p, Writer* w) {
         if (f.host.family != AF_INET) continue;
         std::string to = FormatIp(f.host) + (f.to_port ? ":" + std::to_string(f.to_port) : "");
         w->Comment(2, "forward = " + f.text + " " + From(f.line));
-        w->Line(2, "iifname { " + p.lan_if + ", " + p.wan_if + " } ip daddr " + wan4 + " " + f.proto + " dport " +
+        std::vector<std::string> sides = p.lan_devs;
+        sides.push_back(p.wan_if);
+        w->Line(2, "iifname " + ValueOrSet(sides) + " ip daddr " + wan4 + " " + f.proto + " dport " +
                        FormatRange({f.first, f.last}) + " dnat ip to " + to);
     }
     w->Line(1, "}");
@@ -331,6 +380,12 @@ std::vector<Prefix> LanPrefixes(const InterfaceConfig& lan) {
     for (const AddressSpec& a : lan.addresses) all.push_back(a.prefix.network());
     for (const RouteSpec& r : lan.routes)
         if (r.dst.len > 0) all.push_back(r.dst.network());
+    return Outermost(std::move(all));
+}
+
+namespace {
+
+std::vector<Prefix> Outermost(std::vector<Prefix> all) {
     std::sort(all.begin(), all.end());
     all.erase(std::unique(all.begin(), all.end()), all.end());
     std::vector<Prefix> out;
@@ -342,14 +397,25 @@ std::vector<Prefix> LanPrefixes(const InterfaceConfig& lan) {
     return out;
 }
 
+}  // namespace
+
 std::string GatewayRuleset(const Config& cfg) {
     if (!cfg.gateway) return {};
     const GatewayConfig& gw = *cfg.gateway;
-    const InterfaceConfig* lan = cfg.FindRole(gw.lan);
     const InterfaceConfig* wan = cfg.FindRole(gw.wan);
-    if (!lan || !wan || lan->device.empty() || wan->device.empty()) return {};
-
-    Profile p{gw, *lan, *wan, Quoted(lan->device), Quoted(wan->device), "", "", LanPrefixes(*lan)};
+    if (!wan || wan->device.empty() || gw.lans.empty()) return {};
+    Profile p{gw, {}, *wan, {}, {}, {}, "", Quoted(wan->device), "", "", {}};
+    std::vector<Prefix> all;
+    for (const std::string& role : gw.lans) {
+        const InterfaceConfig* lan = cfg.FindRole(role);
+        if (!lan || lan->device.empty()) return {};
+        p.lans.push_back(lan);
+        p.lan_devs.push_back(Quoted(lan->device));
+        (p.Isolated(*lan) ? p.isolated_devs : p.trusted_devs).push_back(Quoted(lan->device));
+        for (const Prefix& x : LanPrefixes(*lan)) all.push_back(x);
+    }
+    p.lan_prefixes = Outermost(std::move(all));
+    p.lan_if = ValueOrSet(p.lan_devs);
     p.lan_to_wan = "iifname " + p.lan_if + " oifname " + p.wan_if;
     p.wan_to_lan = "iifname " + p.wan_if + " oifname " + p.lan_if;
 

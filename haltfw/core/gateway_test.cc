@@ -47,7 +47,7 @@ address = 2001:db8:2::1/64
 }  // namespace
 
 TEST_CASE("gateway: the generated text matches the golden files exactly") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log"};
+    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones"};
     for (const char* name : names) {
         SECTION(name) {
             Config c = ParseValid(ReadData(std::string(name) + ".conf"));
@@ -60,7 +60,7 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
 }
 
 TEST_CASE("gateway: each golden config saved on Windows (CRLF and a byte order mark) gives the same program") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log"};
+    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones"};
     for (const char* name : names) {
         SECTION(name) {
             std::string lf = ReadData(std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
@@ -85,7 +85,7 @@ block = smtp netbios
     REQUIRE(c.gateway);
     const GatewayConfig& gw = *c.gateway;
     CHECK(gw.line == 8);
-    CHECK(gw.lan == "lan");
+    CHECK(gw.lans == std::vector<std::string>{"lan"});
     CHECK(gw.wan_line == 10);
     CHECK(gw.masquerade);
     CHECK(gw.masquerade_line == 0);
@@ -229,6 +229,52 @@ wan = wan
               "haltfw.conf:2: [gateway] wan: empty role name",
               "haltfw.conf:1: [gateway]: no 'lan =' (the role of the LAN's [interface.ROLE] section)",
           });
+}
+
+TEST_CASE("gateway: zones: every bad lan and isolate names its line") {
+    const std::string ifs = std::string(kInterfaces) + "[interface.guest]\ndevice = guest0\n";
+    // kInterfaces: wan (eth0) on lines 1-3, lan (eth1) on 4-7; guest on 8-9.
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan guest lan\nwan = wan\nisolate = wan nobody guest guest\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:11: [gateway] lan: role 'lan' listed twice",
+              "haltfw.conf:13: [gateway] isolate: role 'guest' listed twice",
+              "haltfw.conf:11: [gateway] lan 'guest': interface 'guest' has no address; the profile needs the LAN's "
+              "prefixes",
+              "haltfw.conf:13: [gateway] isolate 'wan': not a LAN role (lan = lan guest, line 11)",
+              "haltfw.conf:13: [gateway] isolate 'nobody': not a LAN role (lan = lan guest, line 11)",
+          });
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan wan\nwan = wan\n") ==
+          std::vector<std::string>{"haltfw.conf:12: [gateway] wan 'wan': the same interface as lan (line 11); the two "
+                                   "sides need two interfaces"});
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan\nwan = wan guest\nisolate =\n") ==
+          std::vector<std::string>{"haltfw.conf:12: [gateway] wan 'wan guest': one role only",
+                                   "haltfw.conf:13: [gateway] isolate: empty role name"});
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan nowhere\nwan = wan\n") ==
+          std::vector<std::string>{"haltfw.conf:11: [gateway] lan 'nowhere': no section [interface.nowhere]"});
+}
+
+TEST_CASE("gateway: zones: a forward's host may be in any LAN zone, and nowhere else") {
+    const std::string ifs = std::string(kInterfaces) + "[interface.guest]\ndevice = guest0\naddress = 203.0.113.1/24\n";
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan guest\nwan = wan\nisolate = guest\nforward = tcp 80 203.0.113.9\n"
+                             "forward = tcp 81 192.0.2.9\nforward = tcp 82 198.51.100.9\n") ==
+          std::vector<std::string>{"haltfw.conf:17: [gateway] forward 'tcp 82 198.51.100.9': LAN host "
+                                   "'198.51.100.9' is outside the LAN's prefixes (192.0.2.0/24, 2001:db8:2::/64, "
+                                   "203.0.113.0/24)"});
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan guest\nwan = wan\nforward = tcp 82 198.51.100.9\n") ==
+          std::vector<std::string>{"haltfw.conf:14: [gateway] forward 'tcp 82 198.51.100.9': LAN host "
+                                   "'198.51.100.9' is outside the LAN's prefixes (192.0.2.0/24, 2001:db8:2::/64, "
+                                   "203.0.113.0/24)"});
+}
+
+TEST_CASE("gateway: zones: one LAN role gives the text of a single LAN, word for word") {
+    Config one = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
+    Config spaced = ParseValid(std::string(kInterfaces) + "[gateway]\nlan =  lan \nwan = wan\nisolate = lan\n");
+    std::string a = GatewayRuleset(one), b = GatewayRuleset(spaced);
+    CHECK(a.find("isolate") == std::string::npos);
+    CHECK(a.find("@lan4 drop") != std::string::npos);
+    // An isolated single LAN: the same table plus the isolation rules.
+    CHECK(b.find("iifname \"eth1\" drop") != std::string::npos);
+    CHECK(b.find("iifname \"eth1\" oifname \"eth1\" ct status & dnat == 0 drop") != std::string::npos);
 }
 
 TEST_CASE("gateway: IPv4 forwards and masquerading need an IPv4 address on the WAN") {
