@@ -436,6 +436,8 @@ void Parser::Gateway(const IniEntry& e, SeenKeys* seen) {
         if (Once(e, seen)) YesNo(e, &gw.icmp, &gw.icmp_line);
     } else if (e.key == "log-drops") {
         if (Once(e, seen)) YesNo(e, &gw.log_drops, &gw.log_drops_line);
+    } else if (e.key == "fastpath") {
+        if (Once(e, seen)) YesNo(e, &gw.fastpath, &gw.fastpath_line);
     } else if (e.key == "forward") {
         Forward(e);
     } else if (e.key == "block") {

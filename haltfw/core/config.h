@@ -107,6 +107,10 @@ struct GatewayConfig {
     int icmp_line = 0;
     bool log_drops = false;
     int log_drops_line = 0;
+    /// fastpath: a flowtable on the profile's devices, so that established
+    /// TCP and UDP connections skip the forward chain.
+    bool fastpath = true;
+    int fastpath_line = 0;
     std::vector<ForwardSpec> forwards;
     std::vector<BlockSpec> blocks;
 };

@@ -130,6 +130,25 @@ void Sets(const Profile& p, Writer* w) {
     }
 }
 
+// fastpath = yes: the software fast path. A connection the forward chain
+// accepted goes into the flowtable with its first established packet;
+// from then on the ingress hook forwards its packets (NAT included) before
+// prerouting, so that they skip every chain. The kernel drops the entry
+// when the connection ends or idles out, and the connection's next packet
+// meets the chains again.
+void Flowtable(const Profile& p, Writer* w) {
+    if (!p.gw.fastpath) return;
+    std::vector<std::string> devs = p.lan_devs;
+    devs.push_back(p.wan_if);
+    w->Comment(1, "fastpath = yes " + From(p.gw.fastpath_line) + ": established TCP and UDP connections between these");
+    w->Comment(1, "devices are forwarded from the ingress hook; their later packets skip the chains.");
+    w->Line(1, "flowtable fastpath {");
+    w->Line(2, "hook ingress priority filter");
+    w->Line(2, "devices = { " + Join(devs, ", ") + " }");
+    w->Line(1, "}");
+    w->Blank();
+}
+
 void Antispoof(const Profile& p, Writer* w) {
     w->Comment(1, "Anti-spoofing by the configured prefixes: LAN sources only from the LAN side,");
     w->Comment(1, "and only those from it (and, for neighbour discovery, IPv6 link-local and ::).");
@@ -266,6 +285,13 @@ void Forward(const Profile& p, Writer* w) {
         w->Line(2, p.wan_to_lan + " icmpv6 type echo-request drop");
     } else {
         w->Comment(2, "icmp = no " + From(p.gw.icmp_line) + ": no echo from the WAN side to LAN hosts");
+    }
+    if (p.gw.fastpath) {
+        w->Comment(2, "fastpath = yes " + From(p.gw.fastpath_line) + ": an accepted connection's first established packet");
+        w->Comment(2, "moves it to the flowtable; no later packet of it is counted or logged here.");
+        w->Line(2, "ct state established meta l4proto { tcp, udp } flow add @fastpath");
+    } else {
+        w->Comment(2, "fastpath = no " + From(p.gw.fastpath_line) + ": every packet through the box passes this chain");
     }
     w->Comment(2, "Replies, both ways; 'related' carries the ICMP errors of tracked connections");
     w->Comment(2, "(packet too big: path MTU discovery).");
@@ -423,6 +449,7 @@ std::string GatewayRuleset(const Config& cfg) {
     Header(p, &w);
     w.Line(0, std::string("table inet ") + kGatewayTable + " {");
     Sets(p, &w);
+    Flowtable(p, &w);
     Antispoof(p, &w);
     Input(p, &w);
     Forward(p, &w);

@@ -47,7 +47,7 @@ address = 2001:db8:2::1/64
 }  // namespace
 
 TEST_CASE("gateway: the generated text matches the golden files exactly") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones"};
+    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
     for (const char* name : names) {
         SECTION(name) {
             Config c = ParseValid(ReadData(std::string(name) + ".conf"));
@@ -60,7 +60,7 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
 }
 
 TEST_CASE("gateway: each golden config saved on Windows (CRLF and a byte order mark) gives the same program") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones"};
+    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
     for (const char* name : names) {
         SECTION(name) {
             std::string lf = ReadData(std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
@@ -266,7 +266,24 @@ TEST_CASE("gateway: zones: a forward's host may be in any LAN zone, and nowhere 
                                    "203.0.113.0/24)"});
 }
 
-TEST_CASE("gateway: zones: one LAN role gives the text of a single LAN, word for word") {
+TEST_CASE("gateway: fastpath is on unless the file says no") {
+    Config on = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
+    Config off = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\nfastpath = no\n");
+    CHECK(on.gateway->fastpath);
+    CHECK(on.gateway->fastpath_line == 0);
+    CHECK_FALSE(off.gateway->fastpath);
+    CHECK(off.gateway->fastpath_line == 11);
+    std::string a = GatewayRuleset(on), b = GatewayRuleset(off);
+    CHECK(a.find("flowtable fastpath {\n\t\thook ingress priority filter\n\t\tdevices = { \"eth1\", \"eth0\" }") !=
+          std::string::npos);
+    CHECK(a.find("ct state established meta l4proto { tcp, udp } flow add @fastpath\n") != std::string::npos);
+    CHECK(b.find("flow") == std::string::npos);
+    CHECK(ConfigErrors(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\nfastpath = fast\nfastpath = no\n") ==
+          std::vector<std::string>{"haltfw.conf:11: [gateway] fastpath 'fast': expected yes or no",
+                                   "haltfw.conf:12: 'fastpath' given twice (first on line 11)"});
+}
+
+TEST_CASE("gateway: zones: one LAN role has no zone rules; isolated, it gets the isolation rules") {
     Config one = ParseValid(std::string(kInterfaces) + "[gateway]\nlan = lan\nwan = wan\n");
     Config spaced = ParseValid(std::string(kInterfaces) + "[gateway]\nlan =  lan \nwan = wan\nisolate = lan\n");
     std::string a = GatewayRuleset(one), b = GatewayRuleset(spaced);

@@ -14,11 +14,22 @@ for o in json.load(sys.stdin)["nftables"]:
     if c: print(c["family"], c["table"], c["name"], c.get("hook", "-"), c.get("policy", "-"))'
 }
 
+# Flowtables (fastpath = yes) need nf_flow_table: this machine's kernel may
+# have none, and then the appliance's kernel checks those golden files
+# (tests/guest/gateway/fastpath.sh), not this test.
+flowtables=1
+printf 'table inet probe {\n\tflowtable f {\n\t\thook ingress priority filter\n\t\tdevices = { "lo" }\n\t}\n}\n' |
+    nft -c -f - 2>/dev/null || flowtables=0
 n=0
+elsewhere=()
 for conf in "$DATA"/*.conf; do
     name=$(basename "$conf" .conf)
     golden="$DATA/$name.nft"
     [ -f "$golden" ] || fail "$name: no golden file $golden"
+    if [ "$flowtables" = 0 ] && grep -q '^\s*flowtable ' "$golden"; then
+        elsewhere+=("$name")
+        continue
+    fi
 
     out=$(nft -c -f "$golden" 2>&1) || fail "$name: 'nft -c -f' refused the golden file:
 $out"
@@ -58,4 +69,4 @@ printf '[gateway]\nlan = lan\nwan = wan\nicmp = sometimes\n' >"$WORK/bad.conf"
 run_haltfw 2 --config "$WORK/bad.conf" show-ruleset
 expect_contains "bad key" "$OUT" "$WORK/bad.conf:4: [gateway] icmp 'sometimes': expected yes or no"
 expect_contains "bad key" "$OUT" "haltfw: 3 errors in $WORK/bad.conf; nothing changed"
-echo "ok: $TEST ($n golden files)"
+echo "ok: $TEST ($n golden files${elsewhere[*]:+; with a flowtable, checked in the appliance: ${elsewhere[*]}})"

@@ -81,6 +81,8 @@ net.ipv4.conf.wan0.rp_filter = 0
 net.ipv4.conf.lan0.rp_filter = 0
 
 [gateway]
+# The kernel here may have no flowtables (the appliance's has: tests/guest/gateway).
+fastpath = no
 lan = lan
 wan = wan
 masquerade = yes
