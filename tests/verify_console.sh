@@ -81,6 +81,39 @@ check console-ok.log 2 "haltfw: verify-console: give --digest or --config, not b
     --digest "$DIGEST" --config /nonexistent/haltfw.conf
 check no-such.log 3 "haltfw: verify-console: read $DATA/no-such.log: No such file or directory"
 
+# netconsole captures, made from console-ok.log as the kernel sends its
+# lines (non-extended netconsole, 6.1): each line the final stage and
+# haltfw-inert wrote to the kernel log, after the kernel's time stamp, one
+# datagram each, their payloads one after another as socat writes them.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+grep -a 'HALTFW: ' "$DATA/console-ok.log" | tr -d '\r' |
+    awk '{ printf "[%5d.%06d] %s\n", 43, 400000 + NR * 150, $0 }
+         NR == 3 { print "[   43.400200] nft drop: IN=eth0 OUT=eth1 SRC=198.51.100.7 DST=192.0.2.10" }' \
+        >"$TMP/netconsole-ok.txt"
+from_kernel="verify-console: read from the kernel log's copies of the lines (a netconsole capture)"
+DATA=$TMP check netconsole-ok.txt 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+grep -qxF "$from_kernel" <<<"$OUT" || fail "netconsole-ok.txt: not read as a netconsole capture: $OUT"
+[ "$(grep -c '^HALTFW: ' <<<"$OUT")" -eq 10 ] || fail "netconsole-ok.txt: expected 9 report lines and the INERT line: $OUT"
+DATA=$TMP check netconsole-ok.txt 1 "verify-console: HALTED-OK not accepted: the report's digest '$DIGEST' is not the armed digest '$FORGED'" --digest "$FORGED"
+# A datagram received twice: counted once, and said.
+sed '/HALTFW: swap: off/p' "$TMP/netconsole-ok.txt" >"$TMP/netconsole-twice.txt"
+DATA=$TMP check netconsole-twice.txt 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+grep -qxF "$from_kernel; 1 received twice, counted once" <<<"$OUT" || fail "netconsole-twice.txt: the duplicate not said: $OUT"
+# One lost: truncated.
+grep -v 'HALTFW: swap: off' "$TMP/netconsole-ok.txt" >"$TMP/netconsole-lost.txt"
+DATA=$TMP check netconsole-lost.txt 1 "verify-console: a truncated report: it counts lines=8 but 7 lines arrived before its last" --digest "$DIGEST"
+# Without time stamps (printk.time=0): one line twice and another lost
+# make the count right; the verdict refuses it all the same.
+sed -e 's/^\[[ 0-9.]*\] //' -e '/HALTFW: swap: off/p' -e '/HALTFW: links: /d' "$TMP/netconsole-ok.txt" >"$TMP/netconsole-plain.txt"
+DATA=$TMP check netconsole-plain.txt 1 "verify-console: HALTED-OK not accepted: the report has the line 'swap: off' twice (its count matches, so another line is missing)" --digest "$DIGEST"
+# A serial log where the console shows the kernel's copies as well: the
+# lines written to it count, once; the same output as console-ok.log's.
+cat "$DATA/console-ok.log" "$TMP/netconsole-lost.txt" >"$TMP/serial-copies.log"
+plain=$("$HALTFW" verify-console --digest "$DIGEST" "$DATA/console-ok.log" 2>&1)
+DATA=$TMP check serial-copies.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+[ "$OUT" = "$plain" ] || fail "serial-copies.log: not read as console-ok.log: $OUT"
+
 rc=0
 "$HALTFW" verify-console >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 2 ] || fail "no FILE: exit $rc, expected 2"

@@ -1,10 +1,14 @@
 #include "arm/arm.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include "arm/exitrd.h"
 #include "arm/files.h"
@@ -199,7 +203,79 @@ bool StepManifest(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progres
     return true;
 }
 
+// The netconsole target as the manifest has it: made (or left, if it is
+// there, enabled and the same), or one an earlier arm made removed. The
+// undo is pushed before the change: a target half made is put back too.
+bool StepNetconsole(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progress& progress, std::string* err) {
+    NetconsoleState now;
+    if (!fx->ReadNetconsole(&now, err)) return false;
+    const std::optional<NetconsoleTarget>& want = p.manifest.netconsole;
+    if (!want && !now.present) return true;
+    if (want && now.present && now.enabled && now.target == *want) {
+        progress("netconsole: target " + want->Describe() + " unchanged (mac " + want->remote_mac + ")");
+        return true;
+    }
+    undo->Push("put the netconsole target back as it was", [fx, now](std::string* e) {
+        return fx->RestoreNetconsole(now, e);
+    });
+    if (!want) {
+        if (!fx->RestoreNetconsole(NetconsoleState{}, err)) return false;
+        progress("netconsole: removed the target " + now.target.Describe() + " (no [halt] netconsole now)");
+        return true;
+    }
+    if (!fx->WriteNetconsole(*want, err)) {
+        *err = "netconsole target " + want->Describe() + ": " + *err;
+        return false;
+    }
+    progress("netconsole: target " + want->Describe() + " enabled (mac " + want->remote_mac + ", from " +
+             p.netconsole_mac_from + ")");
+    return true;
+}
+
 }  // namespace
+
+std::optional<NetconsoleTarget> NetconsoleFor(
+    const Config& cfg, const std::vector<ResolvedInterface>& ifs,
+    const std::function<std::optional<MacAddr>(const std::string& dev, const IpAddr& ip)>& neighbour,
+    std::string* mac_from) {
+    const std::optional<NetconsoleSpec>& nc = cfg.halt.netconsole;
+    if (!nc) return std::nullopt;
+    const ResolvedInterface* r = nullptr;
+    for (const ResolvedInterface& i : ifs)
+        if (i.config && i.config->role == nc->role && i.link) r = &i;
+    if (!r) return std::nullopt;
+    NetconsoleTarget t{r->link->name, FormatIp(nc->local), FormatIp(nc->remote), std::to_string(nc->port), ""};
+    std::optional<MacAddr> mac = nc->mac;
+    *mac_from = "netconsole-mac";
+    if (!mac && neighbour && (mac = neighbour(t.dev, nc->remote))) *mac_from = "the neighbour table";
+    if (!mac) {
+        mac = MacAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        *mac_from = "broadcast: no neighbour entry for " + t.remote_ip + " on " + t.dev;
+    }
+    t.remote_mac = FormatMac(*mac);
+    return t;
+}
+
+std::optional<MacAddr> NeighbourMac(const std::string& dev, const IpAddr& ip) {
+    if (ip.family != AF_INET) return std::nullopt;
+    std::string text, err;
+    if (!ReadWholeFile("/proc/net/arp", &text, &err)) return std::nullopt;
+    // "IP address  HW type  Flags  HW address  Mask  Device", one entry a
+    // line; flags 0x2 (ATF_COM): resolved.
+    std::istringstream in(text);
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::istringstream f(line);
+        std::string addr, type, flags, hw, mask, device;
+        if (!(f >> addr >> type >> flags >> hw >> mask >> device)) continue;
+        if (device != dev || addr != FormatIp(ip)) continue;
+        if ((std::strtoul(flags.c_str(), nullptr, 16) & 0x2) == 0) return std::nullopt;
+        std::optional<MacAddr> mac = ParseMac(hw);
+        if (mac && *mac != MacAddr{}) return mac;
+    }
+    return std::nullopt;
+}
 
 std::vector<std::pair<std::string, std::string>> HaltSysctls(const Config& cfg) {
     std::vector<std::pair<std::string, std::string>> out;
@@ -222,6 +298,8 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
         if (!r.link) continue;
         ManifestLink l{r.config->role, r.link->name, {}};
         for (const AddressSpec& a : r.config->addresses) l.addresses.push_back(a.prefix);
+        l.ports = r.config->bridge_ports;
+        l.silent = r.config->IsSilentBridge();
         m.links.push_back(std::move(l));
     }
     for (auto [key, value] : HaltSysctls(cfg)) {
@@ -242,7 +320,7 @@ ArmResult ArmHalt(const ArmPlan& p, ArmEffects* fx, const Progress& progress) {
     // Steps in order; the manifest last, since its presence is what makes
     // the final stage act as a firewall.
     bool ok = StepExitrd(p, fx, &undo, progress, &err) && StepInert(p, fx, &undo, progress, &err) &&
-              StepGuards(p, fx, &undo, progress, &guards_changed, &err);
+              StepGuards(p, fx, &undo, progress, &guards_changed, &err) && StepNetconsole(p, fx, &undo, progress, &err);
     if (ok && guards_changed && p.reload) {
         ok = fx->Reload(&err);
         if (ok) progress("systemd: daemon-reload done: the guards are in effect");
@@ -276,6 +354,12 @@ DisarmResult DisarmHalt(const DisarmPlan& p, ArmEffects* fx, const Progress& pro
     std::string manifest = ExitrdManifestPath(p.exitrd);
     if (!fx->RemoveFile(manifest, &removed, &err)) failed(err);
     else if (removed) ++res.removed, progress("removed the manifest " + manifest);
+
+    // The netconsole target goes with the arm that made it.
+    NetconsoleState nc;
+    if (!fx->ReadNetconsole(&nc, &err)) failed(err);
+    else if (nc.present && !fx->RestoreNetconsole(NetconsoleState{}, &err)) failed(err);
+    else if (nc.present) ++res.removed, progress("removed the netconsole target " + nc.target.Describe());
 
     // The final stage goes with the mount. A bare directory is left alone:
     // its `shutdown` would not be haltfw's (dracut puts one there).
@@ -384,8 +468,28 @@ public:
         return false;
     }
     bool Reload(std::string* err) override { return reload_(err); }
+    bool ReadNetconsole(NetconsoleState* st, std::string* err) override {
+        return haltfw::ReadNetconsole(kConfigfsRoot, st, err);
+    }
+    bool WriteNetconsole(const NetconsoleTarget& t, std::string* err) override {
+        return ConfigfsMounted(err) && haltfw::WriteNetconsole(kConfigfsRoot, t, err);
+    }
+    bool RestoreNetconsole(const NetconsoleState& st, std::string* err) override {
+        return haltfw::RestoreNetconsole(kConfigfsRoot, st, err);
+    }
 
 private:
+    // systemd mounts configfs at boot (sys-kernel-config.mount); a box
+    // without it gets the mount here, and keeps it.
+    static bool ConfigfsMounted(std::string* err) {
+        constexpr long kConfigfsMagic = 0x62656570;  // linux/magic.h's CONFIGFS_MAGIC
+        struct statfs st {};
+        if (statfs(kConfigfsRoot, &st) == 0 && st.f_type == kConfigfsMagic) return true;
+        if (mount("configfs", kConfigfsRoot, "configfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) return true;
+        *err = std::string("mount configfs on ") + kConfigfsRoot + ": " + std::strerror(errno);
+        return false;
+    }
+
     std::function<bool(std::string*)> reload_;
 };
 

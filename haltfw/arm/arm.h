@@ -31,6 +31,7 @@
 #include "arm/guards.h"
 #include "arm/exitrd.h"
 #include "halt/manifest.h"
+#include "halt/netconsole.h"
 #include "nft/nft_dump.h"
 #include "core/plan.h"
 
@@ -83,7 +84,40 @@ public:
     virtual bool RemoveDir(const std::string& path, bool* removed, std::string* err) = 0;
     /// systemd daemon-reload.
     virtual bool Reload(std::string* err) = 0;
+    /// The netconsole target (halt/netconsole.h): read, made (replacing
+    /// one there), put back as read, removed. The defaults stand for a
+    /// kernel with no target and no netconsole: tests that do not care.
+    virtual bool ReadNetconsole(NetconsoleState* st, std::string*) {
+        *st = NetconsoleState{};
+        return true;
+    }
+    virtual bool WriteNetconsole(const NetconsoleTarget&, std::string* err) {
+        *err = "no netconsole here";
+        return false;
+    }
+    virtual bool RestoreNetconsole(const NetconsoleState& st, std::string* err) {
+        if (!st.present) return true;
+        *err = "no netconsole here";
+        return false;
+    }
 };
+
+/// [halt] netconsole's target for the resolved interfaces: its role's
+/// device, the address that holds the collector in its prefix, the port,
+/// and the MAC: netconsole-mac if given, else what `neighbour` knows of the
+/// collector on that device now (the kernel's neighbour entry), else
+/// broadcast (netconsole's own default: every host on the link gets the
+/// log). *mac_from says which ("netconsole-mac", "the neighbour table",
+/// "broadcast: no neighbour entry"). None without [halt] netconsole or
+/// with its role's device missing (readiness refuses that). Pure.
+std::optional<NetconsoleTarget> NetconsoleFor(
+    const Config& cfg, const std::vector<ResolvedInterface>& ifs,
+    const std::function<std::optional<MacAddr>(const std::string& dev, const IpAddr& ip)>& neighbour,
+    std::string* mac_from);
+
+/// The kernel's neighbour entry for `ip` on `dev`, if it is complete: IPv4
+/// from /proc/net/arp; IPv6 has none there (none: broadcast).
+std::optional<MacAddr> NeighbourMac(const std::string& dev, const IpAddr& ip);
 
 /// The real effects; `reload` does the daemon-reload (over sd-bus).
 std::unique_ptr<ArmEffects> LinuxArmEffects(std::function<bool(std::string*)> reload);
@@ -109,6 +143,8 @@ struct ArmPlan {
     /// stamped before they were listed.
     ExitrdContext context;
     Manifest manifest;
+    /// Where manifest.netconsole's MAC came from (NetconsoleFor).
+    std::string netconsole_mac_from;
     std::vector<DropIn> guards;
     std::string no_guards_why; ///< When `guards` is empty, why.
     bool reload = false;       ///< systemd runs: daemon-reload after changing guards.

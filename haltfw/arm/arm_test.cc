@@ -482,3 +482,138 @@ TEST_CASE("status: armed, and each reason it is not") {
           "armed: no (final stage /run/initramfs/shutdown missing or not executable; "
           "manifest unusable: manifest: checksum mismatch (corrupted or truncated))");
 }
+
+namespace {
+
+// FakeEffects with a netconsole target in memory.
+class NetconsoleFake : public FakeEffects {
+public:
+    NetconsoleState target;
+    bool ReadNetconsole(NetconsoleState* st, std::string* err) override {
+        *st = target;
+        return Do("netconsole read", err);
+    }
+    bool WriteNetconsole(const NetconsoleTarget& t, std::string* err) override {
+        target = NetconsoleState{};  // the old one goes first, as in configfs
+        if (!Do("netconsole write " + t.Describe(), err)) return false;
+        target = {true, true, t};
+        return true;
+    }
+    bool RestoreNetconsole(const NetconsoleState& st, std::string* err) override {
+        if (!Do(std::string("netconsole restore ") + (st.present ? st.target.Describe() : "none"), err)) return false;
+        target = st;
+        return true;
+    }
+};
+
+const NetconsoleTarget kNc{"eth1", "192.0.2.1", "192.0.2.10", "6666", "ff:ff:ff:ff:ff:ff"};
+
+}  // namespace
+
+TEST_CASE("arm: NetconsoleFor takes the role's device, and the MAC from the config, the neighbours or broadcast") {
+    Config cfg = ParseValid(std::string(kConf) + "netconsole = 192.0.2.10:6666\n");
+    NetState st;
+    st.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
+    st.links.push_back({3, "eth1", std::nullopt, 1500, IFF_UP, ""});
+    std::vector<ResolvedInterface> ifs = ResolveInterfaces(cfg, st);
+    std::string from;
+    std::vector<std::string> asked;
+    auto none = [&](const std::string& dev, const IpAddr& ip) -> std::optional<MacAddr> {
+        asked.push_back(dev + " " + FormatIp(ip));
+        return std::nullopt;
+    };
+    std::optional<NetconsoleTarget> t = NetconsoleFor(cfg, ifs, none, &from);
+    REQUIRE(t);
+    CHECK(*t == kNc);
+    CHECK(from == "broadcast: no neighbour entry for 192.0.2.10 on eth1");
+    CHECK(asked == std::vector<std::string>{"eth1 192.0.2.10"});
+
+    auto known = [](const std::string&, const IpAddr&) { return ParseMac("52:54:00:48:46:10"); };
+    t = NetconsoleFor(cfg, ifs, known, &from);
+    REQUIRE(t);
+    CHECK(t->remote_mac == "52:54:00:48:46:10");
+    CHECK(from == "the neighbour table");
+
+    Config given = ParseValid(std::string(kConf) + "netconsole = 192.0.2.10:6666\nnetconsole-mac = 52:54:00:00:00:fe\n");
+    t = NetconsoleFor(given, ResolveInterfaces(given, st), known, &from);
+    REQUIRE(t);
+    CHECK(t->remote_mac == "52:54:00:00:00:fe");
+    CHECK(from == "netconsole-mac");
+
+    // On the dmz, whose device is missing: none (readiness refuses to arm).
+    Config dmz = ParseValid(std::string(kConf) + "netconsole = 203.0.113.9:6666\n");
+    CHECK_FALSE(NetconsoleFor(dmz, ResolveInterfaces(dmz, st), known, &from));
+    CHECK_FALSE(NetconsoleFor(ParseValid(kConf), ifs, known, &from));
+}
+
+TEST_CASE("arm: the netconsole target is made before the manifest, left alone when the same, undone on failure") {
+    ArmPlan p = SamplePlan();
+    p.manifest.netconsole = kNc;
+    p.netconsole_mac_from = "broadcast: no neighbour entry for 192.0.2.10 on eth1";
+    NetconsoleFake fx;
+    Lines.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(fx.target.present);
+    CHECK(fx.target.enabled);
+    CHECK(fx.target.target == kNc);
+    CHECK(std::find(Lines.begin(), Lines.end(),
+                    "netconsole: target 192.0.2.10:6666 via eth1 enabled (mac ff:ff:ff:ff:ff:ff, from broadcast: no "
+                    "neighbour entry for 192.0.2.10 on eth1)") != Lines.end());
+    auto write = std::find(fx.calls.begin(), fx.calls.end(), "netconsole write 192.0.2.10:6666 via eth1");
+    auto manifest = std::find(fx.calls.begin(), fx.calls.end(), "manifest /run/initramfs/haltfw.manifest");
+    CHECK(write < manifest);
+    CHECK(manifest != fx.calls.end());
+
+    // Again: nothing written.
+    fx.calls.clear();
+    Lines.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(std::count_if(fx.calls.begin(), fx.calls.end(),
+                        [](const std::string& c) { return c.starts_with("netconsole write"); }) == 0);
+    CHECK(std::find(Lines.begin(), Lines.end(),
+                    "netconsole: target 192.0.2.10:6666 via eth1 unchanged (mac ff:ff:ff:ff:ff:ff)") != Lines.end());
+
+    // Disabled by the kernel: made again.
+    fx.target.enabled = false;
+    fx.calls.clear();
+    REQUIRE(ArmHalt(p, &fx, Collect).ok);
+    CHECK(fx.target.enabled);
+
+    // A new arm whose manifest cannot be written: the old target comes back.
+    NetconsoleTarget old = kNc;
+    old.remote_port = "514";
+    fx.target = {true, true, old};
+    p.manifest.digest = std::string(64, 'c');
+    fx.fail_on = "manifest";
+    ArmResult r = ArmHalt(p, &fx, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.undo_failures.empty());
+    CHECK(fx.target.present);
+    CHECK(fx.target.enabled);
+    CHECK(fx.target.target == old);
+
+    // A target the kernel refuses: none is left where there was none.
+    NetconsoleFake fresh;
+    fresh.fail_on = "netconsole write";
+    r = ArmHalt(p, &fresh, Collect);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "netconsole target 192.0.2.10:6666 via eth1: netconsole write 192.0.2.10:6666 via eth1: refused");
+    CHECK_FALSE(fresh.target.present);
+    CHECK(fresh.files.empty());
+
+    // Without [halt] netconsole an earlier arm's target goes; disarm takes it too.
+    ArmPlan plain = SamplePlan();
+    fx.fail_on.clear();
+    fx.target = {true, true, kNc};
+    REQUIRE(ArmHalt(plain, &fx, Collect).ok);
+    CHECK_FALSE(fx.target.present);
+    fx.target = {true, true, kNc};
+    DisarmPlan dp;
+    dp.exitrd = "/run/initramfs";
+    Lines.clear();
+    DisarmResult d = DisarmHalt(dp, &fx, Collect);
+    CHECK(d.ok);
+    CHECK_FALSE(fx.target.present);
+    CHECK(std::find(Lines.begin(), Lines.end(), "removed the netconsole target 192.0.2.10:6666 via eth1") !=
+          Lines.end());
+}

@@ -27,7 +27,8 @@ inline constexpr const char* kExitrdRecord = "/haltfw.files";
 /// haltfw-inert, which the final stage execs after its report.
 inline constexpr const char* kExitrdInert = "/haltfw-inert";
 /// The device nodes the final stage makes for itself (and unlinks at once)
-/// so that its console outlives the devtmpfs on /dev.
+/// so that its console outlives the devtmpfs on /dev; haltfw-inert makes
+/// its own kmsg node the same way.
 inline constexpr const char* kExitrdConsole = "/.console";
 inline constexpr const char* kExitrdKmsg = "/.kmsg";
 /// The node the final stage makes (and unlinks at once) to open a running
@@ -38,6 +39,9 @@ inline constexpr const char* kExitrdWatchdog = "/.watchdog";
 inline constexpr const char* kExitrdSys = "/sys";
 /// Where the final stage mounts /proc if systemd-shutdown left none.
 inline constexpr const char* kExitrdProc = "/proc";
+/// Where the final stage mounts configfs for a moment, to check the
+/// netconsole target (final/netconsole_halt.h); removed again after.
+inline constexpr const char* kExitrdConfigfs = "/.configfs";
 
 /// haltfw-inert's file name, in the exitrd and beside haltfw-final where
 /// it is installed; also its argv[0].

@@ -39,7 +39,9 @@ void WaitForDevices(const Config& cfg, int seconds) {
         std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
         if (!rtnl || !rtnl->Dump(&st, &err)) return;  // apply will say why
         bool all = true;
-        for (const ResolvedInterface& r : ResolveInterfaces(cfg, st)) all &= r.link && UdevDone(*r.link);
+        // A device apply creates (bridge, VLAN, WireGuard) is not waited for.
+        for (const ResolvedInterface& r : ResolveInterfaces(cfg, st))
+            all &= !r.config->kind_key.empty() || (r.link && UdevDone(*r.link));
         if (all) return;
         if (std::chrono::steady_clock::now() >= deadline) {
             Warn("devices: not all configured devices are ready after " + std::to_string(seconds) + " s; going on");

@@ -184,6 +184,7 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
         std::string e;
         return ReadSysctl(k, v, &e);
     });
+    ap.manifest.netconsole = NetconsoleFor(cfg, plan.interfaces, NeighbourMac, &ap.netconsole_mac_from);
     // Where and at which generation the ruleset it records was read: while
     // the kernel's stamp stays that one, the watcher and the final stage
     // know the ruleset is the armed one without reading it again. Without

@@ -102,8 +102,8 @@ const Verb kVerbs[] = {
      "(run by haltfw-watch.service from 'arm' on) guard the armed ruleset from 'halt'\n"
      "to the final stage",
      WatchVerb, 0, Locking::kTakes, false},
-    {"verify-console", "find the final stage's report in a captured serial log and judge it", VerifyConsoleVerb,
-     kConsole, Locking::kNone, true, "[--digest HEX] FILE", kVerifyConsoleHelp},
+    {"verify-console", "find the final stage's report in a captured serial log or netconsole\ncapture and judge it",
+     VerifyConsoleVerb, kConsole, Locking::kNone, true, "[--digest HEX] FILE", kVerifyConsoleHelp},
 };
 
 const Verb* FindVerb(std::string_view name) {
@@ -149,7 +149,9 @@ po::options_description VerbOptions(const Verb& v) {
         d.add_options()
             ("digest", po::value<std::string>()->value_name("HEX"),
              "accept only a report of this ruleset digest (as 'haltfw arm' printed it)")
-            ("file", po::value<std::string>()->value_name("FILE"), "the captured serial log (or give it alone)");
+            ("file", po::value<std::string>()->value_name("FILE"),
+             "the serial log, or netconsole's datagrams (payloads as socat writes them, or tcpdump's pcap);\n"
+             "or give it alone");
     return d;
 }
 

@@ -13,6 +13,7 @@
 #include "core/watchdogs.h"
 #include "net/rtnl.h"
 #include "net/sysctl.h"
+#include "net/wireguard.h"
 #include "nft/nft_digest.h"
 
 namespace haltfw::cli {
@@ -57,6 +58,13 @@ PlanInputs LiveInputs(bool ruleset_current) {
         for (char& c : name)
             if (c == '-') c = '_';
         return access(("/sys/module/" + name).c_str(), F_OK) == 0;
+    };
+    // One socket for the whole plan, opened when a WireGuard device is
+    // first read (a config without one never needs the family).
+    auto wg = std::make_shared<std::unique_ptr<WgSocket>>();
+    in.read_wireguard = [wg](const std::string& dev, WgDevice* d, std::string* err) {
+        if (!*wg && !(*wg = WgSocket::Open(err))) return false;
+        return (*wg)->GetDevice(dev, d, err);
     };
     in.ruleset_current = ruleset_current;
     return in;

@@ -1,14 +1,18 @@
 // The verbs that only read: check, status, show-ruleset and digest. They
 // take no run lock (haltfw_main.cc says when another haltfw is changing
 // what they read).
+#include <ctime>
+#include <memory>
 #include <string>
 
 #include "cli/halt_verbs.h"
 #include "cli/live_state.h"
 #include "cli/verbs.h"
 #include "core/gateway.h"
+#include "core/wireguard_plan.h"
 #include "net/net_addr.h"
 #include "net/sysctl.h"
+#include "net/wireguard.h"
 #include "nft/nft_digest.h"
 #include "nft/nft_dump.h"
 
@@ -37,6 +41,22 @@ int CheckVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     return r.ready() ? kOk : kNotReady;
 }
 
+namespace {
+
+// A WireGuard interface's peers, as the kernel has them now: never a
+// private or preshared key. *wg is opened on first need.
+void SayWireguard(const Config& cfg, const InterfaceConfig& ifc, std::unique_ptr<WgSocket>* wg) {
+    std::string err;
+    WgDevice live;
+    if ((!*wg && !(*wg = WgSocket::Open(&err))) || !(*wg)->GetDevice(ifc.device, &live, &err)) {
+        out.Result("  wireguard: cannot read: " + err, Priority::kWarning);
+        return;
+    }
+    for (const std::string& line : WireguardStatusLines(cfg, ifc, live, time(nullptr))) out.Result(line);
+}
+
+}  // namespace
+
 int StatusVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     Snapshot snap;
     if (int rc = TakeSnapshot(g, &snap); rc != kOk) {
@@ -50,6 +70,7 @@ int StatusVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     const Live& live = snap.live;
     const Plan& plan = snap.plan;
 
+    std::unique_ptr<WgSocket> wg;
     for (const ResolvedInterface& r : plan.interfaces) {
         if (!r.link) {
             out.Result("interface " + r.config->role + ": missing", Priority::kWarning);
@@ -62,6 +83,7 @@ int StatusVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
             for (const Address& x : live.net.addresses) have |= x.ifindex == r.link->index && x.prefix == a.prefix;
             out.Result("  address " + FormatPrefix(a.prefix) + (have ? "" : " MISSING"));
         }
+        if (IsWireguard(*r.config)) SayWireguard(snap.cfg, *r.config, &wg);
     }
     for (const char* k : kForwardingSysctls) {
         std::string v, err;

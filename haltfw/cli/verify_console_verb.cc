@@ -96,10 +96,21 @@ int VerifyConsoleVerb(const Globals& g, const VerbArgs& args, ChangeWindow*) {
         Fail("verify-console: " + (err.empty() ? "read " + file + ": No such file or directory" : err));
         return kSystem;
     }
+    // A pcap capture of netconsole's datagrams: their payloads.
+    std::string text;
+    if (!CaptureText(log, &text, &err)) {
+        Fail("verify-console: '" + file + "': " + err);
+        return kBadInput;
+    }
+    log.clear();
     std::string armed = digest.value_or("");
     if (g.config_given)
         if (int rc = ConfigDigest(g, &armed); rc != kOk) return rc;
-    ConsoleReport r = ParseConsole(log);
+    ConsoleReport r = ParseConsole(text);
+    if (r.from_kernel_log)
+        Progress("verify-console: read from the kernel log's copies of the lines (a netconsole capture)" +
+                 (r.duplicates > 0 ? "; " + std::to_string(r.duplicates) + " received twice, counted once"
+                                   : std::string()));
     for (const std::string& l : r.lines) out.Result(l);
     if (!r.inert_line.empty()) out.Result(kReportPrefix + r.inert_line);  // PID 1's footprint, after the report
     if (r.alive_count > 0)  // its heartbeat: the last line, and how many came

@@ -11,6 +11,7 @@
 #include "core/nft_load.h"
 #include "nft/nft_restore.h"
 #include "net/rtnl.h"
+#include "net/wireguard.h"
 #include "net/sysctl.h"
 
 extern char** environ;
@@ -23,10 +24,67 @@ struct Undo {
     std::function<bool(System*, std::string*)> run;
 };
 
+bool PerformResolved(const Action& a, const std::string& program, System* sys, Undo* undo, std::string* err);
+
+// A link this plan created, deleted by name: the undo of its creation.
+Undo DeleteByName(const std::string& name) {
+    return {"delete " + name, [name](System* s, std::string* e) {
+                int i = 0;
+                return s->LinkIndex(name, &i, e) && s->DeleteLink(i, e);
+            }};
+}
+
+// Fills in the indexes of links created earlier in the plan, looked up by
+// name (plan.h, Action::device and peer_name).
+bool Resolve(Action* a, System* sys, std::string* err) {
+    if (a->ifindex == 0 && !a->device.empty() && a->kind != ActionKind::kCreateBridge &&
+        a->kind != ActionKind::kCreateVlan && a->kind != ActionKind::kCreateWireguard) {
+        if (!sys->LinkIndex(a->device, &a->ifindex, err)) return false;
+        a->route.oif = a->ifindex;
+    }
+    if (a->peer == 0 && !a->peer_name.empty() && !sys->LinkIndex(a->peer_name, &a->peer, err)) return false;
+    return true;
+}
+
 // Performs one action and returns how to undo it (an empty `run` when there
 // is nothing to undo).
-bool Perform(const Action& a, const std::string& program, System* sys, Undo* undo, std::string* err) {
+bool Perform(const Action& planned, const std::string& program, System* sys, Undo* undo, std::string* err) {
+    Action a = planned;
+    if (!Resolve(&a, sys, err)) return false;
+    bool done = PerformResolved(a, program, sys, undo, err);
+    // On a link this plan created, the link's deletion undoes it all.
+    if (a.on_new_link && a.kind != ActionKind::kSetMaster) *undo = {};
+    return done;
+}
+
+bool PerformResolved(const Action& a, const std::string& program, System* sys, Undo* undo, std::string* err) {
     switch (a.kind) {
+        case ActionKind::kCreateBridge:
+            *undo = DeleteByName(a.device);
+            return sys->CreateBridge(a.device, a.bridge_options, err);
+        case ActionKind::kCreateWireguard:
+            *undo = DeleteByName(a.device);
+            return sys->CreateWireguard(a.device, err);
+        case ActionKind::kWireguard:
+            // A device this plan created goes with the rollback (Perform).
+            if (a.previous_wireguard)
+                *undo = {"put back its previous WireGuard configuration", [a](System* s, std::string* e) {
+                             return s->SetWireguard(*a.previous_wireguard, e);
+                         }};
+            return sys->SetWireguard(*a.wireguard, err);
+        case ActionKind::kCreateVlan:
+            *undo = DeleteByName(a.device);
+            return sys->CreateVlan(a.device, a.peer, a.vlan_id, err);
+        case ActionKind::kSetMaster:
+            *undo = {a.previous_master ? "put it back as a port of ifindex " + std::to_string(a.previous_master)
+                                       : std::string("release it"),
+                     [a](System* s, std::string* e) { return s->SetMaster(a.ifindex, a.previous_master, e); }};
+            return sys->SetMaster(a.ifindex, a.peer, err);
+        case ActionKind::kBridgeOptions:
+            *undo = {"put back the bridge options", [a](System* s, std::string* e) {
+                         return s->SetBridgeOptions(a.ifindex, a.previous_bridge_options, e);
+                     }};
+            return sys->SetBridgeOptions(a.ifindex, a.bridge_options, err);
         case ActionKind::kLinkMtu:
             *undo = {"restore mtu " + std::to_string(a.previous_mtu),
                      [a](System* s, std::string* e) { return s->SetLinkMtu(a.ifindex, a.previous_mtu, e); }};
@@ -94,6 +152,25 @@ public:
     bool SaveRuleset(NftRuleset* rs, std::string* e) override { return DumpRuleset(rs, e); }
     bool RestoreRuleset(const NftRuleset& rs, std::string* e) override { return haltfw::RestoreRuleset(rs, e); }
     bool CommitRuleset(const std::string& p, std::string* e) override { return NftCommit(p, e); }
+    bool CreateBridge(const std::string& n, const Link::BridgeOptions& o, std::string* e) override {
+        return rtnl_->CreateBridge(n, o, e);
+    }
+    bool SetBridgeOptions(int i, const Link::BridgeOptions& o, std::string* e) override {
+        return rtnl_->SetBridgeOptions(i, o, e);
+    }
+    bool CreateVlan(const std::string& n, int p, uint16_t id, std::string* e) override {
+        return rtnl_->CreateVlan(n, p, id, e);
+    }
+    bool SetMaster(int i, int m, std::string* e) override { return rtnl_->SetMaster(i, m, e); }
+    bool DeleteLink(int i, std::string* e) override { return rtnl_->DeleteLink(i, e); }
+    bool LinkIndex(const std::string& n, int* i, std::string* e) override { return rtnl_->LinkIndex(n, i, e); }
+    bool CreateWireguard(const std::string& n, std::string* e) override { return rtnl_->CreateWireguard(n, e); }
+    // The generic netlink socket is opened on first need: a config without
+    // WireGuard never asks for the family (nor loads the module).
+    bool SetWireguard(const WgDevice& d, std::string* e) override {
+        if (!wg_ && !(wg_ = WgSocket::Open(e))) return false;
+        return wg_->SetDevice(d, e);
+    }
 
     // modprobe rather than finit_module(): it resolves dependencies, aliases
     // and the module directory, which haltfw has no business duplicating.
@@ -118,6 +195,7 @@ public:
 
 private:
     std::unique_ptr<RtnlSocket> rtnl_;
+    std::unique_ptr<WgSocket> wg_;
 };
 
 }  // namespace

@@ -33,6 +33,17 @@ public:
     virtual bool RestoreRuleset(const NftRuleset& rs, std::string* err) = 0;
     /// Commits an nft program in one transaction.
     virtual bool CommitRuleset(const std::string& program, std::string* err) = 0;
+    /// Links haltfw creates (topology.h), found by name once created.
+    virtual bool CreateBridge(const std::string& name, const Link::BridgeOptions& o, std::string* err) = 0;
+    virtual bool SetBridgeOptions(int ifindex, const Link::BridgeOptions& o, std::string* err) = 0;
+    virtual bool CreateVlan(const std::string& name, int parent, uint16_t id, std::string* err) = 0;
+    virtual bool SetMaster(int ifindex, int master, std::string* err) = 0;
+    virtual bool DeleteLink(int ifindex, std::string* err) = 0;
+    virtual bool LinkIndex(const std::string& name, int* ifindex, std::string* err) = 0;
+    /// A WireGuard device (net/wireguard.h): created down and unconfigured,
+    /// then set whole (its peers replaced).
+    virtual bool CreateWireguard(const std::string& name, std::string* err) = 0;
+    virtual bool SetWireguard(const WgDevice& d, std::string* err) = 0;
 };
 
 /// Opens the rtnetlink socket the real system needs.

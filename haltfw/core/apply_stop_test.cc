@@ -30,6 +30,19 @@ public:
     bool SaveRuleset(NftRuleset*, std::string*) override { return Do("save"); }
     bool RestoreRuleset(const NftRuleset&, std::string*) override { return Do("restore"); }
     bool CommitRuleset(const std::string&, std::string*) override { return Do("commit"); }
+    bool CreateBridge(const std::string& n, const Link::BridgeOptions&, std::string*) override {
+        return Do("create-bridge " + n);
+    }
+    bool SetBridgeOptions(int, const Link::BridgeOptions&, std::string*) override { return Do("bridge-options"); }
+    bool CreateVlan(const std::string& n, int, uint16_t, std::string*) override { return Do("create-vlan " + n); }
+    bool SetMaster(int, int, std::string*) override { return Do("master"); }
+    bool DeleteLink(int, std::string*) override { return Do("delete"); }
+    bool LinkIndex(const std::string&, int* i, std::string*) override {
+        *i = 100;
+        return true;
+    }
+    bool CreateWireguard(const std::string& n, std::string*) override { return Do("create-wireguard " + n); }
+    bool SetWireguard(const WgDevice& d, std::string*) override { return Do("wireguard " + d.name); }
 };
 
 Action AddressAction(const std::string& p) {

@@ -37,6 +37,31 @@ public:
         return Do("restore " + std::to_string(rs.objects.size()) + " objects", e);
     }
     bool CommitRuleset(const std::string& p, std::string* e) override { return Do("commit " + p, e); }
+    bool CreateBridge(const std::string& n, const Link::BridgeOptions&, std::string* e) override {
+        return Do("create-bridge " + n, e);
+    }
+    bool SetBridgeOptions(int i, const Link::BridgeOptions& o, std::string* e) override {
+        return Do("bridge-options " + std::to_string(i) + " stp " + std::to_string(o.stp_state), e);
+    }
+    bool CreateVlan(const std::string& n, int p, uint16_t id, std::string* e) override {
+        return Do("create-vlan " + n + " " + std::to_string(id) + " on " + std::to_string(p), e);
+    }
+    bool SetMaster(int i, int m, std::string* e) override {
+        return Do("master " + std::to_string(i) + " " + std::to_string(m), e);
+    }
+    bool DeleteLink(int i, std::string* e) override { return Do("delete " + std::to_string(i), e); }
+    // Links created by the fake get index 100 + the order of creation.
+    bool LinkIndex(const std::string& n, int* i, std::string* e) override {
+        *i = n == "br0" ? 100 : n == "p9" ? 9 : 101;
+        return Do("index " + n, e);
+    }
+    bool CreateWireguard(const std::string& n, std::string* e) override { return Do("create-wireguard " + n, e); }
+    // Names the device, the port and the peers; no key ever reaches a call line.
+    bool SetWireguard(const WgDevice& d, std::string* e) override {
+        return Do("wireguard " + d.name + " port " + std::to_string(d.listen_port) + " peers " +
+                      std::to_string(d.peers.size()),
+                  e);
+    }
 };
 
 Plan SamplePlan() {

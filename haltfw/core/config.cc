@@ -15,10 +15,12 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/file_kind.h"
 #include "base/text_encoding.h"
 #include "core/gateway.h"
 #include "core/ini.h"
 #include "core/nft_includes.h"
+#include "core/topology.h"
 #include "net/sysctl.h"
 
 namespace haltfw {
@@ -209,6 +211,12 @@ private:
     void Ruleset(const IniEntry& e);
     void Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen);
     void Route(InterfaceConfig* ifc, const IniEntry& e);
+    // The keys that make haltfw create the device (topology.h): one per
+    // interface. False (reported) for a second one.
+    bool ClaimKind(InterfaceConfig* ifc, const IniEntry& e);
+    void Bridge(InterfaceConfig* ifc, const IniEntry& e);
+    void Vlan(InterfaceConfig* ifc, const IniEntry& e);
+    void AddSilentBridgeSysctls();
     void Sysctl(const IniEntry& e);
     void Halt(const IniEntry& e, SeenKeys* seen);
     void Gateway(const IniEntry& e, SeenKeys* seen);
@@ -308,9 +316,59 @@ void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen) 
         if (!ParseUint(e.value, 68, 65535, &mtu))
             Error(e.line, where + "mtu " + Quote(e.value) + ": not a number from 68 to 65535");
         else ifc->mtu = mtu, ifc->mtu_line = e.line;
+    } else if (e.key == "bridge") {
+        if (Once(e, seen) && ClaimKind(ifc, e)) Bridge(ifc, e);
+    } else if (e.key == "vlan") {
+        if (Once(e, seen) && ClaimKind(ifc, e)) Vlan(ifc, e);
+    } else if (IsWireguardInterfaceKey(e.key)) {
+        // wireguard-key makes the device, as bridge and vlan do; its repeat
+        // is said as a repeat (wireguard_config.cc).
+        bool repeat = e.key == "wireguard-key" && ifc->wireguard && ifc->wireguard->key_line;
+        if (e.key == "listen-port" || repeat || ClaimKind(ifc, e)) ParseWireguardInterfaceKey(ifc, e, path_, diags_);
     } else {
         Error(e.line, "unknown key " + Quote(e.key) + " in [interface." + ifc->role + "]");
     }
+}
+
+bool Parser::ClaimKind(InterfaceConfig* ifc, const IniEntry& e) {
+    if (ifc->kind_key.empty()) {
+        ifc->kind_key = e.key;
+        ifc->kind_line = e.line;
+        return true;
+    }
+    Error(e.line, "interface " + Quote(ifc->role) + ": " + Quote(e.key) + " and " + Quote(ifc->kind_key) +
+                      " (line " + std::to_string(ifc->kind_line) + ") each make a device of their own kind: give one");
+    return false;
+}
+
+// bridge = DEV DEV ...
+void Parser::Bridge(InterfaceConfig* ifc, const IniEntry& e) {
+    const std::string where = "interface " + Quote(ifc->role) + ": ";
+    std::vector<std::string_view> ports = Words(e.value);
+    if (ports.empty()) Error(e.line, where + "bridge: no port named (bridge = DEV DEV ...)");
+    for (std::string_view p : ports) {
+        if (!IsDeviceName(p)) {
+            Error(e.line, where + "bridge port " + Quote(p) + ": not a valid interface name");
+        } else if (std::find(ifc->bridge_ports.begin(), ifc->bridge_ports.end(), p) != ifc->bridge_ports.end()) {
+            Error(e.line, where + "bridge port " + Quote(p) + " listed twice");
+        } else {
+            ifc->bridge_ports.emplace_back(p);
+        }
+    }
+}
+
+// vlan = DEV ID
+void Parser::Vlan(InterfaceConfig* ifc, const IniEntry& e) {
+    const std::string where = "interface " + Quote(ifc->role) + ": vlan " + Quote(e.value) + ": ";
+    std::vector<std::string_view> w = Words(e.value);
+    if (w.size() != 2)
+        return Error(e.line, where + "expected 'DEV ID' (the parent device and a VLAN ID from 1 to 4094)");
+    if (!IsDeviceName(w[0])) return Error(e.line, where + "parent " + Quote(w[0]) + ": not a valid interface name");
+    uint32_t id = 0;
+    if (!ParseUint(w[1], 1, 4094, &id))
+        return Error(e.line, where + "VLAN ID " + Quote(w[1]) + ": not a number from 1 to 4094");
+    ifc->vlan_parent = std::string(w[0]);
+    ifc->vlan_id = static_cast<uint16_t>(id);
 }
 
 // route = DST [via GW] [metric N]
@@ -403,6 +461,8 @@ void Parser::Halt(const IniEntry& e, SeenKeys* seen) {
             Error(e.line, "[halt] panic-reboot " + Quote(e.value) + ": not a number of seconds from 1 to 3600");
         cfg_.halt.panic_reboot_s = static_cast<int>(v);
         cfg_.halt.panic_reboot_line = e.line;
+    } else if (e.key == "netconsole" || e.key == "netconsole-mac") {
+        if (Once(e, seen)) Netconsole(e);
     } else {
         Error(e.line, "unknown key " + Quote(e.key) + " in [halt]");
     }
@@ -666,6 +726,74 @@ void Parser::AddPanicSysctls() {
             cfg_.sysctls.push_back({key, value, h.panic_reboot_line});
 }
 
+// [halt] netconsole = IP:PORT (IPv6 as [ADDR]:PORT: 6.1's configfs
+// targets take either family), and netconsole-mac = MAC. Against the
+// interfaces in CheckNetconsole.
+void Parser::Netconsole(const IniEntry& e) {
+    NetconsoleSpec& nc = cfg_.halt.netconsole ? *cfg_.halt.netconsole : cfg_.halt.netconsole.emplace();
+    const std::string where = "[halt] " + e.key + " " + Quote(e.value) + ": ";
+    std::string err;
+    if (e.key == "netconsole-mac") {
+        nc.mac_line = e.line;
+        if (auto mac = ParseMac(e.value, &err)) nc.mac = mac;
+        else Error(e.line, where + err);
+        return;
+    }
+    nc.line = e.line;
+    nc.text = e.value;
+    std::string_view v = e.value, host, port;
+    size_t colon = v.rfind(':');
+    if (v.starts_with('[')) {
+        size_t close = v.find(']');
+        if (close == std::string_view::npos || close + 1 != colon)
+            return Error(e.line, where + "expected [IPV6-ADDRESS]:PORT");
+        host = v.substr(1, close - 1);
+    } else if (colon == std::string_view::npos) {
+        return Error(e.line, where + "expected IP:PORT (192.0.2.10:6666, or [2001:db8::10]:6666 for IPv6)");
+    } else if (v.find(':') != colon) {
+        return Error(e.line, where + "an IPv6 address goes in brackets: [ADDRESS]:PORT");
+    } else {
+        host = v.substr(0, colon);
+    }
+    port = v.substr(colon + 1);
+    auto ip = ParseIpAddr(host, &err);
+    if (!ip)
+        return Error(e.line, where + Quote(host) + ": " + err +
+                                 " (an address, not a name: nothing resolves names for the kernel)");
+    if (v.starts_with('[') && ip->family != AF_INET6)
+        return Error(e.line, where + "brackets are for an IPv6 address; write an IPv4 one as IP:PORT");
+    if (!ParsePort(port, &nc.port)) return Error(e.line, where + "port " + Quote(port) + ": not a port number (1 to 65535)");
+    nc.remote = *ip;
+}
+
+// The collector must be on the link of one of the interfaces: netconsole
+// sends one frame to one MAC on one device, with no routing (netpoll).
+// The interface whose address's prefix holds it gives the device and the
+// source address.
+void Parser::CheckNetconsole() {
+    if (!cfg_.halt.netconsole) return;
+    NetconsoleSpec& nc = *cfg_.halt.netconsole;
+    if (nc.line == 0)
+        return Error(nc.mac_line, "[halt] netconsole-mac: no 'netconsole =' for it to go with");
+    if (nc.remote.family == 0) return;  // reported with the key
+    for (const InterfaceConfig& ifc : cfg_.interfaces)
+        for (const AddressSpec& a : ifc.addresses) {
+            if (a.prefix.addr == nc.remote)
+                return Error(nc.line, "[halt] netconsole " + Quote(nc.text) + ": " + Quote(FormatIp(nc.remote)) +
+                                          " is the box's own address (interface " + Quote(ifc.role) +
+                                          "); give the collector's");
+            if (nc.role.empty() && a.prefix.contains(nc.remote)) nc.role = ifc.role, nc.local = a.prefix.addr;
+        }
+    if (nc.role.empty())
+        return Error(nc.line, "[halt] netconsole " + Quote(nc.text) + ": " + Quote(FormatIp(nc.remote)) +
+                                  " is outside every prefix configured on the interfaces (netconsole reaches only a "
+                                  "collector on the link of one of them)");
+    // apply loads it with the other [halt] modules (a kernel with it built
+    // in: modprobe succeeds all the same).
+    auto& mods = cfg_.halt.modules;
+    if (std::find(mods.begin(), mods.end(), "netconsole") == mods.end()) mods.push_back("netconsole");
+}
+
 void Parser::AddSysctlDefault(const std::string& key, const std::string& value) {
     if (sysctl_index_.emplace(key, cfg_.sysctls.size()).second) cfg_.sysctls.push_back({key, value, 0});
 }
@@ -807,6 +935,30 @@ void Parser::AddInterfaceSysctls() {
     }
 }
 
+// The invisible bridge (topology.h): IPv6 off on the bridge and its ports,
+// and no ARP reply from the bridge for any address of the box, verified by
+// the final stage like every other sysctl. A [sysctl] line that says
+// otherwise for one of these keys is an error, not a silent choice.
+void Parser::AddSilentBridgeSysctls() {
+    for (const InterfaceConfig& ifc : cfg_.interfaces) {
+        if (!ifc.IsSilentBridge() || ifc.device.empty()) continue;
+        for (const SysctlSetting& want : SilentBridgeSysctls(ifc)) {
+            auto [it, fresh] = sysctl_index_.emplace(want.key, cfg_.sysctls.size());
+            if (fresh) {
+                cfg_.sysctls.push_back(want);
+                continue;
+            }
+            SysctlSetting& have = cfg_.sysctls[it->second];
+            if (have.line == 0) have = want;
+            else if (!SysctlValuesEqual(have.value, want.value))
+                Error(have.line, "sysctl " + Quote(want.key) + " = " + Quote(have.value) + ": interface " +
+                                     Quote(ifc.role) + " is a bridge with no address, which haltfw keeps silent at "
+                                     "layer 3 (" + want.key + " = " + want.value +
+                                     "): give the bridge an address, or drop this line");
+        }
+    }
+}
+
 Config Parser::Run(const IniFile& ini) {
     cfg_.path = path_;
     cfg_.sysctls = DefaultSysctls();
@@ -821,6 +973,7 @@ Config Parser::Run(const IniFile& ini) {
     std::unordered_map<std::string, SeenKeys> seen;
     std::unordered_map<std::string, size_t> iface_index;
     std::vector<SeenKeys> iface_seen;
+    std::unordered_map<std::string, size_t> peer_index;  // [peer.NAME] -> cfg_.peers
     for (const IniSection& s : ini.sections) {
         if (s.name.rfind("interface.", 0) == 0) {
             std::string role = s.name.substr(10);
@@ -840,6 +993,16 @@ Config Parser::Run(const IniFile& ini) {
             ifc.line = s.line;
             cfg_.interfaces.push_back(std::move(ifc));
             iface_seen.emplace_back();
+        } else if (s.name.starts_with("peer.")) {
+            std::string name = s.name.substr(5);
+            if (!IsName(name, "_-"))
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + ": peer name " + Quote(name) +
+                                  " may hold only letters, digits, '-' and '_'");
+            else if (auto it = peer_index.find(name); it != peer_index.end())
+                Error(s.line, "section " + QuoteValue(s.name, '[', ']') + " given twice (first on line " +
+                                  std::to_string(cfg_.peers[it->second].line) + ")");
+            else
+                peer_index[name] = cfg_.peers.size(), cfg_.peers.push_back(PeerConfig{.name = name, .line = s.line});
         } else if (s.name == "gateway") {
             if (!cfg_.gateway) cfg_.gateway = GatewayConfig{.line = s.line};
         } else if (s.name != "ruleset" && s.name != "sysctl" && s.name != "halt" && !s.name.empty()) {
@@ -851,12 +1014,15 @@ Config Parser::Run(const IniFile& ini) {
     const std::string* section = nullptr;
     SeenKeys* section_seen = nullptr;
     InterfaceConfig* ifc = nullptr;
+    PeerConfig* peer = nullptr;
     for (const IniEntry& e : ini.entries) {
         if (!section || e.section != *section) {
             section = &e.section;
             auto it = e.section.starts_with("interface.") ? iface_index.find(e.section.substr(10)) : iface_index.end();
             ifc = it == iface_index.end() ? nullptr : &cfg_.interfaces[it->second];
             section_seen = ifc ? &iface_seen[it->second] : &seen[e.section];
+            auto p = e.section.starts_with("peer.") ? peer_index.find(e.section.substr(5)) : peer_index.end();
+            peer = p == peer_index.end() ? nullptr : &cfg_.peers[p->second];
         }
         if (e.section.empty()) Error(e.line, Quote(e.key) + " outside any section");
         else if (e.section == "ruleset") Ruleset(e);
@@ -864,15 +1030,20 @@ Config Parser::Run(const IniFile& ini) {
         else if (e.section == "halt") Halt(e, section_seen);
         else if (e.section == "gateway") Gateway(e, section_seen);
         else if (ifc) Interface(ifc, e, section_seen);
+        else if (peer) ParsePeerKey(peer, e, path_, diags_);
         // Entries of an unknown section were reported with the section.
     }
 
     for (const InterfaceConfig& ifc : cfg_.interfaces) CheckInterface(ifc);
     CheckAcrossInterfaces();
+    CheckTopology(cfg_.interfaces, path_, diags_);
     CheckRoutes();
     AddInterfaceSysctls();
+    AddSilentBridgeSysctls();
     AddPanicSysctls();
+    CheckNetconsole();
     CheckGateway();
+    CheckWireguard(cfg_, diags_);
     if (cfg_.gateway) AddGatewaySysctls();
     if (cfg_.rule_files.empty() && !cfg_.gateway)
         diags_->Error(path_, 0, "no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='");
@@ -942,17 +1113,6 @@ struct Fd {
     Fd(const Fd&) = delete;
     Fd& operator=(const Fd&) = delete;
 };
-
-const char* FileKind(mode_t mode) {
-    switch (mode & S_IFMT) {
-        case S_IFDIR: return "a directory";
-        case S_IFIFO: return "a FIFO";
-        case S_IFSOCK: return "a socket";
-        case S_IFCHR: return "a character device";
-        case S_IFBLK: return "a block device";
-    }
-    return "not a file";
-}
 
 // "larger than 64 MiB (67108865 bytes)"; size 0: not known (still growing).
 std::string TooLarge(uint64_t size) {
@@ -1063,7 +1223,7 @@ void CheckRulesFile(const std::string& config, const RuleFile& f, Diagnostics* d
 
 }  // namespace
 
-Config LoadConfig(const std::string& path, Diagnostics* diags) {
+Config LoadConfig(const std::string& path, Diagnostics* diags, uid_t key_owner) {
     std::string text, why;
     if (!ReadConfigInput(path, &text, &why)) {
         diags->Error(path, 0, why);
@@ -1071,6 +1231,7 @@ Config LoadConfig(const std::string& path, Diagnostics* diags) {
     }
     Config cfg = ParseConfig(text, path, diags);
     for (const RuleFile& f : cfg.rule_files) CheckRulesFile(path, f, diags);
+    LoadWireguardKeys(&cfg, key_owner, diags);
     return cfg;
 }
 

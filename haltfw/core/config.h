@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/diag.h"
+#include "core/wireguard_config.h"
 #include "halt/ctrl_alt_del.h"
 #include "halt/inert_args.h"
 #include "net/net_addr.h"
@@ -59,6 +60,25 @@ struct InterfaceConfig {
     std::vector<RouteSpec> routes;
     std::optional<uint32_t> mtu;
     int mtu_line = 0;
+    /// wireguard-key / listen-port (core/wireguard_config.h): set when
+    /// either is given; IsWireguard() says whether haltfw creates the
+    /// device as a WireGuard device.
+    std::optional<WireguardInterfaceConfig> wireguard;
+    /// The key that makes haltfw create `device` ("bridge", "vlan", or
+    /// "wireguard-key"), with its line; empty for a device that exists
+    /// (topology.h).
+    std::string kind_key;
+    int kind_line = 0;
+    /// bridge = DEV ...: the bridge's ports, as listed.
+    std::vector<std::string> bridge_ports;
+    /// vlan = DEV ID: the 802.1Q parent and VLAN ID (1-4094).
+    std::string vlan_parent;
+    uint16_t vlan_id = 0;
+
+    bool IsBridge() const { return kind_key == "bridge"; }
+    bool IsVlan() const { return kind_key == "vlan"; }
+    /// A bridge with no `address`: the invisible bridge, silent at layer 3.
+    bool IsSilentBridge() const { return IsBridge() && addresses.empty(); }
 
     /// "'wan'" or "'wan' (eth0)": how messages name the interface.
     std::string Describe() const;
@@ -120,6 +140,22 @@ struct GatewayConfig {
 inline constexpr int kPanicRebootMin = 1;
 inline constexpr int kPanicRebootMax = 3600;
 
+/// [halt] netconsole: the kernel log over UDP to a collector on the link
+/// of one of the config's interfaces (halt/netconsole.h).
+struct NetconsoleSpec {
+    IpAddr remote;
+    uint16_t port = 0;
+    std::string text;              ///< As written, for messages.
+    int line = 0;
+    /// netconsole-mac: the next hop's MAC; none: decided at arm.
+    std::optional<MacAddr> mac;
+    int mac_line = 0;
+    /// Found by the parser: the role whose address's prefix holds
+    /// `remote`, and that address (the packets' source).
+    std::string role;
+    IpAddr local;
+};
+
 struct HaltConfig {
     std::vector<std::string> modules;
     CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
@@ -131,6 +167,8 @@ struct HaltConfig {
     /// kernel.panic_on_oops = 1, with this key's line.
     int panic_reboot_s = 0;
     int panic_reboot_line = 0;
+    /// [halt] netconsole = IP:PORT (and netconsole-mac), when set.
+    std::optional<NetconsoleSpec> netconsole;
 };
 
 struct Config {
@@ -144,6 +182,8 @@ struct Config {
     /// Set when the file has a [gateway] section; its text comes before the
     /// rules files in the ruleset program.
     std::optional<GatewayConfig> gateway;
+    /// The [peer.NAME] sections, in file order.
+    std::vector<PeerConfig> peers;
 
     const InterfaceConfig* FindRole(std::string_view role) const;
 };
@@ -161,7 +201,9 @@ Config ParseConfig(std::string_view text, const std::string& path, Diagnostics* 
 /// Errors go to `diags`: "cannot read: REASON", "not a regular file (a
 /// FIFO)", "larger than 64 MiB (N bytes)", naming the config (for itself)
 /// or the [ruleset] line.
-Config LoadConfig(const std::string& path, Diagnostics* diags);
+/// It also reads the WireGuard key files (wireguard_config.h), which must be
+/// owned by `key_owner` (root; tests pass their own uid).
+Config LoadConfig(const std::string& path, Diagnostics* diags, uid_t key_owner = 0);
 
 /// Reads a file the config consists of: a regular file (looked at through
 /// O_PATH first, so a FIFO never blocks and a device is never opened) of at

@@ -368,4 +368,21 @@ void CheckConntrackFill(const ReadinessInputs& in, Readiness* r) {
                           "net.netfilter.nf_conntrack_max in [sysctl]");
 }
 
+void CheckNetconsole(const ReadinessInputs& in, Readiness* r) {
+    const std::optional<NetconsoleSpec>& nc = in.config->halt.netconsole;
+    if (!nc) return;
+    const InterfaceConfig* ifc = in.config->FindRole(nc->role);
+    const std::string where = FormatIp(nc->remote) + ":" + std::to_string(nc->port) + " on " +
+                              (ifc ? ifc->Describe() : "'" + nc->role + "'");
+    const auto& gw = in.config->gateway;
+    if (gw && gw->wan == nc->role)
+        r->warnings.push_back("netconsole: the kernel log goes out on the WAN to " + where +
+                              ", in cleartext and unauthenticated, and no rule stops it: the report, every logged "
+                              "drop (with the addresses of the hosts involved), anything the kernel prints; put the "
+                              "collector on a LAN");
+    else
+        r->fine.push_back("netconsole: the kernel log goes to " + where +
+                          " in cleartext, unauthenticated, past every rule (the kernel sends it below netfilter)");
+}
+
 }  // namespace haltfw

@@ -31,6 +31,11 @@ void CheckExpiringElements(const NftRuleset& rs, Readiness* r);
 /// established timeout.
 void CheckConntrackFill(const ReadinessInputs& in, Readiness* r);
 
+/// [halt] netconsole: the kernel log leaves in cleartext, unauthenticated,
+/// past every rule (netpoll); a warning when it goes out on the gateway
+/// profile's WAN, else a fine line that says so.
+void CheckNetconsole(const ReadinessInputs& in, Readiness* r);
+
 /// A kernel-made IPv6 temporary address (IFA_F_TEMPORARY: the same bit as
 /// IPv4's IFA_F_SECONDARY, hence the family).
 bool IsTemporaryAddress(const Address& a);

@@ -3,9 +3,14 @@
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <deque>
 #include <map>
+#include <set>
 #include <utility>
 
+#include "core/topology.h"
+#include "core/wireguard_plan.h"
 #include "net/sysctl.h"
 
 namespace haltfw {
@@ -41,14 +46,21 @@ private:
     std::map<std::pair<Prefix, uint32_t>, const Route*> routes_;
 };
 
+// The link an action is on: a device this plan creates has index 0 until
+// apply looks it up by name.
+void OnLink(const Link& l, Action* a) {
+    a->ifindex = l.index;
+    if (l.index == 0) a->device = l.name, a->on_new_link = true;
+}
+
 void PlanLink(const ResolvedInterface& r, Plan* plan) {
     const InterfaceConfig& c = *r.config;
     const Link& l = *r.link;
     if (c.mtu && *c.mtu != l.mtu) {
-        Action a{ActionKind::kLinkMtu,
-                 Where(r) + ": set mtu " + std::to_string(*c.mtu) + " (was " + std::to_string(l.mtu) + ")"};
+        Action a{ActionKind::kLinkMtu, Where(r) + ": set mtu " + std::to_string(*c.mtu) +
+                                           (l.index ? " (was " + std::to_string(l.mtu) + ")" : "")};
         a.line = c.mtu_line;
-        a.ifindex = l.index;
+        OnLink(l, &a);
         a.mtu = *c.mtu;
         a.previous_mtu = l.mtu;
         plan->actions.push_back(a);
@@ -56,7 +68,7 @@ void PlanLink(const ResolvedInterface& r, Plan* plan) {
     if (!l.up()) {
         Action a{ActionKind::kLinkUp, Where(r) + ": set up"};
         a.line = c.line;
-        a.ifindex = l.index;
+        OnLink(l, &a);
         plan->actions.push_back(a);
     }
 }
@@ -70,7 +82,7 @@ void PlanAddresses(const ResolvedInterface& r, const LiveIndex& live, Plan* plan
                                         std::to_string(have->valid_lft) + " s)"
                                   : ": add address " + FormatPrefix(want.prefix))};
         a.line = want.line;
-        a.ifindex = r.link->index;
+        OnLink(*r.link, &a);
         a.prefix = want.prefix;
         plan->actions.push_back(a);
     }
@@ -95,14 +107,17 @@ void PlanRoutes(const ResolvedInterface& r, const NetState& state, const LiveInd
             a.previous_route = *have;
         }
         a.line = line;
-        a.ifindex = r.link->index;
+        OnLink(*r.link, &a);
         a.route = want;
         plan->actions.push_back(a);
     }
 }
 
-void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
+// `only` picks the settings this pass plans (all when unset).
+void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan,
+                 const std::function<bool(const SysctlSetting&)>& only = nullptr) {
     for (const SysctlSetting& s : cfg.sysctls) {
+        if (only && !only(s)) continue;
         std::string now;
         if (!in.read_sysctl(s.key, &now)) {
             // A built-in default this kernel lacks (IPv6 disabled, say) is
@@ -119,6 +134,156 @@ void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan) {
         a.previous_value = now;
         plan->actions.push_back(a);
     }
+}
+
+// ---- Devices haltfw creates (topology.h) -----------------------------------
+
+// What the topology part of a plan knows: the live links by name, and the
+// devices this plan creates.
+struct Topology {
+    const NetState& state;
+    std::set<std::string> creating;
+
+    bool Exists(const std::string& dev) const { return state.FindLink(dev) || creating.count(dev); }
+};
+
+// The other link of an action: by index when it exists, else by name.
+void SetPeer(const Topology& t, const std::string& name, Action* a) {
+    if (const Link* l = t.state.FindLink(name)) a->peer = l->index;
+    else a->peer_name = name;
+}
+
+// A device that exists already must be what the config makes of it.
+bool CheckExisting(const Config& cfg, const InterfaceConfig& c, const Link& l, const Topology& t, Plan* plan) {
+    const std::string where = "interface " + Quote(c.role) + ": device " + Quote(c.device) + " exists";
+    auto problem = [&](const std::string& what) {
+        plan->problems.Error(cfg.path, c.kind_line, where + what + "; delete it, and apply creates it as configured");
+        return false;
+    };
+    const char* want = c.IsBridge() ? "bridge" : "vlan";
+    if (l.kind != want)
+        return problem(" and is " + (l.kind.empty() ? std::string("no ") + want : "a " + Quote(l.kind)) +
+                       ", not a " + (c.IsBridge() ? "bridge" : "VLAN"));
+    if (c.IsVlan()) {
+        const Link* parent = t.state.FindLinkByIndex(l.parent);
+        if (l.vlan_id != c.vlan_id || !parent || parent->name != c.vlan_parent)
+            return problem(" as VLAN " + std::to_string(l.vlan_id) + " on " +
+                           (parent ? Quote(parent->name) : "ifindex " + std::to_string(l.parent)) + ", not VLAN " +
+                           std::to_string(c.vlan_id) + " on " + Quote(c.vlan_parent));
+    }
+    return true;
+}
+
+// Creates what is missing, in CreationOrder; problems for what cannot be.
+void PlanCreate(const Config& cfg, Topology* t, Plan* plan) {
+    for (const InterfaceConfig* c : CreationOrder(cfg.interfaces)) {
+        const std::string where = "interface " + Quote(c->role) + ": ";
+        auto missing = [&](const char* what, const std::string& dev) {
+            if (!t->Exists(dev))
+                plan->problems.Error(cfg.path, c->kind_line, where + what + Quote(dev) + " does not exist");
+        };
+        for (const std::string& p : c->bridge_ports) missing("bridge port ", p);
+        if (c->IsVlan()) missing("vlan parent ", c->vlan_parent);
+        if (const Link* l = t->state.FindLink(c->device)) {
+            CheckExisting(cfg, *c, *l, *t, plan);
+            continue;
+        }
+        t->creating.insert(c->device);
+        Action a{c->IsBridge() ? ActionKind::kCreateBridge : ActionKind::kCreateVlan, ""};
+        a.line = c->kind_line;
+        a.device = c->device;
+        if (c->IsBridge()) {
+            a.what = "interface '" + c->role + "': create bridge " + c->device + " (STP off, multicast snooping off)";
+            a.bridge_options = {kBridgeStpState, kBridgeAgeingCentis, kBridgeMcastSnooping};
+        } else {
+            a.what = "interface '" + c->role + "': create VLAN " + c->device + " (ID " + std::to_string(c->vlan_id) +
+                     " on " + c->vlan_parent + ")";
+            a.vlan_id = c->vlan_id;
+            SetPeer(*t, c->vlan_parent, &a);
+        }
+        plan->actions.push_back(a);
+    }
+}
+
+// A bridge's options and ports: extra ports released, missing ones added.
+// A port another bridge (or bond) holds is a problem, not taken from it.
+void PlanPorts(const Config& cfg, const Topology& t, Plan* plan) {
+    for (const InterfaceConfig& c : cfg.interfaces) {
+        if (!c.IsBridge() || c.device.empty()) continue;
+        const std::string where = "interface '" + c.role + "' (" + c.device + "): ";
+        const Link* br = t.state.FindLink(c.device);
+        if (br && br->kind == "bridge") {
+            Link::BridgeOptions want{kBridgeStpState, kBridgeAgeingCentis, kBridgeMcastSnooping};
+            if (br->bridge && !(*br->bridge == want)) {
+                Action a{ActionKind::kBridgeOptions, where + "set STP off, ageing 300 s, multicast snooping off"};
+                a.line = c.kind_line;
+                a.ifindex = br->index;
+                a.bridge_options = want;
+                a.previous_bridge_options = *br->bridge;
+                plan->actions.push_back(a);
+            }
+            for (const Link& l : t.state.links) {
+                if (l.master != br->index) continue;
+                if (std::find(c.bridge_ports.begin(), c.bridge_ports.end(), l.name) != c.bridge_ports.end()) continue;
+                Action a{ActionKind::kSetMaster, where + "release port " + l.name + " (not in the config)"};
+                a.line = c.kind_line;
+                a.ifindex = l.index;
+                a.previous_master = br->index;
+                plan->actions.push_back(a);
+            }
+        }
+        for (const std::string& p : c.bridge_ports) {
+            const Link* l = t.state.FindLink(p);
+            if (l && br && l->master == br->index) continue;
+            if (l && l->master) {
+                const Link* m = t.state.FindLinkByIndex(l->master);
+                plan->problems.Error(cfg.path, c.kind_line,
+                                     "interface " + Quote(c.role) + ": bridge port " + Quote(p) + " is a port of " +
+                                         (m ? Quote(m->name) : "ifindex " + std::to_string(l->master)) +
+                                         " already: release it first ('ip link set " + p + " nomaster')");
+                continue;
+            }
+            Action a{ActionKind::kSetMaster, where + "add port " + p};
+            a.line = c.kind_line;
+            if (l) a.ifindex = l->index;
+            else a.device = p, a.on_new_link = true;
+            SetPeer(t, c.device, &a);
+            plan->actions.push_back(a);
+        }
+    }
+}
+
+// Bridge ports and VLAN parents that are no interface of the config: up,
+// like the rest (a VLAN carries nothing over a parent that is down).
+void PlanPortsUp(const Config& cfg, const Topology& t, Plan* plan) {
+    std::set<std::string> roles, done;
+    for (const InterfaceConfig& c : cfg.interfaces) roles.insert(c.device);
+    for (const InterfaceConfig& c : cfg.interfaces) {
+        std::vector<std::string> lowers = c.bridge_ports;
+        if (c.IsVlan()) lowers.push_back(c.vlan_parent);
+        for (const std::string& p : lowers) {
+            if (roles.count(p) || !done.insert(p).second) continue;
+            const Link* l = t.state.FindLink(p);
+            if (l && l->up()) continue;
+            Action a{ActionKind::kLinkUp, "interface '" + c.role + "' (" + c.device + "): set " +
+                                              (c.IsVlan() ? "parent " : "port ") + p + " up"};
+            a.line = c.kind_line;
+            if (l) a.ifindex = l->index;
+            else a.device = p, a.on_new_link = true;
+            plan->actions.push_back(a);
+        }
+    }
+}
+
+// A per-device sysctl of a device this plan creates: nothing to read yet,
+// and no undo (the device goes with the rollback).
+void PlanNewDeviceSysctl(const SysctlSetting& s, Plan* plan) {
+    Action a{ActionKind::kSysctl, "sysctl " + s.key + " = " + s.value + " (new device)"};
+    a.line = s.line;
+    a.name = s.key;
+    a.value = s.value;
+    a.on_new_link = true;
+    plan->actions.push_back(a);
 }
 
 }  // namespace
@@ -176,7 +341,7 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     Plan plan;
     plan.interfaces = ResolveInterfaces(cfg, state);
     for (const ResolvedInterface& r : plan.interfaces) {
-        if (r.link) continue;
+        if (r.link || r.config->IsBridge() || r.config->IsVlan() || IsWireguard(*r.config)) continue;  // created below
         std::string what = r.config->mac ? "no device has mac " + Quote(FormatMac(*r.config->mac))
                                          : "device " + Quote(r.config->device) + " does not exist";
         plan.problems.Error(cfg.path, r.config->line, "interface " + Quote(r.config->role) + ": " + what);
@@ -184,8 +349,13 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     if (!plan.problems.ok()) {
         // Still say which sysctls this kernel lacks, so that one check
         // lists every problem.
+        // (Not those of the devices apply would create.)
+        std::set<std::string> created;
+        for (const InterfaceConfig* c : CreationOrder(cfg.interfaces)) created.insert(c->device);
+        for (const InterfaceConfig& c : cfg.interfaces)
+            if (IsWireguard(c)) created.insert(c.device);
         Plan sysctls;
-        PlanSysctls(cfg, in, &sysctls);
+        PlanSysctls(cfg, in, &sysctls, [&](const SysctlSetting& s) { return !created.count(SysctlKeyDevice(s.key)); });
         for (const Diagnostic& d : sysctls.problems.errors()) plan.problems.Error(d.file, d.line, d.message);
         return plan;
     }
@@ -200,13 +370,42 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
         Action a{ActionKind::kRuleset, "load the ruleset (" + DescribeRulesetSources(cfg) + ") in one transaction"};
         plan.actions.push_back(a);
     }
+    // The devices to create, then the sysctls of every device created or
+    // enslaved (IPv6 off on an invisible bridge before it can take a
+    // link-local address), then bridge options and ports.
+    Topology topo{state, {}};
+    PlanCreate(cfg, &topo, &plan);
+    // WireGuard devices sit on nothing and nothing sits on them: created
+    // and configured (key, port, peers) before their sysctls and addresses.
+    PlanWireguard(cfg, state, in, &topo.creating, &plan);
+    if (!plan.problems.ok()) return plan;
+    std::set<std::string> early_devices = topo.creating;
+    for (const InterfaceConfig* c : CreationOrder(cfg.interfaces)) early_devices.insert(c->device);
+    for (const InterfaceConfig& c : cfg.interfaces) early_devices.insert(c.bridge_ports.begin(), c.bridge_ports.end());
+    auto early = [&](const SysctlSetting& s) { return early_devices.count(SysctlKeyDevice(s.key)) > 0; };
+    for (const SysctlSetting& s : cfg.sysctls)
+        if (topo.creating.count(SysctlKeyDevice(s.key))) PlanNewDeviceSysctl(s, &plan);
+    PlanSysctls(cfg, in, &plan,
+                [&](const SysctlSetting& s) { return early(s) && !topo.creating.count(SysctlKeyDevice(s.key)); });
+    PlanPorts(cfg, topo, &plan);
+    if (!plan.problems.ok()) return plan;
+
     // Then links (an address on a down link is not used), addresses (a
-    // gateway needs its on-link prefix) and routes.
-    for (const ResolvedInterface& r : plan.interfaces) PlanLink(r, &plan);
+    // gateway needs its on-link prefix) and routes. A device this plan
+    // creates stands in by name until apply knows its index.
+    std::vector<ResolvedInterface> wanted = plan.interfaces;
+    std::deque<Link> pending;
+    for (ResolvedInterface& r : wanted) {
+        if (r.link || !topo.creating.count(r.config->device)) continue;
+        pending.push_back(Link{.name = r.config->device});
+        r.link = &pending.back();
+    }
+    PlanPortsUp(cfg, topo, &plan);
+    for (const ResolvedInterface& r : wanted) PlanLink(r, &plan);
     LiveIndex live(state);
-    for (const ResolvedInterface& r : plan.interfaces) PlanAddresses(r, live, &plan);
-    for (const ResolvedInterface& r : plan.interfaces) PlanRoutes(r, state, live, &plan);
-    PlanSysctls(cfg, in, &plan);
+    for (const ResolvedInterface& r : wanted) PlanAddresses(r, live, &plan);
+    for (const ResolvedInterface& r : wanted) PlanRoutes(r, state, live, &plan);
+    PlanSysctls(cfg, in, &plan, [&](const SysctlSetting& s) { return !early(s); });
     return plan;
 }
 

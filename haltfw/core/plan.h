@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/config.h"
 #include "core/diag.h"
 #include "net/netstate.h"
+#include "net/wireguard.h"
 
 namespace haltfw {
 
@@ -24,6 +26,12 @@ enum class ActionKind {
     kLoadModule,      ///< modprobe `name`.
     kRuleset,         ///< Commit the config's ruleset in one transaction.
     kSysctl,          ///< Write `value` to sysctl `name`; `previous` value kept for undo.
+    kCreateBridge,    ///< Create bridge `device` with `bridge_options` (down, no ports).
+    kCreateVlan,      ///< Create VLAN `device`, ID `vlan_id`, on link `peer`.
+    kSetMaster,       ///< Make `ifindex` a port of bridge `peer` (0: release it); `previous_master` for undo.
+    kBridgeOptions,   ///< Set `bridge_options` on bridge `ifindex`; the previous ones kept for undo.
+    kCreateWireguard, ///< Create WireGuard device `device` (down, unconfigured).
+    kWireguard,       ///< Set `wireguard` on its device, peers replaced; `previous_wireguard` for undo.
 };
 
 struct Action {
@@ -39,6 +47,24 @@ struct Action {
     std::string name;            ///< Sysctl key or module name.
     std::string value;
     std::string previous_value;
+    /// The link acted on by name, for a link this plan creates: apply looks
+    /// its index up when `ifindex` is 0 (and puts it in `route.oif`).
+    std::string device;
+    /// The other link of kSetMaster (the bridge) and kCreateVlan (the
+    /// parent): its index, or 0 and its name when this plan creates it.
+    int peer = 0;
+    std::string peer_name;
+    int previous_master = 0;
+    uint16_t vlan_id = 0;
+    Link::BridgeOptions bridge_options;
+    Link::BridgeOptions previous_bridge_options;
+    /// Acts on a link this plan creates: no undo of its own, the link's
+    /// deletion undoes it.
+    bool on_new_link = false;
+    /// kWireguard: the whole device as wanted, and as it was (unset for a
+    /// device this plan creates). They hold keys: never formatted.
+    std::shared_ptr<const WgDevice> wireguard;
+    std::shared_ptr<const WgDevice> previous_wireguard;
 };
 
 /// A configured interface matched to the live link it names.
@@ -63,6 +89,8 @@ struct PlanInputs {
     std::function<bool(const std::string& key, std::string* value)> read_sysctl;
     /// True when the kernel already has the module (loaded or built in).
     std::function<bool(const std::string& name)> module_present;
+    /// Reads a live WireGuard device (WG_CMD_GET_DEVICE); false with *err.
+    std::function<bool(const std::string& device, WgDevice* out, std::string* err)> read_wireguard;
     /// True when the live ruleset is the one this config produces, so it
     /// need not be loaded again.
     bool ruleset_current = false;
@@ -74,8 +102,12 @@ std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetSta
 /// Computes the actions in the order apply runs them: modules (the ruleset
 /// may need them), the ruleset (first, so that a ruleset the kernel refuses
 /// changes nothing at all, and the firewall is in place before any address
-/// comes up), links (MTU, then up), addresses, routes, and sysctls last, so
-/// forwarding is turned on only once everything else is in place.
+/// comes up), the bridges and VLANs to create (topology.h, each after what
+/// it sits on), the sysctls of those devices and of bridge ports (before
+/// any of them goes up: an invisible bridge never shows itself, not even
+/// for a moment), bridge options and ports, links (MTU, then up),
+/// addresses, routes, and the other sysctls last, so forwarding is turned
+/// on only once everything else is in place.
 Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in);
 
 /// The routes a configured interface asks for, in config order: default

@@ -8,6 +8,8 @@
 #include <cstdlib>
 
 #include "core/longevity.h"
+#include "core/topology.h"
+#include "core/wireguard_config.h"
 #include "nft/nft_attrs.h"
 #include "nft/nft_digest.h"
 #include "nft/nft_hooks.h"
@@ -29,7 +31,8 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
     for (const ResolvedInterface& ri : *in.interfaces) {
         const InterfaceConfig& c = *ri.config;
         if (!ri.link) {
-            r->blockers.push_back("interface " + c.Describe() + ": the device does not exist");
+            r->blockers.push_back("interface " + c.Describe() + ": the device does not exist" +
+                                  (c.kind_key.empty() ? "" : " yet ('haltfw apply' creates it)"));
             continue;
         }
         std::string where = "interface '" + c.role + "' (" + ri.link->name + ")";
@@ -55,6 +58,11 @@ void CheckInterfaces(const ReadinessInputs& in, Readiness* r) {
         }
         r->fine.push_back(where + ": exists; " + std::to_string(lasting) +
                           (lasting == 1 ? " address" : " addresses") + " with no lifetime to run out");
+        if (IsWireguard(c))
+            r->warnings.push_back(where +
+                                  ": a WireGuard device; the final stage does not yet check or repair its key, port "
+                                  "and peers: a unit that deletes or changes it at stop (wg-quick@) leaves the halted "
+                                  "box without the tunnel as configured");
     }
 }
 
@@ -270,7 +278,14 @@ void CheckEnvironment(const ReadinessInputs& in, Readiness* r) {
              s.key == "net.ipv6.conf.all.forwarding") &&
             s.value == "1")
             forwarding = true;
-    if (!forwarding)
+    // A bridge forwards at layer 2 whatever the IP forwarding switches say:
+    // a box of bridges with no address routes nothing, by design.
+    bool only_bridges = std::all_of(cfg.interfaces.begin(), cfg.interfaces.end(), [](const InterfaceConfig& c) {
+        return c.addresses.empty() && (c.IsBridge() || c.kind_key.empty());
+    });
+    if (!forwarding && !(only_bridges && !cfg.interfaces.empty() &&
+                         std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(),
+                                     [](const InterfaceConfig& c) { return c.IsBridge(); })))
         r->warnings.push_back(
             "no [sysctl] turns forwarding on (net.ipv4.ip_forward = 1): the halted box will route nothing");
     if (in.firewalld_installed)
@@ -360,6 +375,7 @@ void CheckPanicReboot(const ReadinessInputs& in, Readiness* r) {
 Readiness AssessReadiness(const ReadinessInputs& in) {
     Readiness r;
     CheckInterfaces(in, &r);
+    CheckSilentBridges(in, &r);
     CheckRuleset(in, &r);
     CheckHooks(in, &r);
     CheckEnvironment(in, &r);
@@ -371,6 +387,7 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     if (in.ruleset) CheckExpiringElements(*in.ruleset, &r);
     CheckWatchdogs(in, &r);
     CheckPanicReboot(in, &r);
+    CheckNetconsole(in, &r);
     return r;
 }
 

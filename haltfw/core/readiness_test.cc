@@ -9,6 +9,7 @@
 #include <libnftnl/object.h>
 #include <libnftnl/rule.h>
 
+#include <algorithm>
 #include <map>
 
 #include "nft/nft_test_support.h"
@@ -424,4 +425,19 @@ TEST_CASE("kernel.panic: a box that stays down after a panic is a warning; a tim
         CHECK(std::none_of(r.warnings.begin(), r.warnings.end(),
                            [](const std::string& w) { return w.starts_with("kernel: "); }));
     }
+}
+
+TEST_CASE("a WireGuard device warns that the final stage does not yet check or repair it") {
+    Fixture f("[interface.vpn]\ndevice = wg0\nwireguard-key = wg0.key\nlisten-port = 51820\n");
+    f.state.links.push_back({3, "wg0", std::nullopt, 1420, IFF_UP, ""});
+    f.ifs = ResolveInterfaces(f.cfg, f.state);
+    Readiness r = f.Assess();
+    CHECK(std::count(r.warnings.begin(), r.warnings.end(),
+                     "interface 'vpn' (wg0): a WireGuard device; the final stage does not yet check or repair its "
+                     "key, port and peers: a unit that deletes or changes it at stop (wg-quick@) leaves the halted box "
+                     "without the tunnel as configured") == 1);
+    Fixture plain;
+    Readiness p = plain.Assess();
+    CHECK(std::none_of(p.warnings.begin(), p.warnings.end(),
+                       [](const std::string& w) { return w.find("WireGuard") != std::string::npos; }));
 }

@@ -65,6 +65,19 @@ void Kmsg(const std::string& line) {
     WriteIgnoring(g_kmsg, "<6>haltfw-final: " + line + "\n");
 }
 
+bool KmsgLines(std::string_view text) {
+    if (g_kmsg < 0) return false;
+    bool ok = true;
+    while (!text.empty()) {
+        size_t nl = text.find('\n');
+        std::string line = "<6>" + std::string(text.substr(0, nl)) + "\n";
+        text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+        ssize_t n = write(g_kmsg, line.data(), line.size());
+        ok = ok && n == static_cast<ssize_t>(line.size());
+    }
+    return ok;
+}
+
 void WriteConsole(std::string_view text) { WriteIgnoring(1, text); }
 
 void CloseKmsg() {

@@ -31,6 +31,12 @@ void Say(const std::string& msg);
 /// The kernel log's copy alone (the console already has the report).
 void Kmsg(const std::string& line);
 
+/// `text`'s lines to the kernel log as they are, at level 6 (info), with
+/// no program name in front: the report's own lines ("HALTFW: ..."), for
+/// netconsole. False if a write failed (a line over the kernel's 992
+/// bytes, say).
+bool KmsgLines(std::string_view text);
+
 /// Text to the console as it is: the report.
 void WriteConsole(std::string_view text);
 

@@ -45,6 +45,7 @@
 #include "base/exitrd_layout.h"
 #include "final/console.h"
 #include "final/fail_closed.h"
+#include "final/netconsole_halt.h"
 #include "final/pid1_steps.h"
 #include "final/verify_only.h"
 #include "final/watchdog_stop.h"
@@ -76,6 +77,8 @@ struct HaltFacts {
     int addresses = 0;
     std::vector<std::string> forwarding_failed;
     std::string panic;
+    std::string netconsole;         // the report's line; empty without [halt] netconsole
+    bool netconsole_sending = false;
     std::string lockdown;
     long mem_total = 0, mem_used = 0, verify_ms = 0;
 };
@@ -108,6 +111,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     r.lines.push_back("links: " + f.links.detail);
     r.lines.push_back("sysctls: " + f.sysctls.detail);
     r.lines.push_back("panic: " + f.panic);
+    if (!f.netconsole.empty()) r.lines.push_back("netconsole: " + f.netconsole);
     if (!f.rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
                           (f.forwarding_failed.empty() ? "" : "; FAILED: " + JoinList(f.forwarding_failed)));
@@ -189,6 +193,8 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     f.links = VerifyLinks(m, &f.addresses);
     f.sysctls = VerifySysctls(m);
     f.panic = PanicNow();
+    // Before the report, which it is there to carry.
+    if (m.netconsole) f.netconsole = NetconsoleAtHalt(*m.netconsole, &f.netconsole_sending);
     if (!f.rules.ok) f.forwarding_failed = ForwardingOff();  // fail closed
     // The dumps and the armed ruleset (read from the manifest only for a
     // restore) served to verify and are never needed again: give their
@@ -213,13 +219,21 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
             f.left.push_back(p + " (alive during the checks)");
 
     HaltReport r = FirewallReport(m, f);
-    WriteConsole(FormatReport(r));
-    for (const std::string& l : r.lines) Kmsg(l);
-    Kmsg(r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + r.reason);
+    std::string report = FormatReport(r);
+    WriteConsole(report);
+    // With netconsole, the kernel log's copy is the report itself, lines
+    // as on the console, so that a capture of it is a report
+    // verify-console can judge; else a copy of its lines to go with the
+    // other messages.
+    if (!f.netconsole_sending || !KmsgLines(report)) {
+        for (const std::string& l : r.lines) Kmsg(l);
+        Kmsg(r.ok ? "HALTED-OK" : "HALTED-FAIL reason=" + r.reason);
+    }
 
     // Keep nothing open but the console.
     CloseKmsg();
-    BecomeInert(m.ctrl_alt_del, m.heartbeat_s);
+    // With netconsole, haltfw-inert's lines go to the kernel log too.
+    BecomeInert(m.ctrl_alt_del, m.heartbeat_s, m.netconsole.has_value());
 }
 
 // Any verb but a halt with a valid manifest: what systemd-shutdown would

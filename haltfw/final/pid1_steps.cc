@@ -275,12 +275,17 @@ void Inert(CtrlAltDelAction cad) {
 // libraries, the manifest: nothing reads them again, and a tmpfs keeps
 // them in RAM), prints its INERT line and waits for ever. It takes /proc
 // off after measuring itself, so /proc stays mounted for it.
-void BecomeInert(const std::string& ctrl_alt_del, int heartbeat_s) {
+void BecomeInert(const std::string& ctrl_alt_del, int heartbeat_s, bool kmsg) {
     if (access(kExitrdInert, F_OK) == 0) {
         std::string beat = std::to_string(heartbeat_s);
-        const char* argv[] = {kInertProgram, "--ctrl-alt-del", ctrl_alt_del.c_str(), "--heartbeat", beat.c_str(),
-                              nullptr};
-        if (heartbeat_s <= 0) argv[3] = nullptr;  // none
+        const char* argv[7] = {kInertProgram, "--ctrl-alt-del", ctrl_alt_del.c_str()};
+        int n = 3;
+        if (heartbeat_s > 0) {
+            argv[n++] = "--heartbeat";
+            argv[n++] = beat.c_str();
+        }
+        if (kmsg) argv[n++] = "--kmsg";
+        argv[n] = nullptr;
         execv(kExitrdInert, const_cast<char* const*>(argv));
         Say(std::string("exec ") + kExitrdInert + ": " + std::strerror(errno) +
             "; the final stage stays PID 1, its files in memory");

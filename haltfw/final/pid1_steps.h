@@ -122,9 +122,10 @@ std::string Lockdown(const Manifest& m, std::vector<std::string> failed, bool sy
 /// PID 1's last exec: haltfw-inert (kExitrdInert), with the manifest's
 /// Ctrl-Alt-Del word as it is (haltfw-inert parses it with the same
 /// ParseCtrlAltDel and says so on the console if it knows no such word),
-/// and `--heartbeat N` when the manifest's heartbeat is N > 0.
+/// `--heartbeat N` when the manifest's heartbeat is N > 0, and `--kmsg`
+/// (its lines to the kernel log too) when `kmsg` (netconsole is armed).
 /// Without it in the exitrd, or if the exec fails, the final stage stays
 /// PID 1 itself (Inert, with no heartbeat) and its files stay in memory.
-[[noreturn]] void BecomeInert(const std::string& ctrl_alt_del, int heartbeat_s);
+[[noreturn]] void BecomeInert(const std::string& ctrl_alt_del, int heartbeat_s, bool kmsg);
 
 }  // namespace haltfw

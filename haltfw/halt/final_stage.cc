@@ -210,6 +210,43 @@ Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation
     return c;
 }
 
+namespace {
+
+// A bridge's ports, each in it and up; for the invisible bridge, no
+// address on it or a port (an IPv6 one goes with disable_ipv6, which
+// VerifySysctls puts back; an IPv4 one someone added is removed).
+void VerifyBridge(const ManifestLink& ml, const Link& br, const NetState& st, RtnlSocket* rtnl,
+                  std::vector<std::string>* problems, std::vector<std::string>* repairs) {
+    std::string err;
+    std::vector<const Link*> silent;
+    if (ml.silent) silent.push_back(&br);
+    for (const std::string& name : ml.ports) {
+        const Link* p = st.FindLink(name);
+        if (!p) {
+            problems->push_back(ml.name + " port " + name + " missing");
+            continue;
+        }
+        if (p->master != br.index) {
+            if (rtnl->SetMaster(p->index, br.index, &err)) repairs->push_back(ml.name + " port " + name + " put back");
+            else problems->push_back(ml.name + " port " + name + " not in it: " + err);
+        }
+        if (!p->up()) {
+            if (rtnl->SetLinkUp(p->index, true, &err)) repairs->push_back(ml.name + " port " + name + " set up");
+            else problems->push_back(ml.name + " port " + name + " down: " + err);
+        }
+        if (ml.silent) silent.push_back(p);
+    }
+    for (const Link* l : silent)
+        for (const Address& a : st.addresses) {
+            if (a.ifindex != l->index) continue;
+            if (rtnl->DelAddress(l->index, a.prefix, &err))
+                repairs->push_back(l->name + " " + FormatPrefix(a.prefix) + " removed (a silent bridge)");
+            else problems->push_back(l->name + " holds " + FormatPrefix(a.prefix) + ": " + err);
+        }
+}
+
+}  // namespace
+
 Check VerifyLinks(const Manifest& m, int* addresses) {
     Check c{"links"};
     std::string err;
@@ -244,6 +281,7 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
             }
             ++*addresses;
         }
+        VerifyBridge(ml, *l, st, rtnl.get(), &problems, &repairs);
     }
     c.ok = problems.empty();
     c.repaired = !repairs.empty();

@@ -74,6 +74,10 @@ bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const ch
             a.help = true;
             continue;
         }
+        if (std::strcmp(arg, "--kmsg") == 0) {
+            a.kmsg = true;
+            continue;
+        }
         const char* value = nullptr;
         if (Option("--ctrl-alt-del", argc, argv, &i, &value)) {
             if (!value) *err = "missing value for --ctrl-alt-del";

@@ -23,17 +23,21 @@ struct InertArgs {
     CtrlAltDelAction ctrl_alt_del = CtrlAltDelAction::kIgnore;
     /// Seconds between ALIVE lines; 0: none.
     int heartbeat_s = 0;
+    /// Its lines (INERT, ALIVE, its own messages) to the kernel log too,
+    /// verbatim at level 6, for netconsole to carry (--kmsg).
+    bool kmsg = false;
     bool help = false;
 };
 
 /// Parses `haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore]
-/// [--heartbeat SECONDS] [--help]` (also `--OPTION=VALUE`). On an error
+/// [--heartbeat SECONDS] [--kmsg] [--help]` (also `--OPTION=VALUE` for
+/// those with a value). On an error
 /// returns false with `*err` a static message ("unknown option", "missing
 /// value for --ctrl-alt-del", "bad value for --ctrl-alt-del (reboot,
 /// poweroff or ignore)", "missing value for --heartbeat", "bad value for
 /// --heartbeat (seconds, 1 to 86400)") and `*bad` the index of the argument
 /// at fault; `*args` is then left at its defaults (Ctrl-Alt-Del ignored, no
-/// heartbeat). Pure.
+/// heartbeat, the console alone). Pure.
 bool ParseInertArgs(int argc, const char* const* argv, InertArgs* args, const char** err, int* bad);
 
 /// What haltfw-inert measured as it went inert; -1 where unknown.

@@ -105,6 +105,39 @@ TEST_CASE("haltfw-inert's arguments: --heartbeat SECONDS, 1 to 86400, in both fo
     }
 }
 
+TEST_CASE("haltfw-inert's arguments: --kmsg, its lines to the kernel log too; off unless given") {
+    CHECK_FALSE(Parse({}).args.kmsg);
+    CHECK_FALSE(Parse({"--ctrl-alt-del", "reboot", "--heartbeat", "5"}).args.kmsg);
+    CHECK(Parse({"--kmsg"}).args.kmsg);
+    // As the final stage gives it: after the others.
+    Parsed all = Parse({"--ctrl-alt-del", "poweroff", "--heartbeat", "30", "--kmsg"});
+    CHECK(all.ok);
+    CHECK(all.args.kmsg);
+    CHECK(all.args.heartbeat_s == 30);
+    CHECK(all.args.ctrl_alt_del == CtrlAltDelAction::kPoweroff);
+    CHECK(Parse({"--kmsg", "--ctrl-alt-del=reboot"}).args.kmsg);
+    // It takes no value; an error leaves it off with the rest.
+    struct Case {
+        std::vector<const char*> argv;
+        const char* err;
+        int bad;
+    };
+    const Case cases[] = {
+        {{"--kmsg=1"}, "unknown option", 1},
+        {{"--kmsg", "yes"}, "unknown option", 2},
+        {{"--kmsg", "--heartbeat", "0"}, "bad value for --heartbeat (seconds, 1 to 86400)", 3},
+        {{"--kmsgs"}, "unknown option", 1},
+    };
+    for (const Case& c : cases) {
+        INFO(c.argv[0]);
+        Parsed p = Parse(c.argv);
+        CHECK_FALSE(p.ok);
+        CHECK(p.err == c.err);
+        CHECK(p.bad == c.bad);
+        CHECK_FALSE(p.args.kmsg);
+    }
+}
+
 TEST_CASE("the ALIVE line: every field, the load in hundredths, unknowns as -1") {
     AliveFigures a;
     a.up_s = 3605;

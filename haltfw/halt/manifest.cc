@@ -237,6 +237,14 @@ private:
             if (!Number(w[1], &m->sysrq)) return "bad sysrq";
         } else if (k == "heartbeat" && n == 2) {
             if (!Number(w[1], &m->heartbeat_s) || m->heartbeat_s < 1) return "bad heartbeat";
+        } else if (k == "netconsole" && n == 6) {
+            NetconsoleTarget t{std::string(w[1]), std::string(w[2]), std::string(w[3]), std::string(w[4]),
+                               std::string(w[5])};
+            unsigned port = 0;
+            if (!ParseIpAddr(t.local_ip) || !ParseIpAddr(t.remote_ip) || !Number(w[4], &port) || port < 1 ||
+                port > 65535 || !ParseMac(t.remote_mac))
+                return "bad netconsole record";
+            m->netconsole = std::move(t);
         } else if (k == "link" && n == 3) {
             m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
         } else if (k == "address" && n == 3) {
@@ -245,6 +253,12 @@ private:
             auto p = ParsePrefix(w[2], true, &err);
             if (!p) return "address: " + err;
             m->links.back().addresses.push_back(*p);
+        } else if (k == "port" && n == 3) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "port before its bridge's link";
+            m->links.back().ports.emplace_back(w[2]);
+        } else if (k == "silent" && n == 2) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "silent before its bridge's link";
+            m->links.back().silent = true;
         } else if (k == "sysctl" && n == 3) {
             // The final stage writes these as PID 1: a key outside net.*, or
             // one that is a path ("net.//.kernel..."), refuses the manifest.
@@ -345,9 +359,14 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
     buf += "ctrl-alt-del " + m.ctrl_alt_del + "\n";
     buf += "sysrq " + std::to_string(m.sysrq) + "\n";
     if (m.heartbeat_s > 0) buf += "heartbeat " + std::to_string(m.heartbeat_s) + "\n";
+    if (const auto& nc = m.netconsole)
+        buf += "netconsole " + nc->dev + " " + nc->local_ip + " " + nc->remote_ip + " " + nc->remote_port + " " +
+               nc->remote_mac + "\n";
     for (const ManifestLink& l : m.links) {
         buf += "link " + l.role + " " + l.name + "\n";
         for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";
+        for (const std::string& p : l.ports) buf += "port " + l.name + " " + p + "\n";
+        if (l.silent) buf += "silent " + l.name + "\n";
     }
     // Values may hold spaces (tcp_rmem): hex, like the object fields.
     for (const auto& [k, v] : m.sysctls) {

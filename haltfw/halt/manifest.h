@@ -11,8 +11,11 @@
 //   ctrl-alt-del ignore|reboot|poweroff
 //   sysrq <n>
 //   heartbeat <seconds>          (only when [halt] heartbeat is set)
+//   netconsole <dev> <local ip> <remote ip> <port> <mac>   ([halt] netconsole)
 //   link <role> <kernel name>
 //   address <kernel name> <prefix>
+//   port <bridge's kernel name> <port's kernel name>
+//   silent <bridge's kernel name>   (a bridge with no address)
 //   sysctl <key> <value hex>
 //   object <kind> <family> <table hex> <name hex> <payload hex>
 //   end <sha256 hex of every byte before this line>
@@ -24,11 +27,13 @@
 // except the file functions at the end.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "halt/netconsole.h"
 #include "net/net_addr.h"
 #include "nft/nft_dump.h"
 #include "nft/ruleset_stamp.h"
@@ -41,6 +46,10 @@ struct ManifestLink {
     std::string role;
     std::string name;               ///< Kernel name when armed.
     std::vector<Prefix> addresses;  ///< Configured addresses it must hold.
+    std::vector<std::string> ports; ///< A bridge's ports, each of which it must hold.
+    /// A bridge with no address (the invisible bridge): it and its ports
+    /// must hold no address of either family.
+    bool silent = false;
 };
 
 struct Manifest {
@@ -54,6 +63,9 @@ struct Manifest {
     int sysrq = 0;
     /// Seconds between haltfw-inert's ALIVE lines; 0: none ([halt] heartbeat).
     int heartbeat_s = 0;
+    /// The netconsole target arm made ([halt] netconsole), in configfs's
+    /// text; the final stage checks it and makes it again if need be.
+    std::optional<NetconsoleTarget> netconsole;
     std::vector<ManifestLink> links;
     /// Sysctls the halted box must keep (forwarding and friends).
     std::vector<std::pair<std::string, std::string>> sysctls;

@@ -290,3 +290,25 @@ TEST_CASE("a large manifest is read in pieces; its ruleset can be left in the fi
     std::remove(path.c_str());
     rmdir(dir);
 }
+
+TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port before its bridge is refused") {
+    Manifest in = Sample();
+    in.links.push_back({"lan", "br0", {}, {"p1", "p2"}, true});
+    std::string text = SerializeManifest(in);
+    CHECK(text.find("link lan br0\nport br0 p1\nport br0 p2\nsilent br0\n") != std::string::npos);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    REQUIRE(out.links.size() == 3);
+    CHECK(out.links[2].ports == std::vector<std::string>{"p1", "p2"});
+    CHECK(out.links[2].silent);
+    CHECK_FALSE(out.links[0].silent);
+    CHECK(SerializeManifest(out) == text);
+    // Sealed with a good checksum, but a port record of another link.
+    std::string body = text.substr(0, text.rfind("end "));
+    body.replace(body.find("port br0 p1"), 11, "port eth0 p1");
+    Sha256 h;
+    h.Update(body);
+    CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &out, &err));
+    CHECK(err.find("port before its bridge's link") != std::string::npos);
+}

@@ -1,5 +1,8 @@
 #include "halt/report.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "base/text_lines.h"
 
 namespace haltfw {
@@ -63,10 +66,99 @@ std::string ConsoleReport::Field(const std::string& key) const { return FieldOf(
 
 std::string ConsoleReport::InertField(const std::string& key) const { return FieldOf(inert_fields, key); }
 
-ConsoleReport ParseConsole(std::string_view log) {
-    ConsoleReport r;
+namespace {
+
+bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+std::string_view TrimLeft(std::string_view s) { return s.substr(std::min(s.find_first_not_of(' '), s.size())); }
+
+// "   30.387225": seconds and microseconds, as printk writes its time.
+bool IsTime(std::string_view s) {
+    s = TrimLeft(s);
+    size_t dot = s.find('.');
+    return dot != std::string_view::npos && AllDigits(s.substr(0, dot)) && AllDigits(s.substr(dot + 1));
+}
+
+// "    T1" or "C0": the task or CPU printk names with CONFIG_PRINTK_CALLER.
+bool IsCaller(std::string_view s) {
+    s = TrimLeft(s);
+    return s.size() > 1 && (s[0] == 'T' || s[0] == 'C') && AllDigits(s.substr(1));
+}
+
+// Where the kernel log's stamp of a copy begins in `pre`, the text before
+// "HALTFW: " on its line; npos if `pre` does not end in one. The stamps:
+//  - "[   30.387225] " (printk's time, as a console shows a kernel message
+//    and as non-extended netconsole sends it), perhaps after "<14>" (the
+//    syslog form, console_msg_format=syslog) and before "[    T1] " (the
+//    caller, with CONFIG_PRINTK_CALLER);
+//  - "14,532,30387225,-;" (extended netconsole: facility and level,
+//    sequence number, microseconds, flags), the whole of `pre`.
+size_t KernelStamp(std::string_view pre) {
+    if (pre.ends_with("] ")) {
+        size_t close = pre.size() - 2;
+        size_t open = pre.rfind('[', close);
+        if (open == std::string_view::npos) return std::string_view::npos;
+        if (IsCaller(pre.substr(open + 1, close - open - 1)) && open > 0 && pre[open - 1] == ']') {
+            close = open - 1;
+            open = pre.rfind('[', close);
+            if (open == std::string_view::npos) return std::string_view::npos;
+        }
+        if (!IsTime(pre.substr(open + 1, close - open - 1))) return std::string_view::npos;
+        if (open > 0 && pre[open - 1] == '>') {
+            size_t lt = pre.rfind('<', open - 1);
+            if (lt != std::string_view::npos && AllDigits(pre.substr(lt + 1, open - 2 - lt))) return lt;
+        }
+        return open;
+    }
+    if (pre.ends_with(";")) {
+        // Three numbers, then flags (and, with CONFIG_PRINTK_CALLER,
+        // ",caller=..."), from the line's start.
+        std::string_view h = pre.substr(0, pre.size() - 1);
+        for (int i = 0; i < 3; ++i) {
+            size_t comma = h.find(',');
+            if (comma == std::string_view::npos || !AllDigits(h.substr(0, comma))) return std::string_view::npos;
+            h.remove_prefix(comma + 1);
+        }
+        return h.empty() || h.find(' ') != std::string_view::npos ? std::string_view::npos : 0;
+    }
+    return std::string_view::npos;
+}
+
+// Extended netconsole escapes a byte below ' ', from 127 up, and '\\' as
+// "\xNN": back to the byte.
+std::string Unescape(std::string_view s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        unsigned v = 0;
+        bool hex = i + 3 < s.size() && s[i] == '\\' && s[i + 1] == 'x';
+        for (size_t k = i + 2; hex && k < i + 4; ++k) {
+            char c = s[k];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) hex = false;
+            else v = v * 16 + static_cast<unsigned>(d);
+        }
+        if (hex) {
+            out += static_cast<char>(v);
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// One "HALTFW: " line of a log, as the parser takes it.
+struct TaggedLine {
+    std::string text;   ///< From "HALTFW: " to the end of the line.
+    std::string stamp;  ///< The kernel's stamp before it ("" for a direct line).
+};
+
+// The log's "HALTFW: " lines of one kind: written to the console directly
+// (`kernel` false) or the kernel log's copies (true).
+std::vector<TaggedLine> HaltfwLines(std::string_view log, bool kernel, bool* any_direct) {
     const std::string_view prefix = kReportPrefix;
-    bool in_report = false;
+    std::vector<TaggedLine> out;
+    *any_direct = false;
     for (std::string_view raw; NextLine(&log, &raw);) {
         std::string_view line = StripCr(raw);
         // Our lines may follow other output on the same console line (a
@@ -74,11 +166,52 @@ ConsoleReport ParseConsole(std::string_view log) {
         // anywhere.
         size_t at = line.find(prefix);
         if (at == std::string_view::npos) continue;
-        std::string_view body = line.substr(at + prefix.size());
-        if (body.substr(0, kBegin.size()) == kBegin) {  // a new report: the last one counts
+        size_t stamp = KernelStamp(line.substr(0, at));
+        if (stamp == std::string_view::npos) *any_direct = true;
+        if ((stamp != std::string_view::npos) != kernel) continue;
+        std::string_view st = kernel ? line.substr(stamp, at - stamp) : std::string_view();
+        bool extended = kernel && st.ends_with(";");
+        out.push_back({extended ? Unescape(line.substr(at)) : std::string(line.substr(at)), std::string(st)});
+    }
+    return out;
+}
+
+}  // namespace
+
+ConsoleReport ParseConsole(std::string_view log) {
+    // A console that shows the kernel's level-6 messages shows each line
+    // twice: as written, and as the kernel log's copy after its stamp.
+    // Only the written ones count then; a log with none (a netconsole
+    // capture) is read from the copies.
+    bool any_direct = false;
+    std::vector<TaggedLine> lines = HaltfwLines(log, false, &any_direct);
+    bool kernel = !any_direct;
+    if (kernel) lines = HaltfwLines(log, true, &any_direct);
+
+    ConsoleReport r;
+    const std::string_view prefix = kReportPrefix;
+    bool in_report = false;
+    std::vector<std::string> seen;  // the current report's lines with their stamps
+    std::string last_alive;         // the last ALIVE line with its stamp
+    std::string begin_key;          // the last begin line with its stamp
+    for (const TaggedLine& tl : lines) {
+        std::string_view line = tl.text;
+        std::string key = tl.stamp + tl.text;
+        std::string_view body = line.substr(prefix.size());
+        bool begin = body.substr(0, kBegin.size()) == kBegin;
+        if (begin && !tl.stamp.empty() && key == begin_key) {  // its begin line, received twice
+            ++r.duplicates;
+            continue;
+        }
+        if (begin) {
+            // A new report: the last one counts.
+            begin_key = key;
             r = ConsoleReport{};
             r.verdict = ConsoleVerdict::kTruncated;
+            r.from_kernel_log = kernel;
             in_report = true;
+            seen.clear();
+            last_alive.clear();
         }
         if (!in_report) {
             // haltfw-inert's line, once after a complete machine line.
@@ -86,14 +219,29 @@ ConsoleReport ParseConsole(std::string_view log) {
                 r.inert_line = std::string(body);
                 r.inert_fields = Fields(body);
             }
-            // Its heartbeat, as many as came.
-            if (!r.machine_line.empty() && body.substr(0, kAlive.size()) == kAlive) {
+            // Its heartbeat, as many as came; a line just like the one
+            // before is its copy (a datagram that came twice, or a console
+            // that shows unstamped kernel messages), not a beat.
+            if (!r.machine_line.empty() && body.substr(0, kAlive.size()) == kAlive && key != last_alive) {
                 ++r.alive_count;
                 r.last_alive = std::string(body);
+                last_alive = key;
             }
             continue;
         }
-        r.lines.emplace_back(line.substr(at));
+        // A line the kernel stamped that came before, stamp and all, is a
+        // datagram that came twice: left out. An unstamped line that comes
+        // again is kept, and named: it could stand for one that was lost
+        // (WhyNotProven).
+        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+            if (!tl.stamp.empty()) {
+                ++r.duplicates;
+                continue;
+            }
+            if (r.repeated.empty()) r.repeated = std::string(body);
+        }
+        seen.push_back(key);
+        r.lines.emplace_back(line);
         bool ok = body.substr(0, 10) == "HALTED-OK " || body == "HALTED-OK";
         bool fail = body.substr(0, 12) == "HALTED-FAIL ";
         if (!ok && !fail) continue;
@@ -107,6 +255,136 @@ ConsoleReport ParseConsole(std::string_view log) {
                                                                : ConsoleVerdict::kTruncated;
     }
     return r;
+}
+
+namespace {
+
+// The bytes of a pcap file, read as it says: its byte order, bounds checked.
+struct PcapReader {
+    std::string_view b;
+    bool swap = false;
+
+    uint32_t U32(size_t at) const {
+        auto c = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(b[at + i])); };
+        return swap ? c(0) << 24 | c(1) << 16 | c(2) << 8 | c(3) : c(3) << 24 | c(2) << 16 | c(1) << 8 | c(0);
+    }
+};
+
+// Network byte order, `at` within `p`.
+unsigned Be16(std::string_view p, size_t at) {
+    return static_cast<unsigned>(static_cast<unsigned char>(p[at])) << 8 | static_cast<unsigned char>(p[at + 1]);
+}
+
+// The UDP payload of an IP packet (IPv4 or IPv6, by its version); empty
+// for anything else, and for a fragment (netconsole's datagrams fit a
+// frame: one that did not is lost, and the report with it is truncated).
+std::string_view UdpPayload(std::string_view ip) {
+    if (ip.empty()) return {};
+    size_t off = 0, end = 0;
+    unsigned proto = 0;
+    if ((static_cast<unsigned char>(ip[0]) >> 4) == 4) {
+        if (ip.size() < 20) return {};
+        off = (static_cast<unsigned char>(ip[0]) & 0x0f) * 4u;
+        end = std::min<size_t>(Be16(ip, 2), ip.size());  // the frame may be padded
+        proto = static_cast<unsigned char>(ip[9]);
+        if ((Be16(ip, 6) & 0x3fff) != 0) return {};  // more fragments, or not the first
+    } else if ((static_cast<unsigned char>(ip[0]) >> 4) == 6) {
+        if (ip.size() < 40) return {};
+        off = 40;
+        end = std::min<size_t>(40 + Be16(ip, 4), ip.size());
+        proto = static_cast<unsigned char>(ip[6]);
+        // Hop-by-hop, routing and destination options come before UDP.
+        while ((proto == 0 || proto == 43 || proto == 60) && off + 8 <= end) {
+            proto = static_cast<unsigned char>(ip[off]);
+            off += (static_cast<unsigned char>(ip[off + 1]) + 1u) * 8;
+        }
+    } else {
+        return {};
+    }
+    if (proto != 17 || off + 8 > end) return {};
+    size_t udp_end = std::min(end, off + Be16(ip, off + 4));
+    return udp_end < off + 8 ? std::string_view() : ip.substr(off + 8, udp_end - off - 8);
+}
+
+// The IP packet in a captured frame of link type `link`; empty if the
+// frame holds none.
+std::string_view IpOf(std::string_view f, uint32_t link) {
+    size_t at = 0;
+    unsigned type = 0;
+    switch (link) {
+        case 1:  // Ethernet, 802.1Q/802.1ad tags skipped
+            if (f.size() < 14) return {};
+            at = 12;
+            type = Be16(f, at);
+            while ((type == 0x8100 || type == 0x88a8) && at + 6 <= f.size()) {
+                at += 4;
+                type = Be16(f, at);
+            }
+            at += 2;
+            break;
+        case 113:  // Linux cooked (tcpdump -i any)
+            if (f.size() < 16) return {};
+            type = Be16(f, 14);
+            at = 16;
+            break;
+        case 276:  // Linux cooked v2
+            if (f.size() < 20) return {};
+            type = Be16(f, 0);
+            at = 20;
+            break;
+        default:  // raw IP (101, 12, 228, 229) or BSD loopback (0): the version decides
+            at = link == 0 ? 4 : 0;
+            if (at >= f.size()) return {};
+            return f.substr(at);
+    }
+    if (type != 0x0800 && type != 0x86dd) return {};
+    return f.substr(std::min(at, f.size()));
+}
+
+bool KnownLink(uint32_t link) {
+    for (uint32_t l : {0u, 1u, 12u, 101u, 113u, 228u, 229u, 276u})
+        if (link == l) return true;
+    return false;
+}
+
+}  // namespace
+
+bool CaptureText(std::string_view file, std::string* text, std::string* err) {
+    PcapReader r{file};
+    uint32_t magic = file.size() >= 4 ? r.U32(0) : 0;
+    if (magic == 0x0a0d0d0a) {
+        *err = "a pcapng capture: give verify-console classic pcap (tcpdump -w writes it; editcap -F pcap converts)";
+        return false;
+    }
+    bool pcap = magic == 0xa1b2c3d4 || magic == 0xa1b23c4d;
+    r.swap = magic == 0xd4c3b2a1 || magic == 0x4d3cb2a1;
+    if (!pcap && !r.swap) {
+        *text = std::string(file);
+        return true;
+    }
+    if (file.size() < 24) {
+        *err = "a pcap capture cut short in its header";
+        return false;
+    }
+    uint32_t link = r.U32(20) & 0x0fffffff;  // the top bits tell of FCS
+    if (!KnownLink(link)) {
+        *err = "a pcap capture of link type " + std::to_string(link) +
+               ", not one verify-console reads (Ethernet, Linux cooked, raw IP, loopback)";
+        return false;
+    }
+    text->clear();
+    int n = 0;
+    for (size_t at = 24; at < file.size(); ++n) {
+        uint32_t incl = at + 16 <= file.size() ? r.U32(at + 8) : 0;
+        if (at + 16 > file.size() || incl > file.size() - at - 16) {
+            *err = "a pcap capture cut short in packet " + std::to_string(n + 1) + " (at byte " + std::to_string(at) + ")";
+            return false;
+        }
+        std::string_view payload = UdpPayload(IpOf(file.substr(at + 16, incl), link));
+        text->append(payload.data(), payload.size());
+        at += 16 + incl;
+    }
+    return true;
 }
 
 bool IsDigestHex(std::string_view s) {
@@ -149,6 +427,9 @@ std::string_view RulesetLine(const ConsoleReport& r) {
 
 std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest) {
     if (r.verdict != ConsoleVerdict::kOk) return "the report is not a complete HALTED-OK report";
+    // Its count is right only if another line was lost: which one is unknown.
+    if (!r.repeated.empty())
+        return "the report has the line '" + r.repeated + "' twice (its count matches, so another line is missing)";
     std::string digest = r.Field("digest");
     if (digest.empty()) return "the report has no digest";
     if (!IsDigestHex(digest)) return "the report's digest '" + digest + "' is not 64 lowercase hex digits";

@@ -23,6 +23,11 @@
 // box stays halted, none of them part of the report either:
 //
 //   HALTFW: ALIVE up=3605 load1=0.00 mem_avail_kib=871524 ... conntrack=12 ...
+//
+// With netconsole, every one of these lines also goes to the kernel log as
+// it is (level 6), so a console may show each twice (the second after the
+// kernel's time stamp), and a capture of netconsole's datagrams holds the
+// same lines, stamped. ParseConsole reads either.
 // Pure code.
 #pragma once
 
@@ -77,12 +82,39 @@ struct ConsoleReport {
     /// lines came, and the last, without the prefix ("ALIVE up=...").
     int alive_count = 0;
     std::string last_alive;
+
+    /// Read from the kernel log's copies of the lines (a netconsole
+    /// capture), not from lines written to the console.
+    bool from_kernel_log = false;
+    /// Copies left out: report lines whose kernel stamp and text came
+    /// before (a datagram received twice).
+    int duplicates = 0;
+    /// A report line without a stamp that came twice (without the prefix);
+    /// kept, so counted, and fatal to the proof (WhyNotProven).
+    std::string repeated;
 };
 
 /// Finds the last report in a serial log (CR/LF line ends, kernel messages
-/// and other noise around and between its lines allowed). Judges its shape
-/// only: see WhyNotProven for what a kOk report must also hold.
+/// and other noise around and between its lines allowed), or in a capture
+/// of netconsole's datagrams (CaptureText). Each line may come twice: as
+/// written to the console, and as the kernel log's copy, after the
+/// kernel's stamp ("[   30.387225] ", or extended netconsole's
+/// "14,532,30387225,-;"). Where any line was written directly, those lines
+/// alone count; else (a netconsole capture) the kernel's copies do, a copy
+/// received twice (the same stamp and text) counted once. Lines lost, or
+/// out of order across the begin or machine line, make the report
+/// kTruncated. Judges its shape only: see WhyNotProven for what a kOk
+/// report must also hold.
 ConsoleReport ParseConsole(std::string_view log);
+
+/// The text of a captured log: a pcap file (what `tcpdump -w` writes:
+/// classic pcap, either byte order, micro- or nanosecond; Ethernet, Linux
+/// cooked v1/v2, raw IP or BSD loopback links; IPv4 or IPv6) gives every
+/// UDP datagram's payload, in the capture's order, concatenated, as
+/// `socat -u UDP-RECV:PORT -` writes them; anything else is taken as text
+/// as it is. False, with *err, for a pcap file cut short or of a link type
+/// it does not know. Pure.
+bool CaptureText(std::string_view file, std::string* text, std::string* err);
 
 /// Whether `s` is a ruleset digest as haltfw writes it (nft_digest.h): 64
 /// lowercase hex digits. Pure.
@@ -97,7 +129,9 @@ bool IsDigestHex(std::string_view s);
 ///    the armed digest 'Y'");
 ///  - body reports no failure ("the report's body says 'LINE'");
 ///  - 'ruleset:' line says that digest is as armed
-/// counts. One sentence, for verify-console's verdict. Pure.
+/// counts, and no line may have come twice without a kernel stamp to tell
+/// the copies apart (the count would then hide a lost one). One sentence,
+/// for verify-console's verdict. Pure.
 std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest);
 
 }  // namespace haltfw

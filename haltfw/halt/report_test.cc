@@ -2,6 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
 using namespace haltfw;
 
 namespace {
@@ -293,5 +299,356 @@ TEST_CASE("verify-console's judge: each 'panic:' line the final stage writes is 
           "panic: the box stays down after a kernel panic (kernel.panic = 0: no panic-reboot)"}) {
         INFO(panic);
         CHECK(Why(Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)", {panic}), kArmed) == "");
+    }
+}
+
+// ---- netconsole captures ----------------------------------------------------
+
+namespace {
+
+// What non-extended netconsole (drivers/net/netconsole.c, 6.1) sends for
+// each kernel log record written through /dev/kmsg: the record's text as a
+// console prints it, after printk's time stamp when `stamped`, in
+// datagrams of at most 1000 bytes (MAX_PRINT_CHUNK). One record per line
+// of `text`, 1 ms apart from `t0_us`.
+std::vector<std::string> Netconsole(const std::string& text, bool stamped = true, long t0_us = 30387225) {
+    std::vector<std::string> out;
+    long t = t0_us;
+    for (size_t i = 0; i < text.size();) {
+        size_t nl = text.find('\n', i);
+        std::string line = text.substr(i, nl - i);
+        i = nl + 1;
+        char stamp[32];
+        std::snprintf(stamp, sizeof stamp, "[%5ld.%06ld] ", t / 1000000, t % 1000000);
+        std::string rec = (stamped ? stamp : "") + line + "\n";
+        for (size_t at = 0; at < rec.size(); at += 1000) out.push_back(rec.substr(at, 1000));
+        t += 1000;
+    }
+    return out;
+}
+
+// Extended netconsole's datagram of one record: "facility<<3|level,seq,
+// microseconds,flags;" and the text with bytes below ' ', from 127 and
+// '\' as \xNN (/dev/kmsg's <6> is level 6 of facility user: 14).
+std::string Extended(const std::string& line, int seq, long ts_us) {
+    std::string out = "14," + std::to_string(seq) + "," + std::to_string(ts_us) + ",-;";
+    for (unsigned char c : line) {
+        if (c < ' ' || c >= 127 || c == '\\') {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\x%02x", c);
+            out += esc;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out + "\n";
+}
+
+// The payloads as `socat -u UDP-RECV:PORT -` writes them: concatenated.
+std::string Cat(const std::vector<std::string>& datagrams) {
+    std::string s;
+    for (const std::string& d : datagrams) s += d;
+    return s;
+}
+
+// The index of the first datagram holding `what`.
+size_t Find(const std::vector<std::string>& d, const std::string& what) {
+    for (size_t i = 0; i < d.size(); ++i)
+        if (d[i].find(what) != std::string::npos) return i;
+    FAIL("no datagram holds '" << what << "'");
+    return 0;
+}
+
+const std::string kInertLine =
+    "HALTFW: INERT rss_kib=712 rss_anon_kib=60 rss_file_kib=652 vm_rss_kib=4 vm_hwm_kib=4 mem_used_kib=114044 "
+    "removed=19 remove_failed=0 freed_kib=3004 left_kib=668 ctrl_alt_del=ignore\n";
+const std::string kAlive1 =
+    "HALTFW: ALIVE up=36 load1=0.82 mem_avail_kib=869644 mem_free_kib=934408 conntrack=0 rss_kib=712\n";
+const std::string kAlive2 =
+    "HALTFW: ALIVE up=41 load1=0.75 mem_avail_kib=869644 mem_free_kib=934408 conntrack=0 rss_kib=712\n";
+
+HaltReport ArmedOk() {
+    return Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)",
+                 {"netconsole: sending to 192.0.2.10:6666 via eth1"});
+}
+
+}  // namespace
+
+TEST_CASE("verify-console reads a netconsole capture: the kernel's stamped copies, noise between them") {
+    std::vector<std::string> d = Netconsole(FormatReport(ArmedOk()) + kInertLine + kAlive1 + kAlive2);
+    // Other kernel messages (a drop log) between the datagrams.
+    d.insert(d.begin() + 3, "[   30.388000] nft drop: IN=eth0 OUT= SRC=198.51.100.7 DST=198.51.100.1\n");
+    d.push_back("[   45.000001] nft drop: IN=eth0 OUT= SRC=198.51.100.9\n");
+    ConsoleReport c = ParseConsole(Cat(d));
+    CHECK(c.verdict == ConsoleVerdict::kOk);
+    CHECK(c.from_kernel_log);
+    CHECK(c.duplicates == 0);
+    CHECK(c.lines.size() == ArmedOk().lines.size() + 2);
+    CHECK(c.lines.front() == "HALTFW: report begin (haltfw 0.1.0)");  // the stamp is not part of it
+    CHECK(WhyNotProven(c, kArmed) == "");
+    CHECK(c.InertField("rss_kib") == "712");
+    CHECK(c.alive_count == 2);
+    CHECK(c.last_alive == "ALIVE up=41 load1=0.75 mem_avail_kib=869644 mem_free_kib=934408 conntrack=0 rss_kib=712");
+    // printk.time=0: no stamps at all; read as lines of their own.
+    ConsoleReport plain = ParseConsole(Cat(Netconsole(FormatReport(ArmedOk()) + kInertLine, false)));
+    CHECK(plain.verdict == ConsoleVerdict::kOk);
+    CHECK(WhyNotProven(plain, kArmed) == "");
+}
+
+TEST_CASE("verify-console on a netconsole capture: a report whose digest differs is not proven") {
+    HaltReport other = Armed(kOther, std::string("digest ") + kOther + " as armed (3 objects)");
+    ConsoleReport c = ParseConsole(Cat(Netconsole(FormatReport(other) + kInertLine)));
+    CHECK(c.verdict == ConsoleVerdict::kOk);  // well formed
+    CHECK(WhyNotProven(c, kArmed) ==
+          std::string("the report's digest '") + kOther + "' is not the armed digest '" + kArmed + "'");
+    // A stamped copy whose machine line was altered on the way.
+    std::string bent = Cat(Netconsole(FormatReport(ArmedOk())));
+    bent.replace(bent.find(std::string("HALTED-OK digest=") + kArmed), 17 + 64,
+                 std::string("HALTED-OK digest=") + kOther);
+    CHECK_FALSE(WhyNotProven(ParseConsole(bent), kArmed).empty());
+}
+
+TEST_CASE("verify-console on a netconsole capture: a lost datagram is a truncated report") {
+    std::vector<std::string> d = Netconsole(FormatReport(ArmedOk()) + kInertLine);
+    for (const char* lost : {"report begin", "ruleset: digest", "netconsole: sending", "HALTED-OK"}) {
+        INFO(lost);
+        std::vector<std::string> l = d;
+        l.erase(l.begin() + static_cast<long>(Find(l, lost)));
+        ConsoleReport c = ParseConsole(Cat(l));
+        CHECK(c.verdict != ConsoleVerdict::kOk);
+        CHECK_FALSE(WhyNotProven(c, kArmed).empty());
+    }
+}
+
+TEST_CASE("verify-console on a netconsole capture: a datagram received twice counts once") {
+    std::vector<std::string> d = Netconsole(FormatReport(ArmedOk()) + kInertLine + kAlive1);
+    for (const char* twice : {"report begin", "swap: off", "HALTED-OK", "INERT", "ALIVE"}) {
+        INFO(twice);
+        std::vector<std::string> l = d;
+        size_t i = Find(l, twice);
+        l.insert(l.begin() + static_cast<long>(i) + 1, l[i]);
+        ConsoleReport c = ParseConsole(Cat(l));
+        CHECK(c.verdict == ConsoleVerdict::kOk);
+        CHECK(WhyNotProven(c, kArmed) == "");
+        CHECK(c.alive_count == 1);
+        CHECK(c.InertField("rss_kib") == "712");
+    }
+    // Late: the begin line again after the machine line.
+    std::vector<std::string> late = d;
+    late.push_back(late[Find(late, "report begin")]);
+    CHECK(WhyNotProven(ParseConsole(Cat(late)), kArmed) == "");
+    // One lost and another received twice: the count comes out short all the same.
+    std::vector<std::string> l = d;
+    l.insert(l.begin() + static_cast<long>(Find(l, "swap: off")), l[Find(l, "swap: off")]);
+    l.erase(l.begin() + static_cast<long>(Find(l, "links: 2 up")));
+    ConsoleReport c = ParseConsole(Cat(l));
+    CHECK(c.verdict == ConsoleVerdict::kTruncated);
+    CHECK(c.duplicates == 1);
+}
+
+TEST_CASE("verify-console on an unstamped capture: a line twice is never proof") {
+    std::vector<std::string> d = Netconsole(FormatReport(ArmedOk()), false);
+    // Twice, nothing lost: the count is off.
+    std::vector<std::string> twice = d;
+    twice.insert(twice.begin() + static_cast<long>(Find(d, "swap: off")), d[Find(d, "swap: off")]);
+    CHECK(ParseConsole(Cat(twice)).verdict == ConsoleVerdict::kTruncated);
+    // Twice, and another lost: the count matches, the judge still refuses.
+    twice.erase(twice.begin() + static_cast<long>(Find(twice, "links: 2 up")));
+    ConsoleReport c = ParseConsole(Cat(twice));
+    CHECK(c.verdict == ConsoleVerdict::kOk);
+    CHECK(c.repeated == "swap: off");
+    CHECK(WhyNotProven(c, kArmed) ==
+          "the report has the line 'swap: off' twice (its count matches, so another line is missing)");
+}
+
+TEST_CASE("verify-console on a netconsole capture: out of order") {
+    std::vector<std::string> d = Netconsole(FormatReport(ArmedOk()) + kInertLine);
+    // Two body lines swapped: the same report, its lines all there.
+    std::vector<std::string> swapped = d;
+    std::swap(swapped[Find(d, "swap: off")], swapped[Find(d, "mounts: 2")]);
+    CHECK(WhyNotProven(ParseConsole(Cat(swapped)), kArmed) == "");
+    // The machine line before a body line: that line is lost to the report.
+    std::vector<std::string> early = d;
+    std::swap(early[Find(d, "HALTED-OK")], early[Find(d, "links: 2 up")]);
+    CHECK(ParseConsole(Cat(early)).verdict == ConsoleVerdict::kTruncated);
+    // The begin line after a body line: likewise.
+    std::vector<std::string> begin = d;
+    std::swap(begin[Find(d, "report begin")], begin[Find(d, "processes:")]);
+    CHECK(ParseConsole(Cat(begin)).verdict == ConsoleVerdict::kTruncated);
+}
+
+TEST_CASE("verify-console on a netconsole capture: a line over 1000 bytes comes in two datagrams") {
+    std::string list;
+    for (int i = 0; i < 120; ++i) list += (i ? ", " : "") + std::string("veth") + std::to_string(i);
+    HaltReport r = Armed(kArmed, std::string("digest ") + kArmed + " as armed (41 objects)", {"links: up: " + list});
+    std::vector<std::string> d = Netconsole(FormatReport(r));
+    size_t i = Find(d, "links: up: veth0,");
+    REQUIRE(d[i].size() == 1000);
+    REQUIRE(d[i].back() != '\n');
+    CHECK(WhyNotProven(ParseConsole(Cat(d)), kArmed) == "");
+    // Its two halves swapped: garbled, and the count is off.
+    std::swap(d[i], d[i + 1]);
+    CHECK(WhyNotProven(ParseConsole(Cat(d)), kArmed) != "");
+}
+
+TEST_CASE("verify-console on an extended netconsole capture: header, escapes, dictionary lines") {
+    HaltReport r = ArmedOk();
+    r.lines.push_back("watch: C:\\path\tx");  // escaped on the way
+    std::string report = FormatReport(r) + kInertLine;
+    std::string cap;
+    int seq = 700;
+    long ts = 30387225;
+    for (size_t i = 0; i < report.size();) {
+        size_t nl = report.find('\n', i);
+        cap += Extended(report.substr(i, nl - i), seq++, ts += 150);
+        i = nl + 1;
+        if (seq == 703) cap += Extended("e1000: eth1 NIC Link is Up", seq++, ts) + " SUBSYSTEM=net\n DEVICE=n2\n";
+    }
+    ConsoleReport c = ParseConsole(cap);
+    CHECK(c.verdict == ConsoleVerdict::kOk);
+    CHECK(c.from_kernel_log);
+    CHECK(WhyNotProven(c, kArmed) == "");
+    CHECK(std::find(c.lines.begin(), c.lines.end(), "HALTFW: watch: C:\\path\tx") != c.lines.end());
+    CHECK(c.InertField("ctrl_alt_del") == "ignore");
+}
+
+TEST_CASE("verify-console on a serial log with the kernel's copies too: the lines written count, once") {
+    std::string report = FormatReport(ArmedOk());
+    // The console shows level 6: each line written, then the kernel's copy.
+    std::string serial = "[   29.100000] systemd-shutdown[1]: Syncing filesystems and block devices.\r\n" + report +
+                         Cat(Netconsole(report));
+    for (const std::string& l : {kInertLine, kAlive1, kAlive2}) serial += l + Cat(Netconsole(l, true, 40000000));
+    ConsoleReport c = ParseConsole(serial);
+    CHECK(c.verdict == ConsoleVerdict::kOk);
+    CHECK_FALSE(c.from_kernel_log);
+    CHECK(WhyNotProven(c, kArmed) == "");
+    CHECK(c.lines.size() == ArmedOk().lines.size() + 2);
+    CHECK(c.alive_count == 2);
+    // The kernel's copy incomplete (a line over its limit refused) changes nothing.
+    std::string refused = report;
+    std::vector<std::string> copy = Netconsole(report);
+    copy.erase(copy.begin() + static_cast<long>(Find(copy, "swap: off")));
+    CHECK(WhyNotProven(ParseConsole(report + Cat(copy) + kInertLine), kArmed) == "");
+    // Unstamped copies (printk.time=0): each ALIVE line twice in a row is one beat.
+    ConsoleReport plain = ParseConsole(report + kInertLine + kInertLine + kAlive1 + kAlive1 + kAlive2 + kAlive2);
+    CHECK(plain.alive_count == 2);
+}
+
+TEST_CASE("a capture's text: pcap as tcpdump -w writes it, or the file as it is") {
+    std::string text;
+    std::string err;
+    CHECK(CaptureText("HALTFW: report begin\n", &text, &err));
+    CHECK(text == "HALTFW: report begin\n");
+    CHECK(CaptureText("", &text, &err));
+    CHECK(text.empty());
+
+    const std::vector<std::string> payloads = {"[   30.387225] HALTFW: report begin (haltfw 0.1.0)\n",
+                                               "[   30.388000] HALTFW: swap: off\n"};
+    auto le32 = [](uint32_t v) {
+        std::string s(4, '\0');
+        for (int i = 0; i < 4; ++i) s[i] = static_cast<char>(v >> (8 * i));
+        return s;
+    };
+    auto be16 = [](unsigned v) { return std::string{static_cast<char>(v >> 8), static_cast<char>(v & 0xff)}; };
+    // An IPv4 UDP datagram to port 6666, its frame padded as Ethernet pads.
+    auto ipv4 = [&](const std::string& p) {
+        std::string udp = be16(6665) + be16(6666) + be16(8 + static_cast<unsigned>(p.size())) + be16(0) + p;
+        std::string ip = std::string("\x45\x00", 2) + be16(20 + static_cast<unsigned>(udp.size())) +
+                         std::string("\x00\x01\x40\x00\x40\x11\x00\x00", 8) + std::string("\xc0\x00\x02\x01", 4) +
+                         std::string("\xc0\x00\x02\x0a", 4);
+        return ip + udp;
+    };
+    auto ipv6 = [&](const std::string& p) {
+        std::string udp = be16(6665) + be16(6666) + be16(8 + static_cast<unsigned>(p.size())) + be16(0) + p;
+        return std::string("\x60\x00\x00\x00", 4) + be16(static_cast<unsigned>(udp.size())) + "\x11\x40" +
+               std::string(32, '\x20') + udp;
+    };
+    auto pcap = [&](uint32_t link, const std::vector<std::string>& frames) {
+        std::string f = le32(0xa1b2c3d4) + std::string("\x02\x00\x04\x00", 4) + le32(0) + le32(0) + le32(65535) +
+                        le32(link);
+        for (const std::string& fr : frames)
+            f += le32(1796455224) + le32(0) + le32(static_cast<uint32_t>(fr.size())) +
+                 le32(static_cast<uint32_t>(fr.size())) + fr;
+        return f;
+    };
+    const std::string eth_hdr = std::string(12, '\x02');
+    std::vector<std::string> frames;
+    for (const std::string& p : payloads) frames.push_back(eth_hdr + be16(0x0800) + ipv4(p) + std::string(6, '\0'));
+    // Not UDP (an ARP request) and not IP: no payload.
+    frames.insert(frames.begin() + 1, eth_hdr + be16(0x0806) + std::string(28, '\x01'));
+    REQUIRE(CaptureText(pcap(1, frames), &text, &err));
+    CHECK(text == payloads[0] + payloads[1]);
+
+    // Linux cooked (tcpdump -i any), IPv6, in a VLAN-less frame.
+    std::vector<std::string> cooked;
+    for (const std::string& p : payloads) cooked.push_back(std::string(14, '\0') + be16(0x86dd) + ipv6(p));
+    REQUIRE(CaptureText(pcap(113, cooked), &text, &err));
+    CHECK(text == payloads[0] + payloads[1]);
+
+    // Raw IP, and Ethernet with an 802.1Q tag.
+    REQUIRE(CaptureText(pcap(101, {ipv4(payloads[0])}), &text, &err));
+    CHECK(text == payloads[0]);
+    REQUIRE(CaptureText(pcap(1, {eth_hdr + be16(0x8100) + be16(20) + be16(0x0800) + ipv4(payloads[1])}), &text, &err));
+    CHECK(text == payloads[1]);
+
+    // Big-endian pcap: the same.
+    std::string be = pcap(1, frames);
+    for (size_t at : {size_t{0}, size_t{20}}) std::reverse(be.begin() + static_cast<long>(at), be.begin() + static_cast<long>(at) + 4);
+    std::swap(be[4], be[5]);
+    std::swap(be[6], be[7]);
+    for (size_t at = 24; at < be.size();) {
+        uint32_t incl = static_cast<unsigned char>(be[at + 8]) | static_cast<unsigned char>(be[at + 9]) << 8;
+        for (size_t k = at; k < at + 16; k += 4) std::reverse(be.begin() + static_cast<long>(k), be.begin() + static_cast<long>(k) + 4);
+        at += 16 + incl;
+    }
+    REQUIRE(CaptureText(be, &text, &err));
+    CHECK(text == payloads[0] + payloads[1]);
+
+    // Cut short, an unknown link type, pcapng: errors.
+    std::string cut = pcap(1, frames);
+    cut.resize(cut.size() - 3);
+    CHECK_FALSE(CaptureText(cut, &text, &err));
+    CHECK(err == "a pcap capture cut short in packet 3 (at byte " + std::to_string(cut.size() + 3 - 16 - frames[2].size()) + ")");
+    CHECK_FALSE(CaptureText(pcap(1, {}).substr(0, 20), &text, &err));
+    CHECK(err == "a pcap capture cut short in its header");
+    CHECK_FALSE(CaptureText(pcap(147, frames), &text, &err));
+    CHECK(err == "a pcap capture of link type 147, not one verify-console reads (Ethernet, Linux cooked, raw IP, loopback)");
+    CHECK_FALSE(CaptureText(std::string("\x0a\x0d\x0d\x0a\x1c\x00\x00\x00", 8), &text, &err));
+    CHECK(err == "a pcapng capture: give verify-console classic pcap (tcpdump -w writes it; editcap -F pcap converts)");
+
+    // A whole report through pcap, judged.
+    std::vector<std::string> rep_frames;
+    for (const std::string& p : Netconsole(FormatReport(ArmedOk()) + kInertLine))
+        rep_frames.push_back(eth_hdr + be16(0x0800) + ipv4(p));
+    REQUIRE(CaptureText(pcap(1, rep_frames), &text, &err));
+    CHECK(WhyNotProven(ParseConsole(text), kArmed) == "");
+}
+
+TEST_CASE("the kernel's stamps: time, syslog priority, caller; a line after other text is direct") {
+    const std::string report = FormatReport(ArmedOk()) + kInertLine;
+    auto stamped = [&](const std::string& stamp) {
+        std::string out;
+        for (size_t i = 0; i < report.size();) {
+            size_t nl = report.find('\n', i);
+            out += stamp + report.substr(i, nl - i) + "\n";
+            i = nl + 1;
+        }
+        return out;
+    };
+    for (const char* stamp : {"[   30.387225] ", "<14>[   30.387225] ", "[   30.387225][    T1] ", "[30.387225] "}) {
+        INFO(stamp);
+        ConsoleReport c = ParseConsole(stamped(stamp));
+        CHECK(c.from_kernel_log);
+        CHECK(WhyNotProven(c, kArmed) == "");
+        // Beside the lines written directly, left aside.
+        ConsoleReport both = ParseConsole(report + stamped(stamp) + kAlive1 + kAlive2);
+        CHECK_FALSE(both.from_kernel_log);
+        CHECK(both.lines.size() == ArmedOk().lines.size() + 2);
+        CHECK(WhyNotProven(both, kArmed) == "");
+    }
+    // Not a stamp: what comes before is other output on the same line.
+    for (const char* pre : {"[   30.387225] e1000: eth1 ", "[ 30.x] ", "[T1] ", "login: ", "1,2;"}) {
+        INFO(pre);
+        CHECK_FALSE(ParseConsole(stamped(pre)).from_kernel_log);
     }
 }

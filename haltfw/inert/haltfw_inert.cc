@@ -3,17 +3,22 @@
 // fds 0, 1 and 2 and /proc still mounted:
 //   1. block every signal (before anything else: a PID 1 that dies panics
 //      the kernel, and no signal may interrupt what follows)
-//   2. remove every file of its root file system, the exitrd tmpfs: the
+//   2. with --kmsg (the final stage gives it when netconsole is armed),
+//      open the kernel log (a /dev/kmsg node of its own, made and
+//      unlinked at once: nothing stays mounted to find one later), so that
+//      its lines reach the kernel log, and through it netconsole, as well
+//      as the console
+//   3. remove every file of its root file system, the exitrd tmpfs: the
 //      final stage, its loader and libraries, the manifest, the watcher's
 //      state, itself (its own pages stay as long as it runs; unlinking a
 //      running static program is fine). Nothing reads them again, and a
 //      tmpfs holds its files in RAM: 2.8 MiB, plus 12 MB of manifest at
 //      100,000 set elements
-//   3. measure itself (/proc/self/smaps_rollup and status) and what the removal freed
+//   4. measure itself (/proc/self/smaps_rollup and status) and what the removal freed
 //      (statfs of / before and after); with --heartbeat, open the few /proc
 //      files its ALIVE lines read; take /proc off, and print one line,
 //      HALTFW: INERT ..., after the report
-//   4. sigwaitinfo for ever: SIGCHLD reaps, SIGINT (Ctrl-Alt-Del) reboots,
+//   5. sigwaitinfo for ever: SIGCHLD reaps, SIGINT (Ctrl-Alt-Del) reboots,
 //      powers off or is ignored as --ctrl-alt-del says, every other
 //      signal is ignored; with --heartbeat N, every N seconds one line,
 //      HALTFW: ALIVE up=... (sigtimedwait until the next beat is due).
@@ -33,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,12 +57,13 @@ using namespace haltfw;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore] [--heartbeat SECONDS]\n"
+    "usage: haltfw-inert [--ctrl-alt-del reboot|poweroff|ignore] [--heartbeat SECONDS] [--kmsg]\n"
     "PID 1 of the halted firewall, exec'd by haltfw-final (the final stage) in the exitrd:\n"
     "removes every file of its tmpfs root, prints 'HALTFW: INERT ...' (its resident set, what\n"
     "the removal freed) and then waits for signals for ever: SIGCHLD reaps, SIGINT (Ctrl-Alt-Del)\n"
     "reboots, powers off or is ignored (the default), anything else is ignored. With\n"
-    "--heartbeat, every SECONDS (1 to 86400) one line 'HALTFW: ALIVE up=...' on the console.\n"
+    "--heartbeat, every SECONDS (1 to 86400) one line 'HALTFW: ALIVE up=...' on the console;\n"
+    "with --kmsg, its lines go to the kernel log as well (level 6), for netconsole to carry.\n"
     "Refuses to run unless it is PID 1.\n";
 
 void Put(int fd, const char* s) {
@@ -69,9 +76,36 @@ void Put(int fd, const char* s) {
     }
 }
 
-// A message on the console (fd 1), one line.
+// The kernel log: -1 until OpenKmsg, or if it could not be opened.
+int g_kmsg = -1;
+
+// One line, '\n'-terminated, on the console (fd 1), and with --kmsg in the
+// kernel log at level 6 (info), verbatim, as the final stage writes its
+// report there with netconsole: one write(2), one record. On a console
+// that shows level-6 messages (netconsole needs the console log level to
+// let them through, and it is the same for every console) the line
+// appears twice, the kernel's copy after its timestamp; verify-console
+// reads the lines written directly and leaves the copies aside.
+void Line(const char* line) {
+    Put(1, line);
+    if (g_kmsg < 0) return;
+    char rec[600] = "<6>";
+    size_t n = 3;
+    for (const char* s = line; *s && n + 1 < sizeof rec; ++s) rec[n++] = *s;
+    // A failed or short write loses this record only: nowhere to say so.
+    ssize_t ignored = write(g_kmsg, rec, n);
+    (void)ignored;
+}
+
+// A message of its own, one line: "haltfw-inert: ...".
 void Say(const char* a, const char* b = "", const char* c = "", const char* d = "", const char* e = "") {
-    for (const char* s : {"haltfw-inert: ", a, b, c, d, e, "\n"}) Put(1, s);
+    char line[512];
+    size_t n = 0;
+    for (const char* s : {"haltfw-inert: ", a, b, c, d, e, "\n"})
+        for (; *s && n + 2 < sizeof line; ++s) line[n++] = *s;
+    if (n > 0 && line[n - 1] != '\n') line[n++] = '\n';  // cut short: still one line
+    line[n] = '\0';
+    Line(line);
 }
 
 struct Removal {
@@ -122,20 +156,50 @@ const char* ReadSmall(const char* path, char* buf, size_t size) {
     return buf;
 }
 
+// Whether its root is haltfw's exitrd: a tmpfs that still holds the
+// manifest (a tmpfs without it is someone else's, the init of an unrelated
+// container). If not, a line says so.
+bool InExitrd() {
+    struct statfs fs {};
+    if (statfs("/", &fs) != 0 || fs.f_type != TMPFS_MAGIC) {
+        Say("the root file system is not a tmpfs (not the exitrd): nothing removed");
+        return false;
+    }
+    if (access(kExitrdManifest, F_OK) != 0) {
+        Say("no ", kExitrdManifest, " in the root (not haltfw's exitrd): nothing removed");
+        return false;
+    }
+    return true;
+}
+
+// The kernel log, opened before the removal: in the exitrd through a node
+// of its own (the final stage's way, final/console.cc: the /dev it had is
+// gone), made, opened and unlinked at once, so the removal finds nothing of
+// it; elsewhere (a container's init) /dev/kmsg if there is one. A
+// descriptor of its own, not one the final stage could pass on: the kernel
+// rate-limits each open file of /dev/kmsg (10 records in 5 s, unless
+// kernel.printk_devkmsg is "on", as systemd sets it at boot), and the
+// final stage's report would have spent that one's.
+void OpenKmsg(bool exitrd) {
+    const char* path = "/dev/kmsg";
+    if (exitrd) {
+        path = kExitrdKmsg;
+        (void)unlink(path);  // one left behind: the final stage unlinks its own at once
+        if (mknod(path, S_IFCHR | 0200, makedev(1, 11)) != 0) {
+            Say("mknod ", path, ": ", std::strerror(errno), "; no kernel log, the console alone");
+            return;
+        }
+    }
+    g_kmsg = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    int open_errno = errno;
+    if (exitrd) (void)unlink(path);
+    if (g_kmsg < 0) Say("open ", path, ": ", std::strerror(open_errno), "; no kernel log, the console alone");
+}
+
 // The removal of the exitrd's files, and what it freed.
 void RemoveExitrd(InertFigures* f) {
     struct statfs before {}, after {};
     if (statfs("/", &before) != 0) return;
-    if (before.f_type != TMPFS_MAGIC) {
-        Say("the root file system is not a tmpfs (not the exitrd): nothing removed");
-        return;
-    }
-    // haltfw's exitrd holds the manifest until this point; a tmpfs without
-    // it is someone else's (the init of an unrelated container).
-    if (access(kExitrdManifest, F_OK) != 0) {
-        Say("no ", kExitrdManifest, " in the root (not haltfw's exitrd): nothing removed");
-        return;
-    }
     struct stat root {};
     int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &root) != 0) {
@@ -235,7 +299,7 @@ void Beat(const Pulse& p) {
     }
     char line[256];
     FormatAliveLine(a, line, sizeof line);
-    Put(1, line);
+    Line(line);
 }
 
 // The time left until `due` on CLOCK_BOOTTIME (sysinfo's uptime clock), or
@@ -316,16 +380,18 @@ int main(int argc, char** argv) {
     }
     // From here on nothing may end the program: a bad argument is said
     // and Ctrl-Alt-Del ignored, with no heartbeat.
-    if (!ok) Say("'", argv[bad], "': ", err, "; Ctrl-Alt-Del ignored, no heartbeat");
+    if (!ok) Say("'", argv[bad], "': ", err, "; Ctrl-Alt-Del ignored, no heartbeat, the console alone");
     InertFigures f;
     f.ctrl_alt_del = args.ctrl_alt_del;
-    RemoveExitrd(&f);
+    bool exitrd = InExitrd();  // said on the console only: the kernel log is not open yet
+    if (args.kmsg) OpenKmsg(exitrd);
+    if (exitrd) RemoveExitrd(&f);
     Measure(&f);
     Pulse pulse;
     if (args.heartbeat_s > 0) OpenPulse(&pulse);
     ProcOff();
     char line[512];
     FormatInertLine(f, line, sizeof line);
-    Put(1, line);
+    Line(line);
     WaitForever(all, args.ctrl_alt_del, args.heartbeat_s, pulse);
 }

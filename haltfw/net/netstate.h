@@ -21,6 +21,17 @@ struct Link {
     uint32_t mtu = 0;
     uint32_t flags = 0;          ///< IFF_* flags (IFF_UP, IFF_RUNNING, IFF_LOWER_UP...).
     std::string kind;            ///< IFLA_INFO_KIND ("veth", "bridge"...), empty if none.
+    int master = 0;              ///< IFLA_MASTER: the bridge (or bond) it is a port of; 0: none.
+    int parent = 0;              ///< IFLA_LINK of a "vlan" link: its parent; 0 otherwise.
+    uint16_t vlan_id = 0;        ///< IFLA_VLAN_ID of a "vlan" link.
+    /// A "bridge" link's options (IFLA_BR_*), as haltfw sets them.
+    struct BridgeOptions {
+        uint32_t stp_state = 0;
+        uint32_t ageing_centis = 0;
+        uint8_t mcast_snooping = 0;
+        bool operator==(const BridgeOptions&) const = default;
+    };
+    std::optional<BridgeOptions> bridge;
 
     bool up() const;             ///< IFF_UP set.
 };

@@ -313,9 +313,33 @@ bool DumpInto(const Channel& ch, Request& req, const std::string& op, Parse pars
 
 // ---- Parsing dump messages ------------------------------------------------
 
-std::string LinkKind(const nlattr* linkinfo) {
+std::optional<uint8_t> GetU8(const nlattr* a) {
+    if (!a || mnl_attr_validate(a, MNL_TYPE_U8) < 0)
+        return std::nullopt;
+    return mnl_attr_get_u8(a);
+}
+
+std::optional<uint16_t> GetU16(const nlattr* a) {
+    if (!a || mnl_attr_validate(a, MNL_TYPE_U16) < 0)
+        return std::nullopt;
+    return mnl_attr_get_u16(a);
+}
+
+// The kind, and what haltfw reads of a bridge's or a VLAN's own data.
+void ReadLinkInfo(const nlattr* linkinfo, Link* l) {
     auto info = ParseNested<IFLA_INFO_MAX>(linkinfo);
-    return GetStr(info[IFLA_INFO_KIND]).value_or("");
+    l->kind = GetStr(info[IFLA_INFO_KIND]).value_or("");
+    if (l->kind == "vlan") {
+        auto data = ParseNested<IFLA_VLAN_MAX>(info[IFLA_INFO_DATA]);
+        l->vlan_id = GetU16(data[IFLA_VLAN_ID]).value_or(0);
+    } else if (l->kind == "bridge") {
+        auto data = ParseNested<IFLA_BR_MAX>(info[IFLA_INFO_DATA]);
+        Link::BridgeOptions o;
+        o.stp_state = GetU32(data[IFLA_BR_STP_STATE]).value_or(0);
+        o.ageing_centis = GetU32(data[IFLA_BR_AGEING_TIME]).value_or(0);
+        o.mcast_snooping = GetU8(data[IFLA_BR_MCAST_SNOOPING]).value_or(0);
+        l->bridge = o;
+    }
 }
 
 bool ParseLink(const nlmsghdr* nlh, std::vector<Link>* out, std::string* why) {
@@ -342,7 +366,12 @@ bool ParseLink(const nlmsghdr* nlh, std::vector<Link>* out, std::string* why) {
         memcpy(mac.data(), mnl_attr_get_payload(tb[IFLA_ADDRESS]), mac.size());
         l.mac = mac;
     }
-    l.kind = LinkKind(tb[IFLA_LINKINFO]);
+    ReadLinkInfo(tb[IFLA_LINKINFO], &l);
+    l.master = static_cast<int>(GetU32(tb[IFLA_MASTER]).value_or(0));
+    // IFLA_LINK is a veth's peer too (perhaps in another namespace): kept
+    // for VLANs only, whose parent is in this one.
+    if (l.kind == "vlan")
+        l.parent = static_cast<int>(GetU32(tb[IFLA_LINK]).value_or(0));
     out->push_back(std::move(l));
     return true;
 }
@@ -599,6 +628,99 @@ bool RtnlSocket::CreateVeth(const std::string& name, const std::string& peer, st
     mnl_attr_nest_end(req.nlh(), data);
     mnl_attr_nest_end(req.nlh(), info);
     return Ack({sock_.get(), port_, &seq_}, req, "RTM_NEWLINK veth " + name + " peer " + peer, err);
+}
+
+// The options haltfw keeps on a bridge (topology.h says why each).
+void PutBridgeOptions(Request* req, const Link::BridgeOptions& o) {
+    mnl_attr_put_u32(req->nlh(), IFLA_BR_STP_STATE, o.stp_state);
+    mnl_attr_put_u32(req->nlh(), IFLA_BR_AGEING_TIME, o.ageing_centis);
+    mnl_attr_put_u8(req->nlh(), IFLA_BR_MCAST_SNOOPING, o.mcast_snooping);
+}
+
+bool RtnlSocket::CreateBridge(const std::string& name, const Link::BridgeOptions& o, std::string* err) {
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    PutLinkHeader(&req, 0);
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());
+    nlattr* info = mnl_attr_nest_start(req.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh(), IFLA_INFO_KIND, "bridge");
+    nlattr* data = mnl_attr_nest_start(req.nlh(), IFLA_INFO_DATA);
+    PutBridgeOptions(&req, o);
+    mnl_attr_nest_end(req.nlh(), data);
+    mnl_attr_nest_end(req.nlh(), info);
+    return Ack({sock_.get(), port_, &seq_}, req, "RTM_NEWLINK bridge " + name, err);
+}
+
+bool RtnlSocket::SetBridgeOptions(int ifindex, const Link::BridgeOptions& o, std::string* err) {
+    Request req(RTM_NEWLINK, 0);
+    PutLinkHeader(&req, ifindex);
+    nlattr* info = mnl_attr_nest_start(req.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh(), IFLA_INFO_KIND, "bridge");
+    nlattr* data = mnl_attr_nest_start(req.nlh(), IFLA_INFO_DATA);
+    PutBridgeOptions(&req, o);
+    mnl_attr_nest_end(req.nlh(), data);
+    mnl_attr_nest_end(req.nlh(), info);
+    return Ack({sock_.get(), port_, &seq_}, req, LinkOp(ifindex, "bridge options"), err);
+}
+
+bool RtnlSocket::CreateVlan(const std::string& name, int parent, uint16_t id, std::string* err) {
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    PutLinkHeader(&req, 0);
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());
+    req.PutU32(IFLA_LINK, static_cast<uint32_t>(parent));
+    nlattr* info = mnl_attr_nest_start(req.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh(), IFLA_INFO_KIND, "vlan");
+    nlattr* data = mnl_attr_nest_start(req.nlh(), IFLA_INFO_DATA);
+    mnl_attr_put_u16(req.nlh(), IFLA_VLAN_ID, id);
+    mnl_attr_nest_end(req.nlh(), data);
+    mnl_attr_nest_end(req.nlh(), info);
+    return Ack({sock_.get(), port_, &seq_}, req,
+               "RTM_NEWLINK vlan " + name + " id " + std::to_string(id) + " on ifindex " + std::to_string(parent), err);
+}
+
+// The kernel loads the wireguard module for this request by itself
+// (request_module("rtnl-link-wireguard")) where modprobe can run.
+bool RtnlSocket::CreateWireguard(const std::string& name, std::string* err) {
+    Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    PutLinkHeader(&req, 0);
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());
+    nlattr* info = mnl_attr_nest_start(req.nlh(), IFLA_LINKINFO);
+    mnl_attr_put_strz(req.nlh(), IFLA_INFO_KIND, "wireguard");
+    mnl_attr_nest_end(req.nlh(), info);
+    if (Ack({sock_.get(), port_, &seq_}, req, "RTM_NEWLINK wireguard " + name, err)) return true;
+    if (err->ends_with("(EOPNOTSUPP)")) *err += ": this kernel has no WireGuard (module 'wireguard')";
+    return false;
+}
+
+bool RtnlSocket::SetMaster(int ifindex, int master, std::string* err) {
+    Request req(RTM_NEWLINK, 0);
+    PutLinkHeader(&req, ifindex);
+    req.PutU32(IFLA_MASTER, static_cast<uint32_t>(master));
+    return Ack({sock_.get(), port_, &seq_}, req, LinkOp(ifindex, "master " + std::to_string(master)), err);
+}
+
+bool RtnlSocket::DeleteLink(int ifindex, std::string* err) {
+    Request req(RTM_DELLINK, 0);
+    PutLinkHeader(&req, ifindex);
+    return Ack({sock_.get(), port_, &seq_}, req, "RTM_DELLINK ifindex " + std::to_string(ifindex), err);
+}
+
+bool RtnlSocket::LinkIndex(const std::string& name, int* ifindex, std::string* err) {
+    Request req(RTM_GETLINK, 0);
+    PutLinkHeader(&req, 0);
+    mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());
+    req.PutU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+    *ifindex = 0;
+    auto on_msg = [&](const nlmsghdr* nlh, std::string*) {
+        if (const auto* ifi = Payload<ifinfomsg>(nlh); ifi && nlh->nlmsg_type == RTM_NEWLINK)
+            *ifindex = ifi->ifi_index;
+        return true;
+    };
+    if (!Exchange({sock_.get(), port_, &seq_}, req, "RTM_GETLINK " + name, on_msg, nullptr, err))
+        return false;
+    if (*ifindex > 0)
+        return true;
+    *err = "RTM_GETLINK " + name + ": no link in the reply";
+    return false;
 }
 
 bool RtnlSocket::SetLinkMtu(int ifindex, uint32_t mtu, std::string* err) {

@@ -38,6 +38,23 @@ public:
     /// namespaces only: haltfw never creates links on the real system.
     bool CreateVeth(const std::string& name, const std::string& peer, std::string* err);
 
+    /// Creates bridge `name` (down, no ports) with these options.
+    bool CreateBridge(const std::string& name, const Link::BridgeOptions& o, std::string* err);
+    /// Sets an existing bridge's options.
+    bool SetBridgeOptions(int ifindex, const Link::BridgeOptions& o, std::string* err);
+    /// Creates 802.1Q VLAN `name` with ID `id` on link `parent` (down).
+    bool CreateVlan(const std::string& name, int parent, uint16_t id, std::string* err);
+    /// Creates WireGuard device `name` (down, no key, no peers: wireguard.h
+    /// configures it).
+    bool CreateWireguard(const std::string& name, std::string* err);
+    /// Makes the link a port of `master` (IFLA_MASTER); master 0 releases it.
+    bool SetMaster(int ifindex, int master, std::string* err);
+    /// Deletes the link.
+    bool DeleteLink(int ifindex, std::string* err);
+    /// The index of the link named `name` ("RTM_GETLINK NAME: No such
+    /// device (ENODEV)" when there is none).
+    bool LinkIndex(const std::string& name, int* ifindex, std::string* err);
+
     /// Sets the link MTU.
     bool SetLinkMtu(int ifindex, uint32_t mtu, std::string* err);
 

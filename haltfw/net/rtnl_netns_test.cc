@@ -398,5 +398,35 @@ TEST_CASE_METHOD(VethCase, "Dump reads multi-part dumps to the end", "[rtnl]") {
     CHECK(routes == kRoutes);
 }
 
+TEST_CASE_METHOD(VethCase, "CreateBridge, SetMaster, SetBridgeOptions, LinkIndex and DeleteLink", "[rtnl]") {
+    Start("hfw9");
+    REQUIRE(s->CreateBridge("hfw9br", Link::BridgeOptions{0, 30000, 0}, &err));
+    int br = 0;
+    REQUIRE(s->LinkIndex("hfw9br", &br, &err));
+    CHECK(br == IfIndex(*s, "hfw9br"));
+    REQUIRE(s->SetMaster(idx, br, &err));
+    NetState st = DumpOrFail(*s);
+    const Link* b = st.FindLinkByIndex(br);
+    REQUIRE(b);
+    CHECK(b->kind == "bridge");
+    CHECK_FALSE(b->up());  // created down
+    REQUIRE(b->bridge);
+    CHECK(*b->bridge == Link::BridgeOptions{0, 30000, 0});
+    CHECK(st.FindLink("hfw9a")->master == br);
+    CHECK(st.FindLink("hfw9b")->master == 0);
+
+    REQUIRE(s->SetBridgeOptions(br, Link::BridgeOptions{0, 1000, 1}, &err));
+    CHECK(*DumpOrFail(*s).FindLinkByIndex(br)->bridge == Link::BridgeOptions{0, 1000, 1});
+    // A second bridge of the name, a loopback port: the kernel's refusals.
+    CHECK_THAT(Refused(s->CreateBridge("hfw9br", {}, &err), err), StartsWith("RTM_NEWLINK bridge hfw9br: "));
+    CHECK_THAT(Refused(s->SetMaster(1, br, &err), err), StartsWith("RTM_NEWLINK ifindex 1 master "));
+
+    REQUIRE(s->SetMaster(idx, 0, &err));
+    CHECK(DumpOrFail(*s).FindLink("hfw9a")->master == 0);
+    REQUIRE(s->DeleteLink(br, &err));
+    CHECK_THAT(Refused(s->LinkIndex("hfw9br", &br, &err), err), StartsWith("RTM_GETLINK hfw9br: "));
+    CHECK_FALSE(DumpOrFail(*s).FindLink("hfw9br"));
+}
+
 }  // namespace
 }  // namespace haltfw

@@ -50,3 +50,15 @@ g_ping() {
     out=$(ip netns exec "$1" ping -n -c "${3:-3}" -i 0.3 -W 2 "$2" 2>&1) || { echo "$out" | tail -n 3; return 1; }
     grep -q " ${3:-3} received" <<<"$out"
 }
+
+# g_need_haltfw : for a test of the haltfw installed in the image: exits 77
+# if there is none; sets HALTFW, WORK (a scratch directory removed on
+# exit), HALTFW_STATE_DIR inside it, and CONF (a config path in it).
+g_need_haltfw() {
+    HALTFW=$(command -v haltfw || true)
+    [[ -n $HALTFW ]] || { echo "haltfw is not installed in this image"; exit 77; }
+    WORK=$(mktemp -d "/tmp/g-$G_TEST-XXXXXX")
+    export HALTFW_STATE_DIR="$WORK/state"
+    trap 'g_cleanup; rm -rf "$WORK"' EXIT
+    CONF="$WORK/haltfw.conf"
+}

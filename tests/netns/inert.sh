@@ -8,7 +8,9 @@
 # PID 1, it refuses and removes nothing. With --ctrl-alt-del reboot or
 # poweroff, SIGINT ends the namespace as reboot(2) does for a namespace's
 # init (it never reboots the host: reboot() outside the initial PID
-# namespace only ends that namespace).
+# namespace only ends that namespace). With --kmsg its lines go to the
+# kernel log too (the host's, here), verbatim, through a node it makes in
+# its root and unlinks.
 . "$(dirname "$0")/lib.sh"
 INERT=${HALTFW_INERT_BIN:?HALTFW_INERT_BIN (the built haltfw-inert) must be set}
 command -v nsenter >/dev/null || { echo "skipped: $TEST: nsenter is not installed"; exit 77; }
@@ -93,6 +95,11 @@ line=$(grep '^HALTFW: INERT ' "$CONSOLE")
 echo "$line"
 field() { tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p"; }
 expect_eq "console: only the INERT line" "$(wc -l <"$CONSOLE")" 1
+# kernel_lines : the kernel log's records at level 6 (info) of facility
+# user (what "<6>" written to /dev/kmsg makes), their text alone.
+kernel_lines() { dmesg --decode --notime | sed -n 's/^user *:info *: //p'; }
+kernel_lines >/dev/null || fail "cannot read the kernel log (dmesg --raw)"
+if kernel_lines | grep -qxF "$line"; then fail "without --kmsg, the INERT line is in the kernel log"; fi
 # Every file and directory of the root's tmpfs is gone, /proc with them
 # (taken off first), and the other mount is untouched.
 expect_eq "left in the root" "$(find "$ROOT" -mindepth 1 -xdev | sort)" "$ROOT/keep"
@@ -142,10 +149,42 @@ stop_inert
 fill_root
 rm "$ROOT/haltfw.manifest"
 before=$(entries)
-start_inert ignore
+start_inert ignore --kmsg
 expect_contains "no manifest: console" "$(cat "$CONSOLE")" "haltfw-inert: no /haltfw.manifest in the root (not haltfw's exitrd): nothing removed"
+# Not the exitrd: no node made in someone else's root; /dev/kmsg, which this chroot lacks.
+expect_contains "no manifest, --kmsg" "$(cat "$CONSOLE")" "haltfw-inert: open /dev/kmsg: No such file or directory; no kernel log, the console alone"
 expect_eq "no manifest: the files" "$(entries | grep -vxF "$ROOT/proc")" "$(grep -vxF "$ROOT/proc" <<<"$before")"
 stop_inert
+
+# --kmsg: the INERT and ALIVE lines in the kernel log as well, each as
+# written to the console; the node it opened it by is gone with the rest.
+fill_root
+start_inert ignore --heartbeat 1 --kmsg
+sleep 2.3
+cp "$CONSOLE" "$WORK/kmsg-console"
+expect_eq "--kmsg: left in the root" "$(find "$ROOT" -mindepth 1 -xdev | sort)" "$ROOT/keep"
+stop_inert
+expect_eq "--kmsg: nothing but the INERT and ALIVE lines" "$(grep -v '^HALTFW: \(INERT\|ALIVE\) ' "$WORK/kmsg-console")" ""
+logged=$(kernel_lines)
+n=0
+while IFS= read -r l; do
+    grep -qxF "$l" <<<"$logged" || fail "--kmsg: not in the kernel log at level 6: '$l'"
+    n=$((n + 1))
+done <"$WORK/kmsg-console"
+((n >= 2)) || fail "--kmsg: $n lines on the console, expected the INERT line and an ALIVE line at least"
+echo "--kmsg: $n lines, each in the kernel log: $(grep -c '^HALTFW: ALIVE ' "$WORK/kmsg-console") ALIVE;" \
+    "$(grep -o '^HALTFW: INERT rss_kib=[0-9]* rss_anon_kib=[0-9]*' "$WORK/kmsg-console")"
+
+# --kmsg where the kernel log cannot be opened: said once, the console alone.
+fill_root
+mount -o remount,nodev "$ROOT"
+start_inert ignore --kmsg
+sleep 0.3
+expect_eq "--kmsg on a nodev root" "$(head -n 1 "$CONSOLE")" \
+    "haltfw-inert: open /.kmsg: Permission denied; no kernel log, the console alone"
+expect_eq "--kmsg on a nodev root: removed all the same" "$(find "$ROOT" -mindepth 1 -xdev | sort)" "$ROOT/keep"
+stop_inert
+mount -o remount,dev "$ROOT"
 
 # --heartbeat 1: an ALIVE line a second, on a schedule of its own (signals
 # do not hurry it), read with /proc taken off through the files it opened

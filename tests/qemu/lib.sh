@@ -403,11 +403,14 @@ $(cat "$HFW_OUT/verify.txt")"
 # hfw_expect_inert [SECONDS] : after the report, waits (default 30 s) for
 # haltfw-inert's line (what PID 1 becomes after the final stage) and fails
 # unless it comes after the last HALTED-OK/FAIL line. Sets HFW_INERT_LINE.
+# The kernel log's copies (with netconsole: '[   36.1] HALTFW: ...') are
+# left out, as verify-console leaves them.
 hfw_expect_inert() {
     hfw_wait_log 'HALTFW: INERT ' "${1:-30}" "haltfw-inert's INERT line"
     sleep 0.5
     local last
-    last=$(hfw_log_clean | grep -E 'HALTFW: (HALTED-(OK|FAIL)|INERT) ' | tail -n 2 | sed 's/.*HALTFW: //')
+    last=$(hfw_log_clean | grep -vE '^\[ *[0-9]+\.[0-9]+\] ' | grep -E 'HALTFW: (HALTED-(OK|FAIL)|INERT) ' |
+        tail -n 2 | sed 's/.*HALTFW: //')
     [[ $(head -n 1 <<<"$last") == HALTED-* && $(tail -n 1 <<<"$last") == INERT\ * ]] ||
         hfw_fail "the INERT line does not follow the report's machine line:
 $last"

@@ -10,8 +10,8 @@
 set -euo pipefail
 # shellcheck source=tests/guest/lib.sh
 source "$(dirname "$0")/../lib.sh"
-command -v haltfw >/dev/null || g_fail "no haltfw in the image"
-work=$(mktemp -d)
+g_need_haltfw
+work=$WORK
 
 # ---- the golden files, in the kernel's check mode ----
 chk=$(g_ns check)
