@@ -109,10 +109,51 @@ sed -e 's/^\[[ 0-9.]*\] //' -e '/HALTFW: swap: off/p' -e '/HALTFW: links: /d' "$
 DATA=$TMP check netconsole-plain.txt 1 "verify-console: HALTED-OK not accepted: the report has the line 'swap: off' twice (its count matches, so another line is missing)" --digest "$DIGEST"
 # A serial log where the console shows the kernel's copies as well: the
 # lines written to it count, once; the same output as console-ok.log's.
-cat "$DATA/console-ok.log" "$TMP/netconsole-lost.txt" >"$TMP/serial-copies.log"
+cat "$DATA/console-ok.log" "$TMP/netconsole-ok.txt" >"$TMP/serial-copies.log"
 plain=$("$HALTFW" verify-console --digest "$DIGEST" "$DATA/console-ok.log" 2>&1)
 DATA=$TMP check serial-copies.log 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
 [ "$OUT" = "$plain" ] || fail "serial-copies.log: not read as console-ok.log: $OUT"
+# The copies short of a line the kernel takes: the two disagree.
+machine=$(grep -a 'HALTFW: HALTED-OK' "$DATA/console-ok.log" | tr -d '\r' | sed 's/^HALTFW: //')
+cat "$DATA/console-ok.log" "$TMP/netconsole-lost.txt" >"$TMP/serial-lost.log"
+disagree="verify-console: not proven: the lines written directly and the kernel's copies of them disagree"
+DATA=$TMP check serial-lost.log 1 "$disagree (written: '$machine'; copies: '$machine', truncated)" --digest "$DIGEST"
+# A raw capture with one unstamped line that anyone could have sent: the
+# box's stamped lines still count, and the two readings disagree.
+{ echo "HALTFW: swap: off"; cat "$TMP/netconsole-ok.txt"; } >"$TMP/netconsole-forged-line.txt"
+DATA=$TMP check netconsole-forged-line.txt 1 "$disagree (written: no machine line; copies: '$machine')" --digest "$DIGEST"
+# A forged unstamped report after the box's stamped HALTED-FAIL: refused.
+grep -a 'HALTFW: ' "$DATA/console-fail.log" | tr -d '\r' | awk '{ printf "[%5d.%06d] %s\n", 43, 400000 + NR * 150, $0 }' \
+    >"$TMP/netconsole-fail-forged.txt"
+grep -a 'HALTFW: ' "$DATA/console-ok.log" | tr -d '\r' >>"$TMP/netconsole-fail-forged.txt"
+failed=$(grep -a 'HALTFW: HALTED-FAIL' "$DATA/console-fail.log" | tr -d '\r' | sed 's/^HALTFW: //')
+DATA=$TMP check netconsole-fail-forged.txt 1 "$disagree (written: '$machine'; copies: '$failed')" --digest "$DIGEST"
+
+# pcap captures (raw IPv4, little-endian), one datagram a line.
+export LC_ALL=C
+hex() { printf '\\x%02x' "$@"; }
+le32() { hex $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+be16() { hex $(($1 >> 8 & 255)) $(($1 & 255)); }
+pcap_header() { printf '%b' "$(le32 0xa1b2c3d4)\\x02\\x00\\x04\\x00$(le32 0)$(le32 0)$(le32 65535)$(le32 101)"; }
+# pcap_lines HOST SPORT <FILE: each line a UDP datagram from 192.0.2.HOST
+# port SPORT to 192.0.2.10 port 6666, its newline left off.
+pcap_lines() {
+    local l n
+    while IFS= read -r l; do
+        n=${#l}
+        printf '%b' "$(le32 0)$(le32 0)$(le32 $((28 + n)))$(le32 $((28 + n)))"
+        printf '%b' "\\x45\\x00$(be16 $((28 + n)))\\x00\\x01\\x40\\x00\\x40\\x11\\x00\\x00\\xc0\\x00\\x02$(hex "$1")"
+        printf '%b' "\\xc0\\x00\\x02\\x0a$(be16 "$2")$(be16 6666)$(be16 $((8 + n)))\\x00\\x00"
+        printf '%s' "$l"
+    done
+}
+{ pcap_header; pcap_lines 1 6665 <"$TMP/netconsole-ok.txt"; } >"$TMP/box.pcap"
+DATA=$TMP check box.pcap 0 "verify-console: a complete HALTED-OK report (digest $DIGEST, the armed one)" --digest "$DIGEST"
+# A forged report from another host after the box's: refused, the senders named.
+grep -a 'HALTFW: ' "$DATA/console-forged.log" | tr -d '\r' | awk '{ printf "[%5d.%06d] %s\n", 44, 400000 + NR * 150, $0 }' \
+    >"$TMP/forged.txt"
+{ cat "$TMP/box.pcap"; pcap_lines 66 6665 <"$TMP/forged.txt"; } >"$TMP/two.pcap"
+DATA=$TMP check two.pcap 2 "haltfw: verify-console: '$TMP/two.pcap': report lines (HALTFW:) from 2 senders, 192.0.2.1 port 6665 and 192.0.2.66 port 6665: capture the box's datagrams alone (tcpdump -w FILE 'src host ADDRESS and udp src port PORT', netconsole's source port: 6665 unless set)"
 
 rc=0
 "$HALTFW" verify-console >/dev/null 2>&1 || rc=$?

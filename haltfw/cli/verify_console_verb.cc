@@ -115,6 +115,13 @@ int VerifyConsoleVerb(const Globals& g, const VerbArgs& args, ChangeWindow*) {
     if (!r.inert_line.empty()) out.Result(kReportPrefix + r.inert_line);  // PID 1's footprint, after the report
     if (r.alive_count > 0)  // its heartbeat: the last line, and how many came
         out.Result(kReportPrefix + r.last_alive + " (the last of " + std::to_string(r.alive_count) + " ALIVE lines)");
+    // Unstamped lines beside the kernel's stamped copies that end otherwise
+    // (lines sent to a collector by someone else, in a raw capture):
+    // neither reading can be trusted.
+    if (!r.disagreement.empty()) {
+        out.Result("verify-console: not proven: " + r.disagreement, Priority::kErr);
+        return kNotReady;
+    }
     switch (r.verdict) {
     case ConsoleVerdict::kOk:
         if (std::string why = WhyNotProven(r, armed); !why.empty()) {

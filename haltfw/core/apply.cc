@@ -22,6 +22,8 @@ namespace {
 struct Undo {
     std::string what;
     std::function<bool(System*, std::string*)> run;
+    // Run even when the action failed: it may have failed half done.
+    bool even_if_failed = false;
 };
 
 bool PerformResolved(const Action& a, const std::string& program, System* sys, Undo* undo, std::string* err);
@@ -67,10 +69,14 @@ bool PerformResolved(const Action& a, const std::string& program, System* sys, U
             return sys->CreateWireguard(a.device, err);
         case ActionKind::kWireguard:
             // A device this plan created goes with the rollback (Perform).
+            // A set is not atomic: a device too large for one message goes
+            // in several, the first replacing every peer, and the kernel
+            // applies a message's attributes in order before one it refuses
+            // (a port in use, say). So a failed set is undone too.
             if (a.previous_wireguard)
-                *undo = {"put back its previous WireGuard configuration", [a](System* s, std::string* e) {
-                             return s->SetWireguard(*a.previous_wireguard, e);
-                         }};
+                *undo = {"put back its previous WireGuard configuration",
+                         [a](System* s, std::string* e) { return s->SetWireguard(*a.previous_wireguard, e); },
+                         true};
             return sys->SetWireguard(*a.wireguard, err);
         case ActionKind::kCreateVlan:
             *undo = DeleteByName(a.device);
@@ -255,6 +261,10 @@ ApplyResult ApplyPlan(const Plan& plan, const std::string& program, System* sys,
             journal.push_back(std::move(undo));
             undo_kinds.push_back(a.kind);
             continue;
+        }
+        if (undo.run && undo.even_if_failed) {
+            undo.what = "undo '" + a.what + "': " + undo.what;
+            journal.push_back(std::move(undo));
         }
         result.ok = false;
         result.error = a.what + ": " + err;

@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <memory>
+
 using namespace haltfw;
 
 namespace {
@@ -138,4 +141,49 @@ TEST_CASE("a failing undo step is reported, and the others still run") {
     REQUIRE(r.rollback_failures.size() == 1);
     CHECK(r.rollback_failures[0] == "undo 'addr': remove address 192.0.2.1/24: gone");
     CHECK(t.calls.back() == "mtu 2 1500");
+}
+
+TEST_CASE("a failed WireGuard set on an existing device puts back its previous configuration") {
+    // Setting a device is not atomic (several messages, the first replacing
+    // every peer; the kernel applies part of one before refusing the rest):
+    // a failed set may have changed the device, so its undo runs anyway.
+    auto device = [](uint16_t port, size_t peers) {
+        auto d = std::make_shared<WgDevice>();
+        d->name = "wg0";
+        d->listen_port = port;
+        d->peers.resize(peers);
+        return d;
+    };
+    Plan p;
+    Action mtu{ActionKind::kLinkMtu, "mtu"};
+    mtu.ifindex = 2, mtu.mtu = 1400, mtu.previous_mtu = 1500;
+    Action set{ActionKind::kWireguard, "wireguard wg0", 9};
+    set.device = "wg0", set.ifindex = 7;
+    set.wireguard = device(51820, 2);
+    set.previous_wireguard = device(40000, 1);
+    p.actions = {mtu, set};
+    FakeSystem f;
+    f.fail_on = "wireguard wg0 port 51820";
+    std::vector<std::string> progress;
+    ApplyResult r = ApplyPlan(p, "x", &f, [&](const std::string& s) { progress.push_back(s); });
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.error == "wireguard wg0: refused");
+    CHECK(r.error_line == 9);
+    CHECK(r.rollback_failures.empty());
+    CHECK(f.calls == std::vector<std::string>{"mtu 2 1400", "wireguard wg0 port 51820 peers 2",
+                                              "wireguard wg0 port 40000 peers 1", "mtu 2 1500"});
+    CHECK(std::find(progress.begin(), progress.end(),
+                    "rollback: undo 'wireguard wg0': put back its previous WireGuard configuration") != progress.end());
+
+    // A device this plan created has no previous configuration: it goes.
+    Action create{ActionKind::kCreateWireguard, "create wg0"};
+    create.device = "wg0";
+    set.on_new_link = true;
+    set.previous_wireguard = nullptr;
+    p.actions = {create, set};
+    FakeSystem g;
+    g.fail_on = "wireguard";
+    REQUIRE_FALSE(ApplyPlan(p, "x", &g, [](const std::string&) {}).ok);
+    CHECK(g.calls ==
+          std::vector<std::string>{"create-wireguard wg0", "wireguard wg0 port 51820 peers 2", "index wg0", "delete 101"});
 }

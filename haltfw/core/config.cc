@@ -26,7 +26,9 @@
 namespace haltfw {
 namespace {
 
-std::string Quote(std::string_view s) { return QuoteValue(s); }
+// Quoted, unless it could be a WireGuard key: a key pasted in the wrong
+// place or on a line of its own is never printed (wireguard_config.h).
+std::string Quote(std::string_view s) { return QuoteUnlessKey(s); }
 
 bool ParseUint(std::string_view s, uint32_t lo, uint32_t hi, uint32_t* out) {
     uint32_t v = 0;

@@ -2,6 +2,7 @@
 
 #include "base/text_encoding.h"
 #include "base/text_lines.h"
+#include "net/wg_key.h"
 
 namespace haltfw {
 namespace {
@@ -77,7 +78,10 @@ IniFile ParseIni(std::string_view text, const std::string& file, Diagnostics* di
         }
         size_t eq = line.find('=');
         if (eq == std::string_view::npos) {
-            diags->Error(file, lineno, "expected 'key = value' or '[section]', got " + QuoteValue(line));
+            // A WireGuard key alone on a line is not repeated (net/wg_key.h).
+            diags->Error(file, lineno, "expected 'key = value' or '[section]', got " +
+                                           (LooksLikeWgKey(line) ? "a line that looks like a key (not shown)"
+                                                                 : QuoteValue(line)));
             continue;
         }
         std::string key(Trim(line.substr(0, eq)));

@@ -184,6 +184,24 @@ void PlanCreate(const Config& cfg, Topology* t, Plan* plan) {
         };
         for (const std::string& p : c->bridge_ports) missing("bridge port ", p);
         if (c->IsVlan()) missing("vlan parent ", c->vlan_parent);
+        // An invisible bridge's ports carry no address; turning IPv6 off on
+        // one deletes its IPv6 addresses for good, so no rollback could put
+        // them back: refused before anything changes.
+        if (c->IsSilentBridge())
+            for (const std::string& p : c->bridge_ports) {
+                const Link* l = t->state.FindLink(p);
+                if (!l) continue;
+                for (const Address& a : t->state.addresses) {
+                    const IpAddr& ip = a.prefix.addr;
+                    bool link_local6 = ip.family == AF_INET6 && ip.bytes[0] == 0xfe && (ip.bytes[1] & 0xc0) == 0x80;
+                    if (a.ifindex != l->index || link_local6) continue;
+                    plan->problems.Error(cfg.path, c->kind_line,
+                                         where + "bridge port " + Quote(p) + " holds address " +
+                                             FormatPrefix(a.prefix) +
+                                             ", and the ports of a bridge with no address carry none: remove it "
+                                             "first ('ip address del " + FormatPrefix(a.prefix) + " dev " + p + "')");
+                }
+            }
         if (const Link* l = t->state.FindLink(c->device)) {
             CheckExisting(cfg, *c, *l, *t, plan);
             continue;

@@ -1,5 +1,6 @@
 #include "core/topology.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <unordered_map>
@@ -237,6 +238,12 @@ void CheckSilentBridges(const ReadinessInputs& in, Readiness* r) {
             if (!l->up()) r->blockers.push_back(where + ": port " + Quote(p) + " is down");
             layer3(*l, "port " + Quote(p));
         }
+        for (const Link& l : in.state->links)
+            if (l.master == br.index &&
+                std::find(c.bridge_ports.begin(), c.bridge_ports.end(), l.name) == c.bridge_ports.end())
+                r->blockers.push_back(where + ": " + Quote(l.name) +
+                                      " is a port the config does not list; the halted box would bridge it "
+                                      "('haltfw apply' releases it)");
         if (r->blockers.size() == before)
             r->fine.push_back(where + ": " + std::to_string(c.bridge_ports.size()) +
                               (c.bridge_ports.size() == 1 ? " port" : " ports") +

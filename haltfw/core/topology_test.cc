@@ -340,6 +340,24 @@ TEST_CASE("plan problems: a missing port, a port of another bridge, a device of 
                                    "VLAN 20 on 'eth0'; delete it, and apply creates it as configured"});
 }
 
+TEST_CASE("plan problems: a port of an invisible bridge that holds an address is refused before any change") {
+    Config c = ParseValid(kBridge);
+    NetState s;
+    s.links = {L(2, "p1"), L(3, "p2")};
+    // IPv6 off on the port would delete the static address for good.
+    s.addresses.push_back({2, *ParsePrefix("2001:db8:c::5/64", true)});
+    s.addresses.push_back({3, *ParsePrefix("fe80::1/64", true)});
+    s.addresses.push_back({3, *ParsePrefix("192.0.2.9/24", true)});
+    Plan p = ComputePlan(c, s, Inputs(c, s));
+    CHECK(FormattedErrors(p.problems) ==
+          std::vector<std::string>{
+              "haltfw.conf:5: interface 'lan': bridge port 'p1' holds address 2001:db8:c::5/64, and the ports of a "
+              "bridge with no address carry none: remove it first ('ip address del 2001:db8:c::5/64 dev p1')",
+              "haltfw.conf:5: interface 'lan': bridge port 'p2' holds address 192.0.2.9/24, and the ports of a "
+              "bridge with no address carry none: remove it first ('ip address del 192.0.2.9/24 dev p2')",
+          });
+}
+
 TEST_CASE("a VLAN with an address and a route: created, then found by name") {
     Config c = ParseValid(kRules + R"([interface.g]
 device = eth0.20
@@ -435,4 +453,13 @@ TEST_CASE("check: the invisible bridge must answer nothing at layer 3") {
               w + "port 'p2' holds address 192.0.2.9/24, so the box answers at layer 3 there (an invisible bridge has "
                   "none: remove it, or give the bridge an 'address')",
           });
+    // A port the config does not list, attached after apply (a tap, say).
+    s = BridgeMade();
+    s.links.push_back(L(5, "tap0"));
+    s.links.back().master = 4;
+    sys.clear();
+    for (const SysctlSetting& x : c.sysctls) sys[x.key] = x.value;
+    CHECK(assess().blockers ==
+          std::vector<std::string>{w + "'tap0' is a port the config does not list; the halted box would bridge it "
+                                       "('haltfw apply' releases it)"});
 }

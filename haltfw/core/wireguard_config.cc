@@ -18,7 +18,7 @@
 namespace haltfw {
 namespace {
 
-std::string Quote(std::string_view s) { return QuoteValue(s); }
+std::string Quote(std::string_view s) { return QuoteUnlessKey(s); }
 
 std::string Line(int line) { return std::to_string(line); }
 
@@ -48,14 +48,28 @@ bool Once(const std::string& where, const IniEntry& e, int* line, const std::str
     return true;
 }
 
-// A key file's path as written: not empty, and no more.
+// A key file's path as written: not empty, and not the key itself (as
+// wg-quick's PrivateKey = takes it), which is refused without being quoted.
+// *shown is the path as messages show it.
 bool KeyFilePath(const std::string& where, const IniEntry& e, const std::string& path, Diagnostics* diags,
-                 std::string* out) {
+                 std::string* out, std::string* shown) {
     if (e.value.empty()) {
         diags->Error(path, e.line, where + e.key + ": empty path");
         return false;
     }
+    WgKey k{};
+    std::string why;
+    bool is_key = DecodeWgKey(e.value, &k, &why);
+    WipeBytes(k.data(), k.size());
+    if (is_key) {
+        diags->Error(path, e.line,
+                     where + e.key +
+                         ": this is a key, not a file name: put the key in a file of mode 0600 owned by root and "
+                         "give its name");
+        return false;
+    }
     *out = Absolute(path, e.value);
+    *shown = LooksLikeWgKey(e.value) ? QuoteUnlessKey(e.value) : QuoteValue(*out);
     return true;
 }
 
@@ -160,6 +174,10 @@ struct Fd {
 
 }  // namespace
 
+std::string QuoteUnlessKey(std::string_view value) {
+    return LooksLikeWgKey(value) ? "(not shown: it looks like a key)" : QuoteValue(value);
+}
+
 bool IsWireguard(const InterfaceConfig& ifc) { return ifc.wireguard && ifc.wireguard->key_line != 0; }
 
 bool IsWireguardInterfaceKey(const std::string& key) { return key == "wireguard-key" || key == "listen-port"; }
@@ -171,7 +189,7 @@ void ParseWireguardInterfaceKey(InterfaceConfig* ifc, const IniEntry& e, const s
     WireguardInterfaceConfig& wg = *ifc->wireguard;
     if (e.key == "wireguard-key") {
         if (!Once(where, e, &wg.key_line, path, diags)) return;
-        KeyFilePath(where, e, path, diags, &wg.key_file);  // left empty when unusable (said)
+        KeyFilePath(where, e, path, diags, &wg.key_file, &wg.key_file_shown);  // left empty when unusable (said)
     } else {
         if (!Once(where, e, &wg.listen_port_line, path, diags)) return;
         uint32_t port = 0;
@@ -209,7 +227,7 @@ void ParsePeerKey(PeerConfig* peer, const IniEntry& e, const std::string& path, 
                          where + "persistent-keepalive " + Quote(e.value) + ": not a number of seconds from 1 to 65535");
     } else if (e.key == "preshared-key-file") {
         if (!Once(where, e, &peer->psk_line, path, diags)) return;
-        KeyFilePath(where, e, path, diags, &peer->psk_file);
+        KeyFilePath(where, e, path, diags, &peer->psk_file, &peer->psk_file_shown);
     } else {
         diags->Error(path, e.line, "unknown key " + Quote(e.key) + " in [peer." + peer->name + "]");
     }
@@ -286,7 +304,8 @@ void CheckWireguard(const Config& cfg, Diagnostics* diags) {
         if (!ifc) {
             diags->Error(path, p.interface_line,
                          where + "interface " + Quote(p.interface) + ": no section " +
-                             QuoteValue("interface." + p.interface, '[', ']'));
+                             (LooksLikeWgKey(p.interface) ? std::string("for it")
+                                                           : QuoteValue("interface." + p.interface, '[', ']')));
             continue;
         }
         if (!IsWireguard(*ifc)) {
@@ -394,7 +413,7 @@ void LoadWireguardKeys(Config* cfg, uid_t owner, Diagnostics* diags) {
         WgSecret k;
         if (!ReadWgKeyFile(wg.key_file, owner, &k, &why)) {
             diags->Error(cfg->path, wg.key_line,
-                         "interface " + Quote(ifc.role) + ": wireguard-key " + Quote(wg.key_file) + ": " + why);
+                         "interface " + Quote(ifc.role) + ": wireguard-key " + wg.key_file_shown + ": " + why);
             continue;
         }
         wg.private_key = k;
@@ -406,7 +425,7 @@ void LoadWireguardKeys(Config* cfg, uid_t owner, Diagnostics* diags) {
             if (ReadWgKeyFile(p.psk_file, owner, &k, &why)) p.preshared_key = k;
             else
                 diags->Error(cfg->path, p.psk_line,
-                             "peer " + Quote(p.name) + ": preshared-key-file " + Quote(p.psk_file) + ": " + why);
+                             "peer " + Quote(p.name) + ": preshared-key-file " + p.psk_file_shown + ": " + why);
         }
         const InterfaceConfig* ifc = cfg->FindRole(p.interface);
         if (p.public_key && ifc && ifc->wireguard && ifc->wireguard->private_key &&

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/diag.h"
@@ -29,6 +30,7 @@ struct IniEntry;
 /// The WireGuard keys of an [interface.ROLE].
 struct WireguardInterfaceConfig {
     std::string key_file;          ///< Made absolute against the config's directory; empty if unusable (said).
+    std::string key_file_shown;    ///< key_file as a message shows it (QuoteUnlessKey of the name as written).
     int key_line = 0;              ///< 0: no wireguard-key (an error if listen-port is given).
     uint16_t listen_port = 0;      ///< 0: not given; the kernel picks a port.
     int listen_port_line = 0;
@@ -57,9 +59,15 @@ struct PeerConfig {
     uint16_t keepalive_s = 0;      ///< 0: not given.
     int keepalive_line = 0;
     std::string psk_file;          ///< Absolute; empty: no preshared key.
+    std::string psk_file_shown;    ///< psk_file as a message shows it (as key_file_shown).
     int psk_line = 0;
     std::optional<WgSecret> preshared_key;  ///< Read by LoadConfig.
 };
+
+/// `value` quoted for a message, or, when it could be a key's text
+/// (LooksLikeWgKey), a note saying it is not shown: no message prints a
+/// private or preshared key pasted in the wrong place.
+std::string QuoteUnlessKey(std::string_view value);
 
 /// True when the interface has `wireguard-key =`: haltfw creates its
 /// device as a WireGuard device.

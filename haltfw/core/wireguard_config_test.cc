@@ -309,6 +309,57 @@ TEST_CASE("wireguard: LoadConfig reads the keys, derives the public key, refuses
     }
 }
 
+TEST_CASE("wireguard: a key given where a key file's name goes is refused, and never quoted", "[wireguard]") {
+    // wg-quick's PrivateKey = takes the key itself; haltfw's wireguard-key
+    // takes a file's name.
+    CHECK(Errors(R"([ruleset]
+file = r.nft
+[interface.vpn]
+device = wg0
+wireguard-key = )" + kAlicePrivate + "\n") ==
+          std::vector<std::string>{"haltfw.conf:5: interface 'vpn': wireguard-key: this is a key, not a file name: put "
+                                   "the key in a file of mode 0600 owned by root and give its name"});
+    CHECK(Errors(kHead + "[peer.p]\ninterface = vpn\npublic-key = " + kBobPublic + "\npreshared-key-file = " + kPsk +
+                 "\n") ==
+          std::vector<std::string>{"haltfw.conf:11: peer 'p': preshared-key-file: this is a key, not a file name: put "
+                                   "the key in a file of mode 0600 owned by root and give its name"});
+}
+
+TEST_CASE("wireguard: no message shows a value that could be a key", "[wireguard]") {
+    ScratchDir dir("wgleak");
+    dir.Write("rules.nft", "table inet t {\n}\n");
+    // The key as written, and near misses of it: its '=' lost, cut short,
+    // a word after it, a directory before it.
+    const std::vector<std::string> keys = {kAlicePrivate, kAlicePrivate.substr(0, 43), kAlicePrivate.substr(0, 40),
+                                           kAlicePrivate + " private", "./" + kAlicePrivate};
+    // Every key a value of which reaches a message, the key under test in each.
+    const std::vector<std::string> places = {
+        "[interface.vpn]\ndevice = wg0\nwireguard-key = KEY\n",
+        "[interface.vpn]\ndevice = wg0\nwireguard-key = KEY\nlisten-port = KEY\n",
+        "[interface.vpn]\ndevice = wg0\nKEY\n",
+        "[interface.vpn]\ndevice = wg0\nwireguard-key = k\n[peer.p]\ninterface = vpn\npublic-key = " + kBobPublic +
+            "\npreshared-key-file = KEY\nendpoint = KEY\npersistent-keepalive = KEY\nallowed-ips = KEY\nKEY\n",
+        "[interface.vpn]\ndevice = wg0\nwireguard-key = k\n[peer.p]\ninterface = vpn\npublic-key = " + kBobPublic +
+            "\nendpoint = 198.51.100.7:KEY\n",
+        "[interface.vpn]\ndevice = wg0\nwireguard-key = k\n[peer.p]\ninterface = KEY\npublic-key = KEY\n",
+    };
+    for (const std::string& key : keys) {
+        for (const std::string& place : places) {
+            std::string text = "[ruleset]\nfile = rules.nft\n" + place;
+            for (size_t at; (at = text.find("KEY")) != std::string::npos;) text.replace(at, 3, key);
+            std::string conf = dir.Write("haltfw.conf", text);
+            Diagnostics d;
+            LoadConfig(conf, &d, geteuid());
+            std::string said = d.FormatErrors() + d.FormatWarnings();
+            INFO(text);
+            INFO(said);
+            CHECK_FALSE(d.ok());
+            // No 12 characters of the key in a row.
+            for (size_t i = 0; i + 12 <= 40; ++i) CHECK(said.find(kAlicePrivate.substr(i, 12)) == std::string::npos);
+        }
+    }
+}
+
 TEST_CASE("wireguard: a peer may come before its interface", "[wireguard]") {
     Config c = ParseValid("[peer.p]\ninterface = vpn\npublic-key = " + kBobPublic +
                           "\nallowed-ips = 203.0.113.130\n" + kHead);

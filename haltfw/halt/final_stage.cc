@@ -236,6 +236,15 @@ void VerifyBridge(const ManifestLink& ml, const Link& br, const NetState& st, Rt
         }
         if (ml.silent) silent.push_back(p);
     }
+    // A port nobody armed (a tap or veth a unit attached after arm): the
+    // halted box would bridge a link it was never configured for.
+    for (const Link& l : st.links) {
+        if (l.master != br.index || std::find(ml.ports.begin(), ml.ports.end(), l.name) != ml.ports.end()) continue;
+        if (rtnl->SetMaster(l.index, 0, &err))
+            repairs->push_back(ml.name + " port " + l.name + " released (not armed)");
+        else
+            problems->push_back(ml.name + " has port " + l.name + ", not armed: " + err);
+    }
     for (const Link* l : silent)
         for (const Address& a : st.addresses) {
             if (a.ifindex != l->index) continue;

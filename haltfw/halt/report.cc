@@ -1,7 +1,11 @@
 #include "halt/report.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <unordered_set>
 
 #include "base/text_lines.h"
 
@@ -155,10 +159,9 @@ struct TaggedLine {
 
 // The log's "HALTFW: " lines of one kind: written to the console directly
 // (`kernel` false) or the kernel log's copies (true).
-std::vector<TaggedLine> HaltfwLines(std::string_view log, bool kernel, bool* any_direct) {
+std::vector<TaggedLine> HaltfwLines(std::string_view log, bool kernel) {
     const std::string_view prefix = kReportPrefix;
     std::vector<TaggedLine> out;
-    *any_direct = false;
     for (std::string_view raw; NextLine(&log, &raw);) {
         std::string_view line = StripCr(raw);
         // Our lines may follow other output on the same console line (a
@@ -167,7 +170,6 @@ std::vector<TaggedLine> HaltfwLines(std::string_view log, bool kernel, bool* any
         size_t at = line.find(prefix);
         if (at == std::string_view::npos) continue;
         size_t stamp = KernelStamp(line.substr(0, at));
-        if (stamp == std::string_view::npos) *any_direct = true;
         if ((stamp != std::string_view::npos) != kernel) continue;
         std::string_view st = kernel ? line.substr(stamp, at - stamp) : std::string_view();
         bool extended = kernel && st.ends_with(";");
@@ -176,22 +178,13 @@ std::vector<TaggedLine> HaltfwLines(std::string_view log, bool kernel, bool* any
     return out;
 }
 
-}  // namespace
-
-ConsoleReport ParseConsole(std::string_view log) {
-    // A console that shows the kernel's level-6 messages shows each line
-    // twice: as written, and as the kernel log's copy after its stamp.
-    // Only the written ones count then; a log with none (a netconsole
-    // capture) is read from the copies.
-    bool any_direct = false;
-    std::vector<TaggedLine> lines = HaltfwLines(log, false, &any_direct);
-    bool kernel = !any_direct;
-    if (kernel) lines = HaltfwLines(log, true, &any_direct);
-
+// The last report in `lines`, all of one kind (`kernel`: the kernel's
+// stamped copies).
+ConsoleReport ReadReport(const std::vector<TaggedLine>& lines, bool kernel) {
     ConsoleReport r;
     const std::string_view prefix = kReportPrefix;
     bool in_report = false;
-    std::vector<std::string> seen;  // the current report's lines with their stamps
+    std::unordered_set<std::string> seen;  // the current report's lines with their stamps
     std::string last_alive;         // the last ALIVE line with its stamp
     std::string begin_key;          // the last begin line with its stamp
     for (const TaggedLine& tl : lines) {
@@ -233,14 +226,13 @@ ConsoleReport ParseConsole(std::string_view log) {
         // datagram that came twice: left out. An unstamped line that comes
         // again is kept, and named: it could stand for one that was lost
         // (WhyNotProven).
-        if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        if (!seen.insert(key).second) {
             if (!tl.stamp.empty()) {
                 ++r.duplicates;
                 continue;
             }
             if (r.repeated.empty()) r.repeated = std::string(body);
         }
-        seen.push_back(key);
         r.lines.emplace_back(line);
         bool ok = body.substr(0, 10) == "HALTED-OK " || body == "HALTED-OK";
         bool fail = body.substr(0, 12) == "HALTED-FAIL ";
@@ -255,6 +247,55 @@ ConsoleReport ParseConsole(std::string_view log) {
                                                                : ConsoleVerdict::kTruncated;
     }
     return r;
+}
+
+// The longest write /dev/kmsg takes (LOG_LINE_MAX, kernel 6.1): the final
+// stage's copy of a longer report line ("<6>", the line, "\n") is refused.
+constexpr size_t kKmsgMax = 992;
+
+// Whether the kernel's copies tell the same as the lines written directly:
+// the same verdict and machine line; or a complete direct report whose
+// copies lack only lines /dev/kmsg would have refused.
+bool Agree(const ConsoleReport& direct, const ConsoleReport& copies) {
+    if (direct.machine_line != copies.machine_line) return false;
+    if (direct.verdict == copies.verdict) return true;
+    if (direct.verdict == ConsoleVerdict::kTruncated || copies.verdict != ConsoleVerdict::kTruncated) return false;
+    std::unordered_set<std::string_view> copied(copies.lines.begin(), copies.lines.end());
+    size_t missing = 0;
+    for (const std::string& l : direct.lines) {
+        if (copied.count(l) != 0) continue;
+        if (l.size() + 4 <= kKmsgMax) return false;
+        ++missing;
+    }
+    return copies.lines.size() + missing == direct.lines.size();
+}
+
+// How a reading ends, for the disagreement's words.
+std::string Ending(const ConsoleReport& r) {
+    if (r.machine_line.empty()) return "no machine line";
+    return "'" + r.machine_line + "'" + (r.verdict == ConsoleVerdict::kTruncated ? ", truncated" : "");
+}
+
+}  // namespace
+
+ConsoleReport ParseConsole(std::string_view log) {
+    // A console that shows the kernel's level-6 messages shows each line
+    // twice: as written, and as the kernel log's copy after its stamp. The
+    // written ones count then (the copies may lack a line too long for
+    // /dev/kmsg); a log with none (a netconsole capture) is read from the
+    // copies. A raw capture can hold unstamped lines that anyone on the
+    // path sent: the copies must then tell the same, or nothing is proven.
+    std::vector<TaggedLine> direct = HaltfwLines(log, false);
+    std::vector<TaggedLine> copies = HaltfwLines(log, true);
+    if (direct.empty()) return ReadReport(copies, true);
+    ConsoleReport r = ReadReport(direct, false);
+    if (copies.empty()) return r;
+    ConsoleReport k = ReadReport(copies, true);
+    if (Agree(r, k)) return r;
+    ConsoleReport& shown = r.verdict == ConsoleVerdict::kAbsent ? k : r;
+    shown.disagreement = "the lines written directly and the kernel's copies of them disagree (written: " + Ending(r) +
+                         "; copies: " + Ending(k) + ")";
+    return shown;
 }
 
 namespace {
@@ -275,21 +316,37 @@ unsigned Be16(std::string_view p, size_t at) {
     return static_cast<unsigned>(static_cast<unsigned char>(p[at])) << 8 | static_cast<unsigned char>(p[at + 1]);
 }
 
-// The UDP payload of an IP packet (IPv4 or IPv6, by its version); empty
+// A UDP datagram in a capture.
+struct Datagram {
+    std::string_view payload;
+    std::string sender;  ///< "192.0.2.1 port 6665"
+};
+
+// The sender of a datagram: its source address (`len` bytes at `at` in
+// `ip`) and port.
+std::string Sender(std::string_view ip, size_t at, size_t len, unsigned port) {
+    char addr[INET6_ADDRSTRLEN] = "?";
+    (void)inet_ntop(len == 4 ? AF_INET : AF_INET6, ip.data() + at, addr, sizeof addr);
+    return std::string(addr) + " port " + std::to_string(port);
+}
+
+// The UDP datagram of an IP packet (IPv4 or IPv6, by its version); false
 // for anything else, and for a fragment (netconsole's datagrams fit a
 // frame: one that did not is lost, and the report with it is truncated).
-std::string_view UdpPayload(std::string_view ip) {
-    if (ip.empty()) return {};
+bool UdpOf(std::string_view ip, Datagram* d) {
+    if (ip.empty()) return false;
     size_t off = 0, end = 0;
     unsigned proto = 0;
+    const size_t addr_len = (static_cast<unsigned char>(ip[0]) >> 4) == 4 ? 4 : 16;
+    const size_t addr_at = addr_len == 4 ? 12 : 8;
     if ((static_cast<unsigned char>(ip[0]) >> 4) == 4) {
-        if (ip.size() < 20) return {};
+        if (ip.size() < 20) return false;
         off = (static_cast<unsigned char>(ip[0]) & 0x0f) * 4u;
         end = std::min<size_t>(Be16(ip, 2), ip.size());  // the frame may be padded
         proto = static_cast<unsigned char>(ip[9]);
-        if ((Be16(ip, 6) & 0x3fff) != 0) return {};  // more fragments, or not the first
+        if ((Be16(ip, 6) & 0x3fff) != 0) return false;  // more fragments, or not the first
     } else if ((static_cast<unsigned char>(ip[0]) >> 4) == 6) {
-        if (ip.size() < 40) return {};
+        if (ip.size() < 40) return false;
         off = 40;
         end = std::min<size_t>(40 + Be16(ip, 4), ip.size());
         proto = static_cast<unsigned char>(ip[6]);
@@ -299,11 +356,27 @@ std::string_view UdpPayload(std::string_view ip) {
             off += (static_cast<unsigned char>(ip[off + 1]) + 1u) * 8;
         }
     } else {
-        return {};
+        return false;
     }
-    if (proto != 17 || off + 8 > end) return {};
+    if (proto != 17 || off + 8 > end) return false;
     size_t udp_end = std::min(end, off + Be16(ip, off + 4));
-    return udp_end < off + 8 ? std::string_view() : ip.substr(off + 8, udp_end - off - 8);
+    if (udp_end < off + 8) return false;
+    d->payload = ip.substr(off + 8, udp_end - off - 8);
+    d->sender = Sender(ip, addr_at, addr_len, Be16(ip, off));
+    return true;
+}
+
+// netconsole sends a record longer than this in chunks of it
+// (MAX_PRINT_CHUNK, drivers/net/netconsole.c, 6.1), only the last ending
+// the line.
+constexpr size_t kNetconsoleChunk = 1000;
+
+// "A, B and C".
+std::string AndList(const std::vector<std::string>& items) {
+    std::string s;
+    for (size_t i = 0; i < items.size(); ++i)
+        s += (i == 0 ? "" : i + 1 == items.size() ? " and " : ", ") + items[i];
+    return s;
 }
 
 // The IP packet in a captured frame of link type `link`; empty if the
@@ -372,7 +445,11 @@ bool CaptureText(std::string_view file, std::string* text, std::string* err) {
                ", not one verify-console reads (Ethernet, Linux cooked, raw IP, loopback)";
         return false;
     }
-    text->clear();
+    // Each sender's payloads apart, in the order first heard: a datagram
+    // from anyone else on the path can carry a report as well formed as
+    // the box's.
+    std::map<std::string, std::string> by_sender;
+    std::vector<std::string> order;
     int n = 0;
     for (size_t at = 24; at < file.size(); ++n) {
         uint32_t incl = at + 16 <= file.size() ? r.U32(at + 8) : 0;
@@ -380,10 +457,29 @@ bool CaptureText(std::string_view file, std::string* text, std::string* err) {
             *err = "a pcap capture cut short in packet " + std::to_string(n + 1) + " (at byte " + std::to_string(at) + ")";
             return false;
         }
-        std::string_view payload = UdpPayload(IpOf(file.substr(at + 16, incl), link));
-        text->append(payload.data(), payload.size());
+        Datagram d;
+        if (UdpOf(IpOf(file.substr(at + 16, incl), link), &d)) {
+            auto [it, added] = by_sender.try_emplace(d.sender);
+            if (added) order.push_back(d.sender);
+            it->second.append(d.payload.data(), d.payload.size());
+            // A datagram ends its line: two never join into one, but for
+            // the chunks of a line netconsole cut.
+            if (!d.payload.empty() && d.payload.back() != '\n' && d.payload.size() != kNetconsoleChunk)
+                it->second += '\n';
+        }
         at += 16 + incl;
     }
+    std::vector<std::string> reporting;
+    for (const std::string& s : order)
+        if (by_sender[s].find(kReportPrefix) != std::string::npos) reporting.push_back(s);
+    if (reporting.size() > 1) {
+        *err = "report lines (HALTFW:) from " + std::to_string(reporting.size()) + " senders, " + AndList(reporting) +
+               ": capture the box's datagrams alone (tcpdump -w FILE 'src host ADDRESS and udp src port PORT', "
+               "netconsole's source port: 6665 unless set)";
+        return false;
+    }
+    text->clear();
+    if (!reporting.empty()) *text = std::move(by_sender[reporting.front()]);
     return true;
 }
 
@@ -426,6 +522,7 @@ std::string_view RulesetLine(const ConsoleReport& r) {
 }  // namespace
 
 std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest) {
+    if (!r.disagreement.empty()) return r.disagreement;
     if (r.verdict != ConsoleVerdict::kOk) return "the report is not a complete HALTED-OK report";
     // Its count is right only if another line was lost: which one is unknown.
     if (!r.repeated.empty())

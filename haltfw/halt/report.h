@@ -92,6 +92,11 @@ struct ConsoleReport {
     /// A report line without a stamp that came twice (without the prefix);
     /// kept, so counted, and fatal to the proof (WhyNotProven).
     std::string repeated;
+    /// Where a log holds both lines written directly and the kernel's
+    /// copies, and the two readings end differently: why, in a few words
+    /// ("the lines written directly and the kernel's copies of them
+    /// disagree (written: ...; copies: ...)"); fatal to the proof.
+    std::string disagreement;
 };
 
 /// Finds the last report in a serial log (CR/LF line ends, kernel messages
@@ -100,8 +105,12 @@ struct ConsoleReport {
 /// written to the console, and as the kernel log's copy, after the
 /// kernel's stamp ("[   30.387225] ", or extended netconsole's
 /// "14,532,30387225,-;"). Where any line was written directly, those lines
-/// alone count; else (a netconsole capture) the kernel's copies do, a copy
-/// received twice (the same stamp and text) counted once. Lines lost, or
+/// count, and the kernel's copies must tell the same: the same verdict and
+/// machine line, or, where the direct report is complete, the copies short
+/// only of lines too long for /dev/kmsg (it refuses a write over 992
+/// bytes); else `disagreement` says so. Without direct lines (a netconsole
+/// capture) the kernel's copies count, a copy received twice (the same
+/// stamp and text) counted once. Linear in the log's size. Lines lost, or
 /// out of order across the begin or machine line, make the report
 /// kTruncated. Judges its shape only: see WhyNotProven for what a kOk
 /// report must also hold.
@@ -109,11 +118,15 @@ ConsoleReport ParseConsole(std::string_view log);
 
 /// The text of a captured log: a pcap file (what `tcpdump -w` writes:
 /// classic pcap, either byte order, micro- or nanosecond; Ethernet, Linux
-/// cooked v1/v2, raw IP or BSD loopback links; IPv4 or IPv6) gives every
-/// UDP datagram's payload, in the capture's order, concatenated, as
-/// `socat -u UDP-RECV:PORT -` writes them; anything else is taken as text
-/// as it is. False, with *err, for a pcap file cut short or of a link type
-/// it does not know. Pure.
+/// cooked v1/v2, raw IP or BSD loopback links; IPv4 or IPv6) gives the
+/// UDP payloads of the one sender (source address and port) whose
+/// datagrams carry report lines ("HALTFW: "), in the capture's order, each
+/// ended by a newline unless it is one of netconsole's 1000-byte chunks of
+/// a longer line (then the next of that sender continues it); anything
+/// else is taken as text as it is. False, with *err, for a pcap file cut
+/// short or of a link type it does not know, and for report lines from
+/// more than one sender (a forged report, or two boxes: *err names them).
+/// Pure.
 bool CaptureText(std::string_view file, std::string* text, std::string* err);
 
 /// Whether `s` is a ruleset digest as haltfw writes it (nft_digest.h): 64
@@ -130,7 +143,9 @@ bool IsDigestHex(std::string_view s);
 ///  - body reports no failure ("the report's body says 'LINE'");
 ///  - 'ruleset:' line says that digest is as armed
 /// counts, and no line may have come twice without a kernel stamp to tell
-/// the copies apart (the count would then hide a lost one). One sentence,
+/// the copies apart (the count would then hide a lost one), nor may the
+/// lines written directly and the kernel's copies disagree (checked
+/// first, whatever the verdict). One sentence,
 /// for verify-console's verdict. Pure.
 std::string WhyNotProven(const ConsoleReport& r, std::string_view armed_digest);
 

@@ -92,6 +92,25 @@ bool DecodeWgKey(std::string_view text, WgKey* out, std::string* why) {
     return true;
 }
 
+bool LooksLikeWgKey(std::string_view text) {
+    size_t run = 0;
+    bool upper = false, lower = false, digit = false;
+    for (size_t i = 0; i <= text.size(); ++i) {
+        if (i < text.size() && Sextet(text[i]) >= 0) {
+            char c = text[i];
+            ++run;
+            upper |= c >= 'A' && c <= 'Z';
+            lower |= c >= 'a' && c <= 'z';
+            digit |= c >= '0' && c <= '9';
+            continue;
+        }
+        if (run >= 40 && upper && lower && digit) return true;
+        run = 0;
+        upper = lower = digit = false;
+    }
+    return false;
+}
+
 std::string EncodeWgKey(const WgKey& key) {
     std::string s;
     s.reserve(kWgKeyTextLen);

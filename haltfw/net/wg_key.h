@@ -61,6 +61,14 @@ void WipeBytes(void* p, size_t n);
 /// since it may be a secret.
 bool DecodeWgKey(std::string_view text, WgKey* out, std::string* why);
 
+/// True when `text` holds what could be a key's text, whole or nearly: a
+/// run of 40 or more base64 characters (no '=') with capitals, small
+/// letters and digits among them (a random key lacks one of the three about
+/// once in 1,500), anywhere in it. Such a value is never quoted in a
+/// message. Few file names match: 40 characters with no '.', '-' or '_',
+/// and a capital and a digit among them.
+bool LooksLikeWgKey(std::string_view text);
+
 /// The 44-character base64 text of a key (for public keys only).
 std::string EncodeWgKey(const WgKey& key);
 

@@ -66,5 +66,18 @@ TEST_CASE("secrets compare by value and are wiped", "[wg_key]") {
     CHECK(b.key() == WgKey{});
 }
 
+TEST_CASE("key text: what looks like a key, whole or nearly", "[wg_key]") {
+    const std::string key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+    CHECK(LooksLikeWgKey(key));
+    CHECK(LooksLikeWgKey(key.substr(0, 40)));
+    CHECK(LooksLikeWgKey("./" + key));
+    CHECK(LooksLikeWgKey("PrivateKey = " + key + " # the box"));
+    CHECK_FALSE(LooksLikeWgKey(key.substr(0, 39)));
+    CHECK_FALSE(LooksLikeWgKey("/etc/haltfw/wg0.key"));
+    CHECK_FALSE(LooksLikeWgKey("/etc/wireguard/haltfw/office/privatekeyfile/of/the/box"));
+    CHECK_FALSE(LooksLikeWgKey("203.0.113.0/24 via 198.51.100.1"));
+    CHECK_FALSE(LooksLikeWgKey(""));
+}
+
 }  // namespace
 }  // namespace haltfw

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <linux/time_types.h>
+
 #include <array>
 
 namespace haltfw {
@@ -82,24 +84,115 @@ nlmsghdr* PutGenlHeader(std::vector<char>* buf, uint16_t family, uint8_t cmd, ui
 
 // ---- Parsing ----------------------------------------------------------------
 
+// What an attribute the parser reads must be, checked with
+// mnl_attr_validate2 before it is read: mnl_attr_get_u32 and its kin read
+// their width whatever the attribute's length says, and mnl_attr_get_str
+// trusts a NUL to be there. A reply that breaks a rule is refused whole.
+struct AttrRule {
+    const char* name = nullptr;  // null: an attribute not read, left unchecked
+    mnl_attr_data_type type = MNL_TYPE_UNSPEC;
+    size_t len = 0;              // MNL_TYPE_BINARY: the exact length (0: any)
+};
+
+template <size_t Max>
+using Rules = std::array<AttrRule, Max + 1>;
+
+constexpr Rules<WGDEVICE_A_MAX> kDeviceRules = [] {
+    Rules<WGDEVICE_A_MAX> r{};
+    r[WGDEVICE_A_IFINDEX] = {"WGDEVICE_A_IFINDEX", MNL_TYPE_U32};
+    r[WGDEVICE_A_IFNAME] = {"WGDEVICE_A_IFNAME", MNL_TYPE_NUL_STRING};
+    r[WGDEVICE_A_PRIVATE_KEY] = {"WGDEVICE_A_PRIVATE_KEY", MNL_TYPE_BINARY, kWgKeyLen};
+    r[WGDEVICE_A_PUBLIC_KEY] = {"WGDEVICE_A_PUBLIC_KEY", MNL_TYPE_BINARY, kWgKeyLen};
+    r[WGDEVICE_A_FLAGS] = {"WGDEVICE_A_FLAGS", MNL_TYPE_U32};
+    r[WGDEVICE_A_LISTEN_PORT] = {"WGDEVICE_A_LISTEN_PORT", MNL_TYPE_U16};
+    r[WGDEVICE_A_FWMARK] = {"WGDEVICE_A_FWMARK", MNL_TYPE_U32};
+    r[WGDEVICE_A_PEERS] = {"WGDEVICE_A_PEERS", MNL_TYPE_NESTED};
+    return r;
+}();
+
+constexpr Rules<WGPEER_A_MAX> kPeerRules = [] {
+    Rules<WGPEER_A_MAX> r{};
+    r[WGPEER_A_PUBLIC_KEY] = {"WGPEER_A_PUBLIC_KEY", MNL_TYPE_BINARY, kWgKeyLen};
+    r[WGPEER_A_PRESHARED_KEY] = {"WGPEER_A_PRESHARED_KEY", MNL_TYPE_BINARY, kWgKeyLen};
+    r[WGPEER_A_FLAGS] = {"WGPEER_A_FLAGS", MNL_TYPE_U32};
+    r[WGPEER_A_ENDPOINT] = {"WGPEER_A_ENDPOINT", MNL_TYPE_BINARY};  // its length: GetEndpoint
+    r[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL] = {"WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL", MNL_TYPE_U16};
+    r[WGPEER_A_LAST_HANDSHAKE_TIME] = {"WGPEER_A_LAST_HANDSHAKE_TIME", MNL_TYPE_BINARY,
+                                       sizeof(__kernel_timespec)};
+    r[WGPEER_A_RX_BYTES] = {"WGPEER_A_RX_BYTES", MNL_TYPE_U64};
+    r[WGPEER_A_TX_BYTES] = {"WGPEER_A_TX_BYTES", MNL_TYPE_U64};
+    r[WGPEER_A_ALLOWEDIPS] = {"WGPEER_A_ALLOWEDIPS", MNL_TYPE_NESTED};
+    r[WGPEER_A_PROTOCOL_VERSION] = {"WGPEER_A_PROTOCOL_VERSION", MNL_TYPE_U32};
+    return r;
+}();
+
+constexpr Rules<WGALLOWEDIP_A_MAX> kAllowedIpRules = [] {
+    Rules<WGALLOWEDIP_A_MAX> r{};
+    r[WGALLOWEDIP_A_FAMILY] = {"WGALLOWEDIP_A_FAMILY", MNL_TYPE_U16};
+    r[WGALLOWEDIP_A_IPADDR] = {"WGALLOWEDIP_A_IPADDR", MNL_TYPE_BINARY};  // its length: ParseAllowedIp
+    r[WGALLOWEDIP_A_CIDR_MASK] = {"WGALLOWEDIP_A_CIDR_MASK", MNL_TYPE_U8};
+    return r;
+}();
+
+// "a u32" and so on: what a rule wants, for an error.
+std::string Expected(const AttrRule& r) {
+    switch (r.type) {
+        case MNL_TYPE_U8: return "a u8";
+        case MNL_TYPE_U16: return "a u16";
+        case MNL_TYPE_U32: return "a u32";
+        case MNL_TYPE_U64: return "a u64";
+        case MNL_TYPE_NUL_STRING: return "a string ending in NUL";
+        case MNL_TYPE_NESTED: return "nested attributes";
+        default: return std::to_string(r.len) + " bytes";
+    }
+}
+
+// False when the attribute breaks its rule, with *why naming it.
+bool Validate(const nlattr* a, const AttrRule& r, std::string* why) {
+    if (!r.name) return true;
+    int bad = r.type == MNL_TYPE_BINARY ? mnl_attr_validate2(a, r.type, r.len) : mnl_attr_validate(a, r.type);
+    if (bad == 0) return true;
+    size_t n = mnl_attr_get_payload_len(a);
+    *why = std::string(r.name) + ": malformed (" + std::to_string(n) + (n == 1 ? " byte" : " bytes") +
+           ", expected " + Expected(r) + ")";
+    return false;
+}
+
+// One level of attributes by type, each checked against `rules` (none:
+// unchecked, for replies read with mnl_attr_validate at the use).
 template <size_t Max>
 struct Attrs {
+    explicit Attrs(const Rules<Max>* r = nullptr) : rules(r) {}
     std::array<const nlattr*, Max + 1> at{};
+    const Rules<Max>* rules;
+    std::string why;
     const nlattr* operator[](size_t t) const { return at[t]; }
 };
 
 template <size_t Max>
 int Collect(const nlattr* a, void* data) {
+    auto* s = static_cast<Attrs<Max>*>(data);
     uint16_t t = mnl_attr_get_type(a);
-    if (t <= Max) static_cast<Attrs<Max>*>(data)->at[t] = a;
+    if (t > Max) return MNL_CB_OK;  // a newer kernel's attribute: not read
+    if (s->rules && !Validate(a, (*s->rules)[t], &s->why)) return MNL_CB_ERROR;
+    s->at[t] = a;
     return MNL_CB_OK;
 }
 
+// The attributes inside `nest` (itself checked as nested); false with *why
+// when one breaks its rule.
 template <size_t Max>
-Attrs<Max> Nested(const nlattr* nest) {
-    Attrs<Max> a;
-    if (nest) mnl_attr_parse_nested(nest, Collect<Max>, &a);
-    return a;
+bool Nested(const nlattr* nest, const char* what, Attrs<Max>* a, std::string* why) {
+    if (mnl_attr_validate(nest, MNL_TYPE_NESTED) < 0) {
+        *why = std::string(what) + ": malformed (" + std::to_string(mnl_attr_get_payload_len(nest)) +
+               " bytes, expected nested attributes)";
+        return false;
+    }
+    if (mnl_attr_parse_nested(nest, Collect<Max>, a) < 0) {
+        *why = a->why;
+        return false;
+    }
+    return true;
 }
 
 bool GetKey(const nlattr* a, WgKey* k) {
@@ -139,7 +232,8 @@ std::optional<WgEndpoint> GetEndpoint(const nlattr* a) {
 }
 
 bool ParseAllowedIp(const nlattr* nest, Prefix* p, std::string* why) {
-    auto a = Nested<WGALLOWEDIP_A_MAX>(nest);
+    Attrs<WGALLOWEDIP_A_MAX> a(&kAllowedIpRules);
+    if (!Nested(nest, "allowed IP", &a, why)) return false;
     if (!a[WGALLOWEDIP_A_FAMILY] || !a[WGALLOWEDIP_A_IPADDR] || !a[WGALLOWEDIP_A_CIDR_MASK]) {
         *why = "allowed IP without family, address or mask";
         return false;
@@ -172,7 +266,8 @@ struct PeerWalk {
 
 int ParsePeer(const nlattr* nest, void* data) {
     auto* w = static_cast<PeerWalk*>(data);
-    auto a = Nested<WGPEER_A_MAX>(nest);
+    Attrs<WGPEER_A_MAX> a(&kPeerRules);
+    if (!Nested(nest, "peer", &a, &w->why)) return MNL_CB_ERROR;
     WgPeer p;
     if (!GetKey(a[WGPEER_A_PUBLIC_KEY], &p.public_key)) {
         w->why = "peer without a public key";
@@ -188,16 +283,16 @@ int ParsePeer(const nlattr* nest, void* data) {
     if (auto e = GetEndpoint(a[WGPEER_A_ENDPOINT])) into->endpoint = e;
     if (a[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL])
         into->keepalive_s = mnl_attr_get_u16(a[WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL]);
-    if (const nlattr* t = a[WGPEER_A_LAST_HANDSHAKE_TIME]; t && mnl_attr_get_payload_len(t) >= sizeof(int64_t)) {
-        int64_t sec;
-        memcpy(&sec, mnl_attr_get_payload(t), sizeof(sec));
-        into->last_handshake_s = sec;
+    if (const nlattr* t = a[WGPEER_A_LAST_HANDSHAKE_TIME]) {
+        __kernel_timespec ts;
+        memcpy(&ts, mnl_attr_get_payload(t), sizeof(ts));
+        into->last_handshake_s = ts.tv_sec;
     }
     if (a[WGPEER_A_RX_BYTES]) into->rx_bytes = mnl_attr_get_u64(a[WGPEER_A_RX_BYTES]);
     if (a[WGPEER_A_TX_BYTES]) into->tx_bytes = mnl_attr_get_u64(a[WGPEER_A_TX_BYTES]);
     if (const nlattr* ips = a[WGPEER_A_ALLOWEDIPS]) {
         std::vector<const nlattr*> each;
-        mnl_attr_parse_nested(ips, AppendAttr, &each);
+        mnl_attr_parse_nested(ips, AppendAttr, &each);  // checked as nested by kPeerRules
         for (const nlattr* ip : each) {
             Prefix pf;
             if (!ParseAllowedIp(ip, &pf, &w->why)) return MNL_CB_ERROR;
@@ -285,12 +380,15 @@ std::vector<std::vector<char>> BuildWgSetDevice(const WgDevice& d, uint16_t fami
 bool ParseWgDeviceMessage(const void* msg, size_t len, WgDevice* d, std::string* why) {
     const auto* nlh = static_cast<const nlmsghdr*>(msg);
     if (len < sizeof(nlmsghdr) || nlh->nlmsg_len > len ||
-        mnl_nlmsg_get_payload_len(nlh) < sizeof(genlmsghdr)) {
+        nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(genlmsghdr))) {
         *why = "truncated WG_CMD_GET_DEVICE reply";
         return false;
     }
-    Attrs<WGDEVICE_A_MAX> a;
-    mnl_attr_parse(nlh, sizeof(genlmsghdr), Collect<WGDEVICE_A_MAX>, &a);
+    Attrs<WGDEVICE_A_MAX> a(&kDeviceRules);
+    if (mnl_attr_parse(nlh, sizeof(genlmsghdr), Collect<WGDEVICE_A_MAX>, &a) < 0) {
+        *why = a.why;
+        return false;
+    }
     bool first = d->name.empty() && d->ifindex == 0;
     if (a[WGDEVICE_A_IFNAME]) d->name = mnl_attr_get_str(a[WGDEVICE_A_IFNAME]);
     if (a[WGDEVICE_A_IFINDEX]) d->ifindex = static_cast<int>(mnl_attr_get_u32(a[WGDEVICE_A_IFINDEX]));
@@ -391,7 +489,8 @@ std::unique_ptr<WgSocket> WgSocket::Open(std::string* err) {
             } else if (m->nlmsg_type == GENL_ID_CTRL) {
                 Attrs<CTRL_ATTR_MAX> a;
                 mnl_attr_parse(m, sizeof(genlmsghdr), Collect<CTRL_ATTR_MAX>, &a);
-                if (a[CTRL_ATTR_FAMILY_ID]) s->family_ = mnl_attr_get_u16(a[CTRL_ATTR_FAMILY_ID]);
+                if (a[CTRL_ATTR_FAMILY_ID] && mnl_attr_validate(a[CTRL_ATTR_FAMILY_ID], MNL_TYPE_U16) == 0)
+                    s->family_ = mnl_attr_get_u16(a[CTRL_ATTR_FAMILY_ID]);
             }
         }
     }

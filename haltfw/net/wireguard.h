@@ -62,7 +62,10 @@ std::vector<std::vector<char>> BuildWgSetDevice(const WgDevice& d, uint16_t fami
 
 /// Adds one GET_DEVICE reply message to *d (the kernel splits a large device
 /// over several, a peer's allowed IPs too: a peer whose public key is the
-/// last one's continues it). Pure. False with *why on a malformed message.
+/// last one's continues it). Pure. Every attribute it reads is checked
+/// (type and length, mnl_attr_validate) before it is read; false with *why
+/// on a malformed message, e.g. "WGDEVICE_A_IFNAME: malformed (4 bytes,
+/// expected a string ending in NUL)".
 bool ParseWgDeviceMessage(const void* msg, size_t len, WgDevice* d, std::string* why);
 
 /// One NETLINK_GENERIC socket with the "wireguard" family resolved.

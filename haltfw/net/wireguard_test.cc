@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <functional>
 
 namespace haltfw {
 namespace {
@@ -237,6 +238,94 @@ TEST_CASE("GET_DEVICE: malformed replies are refused", "[wireguard]") {
     std::vector<char> buf = One(BuildWgSetDevice(bad, 0x1c, 1));
     CHECK_FALSE(ParseWgDeviceMessage(buf.data(), buf.size(), &d, &why));
     CHECK(why == "allowed IP with mask /33");
+}
+
+
+// A GET_DEVICE reply put together by hand, exactly as long as its message
+// (so a read past it is a read past the buffer, which ASan reports).
+std::vector<char> Reply(const std::function<void(nlmsghdr*)>& fill) {
+    std::vector<char> buf(4096, 0);
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+    nlh->nlmsg_type = 0x1c;
+    auto* g = static_cast<genlmsghdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(genlmsghdr)));
+    g->cmd = WG_CMD_GET_DEVICE;
+    fill(nlh);
+    buf.resize(nlh->nlmsg_len);
+    return buf;
+}
+
+std::string ParseError(const std::vector<char>& m) {
+    WgDevice d;
+    std::string why;
+    if (ParseWgDeviceMessage(m.data(), m.size(), &d, &why)) return "parsed";
+    return why;
+}
+
+TEST_CASE("GET_DEVICE: every attribute is checked before it is read", "[wireguard]") {
+    // An interface name with no NUL: strlen would run off the message.
+    CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_IFNAME, 4, "wg0x"); })) ==
+          "WGDEVICE_A_IFNAME: malformed (4 bytes, expected a string ending in NUL)");
+    // A u32 of no bytes, last in the message: mnl_attr_get_u32 would read 4 past it.
+    CHECK(ParseError(Reply([](nlmsghdr* n) {
+              mnl_attr_put_strz(n, WGDEVICE_A_IFNAME, "wg0");
+              mnl_attr_put(n, WGDEVICE_A_FWMARK, 0, "");
+          })) == "WGDEVICE_A_FWMARK: malformed (0 bytes, expected a u32)");
+    CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_LISTEN_PORT, 1, "x"); })) ==
+          "WGDEVICE_A_LISTEN_PORT: malformed (1 byte, expected a u16)");
+    CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_PRIVATE_KEY, 31, Filled(1).data()); })) ==
+          "WGDEVICE_A_PRIVATE_KEY: malformed (31 bytes, expected 32 bytes)");
+    // A peer list too short to hold an attribute.
+    CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_PEERS, 2, "ab"); })) ==
+          "WGDEVICE_A_PEERS: malformed (2 bytes, expected nested attributes)");
+}
+
+TEST_CASE("GET_DEVICE: short attributes inside a peer or an allowed IP are refused", "[wireguard]") {
+    auto peer = [](const std::function<void(nlmsghdr*)>& inside) {
+        return Reply([&](nlmsghdr* n) {
+            nlattr* peers = mnl_attr_nest_start(n, WGDEVICE_A_PEERS);
+            nlattr* p = mnl_attr_nest_start(n, 0);
+            mnl_attr_put(n, WGPEER_A_PUBLIC_KEY, kWgKeyLen, Filled(0x22).data());
+            inside(n);
+            mnl_attr_nest_end(n, p);
+            mnl_attr_nest_end(n, peers);
+        });
+    };
+    CHECK(ParseError(peer([](nlmsghdr* n) { mnl_attr_put(n, WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL, 1, "x"); })) ==
+          "WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL: malformed (1 byte, expected a u16)");
+    CHECK(ParseError(peer([](nlmsghdr* n) { mnl_attr_put(n, WGPEER_A_RX_BYTES, 4, "abcd"); })) ==
+          "WGPEER_A_RX_BYTES: malformed (4 bytes, expected a u64)");
+    CHECK(ParseError(peer([](nlmsghdr* n) { mnl_attr_put(n, WGPEER_A_LAST_HANDSHAKE_TIME, 8, "abcdefgh"); })) ==
+          "WGPEER_A_LAST_HANDSHAKE_TIME: malformed (8 bytes, expected 16 bytes)");
+    CHECK(ParseError(peer([](nlmsghdr* n) { mnl_attr_put(n, WGPEER_A_PRESHARED_KEY, 16, Filled(3).data()); })) ==
+          "WGPEER_A_PRESHARED_KEY: malformed (16 bytes, expected 32 bytes)");
+    auto allowed = [&](const std::function<void(nlmsghdr*)>& inside) {
+        return peer([&](nlmsghdr* n) {
+            nlattr* ips = mnl_attr_nest_start(n, WGPEER_A_ALLOWEDIPS);
+            nlattr* ip = mnl_attr_nest_start(n, 0);
+            inside(n);
+            mnl_attr_nest_end(n, ip);
+            mnl_attr_nest_end(n, ips);
+        });
+    };
+    const uint8_t v4[4] = {203, 0, 113, 1};
+    CHECK(ParseError(allowed([&](nlmsghdr* n) {
+              mnl_attr_put(n, WGALLOWEDIP_A_IPADDR, 4, v4);
+              mnl_attr_put_u8(n, WGALLOWEDIP_A_CIDR_MASK, 32);
+              mnl_attr_put(n, WGALLOWEDIP_A_FAMILY, 0, "");
+          })) == "WGALLOWEDIP_A_FAMILY: malformed (0 bytes, expected a u16)");
+    CHECK(ParseError(allowed([&](nlmsghdr* n) {
+              mnl_attr_put_u16(n, WGALLOWEDIP_A_FAMILY, AF_INET);
+              mnl_attr_put(n, WGALLOWEDIP_A_IPADDR, 4, v4);
+              mnl_attr_put(n, WGALLOWEDIP_A_CIDR_MASK, 0, "");
+          })) == "WGALLOWEDIP_A_CIDR_MASK: malformed (0 bytes, expected a u8)");
+    // An allowed IP too short to be a nest.
+    CHECK(ParseError(peer([](nlmsghdr* n) {
+              nlattr* ips = mnl_attr_nest_start(n, WGPEER_A_ALLOWEDIPS);
+              mnl_attr_put(n, 0, 2, "ab");
+              mnl_attr_nest_end(n, ips);
+          })) == "allowed IP: malformed (2 bytes, expected nested attributes)");
+    // The well-formed peer around these parses.
+    CHECK(ParseError(peer([](nlmsghdr*) {})) == "parsed");
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The invisible bridge: apply makes br0 over lan0 and wan0 in this (the
 # box's) namespace, between a LAN and a WAN namespace. Hostile first: a
-# port that does not exist changes nothing; a port the kernel refuses (lo)
-# rolls the bridge back whole. Then: the LAN host reaches the WAN host at
+# port that does not exist, or one that holds an address, changes nothing;
+# a port the kernel refuses (a bridge) rolls the bridge back whole. Then: the LAN host reaches the WAN host at
 # layer 2 (IPv4 and IPv6); the box answers no ARP, no ping, no TCP, has no
 # address and no IPv6 link-local on the bridge or its ports, even for an
 # address it holds elsewhere (on lo) and with rp_filter off; a second apply
@@ -82,6 +82,9 @@ except OSError:
     print("closed")' "$1" "$2"
 }
 
+# A bridge the kernel will not take as a port (a bridge in a bridge).
+ip link add hfwbrx type bridge
+
 # 1. A port that does not exist: refused before anything changes.
 bridge_conf "lan0 nope0"
 before=$(net_snapshot)
@@ -91,12 +94,23 @@ expect_contains "missing port" "$OUT" "cannot apply; nothing changed"
 expect_eq "nothing changed (missing port)" "$(net_snapshot)" "$before"
 [ ! -e /sys/class/net/br0 ] || fail "br0 exists after a refused apply"
 
+# 1b. A port that holds an address: IPv6 off on it would delete an IPv6
+#     one for good, past any rollback: refused before anything changes.
+ip addr add 2001:db8:c::5/64 dev lan0 nodad
+bridge_conf "lan0 wan0"
+before_addr=$(net_snapshot)
+run_haltfw 1 --config "$CONF" apply
+expect_contains "port with an address" "$OUT" "$CONF:6: interface 'lan': bridge port 'lan0' holds address 2001:db8:c::5/64"
+expect_contains "port with an address" "$OUT" "cannot apply; nothing changed"
+expect_eq "nothing changed (port with an address)" "$(net_snapshot)" "$before_addr"
+ip addr del 2001:db8:c::5/64 dev lan0
+
 # 2. A port the kernel refuses halfway: everything undone, the bridge gone,
 #    lan0 out of it with IPv6 back on.
-bridge_conf "lan0 lo"
+bridge_conf "lan0 hfwbrx"
 before_v6=$(cat /proc/sys/net/ipv6/conf/lan0/disable_ipv6)
 run_haltfw 1 --config "$CONF" apply
-expect_contains "refused port" "$OUT" "$CONF:6: interface 'lan' (br0): add port lo:"
+expect_contains "refused port" "$OUT" "$CONF:6: interface 'lan' (br0): add port hfwbrx:"
 expect_contains "refused port" "$OUT" "rollback: undo 'interface 'lan': create bridge br0 (STP off, multicast snooping off)': delete br0"
 expect_contains "refused port" "$OUT" "every change was rolled back"
 [ ! -e /sys/class/net/br0 ] || fail "br0 still exists after the rollback"

@@ -2,8 +2,8 @@
 # The invisible bridge through arm and the real final stage (haltfw-final
 # --verify, as after the halt): the manifest records the bridge's ports and
 # that it is silent; a port taken out of the bridge, an IPv4 address put on
-# the bridge and IPv6 turned back on for a port are each repaired, and the
-# verdict is HALTED-OK.
+# the bridge and IPv6 turned back on for a port are each repaired, a link
+# attached to the bridge after arm is released, and the verdict is HALTED-OK.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/arm_env.bash"
 REAL=${HALTFW_FINAL_BIN:?HALTFW_FINAL_BIN (the built haltfw-final) must be set}
@@ -45,6 +45,15 @@ expect_contains "verdict" "$vout" "HALTFW: HALTED-OK digest=$digest"
 expect_eq "wan0 master" "$(ip -j link show wan0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("master"))')" br0
 expect_eq "br0 addresses" "$(ip -br addr show dev br0 | awk '{ $1 = $2 = ""; print }' | tr -d ' ')" ""
 expect_eq "lan0 disable_ipv6" "$(cat /proc/sys/net/ipv6/conf/lan0/disable_ipv6)" 1
+
+# A link someone attaches to the bridge after arm (a tap, a container's
+# veth): released, for the halted box bridges only what was armed.
+ip link add tap0 type veth peer name tap0p
+ip link set tap0 master br0 up
+vout=$("$REAL" --verify "$M" 2>&1) || fail "verify with a port not armed: $vout"
+expect_contains "foreign port released" "$vout" "repaired: br0 port tap0 released (not armed)"
+expect_contains "verdict" "$vout" "HALTFW: HALTED-OK digest=$digest"
+expect_eq "tap0 master" "$(ip -j link show tap0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("master"))')" None
 
 run_haltfw 0 --config "$CONF" disarm
 echo "ok: $TEST"
