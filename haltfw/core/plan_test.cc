@@ -1,5 +1,6 @@
 #include "core/plan.h"
 #include "core/config_test_support.h"
+#include "core/plan_test_support.h"
 
 #include <catch2/catch.hpp>
 #include <linux/if.h>
@@ -35,20 +36,8 @@ NetState Live() {
 }
 
 // Every sysctl already at its configured value, unless overridden.
-PlanInputs Inputs(const Config& c, std::map<std::string, std::string> overrides = {}) {
-    std::map<std::string, std::string> values;
-    for (const SysctlSetting& s : c.sysctls) values[s.key] = s.value;
-    for (auto& [k, v] : overrides) values[k] = v;
-    PlanInputs in;
-    in.read_sysctl = [values](const std::string& k, std::string* v) {
-        auto it = values.find(k);
-        if (it == values.end()) return false;
-        *v = it->second;
-        return true;
-    };
-    in.module_present = [](const std::string&) { return true; };
-    in.ruleset_current = true;
-    return in;
+PlanInputs Inputs(const Config& c, const std::map<std::string, std::string>& overrides = {}) {
+    return SettledInputs(c, overrides);
 }
 
 // Inputs(c), on a kernel that lacks the sysctl `missing`.

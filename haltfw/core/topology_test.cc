@@ -12,6 +12,7 @@
 #include "core/config_test_support.h"
 #include "core/fake_calls_test_support.h"
 #include "core/plan.h"
+#include "core/plan_test_support.h"
 #include "core/readiness.h"
 
 using namespace haltfw;
@@ -40,22 +41,11 @@ Link L(int index, const char* name, uint32_t flags = IFF_UP, const char* kind = 
 
 // Every sysctl at its configured value except `off`; keys of devices not
 // in `state` do not exist.
-PlanInputs Inputs(const Config& c, const NetState& state, std::map<std::string, std::string> off = {}) {
-    std::map<std::string, std::string> values;
-    for (const SysctlSetting& s : c.sysctls) values[s.key] = s.value;
-    for (auto& [k, v] : off) values[k] = v;
-    PlanInputs in;
-    in.read_sysctl = [values, state](const std::string& k, std::string* v) {
+PlanInputs Inputs(const Config& c, const NetState& state, const std::map<std::string, std::string>& off = {}) {
+    return SettledInputs(c, off, [state](const std::string& k) {
         std::string dev = SysctlKeyDevice(k);
-        if (!dev.empty() && !state.FindLink(dev)) return false;
-        auto it = values.find(k);
-        if (it == values.end()) return false;
-        *v = it->second;
-        return true;
-    };
-    in.module_present = [](const std::string&) { return true; };
-    in.ruleset_current = true;
-    return in;
+        return dev.empty() || state.FindLink(dev) != nullptr;
+    });
 }
 
 std::vector<std::string> Whats(const Plan& p) {

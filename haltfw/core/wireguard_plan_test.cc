@@ -8,6 +8,7 @@
 #include "core/apply.h"
 #include "core/config_test_support.h"
 #include "core/fake_calls_test_support.h"
+#include "core/plan_test_support.h"
 
 using namespace haltfw;
 
@@ -49,17 +50,7 @@ Config Loaded() {
 
 // Every sysctl at its configured value; `wg` is what read_wireguard finds.
 PlanInputs Inputs(const Config& c, std::shared_ptr<WgDevice> wg, std::string read_error = "") {
-    std::map<std::string, std::string> values;
-    for (const SysctlSetting& s : c.sysctls) values[s.key] = s.value;
-    PlanInputs in;
-    in.read_sysctl = [values](const std::string& k, std::string* v) {
-        auto it = values.find(k);
-        if (it == values.end()) return false;
-        *v = it->second;
-        return true;
-    };
-    in.module_present = [](const std::string&) { return true; };
-    in.ruleset_current = true;
+    PlanInputs in = SettledInputs(c);
     in.read_wireguard = [wg, read_error](const std::string& dev, WgDevice* d, std::string* err) {
         if (!read_error.empty()) return *err = read_error, false;
         REQUIRE(dev == "wg0");
