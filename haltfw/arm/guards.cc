@@ -47,7 +47,8 @@ bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 }  // namespace
 
 const std::vector<GuardableUnit>& GuardableUnits() {
-    // Debian 12 (nftables 1.0.6, ifupdown 0.8.41, iptables-persistent 1.0.20).
+    // Debian 12 (nftables 1.0.6, ifupdown 0.8.41, iptables-persistent 1.0.20,
+    // wireguard-tools 1.0.20210914).
     static const std::vector<GuardableUnit> units = {
         {"nftables.service",
          "its ExecStop ('nft flush ruleset') would flush the ruleset the halted firewall forwards with."},
@@ -55,6 +56,8 @@ const std::vector<GuardableUnit>& GuardableUnits() {
          "its ExecStop ('ifdown -a') would deconfigure the interfaces the halted firewall forwards on."},
         {"ifup@.service", "its ExecStop ('ifdown %I') would deconfigure each hotplugged interface."},
         {kNetfilterPersistent, "FLUSH_ON_STOP=1: its ExecStop would flush the ruleset."},
+        {"wg-quick@.service",
+         "its ExecStop ('wg-quick down %i') would delete each WireGuard device the halted firewall tunnels with."},
     };
     return units;
 }

@@ -1,7 +1,8 @@
 // Guards: runtime drop-ins that keep systemd's shutdown transaction from
 // tearing the firewall down before the final stage runs. On Debian 12 the
 // stop of nftables.service flushes the ruleset (seen in QEMU: the halted box
-// then forwards un-NATed), networking.service and ifup@.service run ifdown.
+// then forwards un-NATed), networking.service and ifup@.service run ifdown,
+// wg-quick@.service deletes its WireGuard device.
 // A drop-in in /run/systemd/system/UNIT.d/ with an empty `ExecStop=`, then
 // a daemon-reload, turns each stop into a no-op. /run is a tmpfs: the
 // guards vanish at the next boot by themselves.
@@ -50,8 +51,8 @@ struct DropIn {
 std::string DropInPath(const std::string& unit_dir, const std::string& unit);
 
 /// The drop-ins arm writes under `unit_dir`, for the units present:
-/// nftables.service, networking.service, ifup@.service, and
-/// netfilter-persistent.service when it flushes on stop.
+/// nftables.service, networking.service, ifup@.service, wg-quick@.service,
+/// and netfilter-persistent.service when it flushes on stop.
 std::vector<DropIn> GuardDropIns(const GuardFacts& f, const std::string& unit_dir);
 
 /// Managers no drop-in can stop from destroying the firewall at the halt:

@@ -8,7 +8,8 @@ namespace {
 
 GuardFacts AllPresent(bool flushes) {
     GuardFacts f;
-    f.present = {"nftables.service", "networking.service", "ifup@.service", "netfilter-persistent.service"};
+    f.present = {"nftables.service", "networking.service", "ifup@.service", "netfilter-persistent.service",
+                 "wg-quick@.service"};
     f.netfilter_persistent_flushes = flushes;
     return f;
 }
@@ -34,9 +35,9 @@ TEST_CASE("guards: the drop-in for nftables.service empties ExecStop, with the r
                                     "forwards with."));
 }
 
-TEST_CASE("guards: ifupdown's units and netfilter-persistent with FLUSH_ON_STOP=1") {
+TEST_CASE("guards: ifupdown's units, netfilter-persistent with FLUSH_ON_STOP=1, wg-quick") {
     std::vector<DropIn> d = GuardDropIns(AllPresent(true), "/x");
-    REQUIRE(d.size() == 4);
+    REQUIRE(d.size() == 5);
     CHECK(d[1].path == "/x/networking.service.d/50-haltfw.conf");
     CHECK(d[1].content == GuardText("its ExecStop ('ifdown -a') would deconfigure the interfaces the halted firewall "
                                     "forwards on."));
@@ -45,12 +46,17 @@ TEST_CASE("guards: ifupdown's units and netfilter-persistent with FLUSH_ON_STOP=
     CHECK(d[2].content == GuardText("its ExecStop ('ifdown %I') would deconfigure each hotplugged interface."));
     CHECK(d[3].path == "/x/netfilter-persistent.service.d/50-haltfw.conf");
     CHECK(d[3].content == GuardText("FLUSH_ON_STOP=1: its ExecStop would flush the ruleset."));
+    // wireguard-tools' template: 'wg-quick down wg0' deletes wg0 at stop.
+    CHECK(d[4].path == "/x/wg-quick@.service.d/50-haltfw.conf");
+    CHECK(d[4].content == GuardText("its ExecStop ('wg-quick down %i') would delete each WireGuard device the halted "
+                                    "firewall tunnels with."));
 }
 
 TEST_CASE("guards: netfilter-persistent without FLUSH_ON_STOP=1 and absent units get none") {
     std::vector<DropIn> d = GuardDropIns(AllPresent(false), "/x");
-    REQUIRE(d.size() == 3);
+    REQUIRE(d.size() == 4);
     CHECK(d[2].unit == "ifup@.service");
+    CHECK(d[3].unit == "wg-quick@.service");
     CHECK(GuardDropIns(GuardFacts{}, "/x").empty());
 }
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -136,8 +137,14 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     // The config's ruleset: the live one if apply loaded it and nothing
     // changed it since, else a trial load in a scratch namespace.
     // Stand-ins for the live links in the scratch namespaces below.
+    // And for the devices apply would create (a VLAN, a bridge, a
+    // WireGuard device), which a flowtable may name.
     std::vector<std::string> names;
     for (const Link& l : live.net.links) names.push_back(l.name);
+    for (const InterfaceConfig& c : cfg.interfaces)
+        if (!c.device.empty() && !live.net.FindLink(c.device) &&
+            std::find(names.begin(), names.end(), c.device) == names.end())
+            names.push_back(c.device);
     NftRuleset trial;
     if (live.ruleset_current) {
         in.ruleset = &live.ruleset;

@@ -8,6 +8,7 @@
 #include "cli/halt_verbs.h"
 #include "cli/live_state.h"
 #include "cli/verbs.h"
+#include "core/bridge_filter.h"
 #include "core/gateway.h"
 #include "core/wireguard_plan.h"
 #include "net/net_addr.h"
@@ -100,19 +101,22 @@ int StatusVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     return in_sync ? kOk : kNotReady;
 }
 
-// The gateway profile's nft text, and the rules files that follow it in
-// the same transaction. Everything else is an nft comment, so the output
+// The profiles' nft text (gateway, then bridge-filter), and the rules files
+// that follow it in the same transaction. Everything else is an nft comment, so the output
 // can go to `nft -c -f -`. Reads the config only: no root, no kernel.
 int ShowRulesetVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     Config cfg;
     if (!LoadConfigOrSay(g, &cfg)) return kBadInput;
     out.Result("# What 'haltfw apply' loads for " + g.config + ", after 'flush ruleset', in one transaction.");
-    out.Result(cfg.gateway ? GatewayRuleset(cfg) : "# No [gateway]: the ruleset is the [ruleset] files alone.");
+    const bool profile = cfg.gateway || cfg.bridge_filter;
+    if (cfg.gateway) out.Result(GatewayRuleset(cfg));
+    if (cfg.bridge_filter) out.Result(BridgeFilterRuleset(cfg));
+    if (!profile) out.Result("# No [gateway] or [bridge-filter]: the ruleset is the [ruleset] files alone.");
     if (cfg.rule_files.empty()) {
         out.Result("# No [ruleset] files follow.");
         return kOk;
     }
-    out.Result(std::string("# ") + (cfg.gateway ? "Then the" : "The") + " [ruleset] files, in this order:");
+    out.Result(std::string("# ") + (profile ? "Then the" : "The") + " [ruleset] files, in this order:");
     for (const RuleFile& f : cfg.rule_files) out.Result("#   " + f.path + " (line " + std::to_string(f.line) + ")");
     return kOk;
 }

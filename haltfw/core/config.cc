@@ -17,6 +17,7 @@
 
 #include "base/file_kind.h"
 #include "base/text_encoding.h"
+#include "core/bridge_filter.h"
 #include "core/gateway.h"
 #include "core/ini.h"
 #include "core/nft_includes.h"
@@ -224,7 +225,14 @@ private:
     void Gateway(const IniEntry& e, SeenKeys* seen);
     void YesNo(const IniEntry& e, bool* value, int* line);
     void Forward(const IniEntry& e);
+    // A forward's ports, unless another forward of the same key holds one of
+    // them (reported with both lines).
+    bool ClaimForwardPorts(std::map<uint16_t, std::pair<uint16_t, int>>* ranges, const ForwardSpec& f,
+                           const std::string& where, std::string_view ports);
     void Block(const IniEntry& e);
+    void BridgeFilter(const IniEntry& e, SeenKeys* seen);
+    void BridgeFilterPorts(const IniEntry& e, std::vector<std::string>* ports, int* line);
+    void BridgeFilterForward(const IniEntry& e);
 
     void CheckInterface(const InterfaceConfig& ifc);
     void CheckAcrossInterfaces();
@@ -239,6 +247,8 @@ private:
     void AddGatewaySysctls();
     const InterfaceConfig* GatewaySide(const char* key, const std::string& role, int line);
     void CheckGateway();
+    void CheckBridgeFilter();
+    const InterfaceConfig* BridgeFilterBridge();
     bool CheckLanSide(const InterfaceConfig& lan);
     void CheckForward(const ForwardSpec& f, const std::vector<const InterfaceConfig*>& lans,
                       const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
@@ -253,6 +263,8 @@ private:
     // [gateway] forwards by (protocol, DNAT target: any IPv4, or one IPv6
     // host): their port ranges, disjoint, first port -> (last port, line).
     std::map<std::pair<std::string, IpAddr>, std::map<uint16_t, std::pair<uint16_t, int>>> forward_ports_;
+    // [bridge-filter] forwards by (protocol, host), the same way.
+    std::map<std::pair<std::string, IpAddr>, std::map<uint16_t, std::pair<uint16_t, int>>> bridge_forward_ports_;
 };
 
 bool Parser::Once(const IniEntry& e, SeenKeys* seen) {
@@ -511,7 +523,7 @@ void Parser::Gateway(const IniEntry& e, SeenKeys* seen) {
 
 void Parser::YesNo(const IniEntry& e, bool* value, int* line) {
     if (e.value != "yes" && e.value != "no") {
-        Error(e.line, "[gateway] " + e.key + " " + Quote(e.value) + ": expected yes or no");
+        Error(e.line, "[" + e.section + "] " + e.key + " " + Quote(e.value) + ": expected yes or no");
         return;
     }
     *value = e.value == "yes";
@@ -525,6 +537,40 @@ bool ParsePort(std::string_view s, uint16_t* port) {
     return true;
 }
 
+// PROTO PORT[-PORT] HOST, the words both profiles' forwards start with,
+// into *f; `port` and `host` name them in messages ("WAN port", "LAN host"
+// for [gateway]). False with *why for a bad word.
+bool ParseForwardTarget(const std::vector<std::string_view>& w, const std::string& port, const std::string& host,
+                        ForwardSpec* f, std::string* why) {
+    if (w[0] != "tcp" && w[0] != "udp") {
+        *why = "protocol " + Quote(w[0]) + ": expected tcp or udp";
+        return false;
+    }
+    f->proto = w[0];
+    size_t dash = w[1].find('-');
+    if (dash == std::string_view::npos) {
+        if (!ParsePort(w[1], &f->first)) {
+            *why = port + " " + Quote(w[1]) + ": not a port number (1 to 65535)";
+            return false;
+        }
+        f->last = f->first;
+    } else if (!ParsePort(w[1].substr(0, dash), &f->first) || !ParsePort(w[1].substr(dash + 1), &f->last)) {
+        *why = port + "s " + Quote(w[1]) + ": expected FIRST-LAST, port numbers from 1 to 65535";
+        return false;
+    } else if (f->first >= f->last) {
+        *why = port + "s " + Quote(w[1]) + ": the first port must be below the last";
+        return false;
+    }
+    std::string err;
+    auto a = ParseIpAddr(w[2], &err);
+    if (!a) {
+        *why = host + " " + Quote(w[2]) + ": " + err;
+        return false;
+    }
+    f->host = *a;
+    return true;
+}
+
 // forward = PROTO PORT[-PORT] LANHOST [PORT]
 void Parser::Forward(const IniEntry& e) {
     const std::string where = "[gateway] forward " + Quote(e.value) + ": ";
@@ -533,24 +579,8 @@ void Parser::Forward(const IniEntry& e) {
     ForwardSpec f;
     f.text = e.value;
     f.line = e.line;
-    if (w[0] != "tcp" && w[0] != "udp")
-        return Error(e.line, where + "protocol " + Quote(w[0]) + ": expected tcp or udp");
-    f.proto = w[0];
-    size_t dash = w[1].find('-');
-    if (dash == std::string_view::npos) {
-        if (!ParsePort(w[1], &f.first))
-            return Error(e.line, where + "WAN port " + Quote(w[1]) + ": not a port number (1 to 65535)");
-        f.last = f.first;
-    } else if (!ParsePort(w[1].substr(0, dash), &f.first) || !ParsePort(w[1].substr(dash + 1), &f.last)) {
-        return Error(e.line,
-                     where + "WAN ports " + Quote(w[1]) + ": expected FIRST-LAST, port numbers from 1 to 65535");
-    } else if (f.first >= f.last) {
-        return Error(e.line, where + "WAN ports " + Quote(w[1]) + ": the first port must be below the last");
-    }
-    std::string err;
-    auto host = ParseIpAddr(w[2], &err);
-    if (!host) return Error(e.line, where + "LAN host " + Quote(w[2]) + ": " + err);
-    f.host = *host;
+    std::string why;
+    if (!ParseForwardTarget(w, "WAN port", "LAN host", &f, &why)) return Error(e.line, where + why);
     if (w.size() == 4) {
         if (!ParsePort(w[3], &f.to_port))
             return Error(e.line, where + "LAN port " + Quote(w[3]) + ": not a port number (1 to 65535)");
@@ -562,19 +592,26 @@ void Parser::Forward(const IniEntry& e) {
                          where + "IPv6 is forwarded untranslated: the LAN port must be the WAN port (or left out)");
         if (f.host.family == AF_INET6) f.to_port = 0;
     }
-    // Two DNATs for one WAN port: the first would win without a word. The
-    // ranges kept are disjoint (an overlap is refused), so only the range
-    // just below ours can reach into it from below; else the first one
-    // starting inside ours overlaps.
+    // Two DNATs for one WAN port: the first would win without a word.
     IpAddr target = f.host.family == AF_INET ? IpAddr{AF_INET, {}} : f.host;
-    auto& ranges = forward_ports_[{f.proto, target}];
-    auto hit = ranges.lower_bound(f.first);
-    if (hit != ranges.begin() && std::prev(hit)->second.first >= f.first) hit = std::prev(hit);
-    if (hit != ranges.end() && hit->first <= f.last)
-        return Error(e.line, where + f.proto + " port " + std::string(w[1]) + " is already forwarded (line " +
-                                 std::to_string(hit->second.second) + ")");
-    ranges[f.first] = {f.last, f.line};
+    if (!ClaimForwardPorts(&forward_ports_[{f.proto, target}], f, where, w[1])) return;
     cfg_.gateway->forwards.push_back(f);
+}
+
+// The ranges kept are disjoint (an overlap is refused), so only the range
+// just below ours can reach into it from below; else the first one starting
+// inside ours overlaps.
+bool Parser::ClaimForwardPorts(std::map<uint16_t, std::pair<uint16_t, int>>* ranges, const ForwardSpec& f,
+                               const std::string& where, std::string_view ports) {
+    auto hit = ranges->lower_bound(f.first);
+    if (hit != ranges->begin() && std::prev(hit)->second.first >= f.first) hit = std::prev(hit);
+    if (hit != ranges->end() && hit->first <= f.last) {
+        Error(f.line, where + f.proto + " port " + std::string(ports) + " is already forwarded (line " +
+                          std::to_string(hit->second.second) + ")");
+        return false;
+    }
+    (*ranges)[f.first] = {f.last, f.line};
+    return true;
 }
 
 // block = NAME ...
@@ -596,6 +633,74 @@ void Parser::Block(const IniEntry& e) {
         }
         blocks.push_back({std::string(n), e.line});
     }
+}
+
+// [bridge-filter]: the keys, checked one by one here; against the bridge
+// (whose section may come later in the file) in CheckBridgeFilter.
+void Parser::BridgeFilter(const IniEntry& e, SeenKeys* seen) {
+    BridgeFilterConfig& bf = *cfg_.bridge_filter;
+    if (e.key == "bridge") {
+        if (!Once(e, seen)) return;
+        bf.bridge_line = e.line;
+        if (e.value.empty()) Error(e.line, "[bridge-filter] bridge: empty role name");
+        else if (Words(e.value).size() > 1)
+            Error(e.line, "[bridge-filter] bridge " + Quote(e.value) + ": one role only");
+        else bf.bridge = e.value;
+    } else if (e.key == "inside") {
+        if (Once(e, seen)) BridgeFilterPorts(e, &bf.inside, &bf.inside_line);
+    } else if (e.key == "outside") {
+        if (Once(e, seen)) BridgeFilterPorts(e, &bf.outside, &bf.outside_line);
+    } else if (e.key == "icmp") {
+        if (Once(e, seen)) YesNo(e, &bf.icmp, &bf.icmp_line);
+    } else if (e.key == "log-drops") {
+        if (Once(e, seen)) YesNo(e, &bf.log_drops, &bf.log_drops_line);
+    } else if (e.key == "forward") {
+        BridgeFilterForward(e);
+    } else {
+        Error(e.line, "unknown key " + Quote(e.key) + " in [bridge-filter]");
+    }
+}
+
+// inside = DEV ... / outside = DEV ...
+void Parser::BridgeFilterPorts(const IniEntry& e, std::vector<std::string>* ports, int* line) {
+    *line = e.line;
+    if (Words(e.value).empty()) Error(e.line, "[bridge-filter] " + e.key + ": no port named");
+    for (std::string_view p : Words(e.value)) {
+        if (std::find(ports->begin(), ports->end(), p) != ports->end())
+            Error(e.line, "[bridge-filter] " + e.key + ": port " + Quote(p) + " listed twice");
+        else
+            ports->emplace_back(p);
+    }
+}
+
+// An address a connection can be made to: not the unspecified address,
+// loopback, multicast or IPv4 broadcast.
+bool IsUnicastHost(const IpAddr& a) {
+    static const char* const kNot[] = {"0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/4", "255.255.255.255/32",
+                                       "::/128", "::1/128", "ff00::/8"};
+    for (const char* p : kNot)
+        if (ParsePrefix(p, true)->contains(a)) return false;
+    return true;
+}
+
+// forward = PROTO PORT[-PORT] HOST
+void Parser::BridgeFilterForward(const IniEntry& e) {
+    const std::string where = "[bridge-filter] forward " + Quote(e.value) + ": ";
+    std::vector<std::string_view> w = Words(e.value);
+    if (w.size() == 4)
+        return Error(e.line, where + "a bridge translates nothing: give no second port (expected 'PROTO PORT[-PORT] "
+                                     "HOST')");
+    if (w.size() != 3) return Error(e.line, where + "expected 'PROTO PORT[-PORT] HOST'");
+    ForwardSpec f;
+    f.text = e.value;
+    f.line = e.line;
+    std::string why;
+    if (!ParseForwardTarget(w, "port", "host", &f, &why)) return Error(e.line, where + why);
+    if (!IsUnicastHost(f.host))
+        return Error(e.line, where + "host " + Quote(w[2]) +
+                                 ": not a host's address (unspecified, loopback, multicast or broadcast)");
+    if (!ClaimForwardPorts(&bridge_forward_ports_[{f.proto, f.host}], f, where, w[1])) return;
+    cfg_.bridge_filter->forwards.push_back(f);
 }
 
 // The interface named by `lan =` or `wan =`, or nullptr (reported).
@@ -708,6 +813,83 @@ void Parser::CheckGateway() {
         Error(gw.masquerade_line ? gw.masquerade_line : gw.line,
               "[gateway] masquerade: interface " + Quote(wan->role) +
                   " has no IPv4 address to masquerade to (give it one, or 'masquerade = no')");
+}
+
+// The invisible bridge `bridge =` names, or nullptr (reported).
+const InterfaceConfig* Parser::BridgeFilterBridge() {
+    const BridgeFilterConfig& bf = *cfg_.bridge_filter;
+    const std::string what = "[bridge-filter] bridge " + Quote(bf.bridge) + ": ";
+    if (bf.bridge_line == 0) {
+        Error(bf.line, "[bridge-filter]: no 'bridge =' (the role of the invisible bridge's [interface.ROLE] section)");
+        return nullptr;
+    }
+    if (bf.bridge.empty()) return nullptr;  // reported with the key
+    const InterfaceConfig* br = cfg_.FindRole(bf.bridge);
+    if (!br) {
+        Error(bf.bridge_line, what + "no section " + QuoteValue("interface." + bf.bridge, '[', ']'));
+        return nullptr;
+    }
+    if (!br->IsBridge()) {
+        Error(bf.bridge_line, what + "interface " + Quote(br->role) +
+                                  " is no bridge (it has no 'bridge =' line); the profile filters an invisible bridge");
+        return nullptr;
+    }
+    if (!br->addresses.empty()) {
+        Error(bf.bridge_line, what + "interface " + Quote(br->role) + " has an address (line " +
+                                  std::to_string(br->addresses[0].line) +
+                                  "); the profile is for the invisible bridge, which has none (a bridge with an "
+                                  "address is a routed LAN: see [gateway])");
+        return nullptr;
+    }
+    if (br->device.empty()) return nullptr;  // CheckTopology: a created device needs 'device ='
+    return br;
+}
+
+// [bridge-filter] against the bridge: every port on exactly one side, and
+// nothing else of the config that the profile's chains would cut off.
+void Parser::CheckBridgeFilter() {
+    if (!cfg_.bridge_filter) return;
+    const BridgeFilterConfig& bf = *cfg_.bridge_filter;
+    const InterfaceConfig* br = BridgeFilterBridge();
+    for (const auto& [key, line] : {std::pair("inside", bf.inside_line), std::pair("outside", bf.outside_line)})
+        if (line == 0)
+            Error(bf.line, std::string("[bridge-filter]: no '") + key + " =' (the bridge's ports on the " +
+                               (key[0] == 'i' ? "protected side" : "other side") + ")");
+    if (!br) return;
+    const std::vector<std::string>& ports = br->bridge_ports;
+    const std::string bridge = "bridge " + Quote(br->device) + " (interface " + Quote(br->role) + ", line " +
+                               std::to_string(br->kind_line) + ")";
+    auto side = [&](const char* key, const std::vector<std::string>& list, int line,
+                    const std::vector<std::string>& other, int other_line) {
+        for (const std::string& p : list) {
+            if (std::find(ports.begin(), ports.end(), p) == ports.end())
+                Error(line, std::string("[bridge-filter] ") + key + " " + Quote(p) + ": not a port of " + bridge +
+                                ", whose ports are " + Join(ports, " "));
+            else if (key[0] == 'o' && std::find(other.begin(), other.end(), p) != other.end())
+                Error(line, std::string("[bridge-filter] ") + key + " " + Quote(p) + ": also inside (line " +
+                                std::to_string(other_line) + "); a port is on one side only");
+        }
+    };
+    side("inside", bf.inside, bf.inside_line, bf.outside, bf.outside_line);
+    side("outside", bf.outside, bf.outside_line, bf.inside, bf.inside_line);
+    if (bf.inside_line && bf.outside_line)
+        for (const std::string& p : ports)
+            if (std::find(bf.inside.begin(), bf.inside.end(), p) == bf.inside.end() &&
+                std::find(bf.outside.begin(), bf.outside.end(), p) == bf.outside.end())
+                Error(bf.bridge_line, "[bridge-filter] bridge " + Quote(bf.bridge) + ": port " + Quote(p) + " of " +
+                                          bridge + " is neither inside nor outside; every port is on one side");
+    // The profile's input and output chains drop every frame between the box
+    // and this bridge: a device of the box on top of it would be cut off.
+    for (const InterfaceConfig& c : cfg_.interfaces)
+        if (c.IsVlan() && c.vlan_parent == br->device)
+            Error(bf.bridge_line, "[bridge-filter] bridge " + Quote(bf.bridge) + ": interface " + Quote(c.role) +
+                                      " (line " + std::to_string(c.kind_line) + ") is a VLAN on " +
+                                      Quote(br->device) +
+                                      ", and the profile lets nothing between the box and the bridge");
+    if (cfg_.gateway && cfg_.gateway->wan == bf.bridge)
+        Error(bf.bridge_line, "[bridge-filter] bridge " + Quote(bf.bridge) + ": also the [gateway] wan (line " +
+                                  std::to_string(cfg_.gateway->wan_line) +
+                                  "); the invisible bridge has no address to route through");
 }
 
 // [halt] panic-reboot is kernel.panic (and kernel.panic_on_oops = 1, so
@@ -1007,6 +1189,8 @@ Config Parser::Run(const IniFile& ini) {
                 peer_index[name] = cfg_.peers.size(), cfg_.peers.push_back(PeerConfig{.name = name, .line = s.line});
         } else if (s.name == "gateway") {
             if (!cfg_.gateway) cfg_.gateway = GatewayConfig{.line = s.line};
+        } else if (s.name == "bridge-filter") {
+            if (!cfg_.bridge_filter) cfg_.bridge_filter = BridgeFilterConfig{.line = s.line};
         } else if (s.name != "ruleset" && s.name != "sysctl" && s.name != "halt" && !s.name.empty()) {
             Error(s.line, "unknown section " + QuoteValue(s.name, '[', ']'));
         }
@@ -1031,6 +1215,7 @@ Config Parser::Run(const IniFile& ini) {
         else if (e.section == "sysctl") Sysctl(e);
         else if (e.section == "halt") Halt(e, section_seen);
         else if (e.section == "gateway") Gateway(e, section_seen);
+        else if (e.section == "bridge-filter") BridgeFilter(e, section_seen);
         else if (ifc) Interface(ifc, e, section_seen);
         else if (peer) ParsePeerKey(peer, e, path_, diags_);
         // Entries of an unknown section were reported with the section.
@@ -1045,10 +1230,12 @@ Config Parser::Run(const IniFile& ini) {
     AddPanicSysctls();
     CheckNetconsole();
     CheckGateway();
+    CheckBridgeFilter();
     CheckWireguard(cfg_, diags_);
     if (cfg_.gateway) AddGatewaySysctls();
-    if (cfg_.rule_files.empty() && !cfg_.gateway)
-        diags_->Error(path_, 0, "no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='");
+    if (cfg_.rule_files.empty() && !cfg_.gateway && !cfg_.bridge_filter)
+        diags_->Error(path_, 0,
+                      "no ruleset: add '[gateway]', '[bridge-filter]', or '[ruleset]' with at least one 'file ='");
     return std::move(cfg_);  // the parser is done with it (a copy of 100,000 interfaces is no small thing)
 }
 
@@ -1240,8 +1427,12 @@ Config LoadConfig(const std::string& path, Diagnostics* diags, uid_t key_owner) 
 std::string DescribeRulesetSources(const Config& cfg) {
     size_t n = cfg.rule_files.size();
     std::string files = std::to_string(n) + " rules file" + (n == 1 ? "" : "s");
-    if (!cfg.gateway) return files;
-    return n == 0 ? "the gateway profile" : "the gateway profile and " + files;
+    std::string profiles = cfg.gateway && cfg.bridge_filter ? "the gateway and bridge-filter profiles"
+                           : cfg.gateway                    ? "the gateway profile"
+                           : cfg.bridge_filter              ? "the bridge-filter profile"
+                                                            : "";
+    if (profiles.empty()) return files;
+    return n == 0 ? profiles : profiles + " and " + files;
 }
 
 }  // namespace haltfw

@@ -135,6 +135,27 @@ struct GatewayConfig {
     std::vector<BlockSpec> blocks;
 };
 
+/// [bridge-filter]: the built-in profile of the invisible bridge
+/// (bridge_filter.h turns it into nft text). The bridge's role and ports are
+/// checked against the [interface.*] sections. For each yes/no key the line
+/// is 0 when the default applies.
+struct BridgeFilterConfig {
+    int line = 0;                 ///< Line of the (first) [bridge-filter] header.
+    std::string bridge;           ///< bridge = ROLE: an [interface.ROLE] with `bridge =` and no address.
+    int bridge_line = 0;
+    /// inside = DEV ...: the bridge's ports on the protected side; outside =
+    /// DEV ...: the others. As listed.
+    std::vector<std::string> inside, outside;
+    int inside_line = 0, outside_line = 0;
+    bool icmp = true;
+    int icmp_line = 0;
+    bool log_drops = false;
+    int log_drops_line = 0;
+    /// forward = PROTO PORT[-PORT] HOST: inward connections accepted, not
+    /// translated (to_port is 0).
+    std::vector<ForwardSpec> forwards;
+};
+
 // [halt] heartbeat's bounds: haltfw-inert's (halt/inert_args.h).
 /// [halt] panic-reboot's bounds, in seconds (kernel.panic).
 inline constexpr int kPanicRebootMin = 1;
@@ -182,6 +203,9 @@ struct Config {
     /// Set when the file has a [gateway] section; its text comes before the
     /// rules files in the ruleset program.
     std::optional<GatewayConfig> gateway;
+    /// Set when the file has a [bridge-filter] section; its text follows the
+    /// gateway's (a table of its own) in the ruleset program.
+    std::optional<BridgeFilterConfig> bridge_filter;
     /// The [peer.NAME] sections, in file order.
     std::vector<PeerConfig> peers;
 
@@ -214,7 +238,8 @@ bool ReadConfigInput(const std::string& path, std::string* text, std::string* wh
                      std::pair<dev_t, ino_t>* id = nullptr);
 
 /// Where the config's ruleset comes from, for messages: "1 rules file",
-/// "the gateway profile", "the gateway profile and 2 rules files".
+/// "the gateway profile", "the gateway profile and 2 rules files", "the
+/// gateway and bridge-filter profiles".
 std::string DescribeRulesetSources(const Config& cfg);
 
 }  // namespace haltfw

@@ -234,7 +234,7 @@ TEST_CASE("syntax errors and a missing ruleset") {
                      "haltfw.conf:5: section [interface.bad name]: role name 'bad name' may hold only letters, digits, "
                      "'-' and '_'",
                      "haltfw.conf:4: 'key' outside any section",
-                     "haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='",
+                     "haltfw.conf: no ruleset: add '[gateway]', '[bridge-filter]', or '[ruleset]' with at least one 'file ='",
                  });
 }
 

@@ -7,47 +7,14 @@
 namespace haltfw {
 namespace {
 
-// Rate limits, kernel-side (nft `limit`, a token bucket per rule): they work
-// on the halted box as on the running one.
-//  - Echo: enough for any monitoring or a person's ping, too little for a
-//    flood to cost the box or the LAN anything.
-//  - Log: the halted box's only log is the console (a 115200 baud serial
-//    line, say); a few lines a minute keep it readable.
-constexpr const char* kEchoLimit = "limit rate 5/second burst 10 packets";
-constexpr const char* kLogLimit = "limit rate 10/minute burst 5 packets";
-// KERN_WARNING: printed on the console at the kernel's default console log
-// level (7); with `quiet` on the kernel command line (level 4) only err and
-// above are.
-constexpr const char* kLogStatement = "log prefix \"haltfw drop: \" level warn";
-
-std::string Quoted(const std::string& s) { return "\"" + s + "\""; }
-
-// "(line 12)" for a key given in the file, "(default)" for one that is not.
-std::string From(int line) { return line > 0 ? "(line " + std::to_string(line) + ")" : "(default)"; }
-
-std::string FormatRange(const PortRange& r) {
-    return r.first == r.last ? std::to_string(r.first) : std::to_string(r.first) + "-" + std::to_string(r.last);
-}
-
-// nft's value or anonymous set: "445" or "{ 137-139, 445 }".
-std::string ValueOrSet(const std::vector<std::string>& v) {
-    if (v.size() == 1) return v[0];
-    std::string s = "{ ";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-    return s + " }";
-}
-
-std::string Ports(const std::vector<PortRange>& ranges) {
-    std::vector<std::string> v;
-    for (const PortRange& r : ranges) v.push_back(FormatRange(r));
-    return ValueOrSet(v);
-}
-
-std::string Join(const std::vector<std::string>& v, const char* sep) {
-    std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-    return s;
-}
+using profile_text::FormatRange;
+using profile_text::From;
+using profile_text::Join;
+using profile_text::Ports;
+using profile_text::Quoted;
+using profile_text::ValueOrSet;
+using profile_text::Writer;
+constexpr const char* kEchoLimit = profile_text::kEchoLimit;
 
 std::vector<std::string> Ipv4Addresses(const InterfaceConfig& ifc) {
     std::vector<std::string> out;
@@ -55,19 +22,6 @@ std::vector<std::string> Ipv4Addresses(const InterfaceConfig& ifc) {
         if (a.prefix.addr.family == AF_INET) out.push_back(FormatIp(a.prefix.addr));
     return out;
 }
-
-// The text being built: one line at a time, tab-indented as `nft list
-// ruleset` prints, so the generated text and the kernel's listing look alike.
-class Writer {
-public:
-    void Line(int depth, const std::string& s) { out_ += std::string(depth, '\t') + s + "\n"; }
-    void Comment(int depth, const std::string& s) { Line(depth, "# " + s); }
-    void Blank() { out_ += "\n"; }
-    std::string Take() { return std::move(out_); }
-
-private:
-    std::string out_;
-};
 
 // What every part of the table needs to know.
 struct Profile {
@@ -183,7 +137,7 @@ void Antispoof(const Profile& p, Writer* w) {
 void LogDrops(const Profile& p, Writer* w) {
     if (!p.gw.log_drops) return;
     w->Comment(2, "log-drops = yes " + From(p.gw.log_drops_line) + ": to the kernel log (the console), rate-limited");
-    w->Line(2, std::string(kLogLimit) + " " + kLogStatement);
+    w->Line(2, profile_text::LogDropStatement("haltfw drop: "));
 }
 
 // An empty chain that a rules file may fill: the base chain jumps to it just

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/profile_text.h"
 #include "net/net_addr.h"
 
 namespace haltfw {
@@ -20,11 +21,6 @@ namespace haltfw {
 /// The table the profile generates ("table inet gateway"). Rules files that
 /// extend the profile add to its chains by this name.
 inline constexpr const char* kGatewayTable = "gateway";
-
-struct PortRange {
-    uint16_t first = 0;
-    uint16_t last = 0;  ///< == first for a single port.
-};
 
 /// A named group of services for `block =`: their LAN->WAN traffic is
 /// dropped.

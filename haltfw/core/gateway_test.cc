@@ -6,33 +6,15 @@
 // with HALTFW_UPDATE_GOLDEN=1 and read the diff before committing it.
 #include "core/gateway.h"
 #include "core/config_test_support.h"
+#include "core/golden_test_support.h"
 
 #include <catch2/catch.hpp>
-
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "core/nft_load.h"
 
 using namespace haltfw;
 
-#ifndef HALTFW_TEST_DATA
-#error "HALTFW_TEST_DATA must name tests/data"
-#endif
-
 namespace {
-
-std::string ReadData(const std::string& name) {
-    std::ifstream in(std::string(HALTFW_TEST_DATA) + "/gateway/" + name);
-    INFO("reading tests/data/gateway/" << name);
-    REQUIRE(in);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-
 
 // Two interfaces; [gateway] and anything else appended by each test.
 const char* kInterfaces = R"([interface.wan]
@@ -50,11 +32,9 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
     const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
     for (const char* name : names) {
         SECTION(name) {
-            Config c = ParseValid(ReadData(std::string(name) + ".conf"));
+            Config c = ParseValid(ReadTestData("gateway", std::string(name) + ".conf"));
             std::string text = GatewayRuleset(c);
-            std::string golden = std::string(HALTFW_TEST_DATA) + "/gateway/" + name + ".nft";
-            if (std::getenv("HALTFW_UPDATE_GOLDEN")) std::ofstream(golden) << text;
-            CHECK(text == ReadData(std::string(name) + ".nft"));
+            CheckGolden("gateway", std::string(name) + ".nft", text);
         }
     }
 }
@@ -63,11 +43,11 @@ TEST_CASE("gateway: each golden config saved on Windows (CRLF and a byte order m
     const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
     for (const char* name : names) {
         SECTION(name) {
-            std::string lf = ReadData(std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
+            std::string lf = ReadTestData("gateway", std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
             for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
             REQUIRE(crlf.size() > lf.size() + 3);
             Config a = ParseValid(lf, "/etc/haltfw/haltfw.conf"), b = ParseValid(crlf, "/etc/haltfw/haltfw.conf");
-            CHECK(GatewayRuleset(b) == ReadData(std::string(name) + ".nft"));
+            CHECK(GatewayRuleset(b) == ReadTestData("gateway", std::string(name) + ".nft"));
             CHECK(RulesetProgram(b) == RulesetProgram(a));
         }
     }
@@ -315,7 +295,7 @@ forward = tcp 80 192.0.2.10
 TEST_CASE("gateway: a config needs [gateway] or a rules file") {
     CHECK(ConfigErrors("[interface.lan]\ndevice = eth1\n") ==
           std::vector<std::string>{
-              "haltfw.conf: no ruleset: add '[gateway]', or '[ruleset]' with at least one 'file ='"});
+              "haltfw.conf: no ruleset: add '[gateway]', '[bridge-filter]', or '[ruleset]' with at least one 'file ='"});
 }
 
 TEST_CASE("gateway: the program loads the profile first, then the rules files, in one transaction") {

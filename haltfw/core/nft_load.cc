@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "base/text_encoding.h"
+#include "core/bridge_filter.h"
 #include "core/gateway.h"
 #include "core/nft_includes.h"
 #include "nft/sha256.h"
@@ -153,7 +154,7 @@ std::string WithoutProgramIncludeLines(const std::string& messages) {
 }
 
 std::string RulesetProgram(const Config& cfg) {
-    std::string p = "flush ruleset\n" + GatewayRuleset(cfg);
+    std::string p = "flush ruleset\n" + GatewayRuleset(cfg) + BridgeFilterRuleset(cfg);
     for (const RuleFile& f : cfg.rule_files) p += QuoteInclude(f.path);
     return p;
 }
@@ -172,6 +173,7 @@ bool RulesetInputHash(const Config& cfg, std::string* hash, std::string* err) {
     // The generated text is an input too (a changed [gateway] key must
     // reload).
     if (cfg.gateway) field("[gateway]", GatewayRuleset(cfg));
+    if (cfg.bridge_filter) field("[bridge-filter]", BridgeFilterRuleset(cfg));
     // Every file the load reads, with what each include statement found:
     // an edit anywhere, or a file added to or taken from an included
     // directory, changes the hash. A rules file that cannot be read is an

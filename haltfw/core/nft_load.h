@@ -13,14 +13,15 @@
 namespace haltfw {
 
 /// The text handed to libnftables for a config: "flush ruleset", the gateway
-/// profile's text if the config has [gateway] (gateway.h), then an include of
+/// profile's text if the config has [gateway] (gateway.h), the bridge-filter
+/// profile's if it has [bridge-filter] (bridge_filter.h), then an include of
 /// each rules file, so that the whole ruleset replaces the old one in a single
 /// transaction, the files can extend the profile, and nft's errors name each
 /// file's own lines.
 std::string RulesetProgram(const Config& cfg);
 
-/// SHA-256 over what the ruleset is built from: the gateway profile's text
-/// (with [gateway]), and the paths and contents of the rules files and of
+/// SHA-256 over what the ruleset is built from: the profiles' texts (with
+/// [gateway], [bridge-filter]), and the paths and contents of the rules files and of
 /// every file they include, nested, with what each include statement
 /// found (nft_includes.h). Reads the files; errors read "read
 /// /etc/haltfw/rules.nft: REASON" (an unreadable included file is hashed as

@@ -384,13 +384,10 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
         a.name = m;
         plan.actions.push_back(a);
     }
-    if (!in.ruleset_current) {
-        Action a{ActionKind::kRuleset, "load the ruleset (" + DescribeRulesetSources(cfg) + ") in one transaction"};
-        plan.actions.push_back(a);
-    }
     // The devices to create, then the sysctls of every device created or
     // enslaved (IPv6 off on an invisible bridge before it can take a
-    // link-local address), then bridge options and ports.
+    // link-local address), then bridge options and ports; all of them down
+    // until the ruleset is loaded.
     Topology topo{state, {}};
     PlanCreate(cfg, &topo, &plan);
     // WireGuard devices sit on nothing and nothing sits on them: created
@@ -407,6 +404,14 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
                 [&](const SysctlSetting& s) { return early(s) && !topo.creating.count(SysctlKeyDevice(s.key)); });
     PlanPorts(cfg, topo, &plan);
     if (!plan.problems.ok()) return plan;
+    // The ruleset once every device exists: a flowtable or a netdev chain
+    // that names a device apply creates (a VLAN, a bridge) cannot load
+    // before it. Nothing created forwards yet: it is down, with no
+    // address.
+    if (!in.ruleset_current) {
+        Action a{ActionKind::kRuleset, "load the ruleset (" + DescribeRulesetSources(cfg) + ") in one transaction"};
+        plan.actions.push_back(a);
+    }
 
     // Then links (an address on a down link is not used), addresses (a
     // gateway needs its on-link prefix) and routes. A device this plan

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/bridge_filter.h"
 #include "core/longevity.h"
 #include "core/topology.h"
 #include "core/wireguard_config.h"
@@ -376,6 +377,7 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     Readiness r;
     CheckInterfaces(in, &r);
     CheckSilentBridges(in, &r);
+    CheckBridgeNetfilter(in, &r);
     CheckRuleset(in, &r);
     CheckHooks(in, &r);
     CheckEnvironment(in, &r);

@@ -372,6 +372,34 @@ route = 203.0.113.0/24 via 192.0.2.130
                        });
 }
 
+TEST_CASE("the ruleset loads after the devices it may name exist, before any of them is up") {
+    // A flowtable or a netdev chain naming a VLAN or a bridge apply creates
+    // fails to load (ENOENT) before the device exists.
+    Config c = ParseValid(kRules + R"([interface.g]
+device = eth0.20
+vlan = eth0 20
+address = 192.0.2.129/25
+)");
+    NetState s;
+    s.links = {L(2, "eth0")};
+    PlanInputs in = Inputs(c, s);
+    in.ruleset_current = false;
+    Plan p = ComputePlan(c, s, in);
+    REQUIRE(p.problems.ok());
+    std::vector<std::string> w = Whats(p);
+    std::string all;
+    for (const std::string& x : w) all += x + "\n";
+    INFO(all);
+    auto at = [&](const std::string& prefix) {
+        auto it = std::find_if(w.begin(), w.end(), [&](const std::string& x) { return x.rfind(prefix, 0) == 0; });
+        REQUIRE(it != w.end());
+        return it - w.begin();
+    };
+    CHECK(at("interface 'g': create VLAN") < at("load the ruleset"));
+    CHECK(at("load the ruleset") < at("interface 'g' (eth0.20): set up"));
+    CHECK(at("load the ruleset") < at("interface 'g' (eth0.20): add address"));
+}
+
 TEST_CASE("apply: a port the kernel refuses rolls the bridge back whole") {
     Config c = ParseValid(kBridge);
     NetState s;

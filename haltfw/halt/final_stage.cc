@@ -295,6 +295,13 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
     c.ok = problems.empty();
     c.repaired = !repairs.empty();
     std::string d = std::to_string(m.links.size()) + " up with " + std::to_string(*addresses) + " addresses";
+    // A bridge's ports are not links of their own in the manifest: named.
+    for (const ManifestLink& ml : m.links) {
+        if (ml.ports.empty()) continue;
+        d += "; " + ml.name + " bridges";
+        for (const std::string& p : ml.ports) d += " " + p;
+        if (ml.silent) d += ", silent";
+    }
     for (const std::string& r : repairs) d += "; repaired: " + r;
     for (const std::string& p : problems) d += "; FAILED: " + p;
     c.detail = d;

@@ -34,6 +34,17 @@ bench_need_pkg() {
         hfw_fail "apt-get install ${missing[*]} failed; see $HFW_OUT/apt.log$(grep '^E: ' "$HFW_OUT/apt.log" | tail -n 3 | sed 's/^/\n  /')"
 }
 
+# bench_boot_dir NAME : for a benchmark that boots more than once: the next
+# boot's logs (serial console, qemu-run's, its env file) go to
+# BASE/NAME, BASE being the run's own log directory; makes it.
+bench_boot_dir() {
+    BENCH_BASE_OUT=${BENCH_BASE_OUT:-$HFW_OUT}
+    HFW_OUT=$BENCH_BASE_OUT/$1
+    HFW_SERIAL_LOG="$HFW_OUT/serial.log"
+    HFW_RUN_LOG="$HFW_OUT/qemu-run.log"
+    mkdir -p "$HFW_OUT"
+}
+
 # bench_stats : median, min and max of the numbers on stdin, one per line
 # ("median min max"); fails on no input.
 bench_stats() {
@@ -117,8 +128,8 @@ bench_inert_field() {
 
 # bench_guest_arm_signal_halt NAME SECONDS : prints a guest script that
 # arms ("NAME: armed", or "NAME: haltfw arm failed: ..."), waits at most
-# SECONDS for bench_signal_guest, then says "NAME: halting" and runs
-# 'haltfw halt'.
+# SECONDS for bench_signal_guest (with 0, not at all), then says "NAME:
+# halting" and runs 'haltfw halt'.
 bench_guest_arm_signal_halt() {
     echo "$BENCH_GUEST_SIGNAL"
     cat <<EOF_GUEST
@@ -128,7 +139,7 @@ if ! out=\$(haltfw arm 2>&1); then
     exit 1
 fi
 say "armed"
-if ! bench_wait_signal $2; then
+if (($2 > 0)) && ! bench_wait_signal $2; then
     say "no signal from the host: not halting"
     exit 1
 fi

@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "fuzz_check.h"
+#include "core/bridge_filter.h"
 #include "core/gateway.h"
 #include "core/ini.h"
 
@@ -28,5 +29,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const InterfaceConfig& ifc : cfg.interfaces) (void)ifc.Describe();
     (void)DescribeRulesetSources(cfg);
     if (diags.ok() && cfg.gateway) FUZZ_CHECK(!GatewayRuleset(cfg).empty());
+    if (diags.ok() && cfg.bridge_filter) FUZZ_CHECK(!BridgeFilterRuleset(cfg).empty());
     return 0;
 }

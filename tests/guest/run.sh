@@ -1,7 +1,7 @@
 #!/bin/bash
 # The guest test runner: runs one group of guest tests (tests/guest/GROUP/
 # *.sh) inside the appliance VM, on its own kernel, in one boot. The tests
-# and tests/guest/lib.sh (and tests/data/gateway, as data/gateway) travel in the test hook's script (a tarball in
+# and tests/guest/lib.sh (and tests/data/gateway and tests/data/bridge-filter, as data/...) travel in the test hook's script (a tarball in
 # base64); in the guest each runs in turn, under a time limit, with its
 # output on the serial console, prefixed by its name, and one result line:
 #
@@ -39,7 +39,7 @@ dir=/run/haltfw-guest
 rm -rf "\$dir" && mkdir -p "\$dir" && cd "\$dir" || exit 1
 base64 -d <<'EOF_TAR' | tar -xzf - || { echo "GUEST-RUNNER-BROKEN: cannot unpack the tests"; exit 1; }
 EOF_HEAD
-    tar -C "$here" --owner=0 --group=0 -czf - lib.sh "$group" -C "$here/.." data/gateway | base64
+    tar -C "$here" --owner=0 --group=0 -czf - lib.sh "$group" -C "$here/.." data/gateway data/bridge-filter | base64
     cat <<EOF_BODY
 EOF_TAR
 n=0

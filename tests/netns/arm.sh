@@ -62,10 +62,12 @@ if [ -x "${HALTFW_FINAL_BIN:-}" ]; then
     expect_contains "haltfw-final --verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=2"
 fi
 
-# The guards: nftables and ifupdown; netfilter-persistent has FLUSH_ON_STOP=0.
+# The guards: nftables, ifupdown and wg-quick; netfilter-persistent has
+# FLUSH_ON_STOP=0.
 expect_eq "guards" "$(guards)" "./ifup@.service.d/50-haltfw.conf
 ./networking.service.d/50-haltfw.conf
-./nftables.service.d/50-haltfw.conf"
+./nftables.service.d/50-haltfw.conf
+./wg-quick@.service.d/50-haltfw.conf"
 expect_eq "nftables guard" "$(grep -v '^#' "$UNITS/nftables.service.d/50-haltfw.conf")" "[Service]
 ExecStop="
 
@@ -132,6 +134,7 @@ unmounted the exitrd $HALTFW_EXITRD with the final stage
 removed the guard $UNITS/nftables.service.d/50-haltfw.conf
 removed the guard $UNITS/networking.service.d/50-haltfw.conf
 removed the guard $UNITS/ifup@.service.d/50-haltfw.conf
+removed the guard $UNITS/wg-quick@.service.d/50-haltfw.conf
 systemd: systemd is not contacted (HALTFW_SYSROOT is set); daemon-reload skipped
 disarmed: a halt is an ordinary halt again; the network state is left as it is"
 expect_eq "disarm: mounts" "$(exitrd_mounts)" 0

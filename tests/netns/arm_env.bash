@@ -19,7 +19,7 @@ M="$HALTFW_EXITRD/haltfw.manifest"
 unset HALTFW_FINAL
 UNITS="$HALTFW_SYSROOT/run/systemd/system"
 mkdir -p "$UNITS" "$HALTFW_SYSROOT/lib/systemd/system" "$HALTFW_SYSROOT/etc/default"
-for u in nftables.service networking.service ifup@.service netfilter-persistent.service; do
+for u in nftables.service networking.service ifup@.service netfilter-persistent.service wg-quick@.service; do
     echo "[Service]" >"$HALTFW_SYSROOT/lib/systemd/system/$u"
 done
 echo "FLUSH_ON_STOP=0" >"$HALTFW_SYSROOT/etc/default/netfilter-persistent"

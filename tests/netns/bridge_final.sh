@@ -31,6 +31,7 @@ grep -qx "silent br0" "$M" || fail "the manifest has no 'silent br0' record"
 digest=$("$HALTFW" digest)
 vout=$("$REAL" --verify "$M" 2>&1) || fail "verify of the armed bridge: $vout"
 expect_contains "verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=1 addresses=0 restored=0"
+expect_contains "links line" "$vout" "HALTFW: links: 1 up with 0 addresses; br0 bridges lan0 wan0, silent"
 case $vout in *repaired*) fail "verify repaired something on an untouched bridge: $vout" ;; esac
 
 # Someone takes a port out, gives the bridge an address and turns IPv6 on.

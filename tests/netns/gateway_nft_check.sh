@@ -60,7 +60,7 @@ printf '[ruleset]\nfile = %s/rules.nft\n' "$WORK" >"$WORK/plain.conf"
 : >"$WORK/rules.nft"
 run_haltfw 0 --config "$WORK/plain.conf" show-ruleset
 expect_eq "show-ruleset without [gateway]" "$OUT" "# What 'haltfw apply' loads for $WORK/plain.conf, after 'flush ruleset', in one transaction.
-# No [gateway]: the ruleset is the [ruleset] files alone.
+# No [gateway] or [bridge-filter]: the ruleset is the [ruleset] files alone.
 # The [ruleset] files, in this order:
 #   $WORK/rules.nft (line 2)"
 
