@@ -25,6 +25,7 @@
 #include "cli/apply_verb.h"
 #include "cli/live_state.h"
 #include "cli/verbs.h"
+#include "core/pstore.h"
 #include "halt/manifest.h"
 #include "halt/watch_state.h"
 #include "net/sysctl.h"
@@ -185,6 +186,9 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
         return ReadSysctl(k, v, &e);
     });
     ap.manifest.netconsole = NetconsoleFor(cfg, plan.interfaces, NeighbourMac, &ap.netconsole_mac_from);
+    // For the report: the halted box mounts nothing, and nobody can look.
+    ap.manifest.pstore = PstoreStatus();
+    Progress("pstore: " + ap.manifest.pstore);
     // Where and at which generation the ruleset it records was read: while
     // the kernel's stamp stays that one, the watcher and the final stage
     // know the ruleset is the armed one without reading it again. Without
@@ -333,6 +337,15 @@ int WatchVerb(const Globals&, const VerbArgs&, ChangeWindow*) {
 }
 
 std::string WatcherStatus() { return WatcherStatusLine(LinuxWatcherEffects(ExitrdRoot()).get()); }
+
+std::string PstoreStatus() {
+    std::string root = SysRoot();
+    PstorePaths p;
+    p = {root + p.backend, root + p.fs, root + p.archive};
+    PstoreScan s = ScanPstore(p, BootTimeNs());
+    for (const std::string& i : s.ignored) out.Say(Priority::kDebug, "pstore: left out " + i);
+    return PstoreLine(s);
+}
 
 std::string ArmedStatus(const std::string& live_digest) {
     ArmFacts f;

@@ -13,4 +13,10 @@ std::string ArmedStatus(const std::string& live_digest);
 /// status's "watch:" line (arm/watcher_link.h).
 std::string WatcherStatus();
 
+/// The 'pstore:' line of arm's manifest and of status, without "pstore: ":
+/// a crash before this boot, if the kernel kept a record of it
+/// (core/pstore.h), read under HALTFW_SYSROOT. What it left out is said at
+/// debug level.
+std::string PstoreStatus();
+
 }  // namespace haltfw::cli

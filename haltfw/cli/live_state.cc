@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "arm/guards.h"
@@ -12,6 +12,7 @@
 #include "core/nft_load.h"
 #include "core/nft_trial.h"
 #include "core/watchdogs.h"
+#include "core/wireguard_config.h"
 #include "net/rtnl.h"
 #include "net/sysctl.h"
 #include "net/wireguard.h"
@@ -140,11 +141,11 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     // And for the devices apply would create (a VLAN, a bridge, a
     // WireGuard device), which a flowtable may name.
     std::vector<std::string> names;
-    for (const Link& l : live.net.links) names.push_back(l.name);
+    std::set<std::string> have;
+    for (const Link& l : live.net.links)
+        if (have.insert(l.name).second) names.push_back(l.name);
     for (const InterfaceConfig& c : cfg.interfaces)
-        if (!c.device.empty() && !live.net.FindLink(c.device) &&
-            std::find(names.begin(), names.end(), c.device) == names.end())
-            names.push_back(c.device);
+        if ((c.IsBridge() || c.IsVlan() || IsWireguard(c)) && have.insert(c.device).second) names.push_back(c.device);
     NftRuleset trial;
     if (live.ruleset_current) {
         in.ruleset = &live.ruleset;

@@ -94,6 +94,7 @@ int StatusVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     out.Result("ruleset: " + AppliedVerdict(live));
     out.Result(ArmedStatus(live.digest));
     out.Result(WatcherStatus());
+    out.Result("pstore: " + PstoreStatus());
     bool in_sync = plan.problems.ok() && plan.Empty();
     out.Result("state: " + (in_sync ? std::string("matches the config")
                                     : "differs from the config (" + std::to_string(plan.actions.size()) +

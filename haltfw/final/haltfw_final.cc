@@ -111,6 +111,8 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     r.lines.push_back("links: " + f.links.detail);
     r.lines.push_back("sysctls: " + f.sysctls.detail);
     r.lines.push_back("panic: " + f.panic);
+    // What arm found of a crash before this boot (core/pstore.h), as it found it.
+    if (!m.pstore.empty()) r.lines.push_back("pstore: " + m.pstore);
     if (!f.netconsole.empty()) r.lines.push_back("netconsole: " + f.netconsole);
     if (!f.rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +

@@ -245,6 +245,13 @@ private:
                 port > 65535 || !ParseMac(t.remote_mac))
                 return "bad netconsole record";
             m->netconsole = std::move(t);
+        } else if (k == "pstore" && n >= 2) {
+            // Free text to the end of the line, printed as it is.
+            std::string_view text = line.substr(7);
+            if (text.empty() || text.size() > kMaxPstoreLine ||
+                !std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; }))
+                return "bad pstore record";
+            m->pstore = text;
         } else if (k == "link" && n == 3) {
             m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
         } else if (k == "address" && n == 3) {
@@ -362,6 +369,13 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
     if (const auto& nc = m.netconsole)
         buf += "netconsole " + nc->dev + " " + nc->local_ip + " " + nc->remote_ip + " " + nc->remote_port + " " +
                nc->remote_mac + "\n";
+    if (!m.pstore.empty()) {
+        // Only what the reader takes: a line it refused would make the
+        // whole manifest invalid, and the halt an ordinary one.
+        buf += "pstore ";
+        for (char c : std::string_view(m.pstore).substr(0, kMaxPstoreLine)) buf += c >= 0x20 && c < 0x7f ? c : '?';
+        buf += "\n";
+    }
     for (const ManifestLink& l : m.links) {
         buf += "link " + l.role + " " + l.name + "\n";
         for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";

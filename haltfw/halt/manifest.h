@@ -12,6 +12,7 @@
 //   sysrq <n>
 //   heartbeat <seconds>          (only when [halt] heartbeat is set)
 //   netconsole <dev> <local ip> <remote ip> <port> <mac>   ([halt] netconsole)
+//   pstore <text>                (the report's 'pstore:' line, as arm found it)
 //   link <role> <kernel name>
 //   address <kernel name> <prefix>
 //   port <bridge's kernel name> <port's kernel name>
@@ -41,6 +42,7 @@
 namespace haltfw {
 
 inline constexpr int kManifestFormat = 1;
+inline constexpr size_t kMaxPstoreLine = 1024;
 
 struct ManifestLink {
     std::string role;
@@ -66,6 +68,11 @@ struct Manifest {
     /// The netconsole target arm made ([halt] netconsole), in configfs's
     /// text; the final stage checks it and makes it again if need be.
     std::optional<NetconsoleTarget> netconsole;
+    /// What arm found of a crash before this boot (core/pstore.h), the
+    /// report's 'pstore:' line as it is: one line of printable ASCII,
+    /// kMaxPstoreLine bytes at most. Empty: no such line (armed by a
+    /// haltfw that did not look).
+    std::string pstore;
     std::vector<ManifestLink> links;
     /// Sysctls the halted box must keep (forwarding and friends).
     std::vector<std::pair<std::string, std::string>> sysctls;

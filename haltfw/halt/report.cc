@@ -504,11 +504,15 @@ std::string_view Body(std::string_view line) {
 }
 
 // The first body line (between the begin line and the machine line) that
-// reports a failure; empty if none does.
+// reports a failure; empty if none does. The 'pstore:' line is not judged:
+// it quotes the kernel's log of a crash before this boot ("... failed to
+// ..."), and whatever that says, this halt went as the other lines say.
 std::string_view FailingLine(const ConsoleReport& r) {
-    for (size_t i = 1; i + 1 < r.lines.size(); ++i)
+    for (size_t i = 1; i + 1 < r.lines.size(); ++i) {
+        if (Body(r.lines[i]).starts_with("pstore: ")) continue;
         for (std::string_view w : kFailureWords)
             if (Body(r.lines[i]).find(w) != std::string_view::npos) return Body(r.lines[i]);
+    }
     return {};
 }
 
