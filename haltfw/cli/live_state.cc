@@ -166,6 +166,14 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     in.firewalld_installed = access("/usr/sbin/firewalld", F_OK) == 0;
     in.mem_available_kib = MemAvailableKib();
     in.networkmanager_installed = access("/usr/sbin/NetworkManager", F_OK) == 0;
+    // The real-time clock, by its driver's name (WireGuard's handshake
+    // timestamps across a reboot; longevity.h).
+    in.rtc_read = true;
+    if (access("/sys/class/rtc/rtc0", F_OK) == 0) {
+        std::string name;
+        if (std::ifstream f("/sys/class/rtc/rtc0/name"); f) std::getline(f, name);
+        in.rtc = name.empty() ? "rtc0" : "rtc0, " + name;
+    }
     in.watchdogs = ReadWatchdogs();
     Readiness r = AssessReadiness(in);
     for (const Diagnostic& d : plan.problems.errors()) r.blockers.push_back(d.message);

@@ -385,4 +385,32 @@ void CheckNetconsole(const ReadinessInputs& in, Readiness* r) {
                           " in cleartext, unauthenticated, past every rule (the kernel sends it below netfilter)");
 }
 
+void CheckWireguardPeers(const ReadinessInputs& in, Readiness* r) {
+    std::vector<std::string> starts;  // peers the box starts handshakes with
+    for (const PeerConfig& p : in.config->peers) {
+        const InterfaceConfig* ifc = in.config->FindRole(p.interface);
+        const std::string peer = "peer '" + p.name + "' (" + (ifc ? ifc->device : p.interface) + ")";
+        if (!p.endpoint) continue;
+        starts.push_back("'" + p.name + "'");
+        r->warnings.push_back(
+            "wireguard: " + peer + ": its endpoint " + FormatWgEndpoint(*p.endpoint) +
+            " is fixed at arm; if that address changes while no handshake passes (both ends silent, or the peer "
+            "moved), nothing on the halted box can learn the new one, and only a handshake the peer starts brings "
+            "the tunnel back: give the peer the box's address as its endpoint and persistent-keepalive on its side");
+    }
+    if (starts.empty() || !in.rtc_read) return;
+    if (in.rtc.empty())
+        r->warnings.push_back(
+            "wireguard: this box has no real-time clock (/sys/class/rtc/rtc0): after a reboot its clock starts "
+            "behind, and " + Plural(starts.size(), "peer ", "peers ") + JoinList(starts) +
+            Plural(starts.size(), " rejects", " reject") +
+            " the handshakes the box starts (their timestamp goes back) until the clock passes the last one " +
+            Plural(starts.size(), "it", "they") + " saw; handshakes a peer starts still work: give " +
+            Plural(starts.size(), "it", "them") +
+            " persistent-keepalive on " + Plural(starts.size(), "its", "their") + " side");
+    else
+        r->fine.push_back("wireguard: the real-time clock (" + in.rtc +
+                          ") keeps the timestamps of the box's handshakes rising across reboots");
+}
+
 }  // namespace haltfw

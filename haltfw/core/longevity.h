@@ -36,6 +36,12 @@ void CheckConntrackFill(const ReadinessInputs& in, Readiness* r);
 /// profile's WAN, else a fine line that says so.
 void CheckNetconsole(const ReadinessInputs& in, Readiness* r);
 
+/// WireGuard peers the halted box must reach on its own: an endpoint fixed
+/// at arm that nothing halted can learn again if it changes, and, without
+/// a real-time clock, handshakes the box starts after a reboot carrying a
+/// timestamp behind the last one the peer saw (which the peer rejects).
+void CheckWireguardPeers(const ReadinessInputs& in, Readiness* r);
+
 /// A kernel-made IPv6 temporary address (IFA_F_TEMPORARY: the same bit as
 /// IPv4's IFA_F_SECONDARY, hence the family).
 bool IsTemporaryAddress(const Address& a);

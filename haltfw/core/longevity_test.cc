@@ -291,3 +291,52 @@ TEST_CASE("timeouts read as nft writes them") {
     CHECK(FormatTimeoutMs(1500) == "1s500ms");
     CHECK(FormatTimeoutMs(0) == "0s");
 }
+
+TEST_CASE("wireguard: a fixed endpoint warns that nothing halted learns a new one; no clock warns of timestamps") {
+    const std::string peer = "public-key = 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=\nallowed-ips = 203.0.113.130/32\n";
+    Diagnostics d;
+    Config cfg = ParseConfig("[ruleset]\nfile = /r.nft\n[interface.vpn]\ndevice = wg0\nwireguard-key = /k\n"
+                             "address = 203.0.113.129/25\n[peer.site]\ninterface = vpn\nendpoint = 198.51.100.77:51820\n" +
+                                 peer + "[peer.laptop]\ninterface = vpn\n" +
+                                 "public-key = hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=\nallowed-ips = 203.0.113.131/32\n",
+                             "haltfw.conf", &d);
+    INFO(d.FormatErrors());
+    REQUIRE(d.ok());
+    ReadinessInputs in;
+    in.config = &cfg;
+    const std::string endpoint_warning =
+        "wireguard: peer 'site' (wg0): its endpoint 198.51.100.77:51820 is fixed at arm; if that address changes "
+        "while no handshake passes (both ends silent, or the peer moved), nothing on the halted box can learn the "
+        "new one, and only a handshake the peer starts brings the tunnel back: give the peer the box's address as "
+        "its endpoint and persistent-keepalive on its side";
+    SECTION("no real-time clock") {
+        in.rtc_read = true;
+        Readiness r;
+        CheckWireguardPeers(in, &r);
+        CHECK(r.warnings == std::vector<std::string>{
+                                endpoint_warning,
+                                "wireguard: this box has no real-time clock (/sys/class/rtc/rtc0): after a reboot its "
+                                "clock starts behind, and peer 'site' rejects the handshakes the box starts (their "
+                                "timestamp goes back) until the clock passes the last one it saw; handshakes a peer "
+                                "starts still work: give it persistent-keepalive on its side",
+                            });
+        CHECK(r.fine.empty());
+    }
+    SECTION("a real-time clock") {
+        in.rtc_read = true;
+        in.rtc = "rtc0, rtc_cmos";
+        Readiness r;
+        CheckWireguardPeers(in, &r);
+        CHECK(r.warnings == std::vector<std::string>{endpoint_warning});
+        CHECK(r.fine == std::vector<std::string>{"wireguard: the real-time clock (rtc0, rtc_cmos) keeps the timestamps "
+                                                 "of the box's handshakes rising across reboots"});
+    }
+    SECTION("peers with no endpoint: the box starts nothing, nothing to say") {
+        cfg.peers[0].endpoint.reset();
+        in.rtc_read = true;
+        Readiness r;
+        CheckWireguardPeers(in, &r);
+        CHECK(r.warnings.empty());
+        CHECK(r.fine.empty());
+    }
+}

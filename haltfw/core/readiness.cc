@@ -390,6 +390,7 @@ Readiness AssessReadiness(const ReadinessInputs& in) {
     CheckWatchdogs(in, &r);
     CheckPanicReboot(in, &r);
     CheckNetconsole(in, &r);
+    CheckWireguardPeers(in, &r);
     return r;
 }
 

@@ -53,6 +53,10 @@ struct ReadinessInputs {
     bool networkmanager_installed = false;
     /// The hardware watchdogs (ReadWatchdogs).
     std::vector<Watchdog> watchdogs;
+    /// The real-time clock the kernel sets its clock from at boot
+    /// (/sys/class/rtc/rtc0's name); empty: none, or not read (rtc_read).
+    std::string rtc;
+    bool rtc_read = false;
 };
 
 struct Readiness {
