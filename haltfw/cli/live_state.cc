@@ -169,7 +169,10 @@ Readiness AssessLive(const Config& cfg, const std::string& program, const Live& 
     // The real-time clock, by its driver's name (WireGuard's handshake
     // timestamps across a reboot; longevity.h).
     in.rtc_read = true;
-    if (access("/sys/class/rtc/rtc0", F_OK) == 0) {
+    // Only one the kernel set its clock from at boot (hctosys) counts.
+    std::string hctosys;
+    if (std::ifstream f("/sys/class/rtc/rtc0/hctosys"); f) std::getline(f, hctosys);
+    if (hctosys == "1") {
         std::string name;
         if (std::ifstream f("/sys/class/rtc/rtc0/name"); f) std::getline(f, name);
         in.rtc = name.empty() ? "rtc0" : "rtc0, " + name;

@@ -201,14 +201,22 @@ TEST_CASE("bridge-filter: every port of the bridge on exactly one side") {
               "haltfw.conf:6: [bridge-filter] inside 'eth5': not a port of bridge 'br0' (interface 'lan', line 3), "
               "whose ports are eth0 eth1 eth2",
               "haltfw.conf:7: [bridge-filter] outside 'eth1': also inside (line 6); a port is on one side only",
+              "haltfw.conf:7: [bridge-filter] outside = eth0 eth1: one port only (between two outside ports an "
+              "outside host could make a connection tracking entry that lets it in); put a switch in front of it",
               "haltfw.conf:5: [bridge-filter] bridge 'lan': port 'eth2' of bridge 'br0' (interface 'lan', line 3) is "
               "neither inside nor outside; every port is on one side",
           });
     // The bridge device itself is no port.
-    CHECK(ConfigErrors(three + "inside = eth1 eth2\noutside = br0 eth0\n") ==
+    CHECK(ConfigErrors(three + "inside = eth1 eth2 eth0\noutside = br0\n") ==
           std::vector<std::string>{
               "haltfw.conf:7: [bridge-filter] outside 'br0': not a port of bridge 'br0' (interface 'lan', line 3), "
               "whose ports are eth0 eth1 eth2"});
+    // Two outside ports: the traffic between them would pass, and with it a
+    // conntrack entry an outside host shapes to let itself in.
+    CHECK(ConfigErrors(three + "inside = eth1\noutside = eth0 eth2\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:7: [bridge-filter] outside = eth0 eth2: one port only (between two outside ports an "
+              "outside host could make a connection tracking entry that lets it in); put a switch in front of it"});
     CHECK(ConfigErrors(three + "inside = eth1 eth2\noutside = eth0\n").empty());
 }
 

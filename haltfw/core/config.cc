@@ -87,6 +87,16 @@ bool IsDeviceName(std::string_view s) {
     return s.size() < 16 && IsName(s, "-_.@+") && s != "." && s != "..";
 }
 
+// Why `s` cannot name a device here, or empty. The halted report names
+// devices (a bridge's ports, what was repaired), and a report line that
+// says "failed" is read as a failure.
+std::string DeviceNameProblem(std::string_view s) {
+    if (!IsDeviceName(s)) return "not a valid interface name";
+    if (s.find("failed") != std::string_view::npos || s.find("FAILED") != std::string_view::npos)
+        return "a name with 'failed' in it would make the halted box's report read as a failure; rename the device";
+    return "";
+}
+
 std::string Dirname(const std::string& path) {
     size_t slash = path.rfind('/');
     if (slash == std::string::npos) return ".";
@@ -297,7 +307,8 @@ void Parser::Interface(InterfaceConfig* ifc, const IniEntry& e, SeenKeys* seen) 
     std::string err;
     if (e.key == "device") {
         if (!Once(e, seen)) return;
-        if (!IsDeviceName(e.value)) Error(e.line, where + "device " + Quote(e.value) + ": not a valid interface name");
+        if (std::string why = DeviceNameProblem(e.value); !why.empty())
+            Error(e.line, where + "device " + Quote(e.value) + ": " + why);
         ifc->device = e.value;
     } else if (e.key == "mac") {
         if (!Once(e, seen)) return;
@@ -361,8 +372,8 @@ void Parser::Bridge(InterfaceConfig* ifc, const IniEntry& e) {
     std::vector<std::string_view> ports = Words(e.value);
     if (ports.empty()) Error(e.line, where + "bridge: no port named (bridge = DEV DEV ...)");
     for (std::string_view p : ports) {
-        if (!IsDeviceName(p)) {
-            Error(e.line, where + "bridge port " + Quote(p) + ": not a valid interface name");
+        if (std::string why = DeviceNameProblem(p); !why.empty()) {
+            Error(e.line, where + "bridge port " + Quote(p) + ": " + why);
         } else if (std::find(ifc->bridge_ports.begin(), ifc->bridge_ports.end(), p) != ifc->bridge_ports.end()) {
             Error(e.line, where + "bridge port " + Quote(p) + " listed twice");
         } else {
@@ -377,7 +388,8 @@ void Parser::Vlan(InterfaceConfig* ifc, const IniEntry& e) {
     std::vector<std::string_view> w = Words(e.value);
     if (w.size() != 2)
         return Error(e.line, where + "expected 'DEV ID' (the parent device and a VLAN ID from 1 to 4094)");
-    if (!IsDeviceName(w[0])) return Error(e.line, where + "parent " + Quote(w[0]) + ": not a valid interface name");
+    if (std::string why = DeviceNameProblem(w[0]); !why.empty())
+        return Error(e.line, where + "parent " + Quote(w[0]) + ": " + why);
     uint32_t id = 0;
     if (!ParseUint(w[1], 1, 4094, &id))
         return Error(e.line, where + "VLAN ID " + Quote(w[1]) + ": not a number from 1 to 4094");
@@ -872,6 +884,14 @@ void Parser::CheckBridgeFilter() {
     };
     side("inside", bf.inside, bf.inside_line, bf.outside, bf.outside_line);
     side("outside", bf.outside, bf.outside_line, bf.inside, bf.inside_line);
+    // Traffic between two outside ports would pass, and with it a
+    // connection tracking entry that an outside host shapes at will (a
+    // packet it sends to the other outside port, then a forged reply):
+    // its next packet inward would then be 'established'.
+    if (bf.outside.size() > 1)
+        Error(bf.outside_line, "[bridge-filter] outside = " + Join(bf.outside, " ") +
+                                   ": one port only (between two outside ports an outside host could make a "
+                                   "connection tracking entry that lets it in); put a switch in front of it");
     if (bf.inside_line && bf.outside_line)
         for (const std::string& p : ports)
             if (std::find(bf.inside.begin(), bf.inside.end(), p) == bf.inside.end() &&

@@ -401,9 +401,9 @@ void CheckWireguardPeers(const ReadinessInputs& in, Readiness* r) {
     if (starts.empty() || !in.rtc_read) return;
     if (in.rtc.empty())
         r->warnings.push_back(
-            "wireguard: this box has no real-time clock (/sys/class/rtc/rtc0): after a reboot its clock starts "
-            "behind, and " + Plural(starts.size(), "peer ", "peers ") + JoinList(starts) +
-            Plural(starts.size(), " rejects", " reject") +
+            "wireguard: the kernel does not set this box's clock from a real-time clock at boot (no "
+            "/sys/class/rtc/rtc0 with hctosys 1): after a reboot its clock starts behind, and " +
+            Plural(starts.size(), "peer ", "peers ") + JoinList(starts) + Plural(starts.size(), " rejects", " reject") +
             " the handshakes the box starts (their timestamp goes back) until the clock passes the last one " +
             Plural(starts.size(), "it", "they") + " saw; handshakes a peer starts still work: give " +
             Plural(starts.size(), "it", "them") +

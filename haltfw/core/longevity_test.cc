@@ -315,8 +315,9 @@ TEST_CASE("wireguard: a fixed endpoint warns that nothing halted learns a new on
         CheckWireguardPeers(in, &r);
         CHECK(r.warnings == std::vector<std::string>{
                                 endpoint_warning,
-                                "wireguard: this box has no real-time clock (/sys/class/rtc/rtc0): after a reboot its "
-                                "clock starts behind, and peer 'site' rejects the handshakes the box starts (their "
+                                "wireguard: the kernel does not set this box's clock from a real-time clock at boot "
+                                "(no /sys/class/rtc/rtc0 with hctosys 1): after a reboot its clock starts behind, "
+                                "and peer 'site' rejects the handshakes the box starts (their "
                                 "timestamp goes back) until the clock passes the last one it saw; handshakes a peer "
                                 "starts still work: give it persistent-keepalive on its side",
                             });

@@ -386,8 +386,8 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     }
     // The devices to create, then the sysctls of every device created or
     // enslaved (IPv6 off on an invisible bridge before it can take a
-    // link-local address), then bridge options and ports; all of them down
-    // until the ruleset is loaded.
+    // link-local address), then bridge options and ports.
+    const size_t first_device_action = plan.actions.size();
     Topology topo{state, {}};
     PlanCreate(cfg, &topo, &plan);
     // WireGuard devices sit on nothing and nothing sits on them: created
@@ -404,13 +404,28 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
                 [&](const SysctlSetting& s) { return early(s) && !topo.creating.count(SysctlKeyDevice(s.key)); });
     PlanPorts(cfg, topo, &plan);
     if (!plan.problems.ok()) return plan;
-    // The ruleset once every device exists: a flowtable or a netdev chain
-    // that names a device apply creates (a VLAN, a bridge) cannot load
-    // before it. Nothing created forwards yet: it is down, with no
-    // address.
+    // The ruleset goes in once the devices apply creates exist (a flowtable
+    // or a netdev chain that names one cannot load before), and before
+    // anything that could forward: these are down, with no address and no
+    // port. What changes existing links (a port's sysctls, a port joining
+    // a bridge, an existing bridge's options, an existing WireGuard
+    // device's peers) comes after it; and a rollback releases the ports
+    // before it puts the previous ruleset back.
     if (!in.ruleset_current) {
+        auto creates = [&](const Action& a) {
+            switch (a.kind) {
+                case ActionKind::kCreateBridge:
+                case ActionKind::kCreateVlan:
+                case ActionKind::kCreateWireguard: return true;
+                case ActionKind::kWireguard: return a.on_new_link;
+                case ActionKind::kSysctl: return topo.creating.count(SysctlKeyDevice(a.name)) > 0;
+                default: return false;
+            }
+        };
+        auto first = plan.actions.begin() + static_cast<std::ptrdiff_t>(first_device_action);
+        auto rest = std::stable_partition(first, plan.actions.end(), creates);
         Action a{ActionKind::kRuleset, "load the ruleset (" + DescribeRulesetSources(cfg) + ") in one transaction"};
-        plan.actions.push_back(a);
+        plan.actions.insert(rest, a);
     }
 
     // Then links (an address on a down link is not used), addresses (a

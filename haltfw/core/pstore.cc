@@ -9,11 +9,13 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <set>
 
 #include "base/bounded_read.h"
 #include "base/file_kind.h"
+#include "halt/manifest.h"
 
 namespace haltfw {
 namespace {
@@ -202,13 +204,16 @@ std::string PstoreLine(const PstoreScan& s) {
     }
     // Names from the file system end up here: one printable line, whatever
     // they hold.
-    return Printable(line, 512);
+    return Printable(line, kMaxPstoreLine);
 }
 
 namespace {
 
-// A directory's entries' names, sorted, at most kPstoreEntriesMax of them.
-std::vector<std::string> DirNames(int dirfd, const std::string& path, std::vector<std::string>* ignored) {
+// A directory's entries' names that `keep` takes, sorted, at most
+// kPstoreEntriesMax of them (the cap counts only those kept: a large
+// archive of earlier boots cannot push this boot's record out).
+std::vector<std::string> DirNames(int dirfd, const std::string& path, std::vector<std::string>* ignored,
+                                  const std::function<bool(const std::string&)>& keep) {
     std::vector<std::string> names;
     int fd = dup(dirfd);
     DIR* d = fd < 0 ? nullptr : fdopendir(fd);
@@ -219,7 +224,7 @@ std::vector<std::string> DirNames(int dirfd, const std::string& path, std::vecto
     }
     while (struct dirent* e = readdir(d)) {
         std::string n = e->d_name;
-        if (n == "." || n == "..") continue;
+        if (n == "." || n == ".." || !keep(n)) continue;
         if (names.size() == kPstoreEntriesMax) {
             ignored->push_back(path + ": more than " + std::to_string(kPstoreEntriesMax) +
                                " entries; the rest not read");
@@ -234,9 +239,15 @@ std::vector<std::string> DirNames(int dirfd, const std::string& path, std::vecto
 
 // Reads one record file, at most kPstoreReadMax bytes, never through a link.
 void ReadRecord(int dirfd, PstoreRecord* r) {
-    int fd = openat(dirfd, r->name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = openat(dirfd, r->name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         r->error = std::strerror(errno);
+        return;
+    }
+    // What was opened, not what was named a moment before: a regular file.
+    if (struct stat st {}; fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        r->error = "not a regular file when opened";
+        (void)close(fd);
         return;
     }
     std::unique_ptr<char[]> buf(new char[kPstoreReadMax]);
@@ -269,7 +280,12 @@ void ScanDir(const std::string& path, bool archived, int64_t boot_ns, PstoreScan
         return;
     }
     size_t subdirs = 0;
-    for (const std::string& name : DirNames(dirfd, path, &s->ignored)) {
+    // In the archive, what changed before this boot is not read at all.
+    auto fresh_enough = [&](const std::string& name) {
+        struct stat st {};
+        return !archived || fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || Ns(st.st_ctim) >= boot_ns;
+    };
+    for (const std::string& name : DirNames(dirfd, path, &s->ignored, fresh_enough)) {
         std::string p = path + "/" + name;
         struct stat st {};
         if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

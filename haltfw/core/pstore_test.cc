@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/scratch_dir_test_support.h"
@@ -280,6 +281,24 @@ TEST_CASE("scanning the archive: what systemd-pstore moved during this boot, not
     CHECK(later.records.empty());
     CHECK(later.ignored.empty());
     CHECK(PstoreLine(later) == "no crash record from before this boot (backend efi)");
+}
+
+TEST_CASE("scanning the archive: earlier boots' directories, however many, never crowd out this boot's") {
+    Tree t;
+    ScratchDir& d = t.d;
+    d.Write("backend", "efi\n");
+    // A box that crashed and came back many times: more old dumps than the
+    // cap on a directory's entries.
+    for (size_t i = 0; i < kPstoreEntriesMax + 50; ++i)
+        d.Write("archive/" + std::to_string(100000 + i) + "/dmesg-efi-" + std::to_string(100000 + i) + "001001", kPart1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int64_t boot = NowNs();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    SetTime(d.Write("archive/179642880/dmesg-efi-179642880001001", kPart1), kCrash);
+    PstoreScan s = ScanPstore(t.p, boot);
+    REQUIRE(s.records.size() == 1);
+    CHECK(s.records[0].dir == t.p.archive + "/179642880");
+    CHECK(s.ignored.empty());
 }
 
 TEST_CASE("scanning hostile stores: a huge record read only in part, a crowded directory cut short") {

@@ -53,8 +53,9 @@ struct ReadinessInputs {
     bool networkmanager_installed = false;
     /// The hardware watchdogs (ReadWatchdogs).
     std::vector<Watchdog> watchdogs;
-    /// The real-time clock the kernel sets its clock from at boot
-    /// (/sys/class/rtc/rtc0's name); empty: none, or not read (rtc_read).
+    /// The real-time clock the kernel set its clock from at boot
+    /// (/sys/class/rtc/rtc0 with hctosys 1: its name); empty: none, or
+    /// not read (rtc_read).
     std::string rtc;
     bool rtc_read = false;
 };

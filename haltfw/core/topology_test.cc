@@ -372,6 +372,15 @@ route = 203.0.113.0/24 via 192.0.2.130
                        });
 }
 
+TEST_CASE("a device named with 'failed' in it is refused: the halted report would read as a failure") {
+    CHECK(ConfigErrors(kRules + "[interface.lan]\ndevice = br0\nbridge = eth0 failed1\n") ==
+          std::vector<std::string>{"haltfw.conf:5: interface 'lan': bridge port 'failed1': a name with 'failed' in it "
+                                   "would make the halted box's report read as a failure; rename the device"});
+    CHECK(ConfigErrors(kRules + "[interface.lan]\ndevice = FAILED\n") ==
+          std::vector<std::string>{"haltfw.conf:4: interface 'lan': device 'FAILED': a name with 'failed' in it "
+                                   "would make the halted box's report read as a failure; rename the device"});
+}
+
 TEST_CASE("the ruleset loads after the devices it may name exist, before any of them is up") {
     // A flowtable or a netdev chain naming a VLAN or a bridge apply creates
     // fails to load (ENOENT) before the device exists.
@@ -398,6 +407,30 @@ address = 192.0.2.129/25
     CHECK(at("interface 'g': create VLAN") < at("load the ruleset"));
     CHECK(at("load the ruleset") < at("interface 'g' (eth0.20): set up"));
     CHECK(at("load the ruleset") < at("interface 'g' (eth0.20): add address"));
+}
+
+TEST_CASE("the ruleset loads before a port joins a bridge or an existing link changes, and is undone after") {
+    Config c = ParseValid(kBridge);
+    NetState s;
+    s.links = {L(1, "lo"), L(2, "p1"), L(3, "p2", 0)};
+    PlanInputs in = Inputs(c, s, {{"net.ipv6.conf.p1.disable_ipv6", "0"}});
+    in.ruleset_current = false;
+    Plan p = ComputePlan(c, s, in);
+    INFO(p.problems.FormatErrors());
+    REQUIRE(p.problems.ok());
+    CHECK(Whats(p) == std::vector<std::string>{
+                          "interface 'lan': create bridge br0 (STP off, multicast snooping off)",
+                          "sysctl net.ipv6.conf.br0.accept_ra = 0 (new device)",
+                          "sysctl net.ipv6.conf.br0.autoconf = 0 (new device)",
+                          "sysctl net.ipv6.conf.br0.disable_ipv6 = 1 (new device)",
+                          "sysctl net.ipv4.conf.br0.arp_ignore = 8 (new device)",
+                          "load the ruleset (1 rules file) in one transaction",
+                          "sysctl net.ipv6.conf.p1.disable_ipv6 = 1 (was 0)",
+                          "interface 'lan' (br0): add port p1",
+                          "interface 'lan' (br0): add port p2",
+                          "interface 'lan' (br0): set port p2 up",
+                          "interface 'lan' (br0): set up",
+                      });
 }
 
 TEST_CASE("apply: a port the kernel refuses rolls the bridge back whole") {

@@ -42,7 +42,9 @@
 namespace haltfw {
 
 inline constexpr int kManifestFormat = 1;
-inline constexpr size_t kMaxPstoreLine = 1024;
+/// The pstore record's text at most: with "HALTFW: pstore: " in front it
+/// still fits one /dev/kmsg record (netconsole carries the report so).
+inline constexpr size_t kMaxPstoreLine = 512;
 
 struct ManifestLink {
     std::string role;

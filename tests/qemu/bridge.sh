@@ -11,7 +11,9 @@
 # hold no frame from any MAC but the two hosts'. The control: while the box
 # was live its NICs were up with IPv6 on for a few seconds, and the
 # capture of that part holds frames from the box's own MACs, so the halted
-# captures would show them too.
+# captures would show them too. These scans prove the bridge's silence
+# (no address, IPv6 off); the profile's own input and output chains are
+# proven by the guest test topology/bridge_filter.
 set -euo pipefail
 # shellcheck source=tests/qemu/lib.sh
 source "$(dirname "$0")/lib.sh"
