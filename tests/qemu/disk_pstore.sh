@@ -43,20 +43,6 @@ mcopy -n -i "$HFW_ESP" ::/haltfw/haltfw.conf "$HFW_OUT/haltfw.conf" ||
 printf 'panic-reboot = 5\n\n[sysctl]\nkernel.unknown_nmi_panic = 1\n' >>"$HFW_OUT/haltfw.conf"
 mcopy -o -i "$HFW_ESP" "$HFW_OUT/haltfw.conf" ::/haltfw/haltfw.conf || hfw_fail "mcopy could not write the edited config"
 
-# count ERE : serial-log lines matching ERE.
-# (grep -a: systemd-boot's menu puts bytes on the serial line that make
-# grep call the log binary.)
-count() { hfw_log_clean | grep -acE -- "$1" || true; }
-# wait_count ERE N SECONDS WHAT : until N lines match ERE.
-wait_count() {
-    local i
-    for ((i = 0; i < $3 * 5; i++)); do
-        (($(count "$1") >= $2)) && return 0
-        hfw_vm_running || break
-        sleep 0.2
-    done
-    (($(count "$1") >= $2)) || hfw_fail "no $4 within $3 s ($(count "$1") of $2 lines matching '$1')"
-}
 # report_line N : the Nth report's 'pstore:' line, without the prefix (the
 # lines written to the console, not the kernel's stamped copies).
 report_line() {
@@ -108,14 +94,14 @@ panic_epoch=$(date -u +%s)
 # The VARS file as the reset leaves it, kept with the logs.
 sleep 8
 cp "$(vars_file)" "$HFW_OUT/ovmf_vars-after-panic.fd"
-wait_count 'Linux version' 2 300 "second boot after the panic"
+hfw_wait_count 'Linux version' 2 300 "second boot after the panic"
 after=$(dump_vars)
 stamped=$HFW_OUT/serial-stamped.log
 gap=$(awk '/Kernel panic - not syncing/ && !p { p = $1 } /Linux version/ { n++; if (n == 2) { printf "%.1f", $1 - p; exit } }' "$stamped")
 hfw_say "the second boot's first kernel line came ${gap:-?} s after the panic line (host clock)"
 ((after > before)) || hfw_fail "the panic left no dump-type0 variable in the VARS file ($before before, $after after)"
 hfw_say "the panic left $((after - before)) dump-type0 variable(s) in the VARS file"
-wait_count 'HALTFW: HALTED-(OK|FAIL)' 2 300 "second report"
+hfw_wait_count 'HALTFW: HALTED-(OK|FAIL)' 2 300 "second report"
 verify 2
 # systemd shortens the unit's name on the console ("systemd-pstore.se…").
 hfw_assert_log 'Finished systemd-pstore\.se' "systemd-pstore archiving the record at the second boot"
@@ -133,8 +119,8 @@ hfw_say "boot 2: pstore: $line"
 # 3. An ordinary reboot: the record is not reported again.
 hfw_expect_inert 30
 monitor 'sendkey ctrl-alt-delete'
-wait_count 'Linux version' 3 120 "third boot after Ctrl-Alt-Del"
-wait_count 'HALTFW: HALTED-(OK|FAIL)' 3 300 "third report"
+hfw_wait_count 'Linux version' 3 120 "third boot after Ctrl-Alt-Del"
+hfw_wait_count 'HALTFW: HALTED-(OK|FAIL)' 3 300 "third report"
 verify 3
 line=$(report_line 3)
 [[ $line == 'no crash record from before this boot (backend efi)' ]] ||

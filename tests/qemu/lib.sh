@@ -173,6 +173,26 @@ hfw_assert_log() {
     hfw_log_has "$1" || hfw_fail "the serial console does not show $2 (no line matching '$1')"
 }
 
+# hfw_log_count ERE : how many serial-log lines match ERE. (grep -a: a
+# boot loader's menu can put bytes on the serial line that make grep call
+# the log binary.)
+hfw_log_count() {
+    hfw_log_clean | grep -acE -- "$1" || true
+}
+
+# hfw_wait_count ERE N SECONDS WHAT : waits until N serial-log lines match
+# ERE (a second boot's, a third report's); fails after SECONDS, or once the
+# VM is gone without them.
+hfw_wait_count() {
+    local i
+    for ((i = 0; i < $3 * 5; i++)); do
+        (($(hfw_log_count "$1") >= $2)) && return 0
+        hfw_vm_running || break
+        sleep 0.2
+    done
+    (($(hfw_log_count "$1") >= $2)) || hfw_fail "no $4 within $3 s ($(hfw_log_count "$1") of $2 lines matching '$1')"
+}
+
 # hfw_lan CMD... / hfw_wan CMD... : runs CMD on the LAN / WAN host.
 hfw_lan() {
     ip netns exec "$HFW_LAN_NS" "$@"

@@ -71,18 +71,6 @@ rm -f "$guest"
 trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
 hfw_serial_stamps
 
-# count ERE : serial-log lines matching ERE.
-count() { hfw_log_clean | grep -cE -- "$1" || true; }
-# wait_count ERE N SECONDS WHAT : until N lines match ERE.
-wait_count() {
-    local i
-    for ((i = 0; i < $3 * 5; i++)); do
-        (($(count "$1") >= $2)) && return 0
-        hfw_vm_running || break
-        sleep 0.2
-    done
-    (($(count "$1") >= $2)) || hfw_fail "no $4 within $3 s ($(count "$1") of $2 lines matching '$1')"
-}
 # alive_check FROM : the ALIVE lines after line FROM of the stamped log, two
 # at least, each 5 s after the one before by the guest's uptime and the
 # host's clock.
@@ -121,7 +109,7 @@ hfw_expect_inert 30
 hfw_assert_log 'HALTFW: sysctls: [0-9]+ as armed$' "the armed sysctls, kernel.* panic settings among them, verified"
 t_inert=$(grep -n 'HALTFW: INERT ' "$HFW_OUT/serial-stamped.log" | tail -n 1 | cut -d: -f1)
 [[ -n $t_inert ]] || hfw_fail "no INERT line in the stamped serial log"
-wait_count 'HALTFW: ALIVE ' 2 20 "two ALIVE lines after the INERT line"
+hfw_wait_count 'HALTFW: ALIVE ' 2 20 "two ALIVE lines after the INERT line"
 sleep 1
 alive_check "$t_inert"
 hfw_lan ping -n -c 2 -W 2 192.0.2.1 >"$HFW_OUT/ping-before.txt" 2>&1 ||
@@ -137,7 +125,7 @@ if [[ $prove_fail == 1 ]]; then
     hfw_wait_log 'Kernel panic - not syncing' 30 "the kernel panic the NMI causes"
     panic_at=$HFW_SEEN_AT
     sleep 60
-    boots=$(count 'Linux version')
+    boots=$(hfw_log_count 'Linux version')
     if hfw_lan ping -n -c 2 -W 2 192.0.2.1 >"$HFW_OUT/ping-after.txt" 2>&1; then
         hfw_fail "the panicked box still answers ping"
     fi
@@ -157,7 +145,7 @@ panic_at=$HFW_SEEN_AT
 # The kernel's "Rebooting in 5 seconds.." is printed in NMI context after
 # the panic's last console flush: it stays in the log buffer, and the
 # console never shows it. The host's clock shows the wait instead.
-wait_count 'Linux version' 2 60 "second boot after the panic"
+hfw_wait_count 'Linux version' 2 60 "second boot after the panic"
 second_at=$(grep -E '^[0-9.]+ .*Linux version' "$HFW_OUT/serial-stamped.log" | sed -n '2s/ .*//p')
 stamped=$HFW_OUT/serial-stamped.log
 panic_line_at=$(grep -E '^[0-9.]+ .*Kernel panic - not syncing' "$stamped" | head -n 1 | sed 's/ .*//')
@@ -169,16 +157,16 @@ awk -v g="$gap" 'BEGIN { exit !(g >= 4.5 && g <= 40) }' ||
 hfw_say "the panic rebooted the box: its second boot began $gap s after the panic line"
 
 # The second boot arms and halts by itself.
-wait_count 'HALTFW: HALTED-(OK|FAIL)' 2 300 "second report"
+hfw_wait_count 'HALTFW: HALTED-(OK|FAIL)' 2 300 "second report"
 sleep 1
 "$HFW_HALTFW" verify-console "$HFW_SERIAL_LOG" >"$HFW_OUT/verify-2.txt" 2>&1 ||
     hfw_fail "verify-console did not accept the second boot's report:
 $(cat "$HFW_OUT/verify-2.txt")"
-(($(count 'Arm the halted firewall') >= 1)) || hfw_fail "haltfw-arm.service did not run at the second boot"
-(($(count 'HALTFW: panic: reboot 5 s after a kernel panic') == 2)) || hfw_fail "the second report has no panic line"
+(($(hfw_log_count 'Arm the halted firewall') >= 1)) || hfw_fail "haltfw-arm.service did not run at the second boot"
+(($(hfw_log_count 'HALTFW: panic: reboot 5 s after a kernel panic') == 2)) || hfw_fail "the second report has no panic line"
 hfw_expect_inert 30
 t_inert=$(grep -n 'HALTFW: INERT ' "$HFW_OUT/serial-stamped.log" | tail -n 1 | cut -d: -f1)
-wait_count 'HALTFW: ALIVE ' "$(($(count 'HALTFW: ALIVE ') + 2))" 20 "two ALIVE lines after the second INERT line"
+hfw_wait_count 'HALTFW: ALIVE ' "$(($(hfw_log_count 'HALTFW: ALIVE ') + 2))" 20 "two ALIVE lines after the second INERT line"
 sleep 1
 alive_check "$t_inert"
 hfw_lan ping -n -c 2 -W 2 192.0.2.1 >"$HFW_OUT/ping-after.txt" 2>&1 ||
