@@ -119,7 +119,7 @@ hfw_say "boot 2: pstore: $line"
 # 3. An ordinary reboot: the record is not reported again.
 hfw_expect_inert 30
 monitor 'sendkey ctrl-alt-delete'
-hfw_wait_count 'Linux version' 3 120 "third boot after Ctrl-Alt-Del"
+hfw_wait_count 'Linux version' 3 300 "third boot after Ctrl-Alt-Del"
 hfw_wait_count 'HALTFW: HALTED-(OK|FAIL)' 3 300 "third report"
 verify 3
 line=$(report_line 3)
