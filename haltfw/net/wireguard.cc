@@ -384,6 +384,13 @@ bool ParseWgDeviceMessage(const void* msg, size_t len, WgDevice* d, std::string*
         *why = "truncated WG_CMD_GET_DEVICE reply";
         return false;
     }
+    // libmnl walks attributes up to the aligned end: an unaligned length
+    // would let it read past the message. The kernel always aligns it.
+    if (MNL_ALIGN(nlh->nlmsg_len) != nlh->nlmsg_len) {
+        *why = "malformed WG_CMD_GET_DEVICE reply (length " + std::to_string(nlh->nlmsg_len) +
+               ", not a multiple of 4)";
+        return false;
+    }
     Attrs<WGDEVICE_A_MAX> a(&kDeviceRules);
     if (mnl_attr_parse(nlh, sizeof(genlmsghdr), Collect<WGDEVICE_A_MAX>, &a) < 0) {
         *why = a.why;

@@ -274,6 +274,12 @@ TEST_CASE("GET_DEVICE: every attribute is checked before it is read", "[wireguar
           "WGDEVICE_A_LISTEN_PORT: malformed (1 byte, expected a u16)");
     CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_PRIVATE_KEY, 31, Filled(1).data()); })) ==
           "WGDEVICE_A_PRIVATE_KEY: malformed (31 bytes, expected 32 bytes)");
+    // A length one short of its last attribute: libmnl walks to the
+    // aligned end, so a key there would be read one byte past the message.
+    std::vector<char> cut = Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_PUBLIC_KEY, kWgKeyLen, Filled(1).data()); });
+    cut.pop_back();
+    reinterpret_cast<nlmsghdr*>(cut.data())->nlmsg_len = static_cast<uint32_t>(cut.size());
+    CHECK(ParseError(cut) == "malformed WG_CMD_GET_DEVICE reply (length 55, not a multiple of 4)");
     // A peer list too short to hold an attribute.
     CHECK(ParseError(Reply([](nlmsghdr* n) { mnl_attr_put(n, WGDEVICE_A_PEERS, 2, "ab"); })) ==
           "WGDEVICE_A_PEERS: malformed (2 bytes, expected nested attributes)");
