@@ -12,6 +12,7 @@
 
 #include "arm/exitrd.h"
 #include "arm/files.h"
+#include "core/wireguard_plan.h"
 #include "nft/nft_digest.h"
 #include "net/sysctl.h"
 
@@ -298,9 +299,15 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
         if (!r.link) continue;
         ManifestLink l{r.config->role, r.link->name, {}};
         for (const AddressSpec& a : r.config->addresses) l.addresses.push_back(a.prefix);
+        for (const auto& [route, line] : WantedRoutes(*r.config, r.link->index))
+            l.routes.push_back({route.dst, route.gateway, route.metric});
         l.ports = r.config->bridge_ports;
         l.silent = r.config->IsSilentBridge();
         m.links.push_back(std::move(l));
+        if (IsWireguard(*r.config) && r.config->wireguard->private_key) {
+            m.wireguard.push_back(WantedWireguard(cfg, *r.config));
+            m.wireguard.back().name = r.link->name;
+        }
     }
     for (auto [key, value] : HaltSysctls(cfg)) {
         std::string live;

@@ -52,7 +52,10 @@ std::vector<std::pair<std::string, std::string>> HaltSysctls(const Config& cfg);
 
 /// The manifest for the applied config: version, the ruleset and its
 /// digest, each configured link (role, kernel name now, configured
-/// addresses), HaltSysctls, and [halt]'s ctrl-alt-del and sysrq. Where
+/// addresses and routes, a bridge's ports), each WireGuard device as the
+/// config wants it (WantedWireguard: a listen port the config leaves to the
+/// kernel is 0 here, for the caller to fill in from the live device),
+/// HaltSysctls, and [halt]'s ctrl-alt-del and sysrq. Where
 /// `read_live` reads a sysctl whose live value equals the config's up to
 /// white space, the live text is kept (the kernel prints tcp_rmem with tabs,
 /// and the final stage compares exactly). Interfaces without a link are

@@ -185,6 +185,18 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
         std::string e;
         return ReadSysctl(k, v, &e);
     });
+    // A listen port left to the kernel is the one it chose: a device the
+    // final stage must make again gets that one, where the peers expect it.
+    std::unique_ptr<WgSocket> wg;
+    for (WgDevice& d : ap.manifest.wireguard) {
+        if (d.listen_port) continue;
+        WgDevice now;
+        if ((!wg && !(wg = WgSocket::Open(&err))) || !wg->GetDevice(d.name, &now, &err)) {
+            Fail("cannot arm: WireGuard device " + d.name + ": " + err + "; nothing armed (apply's changes stay)");
+            return kSystem;
+        }
+        d.listen_port = now.listen_port;
+    }
     ap.manifest.netconsole = NetconsoleFor(cfg, plan.interfaces, NeighbourMac, &ap.netconsole_mac_from);
     // For the report: the halted box mounts nothing, and nobody can look.
     ap.manifest.pstore = PstoreStatus();
@@ -216,7 +228,9 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
     // ruleset watcher on standby.
     if (!ap.files_current) RecordFinalStageFiles(ap, SayLine);
     StartWatcherOnStandby(LinuxWatcherEffects(ap.exitrd).get(), sd.running ? "" : sd.why_not, SayLine);
-    out.Result("armed: digest " + ap.manifest.digest + " (manifest " + ExitrdManifestPath(ap.exitrd) + ")",
+    std::string wg_digest = WireguardDigest(ap.manifest.wireguard);
+    out.Result("armed: digest " + ap.manifest.digest + (wg_digest.empty() ? "" : ", WireGuard digest " + wg_digest) +
+                   " (manifest " + ExitrdManifestPath(ap.exitrd) + ")",
                Priority::kNotice);
     return kOk;
 }

@@ -331,20 +331,7 @@ std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetSta
 std::vector<std::pair<Route, int>> WantedRoutes(const InterfaceConfig& ifc, int ifindex) {
     std::vector<std::pair<Route, int>> out;
     auto route = [ifindex](const Prefix& dst, std::optional<IpAddr> via, uint32_t metric) {
-        // The kernel stores an IPv6 route given metric 0 with metric 1024
-        // (IP6_RT_PRIO_USER; seen on 6.1 and 6.18): want what it will hold,
-        // or the next plan would not recognise the route as present.
-        if (dst.addr.family == AF_INET6 && metric == 0) metric = 1024;
-        Route r;
-        r.dst = dst;
-        r.gateway = via;
-        r.oif = ifindex;
-        r.metric = metric;
-        r.table = RT_TABLE_MAIN;
-        r.protocol = RTPROT_STATIC;
-        r.type = RTN_UNICAST;
-        r.scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
-        return r;
+        return StaticRoute(dst, via, ifindex, metric);
     };
     for (const auto* gw : {&ifc.gateway, &ifc.gateway6}) {
         if (!*gw) continue;

@@ -9,32 +9,6 @@ namespace {
 
 std::string Quote(const std::string& s) { return QuoteValue(s); }
 
-std::vector<Prefix> Sorted(std::vector<Prefix> v) {
-    std::sort(v.begin(), v.end());
-    return v;
-}
-
-const WgPeer* FindPeer(const WgDevice& d, const WgKey& key) {
-    for (const WgPeer& p : d.peers)
-        if (p.public_key == key) return &p;
-    return nullptr;
-}
-
-// A peer's differences, each "peer 'NAME': WHAT".
-void PeerDifferences(const std::string& name, const WgPeer& want, const WgPeer& have, std::vector<std::string>* out) {
-    const std::string who = "peer " + Quote(name) + ": ";
-    bool psk_same = want.preshared_key.has_value() == have.preshared_key.has_value() &&
-                    (!want.preshared_key || *want.preshared_key == *have.preshared_key);
-    if (!psk_same) out->push_back(who + "preshared key");
-    if (want.endpoint && want.endpoint != have.endpoint)
-        out->push_back(who + "endpoint " + FormatWgEndpoint(*want.endpoint) + " (was " +
-                       (have.endpoint ? FormatWgEndpoint(*have.endpoint) : std::string("none")) + ")");
-    if (want.keepalive_s != have.keepalive_s)
-        out->push_back(who + "persistent keepalive " + std::to_string(want.keepalive_s) + " s (was " +
-                       std::to_string(have.keepalive_s) + " s)");
-    if (Sorted(want.allowed_ips) != Sorted(have.allowed_ips)) out->push_back(who + "allowed IPs");
-}
-
 }  // namespace
 
 WgDevice WantedWireguard(const Config& cfg, const InterfaceConfig& ifc) {
@@ -56,34 +30,9 @@ WgDevice WantedWireguard(const Config& cfg, const InterfaceConfig& ifc) {
 
 std::vector<std::string> WireguardDifferences(const Config& cfg, const InterfaceConfig& ifc, const WgDevice& want,
                                               const WgDevice& have) {
-    std::vector<std::string> out;
-    bool key_same = want.private_key.has_value() == have.private_key.has_value() &&
-                    (!want.private_key || *want.private_key == *have.private_key);
-    if (!key_same) out.push_back("private key");
-    if (want.listen_port && want.listen_port != have.listen_port)
-        out.push_back("listen port " + std::to_string(want.listen_port) + " (was " + std::to_string(have.listen_port) +
-                      ")");
-    if (want.fwmark != have.fwmark)
-        out.push_back("fwmark " + std::to_string(want.fwmark) + " (was " + std::to_string(have.fwmark) + ")");
-    std::vector<const PeerConfig*> names = PeersOf(cfg, ifc.role);
-    for (size_t i = 0; i < want.peers.size(); ++i) {
-        const std::string name = i < names.size() ? names[i]->name : "?";
-        if (const WgPeer* h = FindPeer(have, want.peers[i].public_key))
-            PeerDifferences(name, want.peers[i], *h, &out);
-        else
-            out.push_back("add peer " + Quote(name));
-    }
-    for (const WgPeer& h : have.peers)
-        if (!FindPeer(want, h.public_key)) out.push_back("remove peer " + EncodeWgKey(h.public_key));
-    return out;
-}
-
-WgDevice KeepLearned(const WgDevice& want, const WgDevice& have) {
-    WgDevice d = want;
-    if (d.listen_port == 0) d.listen_port = have.listen_port;
-    for (WgPeer& p : d.peers)
-        if (const WgPeer* h = FindPeer(have, p.public_key); h && !p.endpoint) p.endpoint = h->endpoint;
-    return d;
+    std::vector<std::string> names;
+    for (const PeerConfig* p : PeersOf(cfg, ifc.role)) names.push_back(p->name);
+    return WgDeviceDifferences(want, have, names);
 }
 
 void PlanWireguard(const Config& cfg, const NetState& state, const PlanInputs& in, std::set<std::string>* creating,
@@ -160,7 +109,7 @@ std::vector<std::string> WireguardStatusLines(const Config& cfg, const Interface
                   std::to_string(live.listen_port) + ", " + std::to_string(n) + (n == 1 ? " peer" : " peers"));
     std::vector<const WgPeer*> named;
     for (const PeerConfig* p : PeersOf(cfg, ifc.role)) {
-        const WgPeer* have = p->public_key ? FindPeer(live, *p->public_key) : nullptr;
+        const WgPeer* have = p->public_key ? FindWgPeer(live, *p->public_key) : nullptr;
         named.push_back(have);
         out.push_back("  peer " + p->name + ": " + (have ? PeerState(*have, now) : "MISSING on the device"));
     }

@@ -24,15 +24,10 @@ WgDevice WantedWireguard(const Config& cfg, const InterfaceConfig& ifc);
 /// peer 'laptop'", "peer 'laptop': allowed IPs", "remove peer KEY"...;
 /// empty when nothing must. A listen port or an endpoint the config does
 /// not give is the kernel's to choose or learn, and not a difference. Names
-/// what differs, never a secret's value.
+/// what differs, never a secret's value. (WgDeviceDifferences with the
+/// peers' names; KeepLearned, net/wireguard.h, gives the device to send.)
 std::vector<std::string> WireguardDifferences(const Config& cfg, const InterfaceConfig& ifc, const WgDevice& want,
                                               const WgDevice& have);
-
-/// The device to send for a change: `want` with what the config leaves to
-/// the kernel kept as the kernel has it (its chosen port, the endpoints it
-/// learnt from peers), so that a change of one peer does not move the
-/// port or forget where the others are.
-WgDevice KeepLearned(const WgDevice& want, const WgDevice& have);
 
 /// Plans each WireGuard interface: a device that does not exist is created
 /// (added to *creating) and configured; one that exists must be a

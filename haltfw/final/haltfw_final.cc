@@ -73,6 +73,7 @@ struct HaltFacts {
     std::string watch;
     int watch_restored = -1;
     Check rules, links, sysctls;
+    Check wireguard;                // without a WireGuard device: not run, no line
     std::string digest;
     int addresses = 0;
     std::vector<std::string> forwarding_failed;
@@ -109,6 +110,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     r.lines.push_back("watch: " + f.watch);
     r.lines.push_back("ruleset: " + f.rules.detail);
     r.lines.push_back("links: " + f.links.detail);
+    if (!m.wireguard.empty()) r.lines.push_back("wireguard: " + f.wireguard.detail);
     r.lines.push_back("sysctls: " + f.sysctls.detail);
     r.lines.push_back("panic: " + f.panic);
     // What arm found of a crash before this boot (core/pstore.h), as it found it.
@@ -130,6 +132,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     const char* reason = "";
     if (!f.rules.ok) reason = "ruleset";
     else if (!f.links.ok) reason = "links";
+    else if (!m.wireguard.empty() && !f.wireguard.ok) reason = "wireguard";
     else if (!f.sysctls.ok) reason = "sysctls";
     else if (!f.left.empty()) reason = "processes";
     else if (!f.mounts.left.empty()) reason = "mounts";
@@ -152,6 +155,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
                 {"verify_ms", std::to_string(f.verify_ms)},
                 {"rss_peak_kib", std::to_string(rss_peak)}};
     if (f.watch_restored >= 0) r.fields.push_back({"watch_restored", std::to_string(f.watch_restored)});
+    if (!m.wireguard.empty()) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
     return r;
 }
 
@@ -182,6 +186,10 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     // to 170 ms under QEMU, against 27-30 ms before it: probably the kernel
     // freeing that file system's inodes and dentries (RCU callbacks) on
     // the one CPU (docs/benchmarks.md).
+    // WireGuard devices before the ruleset: a flowtable or netdev chain
+    // may name one that a unit deleted, and only a device that exists can
+    // be named by the restore.
+    if (!m.wireguard.empty()) f.wireguard = VerifyWireguard(m);
     uint32_t verified_at = 0;
     RulesetStamp by_watcher = WatcherProof();
     f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher);

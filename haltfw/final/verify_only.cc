@@ -1,6 +1,7 @@
 #include "final/verify_only.h"
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,13 @@ int VerifyOnly(const char* manifest_path) {
     }
     std::string digest;
     int addresses = 0;
-    Check checks[] = {VerifyRuleset(m, &digest), VerifyLinks(m, &addresses), VerifySysctls(m)};
+    // As the final stage orders them: a WireGuard device before the ruleset
+    // that may name it; its line after the links'.
+    std::optional<Check> wireguard;
+    if (!m.wireguard.empty()) wireguard = VerifyWireguard(m);
+    std::vector<Check> checks = {VerifyRuleset(m, &digest), VerifyLinks(m, &addresses)};
+    if (wireguard) checks.push_back(*wireguard);
+    checks.push_back(VerifySysctls(m));
     HaltReport r;
     r.version = HALTFW_VERSION;
     r.lines.push_back("verify only (not PID 1): manifest " + std::string(manifest_path));
@@ -44,6 +51,7 @@ int VerifyOnly(const char* manifest_path) {
                 {"addresses", std::to_string(addresses)},
                 {"restored", checks[0].repaired ? "1" : "0"},
                 {"rss_peak_kib", std::to_string(rss_peak)}};
+    if (wireguard) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
     std::fputs(FormatReport(r).c_str(), stdout);
     return r.ok ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include "nft/ruleset_stamp.h"
 #include "net/rtnl.h"
 #include "net/sysctl.h"
+#include "net/wireguard.h"
 #include "base/text_lines.h"
 
 namespace haltfw {
@@ -290,6 +291,15 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
             }
             ++*addresses;
         }
+        for (const ManifestRoute& mr : ml.routes) {
+            Route want = StaticRoute(mr.dst, mr.via, l->index, mr.metric);
+            bool have = std::any_of(st.routes.begin(), st.routes.end(),
+                                    [&](const Route& r) { return SameStaticRoute(want, r); });
+            if (have) continue;
+            std::string what = "route " + FormatPrefix(mr.dst) + (mr.via ? " via " + FormatIp(*mr.via) : "");
+            if (rtnl->ReplaceRoute(want, &err)) repairs.push_back(ml.name + " " + what + " added");
+            else problems.push_back(ml.name + " " + what + " missing: " + err);
+        }
         VerifyBridge(ml, *l, st, rtnl.get(), &problems, &repairs);
     }
     c.ok = problems.empty();
@@ -302,6 +312,71 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
         for (const std::string& p : ml.ports) d += " " + p;
         if (ml.silent) d += ", silent";
     }
+    for (const std::string& r : repairs) d += "; repaired: " + r;
+    for (const std::string& p : problems) d += "; FAILED: " + p;
+    c.detail = d;
+    return c;
+}
+
+Check VerifyWireguard(const Manifest& m) {
+    Check c{"wireguard"};
+    std::string err;
+    std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
+    std::unique_ptr<WgSocket> wg = rtnl ? WgSocket::Open(&err) : nullptr;
+    NetState st;
+    if (!rtnl || !wg || !rtnl->Dump(&st, &err)) {
+        c.detail = "cannot read the WireGuard devices: " + err;
+        return c;
+    }
+    std::vector<std::string> devices, problems, repairs;
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const std::string& x : v) s += (s.empty() ? "" : "; ") + x;
+        return s;
+    };
+    for (const WgDevice& want : m.wireguard) {
+        const size_t n = want.peers.size();
+        devices.push_back(want.name + " with " + std::to_string(n) + (n == 1 ? " peer" : " peers"));
+        const Link* l = st.FindLink(want.name);
+        if (l && l->kind != "wireguard") {
+            // Something else under its name: the armed device goes there.
+            const std::string kind = l->kind.empty() ? "device of no kind" : l->kind + " device";
+            if (!rtnl->DeleteLink(l->index, &err)) {
+                problems.push_back(want.name + " is a " + kind + ", and cannot be deleted: " + err);
+                continue;
+            }
+            repairs.push_back(want.name + " (a " + kind + ") deleted");
+            l = nullptr;
+        }
+        WgDevice have;
+        if (!l) {
+            if (!rtnl->CreateWireguard(want.name, &err) || !wg->SetDevice(want, &err)) {
+                problems.push_back(want.name + " missing, and cannot be made again: " + err);
+                continue;
+            }
+            repairs.push_back(want.name + " recreated");
+        } else if (!wg->GetDevice(want.name, &have, &err)) {
+            problems.push_back(want.name + " cannot be read: " + err);
+            continue;
+        } else if (std::vector<std::string> diffs = WgDeviceDifferences(want, have); !diffs.empty()) {
+            if (!wg->SetDevice(KeepLearned(want, have), &err)) {
+                problems.push_back(want.name + " differs (" + join(diffs) + "), and cannot be set back: " + err);
+                continue;
+            }
+            repairs.push_back(want.name + " set back (" + join(diffs) + ")");
+        } else {
+            continue;
+        }
+        WgDevice now;
+        if (!wg->GetDevice(want.name, &now, &err)) problems.push_back(want.name + " cannot be read back: " + err);
+        else if (std::vector<std::string> diffs = WgDeviceDifferences(want, now); !diffs.empty())
+            problems.push_back(want.name + " STILL DIFFERS (" + join(diffs) + ")");
+    }
+    c.ok = problems.empty();
+    c.repaired = !repairs.empty();
+    std::string d;
+    for (const std::string& x : devices) d += (d.empty() ? "" : ", ") + x;
+    if (c.ok) d += " as armed";
     for (const std::string& r : repairs) d += "; repaired: " + r;
     for (const std::string& p : problems) d += "; FAILED: " + p;
     c.detail = d;

@@ -74,9 +74,23 @@ struct Check {
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr,
                     const RulesetStamp* proven = nullptr);
 
-/// Each link up with its addresses; a link that is down is set up and a
-/// missing address added, then checked again.
+/// Each link up with its addresses and routes; a link that is down is set
+/// up, a missing address or route added (a route that went with a deleted
+/// address or link, say), then checked again.
 Check VerifyLinks(const Manifest& m, int* addresses);
+
+/// Each armed WireGuard device (Manifest::wireguard) as armed: a device of
+/// that name and kind with the armed private key, listen port, fwmark and
+/// peers (public and preshared keys, allowed IPs, configured endpoints and
+/// keepalives). A device a unit deleted on the way down (wg-quick@'s and
+/// ifupdown's stops do) is made again, one of another kind under its name
+/// deleted first, and one that differs set back (WgDeviceDifferences; the
+/// endpoints the kernel learnt kept); each read back once more. Runs
+/// before VerifyRuleset (a flowtable or netdev chain may name the device,
+/// and a restore needs it to exist) and VerifyLinks (which puts back its
+/// addresses, routes and up state). Detail: "wg0 with 2 peers as armed",
+/// then "; repaired: wg0 recreated" or "; FAILED: ...". Never a key.
+Check VerifyWireguard(const Manifest& m);
 
 /// Each sysctl at its value; a wrong one is written, then checked again.
 Check VerifySysctls(const Manifest& m);

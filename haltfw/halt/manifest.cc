@@ -216,8 +216,8 @@ private:
 
     // One record. Returns "" when fine, else what is wrong with it.
     std::string Record(std::string_view line) {
-        std::string_view w[6];
-        size_t n = Split(line, w, 6);
+        std::string_view w[7];
+        size_t n = Split(line, w, 7);
         const std::string_view k = w[0];
         Manifest* m = &m_;
         if (k == "version" && n == 2) m->version = w[1];
@@ -260,6 +260,23 @@ private:
             auto p = ParsePrefix(w[2], true, &err);
             if (!p) return "address: " + err;
             m->links.back().addresses.push_back(*p);
+        } else if (k == "route" && n == 5) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "route before its link";
+            ManifestRoute r;
+            std::string err;
+            auto dst = ParsePrefix(w[2], true, &err);
+            if (!dst || dst->network() != *dst) return "bad route destination";
+            r.dst = *dst;
+            if (w[3] != "-") {
+                r.via = ParseIpAddr(w[3]);
+                if (!r.via || r.via->family != r.dst.addr.family) return "bad route gateway";
+            }
+            if (!Number(w[4], &r.metric)) return "bad route metric";
+            m->links.back().routes.push_back(r);
+        } else if (k == "wireguard" && n == 5) {
+            return Wireguard(w);
+        } else if (k == "wgpeer" && n == 7) {
+            return WgPeerRecord(w);
         } else if (k == "port" && n == 3) {
             if (m->links.empty() || m->links.back().name != w[1]) return "port before its bridge's link";
             m->links.back().ports.emplace_back(w[2]);
@@ -279,6 +296,74 @@ private:
             return "unknown record '" + std::string(k) + "'";
         }
         return "";
+    }
+
+    // "wireguard NAME PRIVATE-KEY-HEX PORT FWMARK". The key's text is wiped
+    // from the line once read (a best effort: the file's pieces, read
+    // before, are the caller's).
+    std::string Wireguard(std::string_view* w) {
+        WgDevice d;
+        d.name = w[1];
+        WgKey k{};
+        bool key_ok = UnhexKey(w[2], &k);
+        if (key_ok) d.private_key = WgSecret(k);
+        WipeBytes(k.data(), k.size());
+        WipeBytes(const_cast<char*>(w[2].data()), w[2].size());
+        if (!key_ok) return "bad wireguard private key";
+        if (d.name.empty() || !Number(w[3], &d.listen_port) || !Number(w[4], &d.fwmark)) return "bad wireguard record";
+        for (const WgDevice& o : m_.wireguard)
+            if (o.name == d.name) return "wireguard device " + d.name + " twice";
+        m_.wireguard.push_back(std::move(d));
+        return "";
+    }
+
+    // "wgpeer NAME PUBLIC-KEY-HEX PSK-HEX|- ENDPOINT|- KEEPALIVE IP,IP|-".
+    std::string WgPeerRecord(std::string_view* w) {
+        if (m_.wireguard.empty() || m_.wireguard.back().name != w[1]) return "wgpeer before its wireguard device";
+        WgPeer p;
+        if (!UnhexKey(w[2], &p.public_key)) return "bad wgpeer public key";
+        if (w[3] != "-") {
+            WgKey k{};
+            bool ok = UnhexKey(w[3], &k);
+            if (ok) p.preshared_key = WgSecret(k);
+            WipeBytes(k.data(), k.size());
+            WipeBytes(const_cast<char*>(w[3].data()), w[3].size());
+            if (!ok) return "bad wgpeer preshared key";
+        }
+        if (w[4] != "-") {
+            // "198.51.100.7:51820" or "[2001:db8::7]:51820".
+            std::string_view e = w[4];
+            size_t colon = e.rfind(':');
+            if (colon == std::string_view::npos) return "bad wgpeer endpoint";
+            std::string_view host = e.substr(0, colon);
+            if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+            std::optional<IpAddr> a = ParseIpAddr(host);
+            uint16_t port = 0;
+            if (!a || !Number(e.substr(colon + 1), &port) || port == 0) return "bad wgpeer endpoint";
+            p.endpoint = WgEndpoint{*a, port};
+        }
+        if (!Number(w[5], &p.keepalive_s)) return "bad wgpeer keepalive";
+        for (std::string_view rest = w[6]; rest != "-" && !rest.empty();) {
+            size_t comma = rest.find(',');
+            auto ip = ParsePrefix(rest.substr(0, comma), true);
+            if (!ip || ip->network() != *ip) return "bad wgpeer allowed IP";
+            p.allowed_ips.push_back(*ip);
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+        WgDevice& d = m_.wireguard.back();
+        if (FindWgPeer(d, p.public_key)) return "wgpeer " + EncodeWgKey(p.public_key) + " twice";
+        d.peers.push_back(std::move(p));
+        return "";
+    }
+
+    static bool UnhexKey(std::string_view hex, WgKey* k) {
+        if (hex.size() != 2 * kWgKeyLen) return false;
+        for (size_t i = 0; i < kWgKeyLen; ++i) {
+            int hi = HexDigit(hex[2 * i]), lo = HexDigit(hex[2 * i + 1]);
+            if (hi < 0 || lo < 0) return false;
+            (*k)[i] = static_cast<uint8_t>(hi << 4 | lo);
+        }
+        return true;
     }
 
     // "object KIND FAMILY TABLE NAME PAYLOAD". An element goes to its set's
@@ -379,8 +464,34 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
     for (const ManifestLink& l : m.links) {
         buf += "link " + l.role + " " + l.name + "\n";
         for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";
+        for (const ManifestRoute& r : l.routes)
+            buf += "route " + l.name + " " + FormatPrefix(r.dst) + " " + (r.via ? FormatIp(*r.via) : "-") + " " +
+                   std::to_string(r.metric) + "\n";
         for (const std::string& p : l.ports) buf += "port " + l.name + " " + p + "\n";
         if (l.silent) buf += "silent " + l.name + "\n";
+    }
+    // The keys in hex; the piece that held them wiped once it is written.
+    for (const WgDevice& d : m.wireguard) {
+        flush();
+        auto key = [&](const WgKey& k) { AppendHex(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()), &buf); };
+        buf += "wireguard " + d.name + " ";
+        if (d.private_key) key(d.private_key->key());
+        else key(WgKey{});
+        buf += " " + std::to_string(d.listen_port) + " " + std::to_string(d.fwmark) + "\n";
+        for (const WgPeer& p : d.peers) {
+            buf += "wgpeer " + d.name + " ";
+            key(p.public_key);
+            buf += ' ';
+            if (p.preshared_key) key(p.preshared_key->key());
+            else buf += '-';
+            buf += " " + (p.endpoint ? FormatWgEndpoint(*p.endpoint) : std::string("-")) + " " +
+                   std::to_string(p.keepalive_s) + " ";
+            std::string ips;
+            for (const Prefix& a : p.allowed_ips) ips += (ips.empty() ? "" : ",") + FormatPrefix(a);
+            buf += (ips.empty() ? "-" : ips) + "\n";
+        }
+        flush();
+        WipeBytes(buf.data(), buf.capacity());
     }
     // Values may hold spaces (tcp_rmem): hex, like the object fields.
     for (const auto& [k, v] : m.sysctls) {
@@ -442,6 +553,40 @@ bool ReadInPieces(const std::string& path, Reader* reader, std::string* err) {
 }
 
 }  // namespace
+
+std::string WireguardDigest(const std::vector<WgDevice>& devices) {
+    if (devices.empty()) return "";
+    std::vector<std::string> texts;
+    for (const WgDevice& d : devices) {
+        std::string t = "wireguard " + d.name + " public-key " +
+                        EncodeWgKey(d.private_key ? WgPublicKey(*d.private_key) : WgKey{}) + " listen-port " +
+                        std::to_string(d.listen_port) + " fwmark " + std::to_string(d.fwmark) + "\n";
+        std::vector<std::string> peers;
+        for (const WgPeer& p : d.peers) {
+            std::string psk = "none";
+            if (p.preshared_key) {
+                Sha256 h;
+                h.Update("haltfw wireguard preshared key\n");
+                h.Update(p.preshared_key->key().data(), kWgKeyLen);
+                psk = h.HexFinal();
+            }
+            std::vector<Prefix> ips = p.allowed_ips;
+            std::sort(ips.begin(), ips.end());
+            std::string list;
+            for (const Prefix& a : ips) list += (list.empty() ? "" : ",") + FormatPrefix(a);
+            peers.push_back("peer " + EncodeWgKey(p.public_key) + " preshared-key " + psk + " endpoint " +
+                            (p.endpoint ? FormatWgEndpoint(*p.endpoint) : "none") + " keepalive " +
+                            std::to_string(p.keepalive_s) + " allowed-ips " + (list.empty() ? "none" : list) + "\n");
+        }
+        std::sort(peers.begin(), peers.end());
+        for (const std::string& p : peers) t += p;
+        texts.push_back(std::move(t));
+    }
+    std::sort(texts.begin(), texts.end());
+    Sha256 h;
+    for (const std::string& t : texts) h.Update(t);
+    return h.HexFinal();
+}
 
 std::string SerializeManifest(const Manifest& m) {
     std::string s;

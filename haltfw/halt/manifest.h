@@ -15,8 +15,12 @@
 //   pstore <text>                (the report's 'pstore:' line, as arm found it)
 //   link <role> <kernel name>
 //   address <kernel name> <prefix>
+//   route <kernel name> <destination prefix> <gateway or -> <metric>
 //   port <bridge's kernel name> <port's kernel name>
 //   silent <bridge's kernel name>   (a bridge with no address)
+//   wireguard <kernel name> <private key hex> <listen port> <fwmark>
+//   wgpeer <kernel name> <public key hex> <preshared key hex or -> <endpoint or -> <keepalive s>
+//          <allowed IP,allowed IP,... or ->   (one line; after its device's wireguard line)
 //   sysctl <key> <value hex>
 //   object <kind> <family> <table hex> <name hex> <payload hex>
 //   end <sha256 hex of every byte before this line>
@@ -36,6 +40,7 @@
 
 #include "halt/netconsole.h"
 #include "net/net_addr.h"
+#include "net/wireguard.h"
 #include "nft/nft_dump.h"
 #include "nft/ruleset_stamp.h"
 
@@ -46,10 +51,20 @@ inline constexpr int kManifestFormat = 1;
 /// still fits one /dev/kmsg record (netconsole carries the report so).
 inline constexpr size_t kMaxPstoreLine = 512;
 
+/// A configured route through a link (the default routes of `gateway`
+/// and `gateway6` too), as StaticRoute (net/netstate.h) makes it.
+struct ManifestRoute {
+    Prefix dst;
+    std::optional<IpAddr> via;
+    uint32_t metric = 0;            ///< As the kernel holds it (IPv6 0 is 1024).
+    bool operator==(const ManifestRoute&) const = default;
+};
+
 struct ManifestLink {
     std::string role;
     std::string name;               ///< Kernel name when armed.
     std::vector<Prefix> addresses;  ///< Configured addresses it must hold.
+    std::vector<ManifestRoute> routes;  ///< Configured routes through it.
     std::vector<std::string> ports; ///< A bridge's ports, each of which it must hold.
     /// A bridge with no address (the invisible bridge): it and its ports
     /// must hold no address of either family.
@@ -76,6 +91,12 @@ struct Manifest {
     /// haltfw that did not look).
     std::string pstore;
     std::vector<ManifestLink> links;
+    /// Each WireGuard device as armed: its private key (the exitrd is a
+    /// 0700 tmpfs that haltfw-inert takes away; never printed), listen port
+    /// (the kernel's choice when the config gives none), fwmark and peers
+    /// with their keys, configured endpoints, keepalives and allowed IPs.
+    /// Its link, addresses and routes are in `links`.
+    std::vector<WgDevice> wireguard;
     /// Sysctls the halted box must keep (forwarding and friends).
     std::vector<std::pair<std::string, std::string>> sysctls;
     /// Canonical (see NftRuleset); empty when the ruleset was left in the
@@ -97,6 +118,16 @@ enum class ManifestRuleset {
     /// so that it never holds both.
     kLeaveInFile,
 };
+
+/// The WireGuard configuration's digest, without its secrets: SHA-256 (64
+/// hex digits) of a canonical text of the devices, by name, each with its
+/// public key in place of the private one (derived from it), its listen
+/// port and fwmark, and its peers, by public key, each with the SHA-256 of
+/// its preshared key in place of the key (of a random 32-byte key, that
+/// tells nothing), its configured endpoint, keepalive and allowed IPs
+/// (sorted). The order of devices, peers and allowed IPs does not matter.
+/// "" when there is no device. Pure.
+std::string WireguardDigest(const std::vector<WgDevice>& devices);
 
 std::string SerializeManifest(const Manifest& m);
 

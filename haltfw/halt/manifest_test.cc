@@ -6,9 +6,11 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <utility>
 #include <vector>
 
+#include "net/wg_test_support.h"
 #include "nft/sha256.h"
 
 using namespace haltfw;
@@ -293,7 +295,7 @@ TEST_CASE("a large manifest is read in pieces; its ruleset can be left in the fi
 
 TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port before its bridge is refused") {
     Manifest in = Sample();
-    in.links.push_back({"lan", "br0", {}, {"p1", "p2"}, true});
+    in.links.push_back({"lan", "br0", {}, {}, {"p1", "p2"}, true});
     std::string text = SerializeManifest(in);
     CHECK(text.find("link lan br0\nport br0 p1\nport br0 p2\nsilent br0\n") != std::string::npos);
     Manifest out;
@@ -311,4 +313,122 @@ TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port bef
     h.Update(body);
     CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &out, &err));
     CHECK(err.find("port before its bridge's link") != std::string::npos);
+}
+
+namespace {
+
+// A body sealed with a good checksum, so that only the record is judged.
+bool ParseSealed(std::string body, std::string* err) {
+    Sha256 h;
+    h.Update(body);
+    Manifest out;
+    return ParseManifest(body + "end " + h.HexFinal() + "\n", &out, err);
+}
+
+WgKey KeyOf(uint8_t b) { return FilledWgKey(b); }
+
+}  // namespace
+
+TEST_CASE("a manifest carries a link's routes and its WireGuard device with every peer") {
+    Manifest in = Sample();
+    ManifestLink vpn{"vpn", "wg0", {*ParsePrefix("203.0.113.129/25", true)}};
+    vpn.routes.push_back({*ParsePrefix("198.51.100.0/24", true), std::nullopt, 0});
+    vpn.routes.push_back({*ParsePrefix("2001:db8:5::/48", true), ParseIpAddr("2001:db8::1"), 1024});
+    in.links.push_back(vpn);
+    WgDevice d = SampleWgDevice();
+    d.fwmark = 7;
+    d.peers[1].allowed_ips.clear();  // a peer with none
+    in.wireguard.push_back(d);
+
+    std::string text = SerializeManifest(in);
+    CHECK(text.find("route wg0 198.51.100.0/24 - 0\nroute wg0 2001:db8:5::/48 2001:db8::1 1024\n") !=
+          std::string::npos);
+    CHECK(text.find("wireguard wg0 " + std::string(64, '1') + " 51820 7\n") != std::string::npos);
+    CHECK(text.find("wgpeer wg0 " + std::string(64, '2') + " " + std::string(64, '3') +
+                    " 198.51.100.77:51821 25 203.0.113.130/32,2001:db8:77::/64\n") != std::string::npos);
+    CHECK(text.find("wgpeer wg0 " + std::string(64, '4') + " - [2001:db8::7]:443 0 -\n") != std::string::npos);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    REQUIRE(out.links.size() == 3);
+    CHECK(out.links[2].routes == vpn.routes);
+    REQUIRE(out.wireguard.size() == 1);
+    const WgDevice& o = out.wireguard[0];
+    CHECK(o.name == "wg0");
+    REQUIRE(o.private_key);
+    CHECK(o.private_key->key() == KeyOf(0x11));
+    CHECK(o.listen_port == 51820);
+    CHECK(o.fwmark == 7);
+    CHECK(WgDeviceDifferences(d, o).empty());
+    REQUIRE(o.peers.size() == 2);
+    CHECK(o.peers[1].endpoint == d.peers[1].endpoint);
+    CHECK_FALSE(o.peers[1].preshared_key);
+    CHECK(SerializeManifest(out) == text);
+}
+
+TEST_CASE("a sealed manifest with a bad route or WireGuard record is refused at its line") {
+    Manifest in = Sample();
+    std::string body = SerializeManifest(in);
+    body = body.substr(0, body.rfind("end "));
+    const std::string key(64, 'a');
+    struct Case {
+        std::string record, why;
+    } cases[] = {
+        {"route eth9 198.51.100.0/24 - 0", "route before its link"},
+        {"route eth1 198.51.100.1/24 - 0", "bad route destination"},
+        {"route eth1 198.51.100.0/24 2001:db8::1 0", "bad route gateway"},
+        {"route eth1 198.51.100.0/24 - x", "bad route metric"},
+        {"wireguard wg0 " + key.substr(2) + " 51820 0", "bad wireguard private key"},
+        {"wireguard wg0 " + std::string(63, 'a') + "g 51820 0", "bad wireguard private key"},
+        {"wireguard wg0 " + key + " 70000 0", "bad wireguard record"},
+        {"wgpeer wg0 " + key + " - - 0 -", "wgpeer before its wireguard device"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - 198.51.100.7 0 -", "bad wgpeer endpoint"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - [2001:db8::1]:0 0 -", "bad wgpeer endpoint"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 10.0.0.1/8", "bad wgpeer allowed IP"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " 12 - 0 -", "bad wgpeer preshared key"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 -\nwgpeer wg0 " + key + " - - 0 -",
+         "wgpeer " + EncodeWgKey(KeyOf(0xaa)) + " twice"},
+        {"wireguard wg0 " + key + " 1 0\nwireguard wg0 " + key + " 2 0", "wireguard device wg0 twice"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.record);
+        std::string err;
+        CHECK_FALSE(ParseSealed(body + c.record + "\n", &err));
+        CHECK(err.find(": " + c.why) != std::string::npos);
+        CHECK(err.find(key) == std::string::npos);  // a key is never quoted
+    }
+}
+
+TEST_CASE("the WireGuard digest follows the configuration, not its order, and shows no secret") {
+    const WgDevice d = SampleWgDevice();
+    const std::string base = WireguardDigest({d});
+    CHECK(base.size() == 64);
+    CHECK(WireguardDigest({}).empty());
+
+    WgDevice reordered = d;
+    std::swap(reordered.peers[0], reordered.peers[1]);
+    std::swap(reordered.peers[1].allowed_ips[0], reordered.peers[1].allowed_ips[1]);
+    CHECK(WireguardDigest({reordered}) == base);
+
+    // Each thing the halted box is configured by changes it.
+    auto changed = [&](const std::function<void(WgDevice*)>& change) {
+        WgDevice c = d;
+        change(&c);
+        return WireguardDigest({c}) != base;
+    };
+    CHECK(changed([](WgDevice* c) { c->private_key = WgSecret(KeyOf(0x12)); }));
+    CHECK(changed([](WgDevice* c) { c->listen_port = 51821; }));
+    CHECK(changed([](WgDevice* c) { c->fwmark = 1; }));
+    CHECK(changed([](WgDevice* c) { c->peers[0].preshared_key = WgSecret(KeyOf(0x34)); }));
+    CHECK(changed([](WgDevice* c) { c->peers[0].preshared_key.reset(); }));
+    CHECK(changed([](WgDevice* c) { c->peers[0].allowed_ips.pop_back(); }));
+    CHECK(changed([](WgDevice* c) { c->peers[1].endpoint.reset(); }));
+    CHECK(changed([](WgDevice* c) { c->peers[1].keepalive_s = 25; }));
+    CHECK(changed([](WgDevice* c) { c->peers.pop_back(); }));
+    CHECK(changed([](WgDevice* c) { c->name = "wg1"; }));
+    // The same public key from the same private key: only what derives
+    // from the secrets goes in, so the digest can be printed.
+    WgDevice same_key = d;
+    same_key.private_key = WgSecret(KeyOf(0x11));
+    CHECK(WireguardDigest({same_key}) == base);
 }

@@ -1,10 +1,29 @@
 #include "net/netstate.h"
 
+#include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 
 namespace haltfw {
+
+Route StaticRoute(const Prefix& dst, std::optional<IpAddr> via, int oif, uint32_t metric) {
+    Route r;
+    r.dst = dst;
+    r.gateway = via;
+    r.oif = oif;
+    r.metric = dst.addr.family == AF_INET6 && metric == 0 ? 1024 : metric;
+    r.table = RT_TABLE_MAIN;
+    r.protocol = RTPROT_STATIC;
+    r.type = RTN_UNICAST;
+    r.scope = via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+    return r;
+}
+
+bool SameStaticRoute(const Route& want, const Route& have) {
+    return want.dst == have.dst && want.metric == have.metric && want.oif == have.oif && want.gateway == have.gateway;
+}
 
 bool Link::up() const {
     return (flags & IFF_UP) != 0;

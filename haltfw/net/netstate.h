@@ -59,6 +59,17 @@ struct Route {
     uint32_t table = 0;          ///< RT_TABLE_MAIN for the routes haltfw manages.
 };
 
+/// A static route of the main table as haltfw sets it: `dst` (network
+/// form) through `oif`, by `via` if given (else on the link), with metric
+/// `metric`. IPv6 metric 0 becomes 1024, as the kernel stores it
+/// (IP6_RT_PRIO_USER; seen on 6.1 and 6.18), so that the route wanted is
+/// the one read back.
+Route StaticRoute(const Prefix& dst, std::optional<IpAddr> via, int oif, uint32_t metric);
+
+/// True when `have` is `want` for what haltfw sets: destination, metric,
+/// output link and gateway.
+bool SameStaticRoute(const Route& want, const Route& have);
+
 /// Everything haltfw reads of the network state in one snapshot.
 struct NetState {
     std::vector<Link> links;

@@ -11,7 +11,10 @@
 
 #include <linux/time_types.h>
 
+#include <algorithm>
 #include <array>
+
+#include "base/quote.h"
 
 namespace haltfw {
 
@@ -411,6 +414,67 @@ bool ParseWgDeviceMessage(const void* msg, size_t len, WgDevice* d, std::string*
         return false;
     }
     return true;
+}
+
+// ---- Comparing devices -------------------------------------------------------
+
+const WgPeer* FindWgPeer(const WgDevice& d, const WgKey& public_key) {
+    for (const WgPeer& p : d.peers)
+        if (p.public_key == public_key) return &p;
+    return nullptr;
+}
+
+namespace {
+
+std::vector<Prefix> Sorted(std::vector<Prefix> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+bool SameSecret(const std::optional<WgSecret>& a, const std::optional<WgSecret>& b) {
+    return a.has_value() == b.has_value() && (!a || *a == *b);
+}
+
+// A peer's differences, each "peer NAME: WHAT".
+void PeerDifferences(const std::string& who, const WgPeer& want, const WgPeer& have, std::vector<std::string>* out) {
+    if (!SameSecret(want.preshared_key, have.preshared_key)) out->push_back(who + ": preshared key");
+    if (want.endpoint && want.endpoint != have.endpoint)
+        out->push_back(who + ": endpoint " + FormatWgEndpoint(*want.endpoint) + " (was " +
+                       (have.endpoint ? FormatWgEndpoint(*have.endpoint) : std::string("none")) + ")");
+    if (want.keepalive_s != have.keepalive_s)
+        out->push_back(who + ": persistent keepalive " + std::to_string(want.keepalive_s) + " s (was " +
+                       std::to_string(have.keepalive_s) + " s)");
+    if (Sorted(want.allowed_ips) != Sorted(have.allowed_ips)) out->push_back(who + ": allowed IPs");
+}
+
+}  // namespace
+
+std::vector<std::string> WgDeviceDifferences(const WgDevice& want, const WgDevice& have,
+                                             const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    if (!SameSecret(want.private_key, have.private_key)) out.push_back("private key");
+    if (want.listen_port && want.listen_port != have.listen_port)
+        out.push_back("listen port " + std::to_string(want.listen_port) + " (was " + std::to_string(have.listen_port) +
+                      ")");
+    if (want.fwmark != have.fwmark)
+        out.push_back("fwmark " + std::to_string(want.fwmark) + " (was " + std::to_string(have.fwmark) + ")");
+    for (size_t i = 0; i < want.peers.size(); ++i) {
+        const WgPeer& w = want.peers[i];
+        const std::string who = "peer " + (i < names.size() ? QuoteValue(names[i]) : EncodeWgKey(w.public_key));
+        if (const WgPeer* h = FindWgPeer(have, w.public_key)) PeerDifferences(who, w, *h, &out);
+        else out.push_back("add " + who);
+    }
+    for (const WgPeer& h : have.peers)
+        if (!FindWgPeer(want, h.public_key)) out.push_back("remove peer " + EncodeWgKey(h.public_key));
+    return out;
+}
+
+WgDevice KeepLearned(const WgDevice& want, const WgDevice& have) {
+    WgDevice d = want;
+    if (d.listen_port == 0) d.listen_port = have.listen_port;
+    for (WgPeer& p : d.peers)
+        if (const WgPeer* h = FindWgPeer(have, p.public_key); h && !p.endpoint) p.endpoint = h->endpoint;
+    return d;
 }
 
 // ---- WgSocket ---------------------------------------------------------------

@@ -68,6 +68,26 @@ std::vector<std::vector<char>> BuildWgSetDevice(const WgDevice& d, uint16_t fami
 /// expected a string ending in NUL)".
 bool ParseWgDeviceMessage(const void* msg, size_t len, WgDevice* d, std::string* why);
 
+/// The peer of `d` with this public key, or null.
+const WgPeer* FindWgPeer(const WgDevice& d, const WgKey& public_key);
+
+/// What must change to make `have` the wanted device, one phrase each, in
+/// a fixed order: "private key", "listen port 51820 (was 40000)", "fwmark
+/// 1 (was 0)", "add peer 'laptop'", "peer 'laptop': allowed IPs", "remove
+/// peer KEY"...; empty when nothing must. Peer i of `want` is named
+/// names[i], or by its public key past the end of `names`. A listen port
+/// (0) or an endpoint `want` does not give is the kernel's to choose or
+/// learn, and not a difference. Names what differs, never a secret's value.
+/// Pure.
+std::vector<std::string> WgDeviceDifferences(const WgDevice& want, const WgDevice& have,
+                                             const std::vector<std::string>& names = {});
+
+/// The device to send for a change: `want` with what it leaves to the
+/// kernel kept as the kernel has it (its chosen port, the endpoints it
+/// learnt from peers), so that a change of one peer does not move the
+/// port or forget where the others are. Pure.
+WgDevice KeepLearned(const WgDevice& want, const WgDevice& have);
+
 /// One NETLINK_GENERIC socket with the "wireguard" family resolved.
 class WgSocket {
 public:

@@ -9,35 +9,16 @@
 #include <cstring>
 #include <functional>
 
+#include "net/wg_test_support.h"
+
 namespace haltfw {
 namespace {
 
-WgKey Filled(uint8_t b) {
-    WgKey k;
-    k.fill(b);
-    return k;
-}
+WgKey Filled(uint8_t b) { return FilledWgKey(b); }
 
 Prefix P(const char* s) { return *ParsePrefix(s, false); }
 
-WgDevice Sample() {
-    WgDevice d;
-    d.name = "wg0";
-    d.private_key = WgSecret(Filled(0x11));
-    d.listen_port = 51820;
-    WgPeer laptop;
-    laptop.public_key = Filled(0x22);
-    laptop.preshared_key = WgSecret(Filled(0x33));
-    laptop.endpoint = WgEndpoint{*ParseIpAddr("198.51.100.77"), 51821};
-    laptop.keepalive_s = 25;
-    laptop.allowed_ips = {P("203.0.113.130/32"), P("2001:db8:77::/64")};
-    WgPeer site;
-    site.public_key = Filled(0x44);
-    site.endpoint = WgEndpoint{*ParseIpAddr("2001:db8::7"), 443};
-    site.allowed_ips = {P("192.0.2.128/25")};
-    d.peers = {laptop, site};
-    return d;
-}
+WgDevice Sample() { return SampleWgDevice(); }
 
 // The one message a small device takes.
 std::vector<char> One(std::vector<std::vector<char>> msgs) {

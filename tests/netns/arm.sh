@@ -53,6 +53,9 @@ address wan0 2001:db8:1::1/64
 link lan lan0
 address lan0 192.0.2.1/24
 address lan0 2001:db8:2::1/64"
+expect_eq "manifest routes" "$(grep '^route ' "$M")" "route wan0 0.0.0.0/0 198.51.100.254 0
+route wan0 ::/0 2001:db8:1::fffe 1024
+route wan0 203.0.113.0/24 198.51.100.253 0"
 expect_contains "manifest forwarding" "$(grep '^sysctl ' "$M")" "sysctl net.ipv4.ip_forward 31"
 expect_eq "manifest halt settings" "$(grep -E '^(ctrl-alt-del|sysrq) ' "$M")" "ctrl-alt-del ignore
 sysrq 0"
@@ -60,6 +63,19 @@ sysrq 0"
 if [ -x "${HALTFW_FINAL_BIN:-}" ]; then
     vout=$("$HALTFW_FINAL_BIN" --verify "$M" 2>&1) || fail "haltfw-final --verify: $vout"
     expect_contains "haltfw-final --verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=2"
+    case $vout in *repaired*) fail "verify repaired something untouched: $vout" ;; esac
+    # A unit's stop (ifdown) takes the WAN's address away, and the
+    # routes through it go with it: all put back.
+    before_routes=$(net_snapshot)
+    ip addr del 198.51.100.1/24 dev wan0
+    ip -6 route del default via 2001:db8:1::fffe dev wan0
+    vout=$("$HALTFW_FINAL_BIN" --verify "$M" 2>&1) || fail "haltfw-final --verify after ifdown: $vout"
+    expect_contains "verify: address" "$vout" "repaired: wan0 198.51.100.1/24 added"
+    expect_contains "verify: default route" "$vout" "repaired: wan0 route 0.0.0.0/0 via 198.51.100.254 added"
+    expect_contains "verify: route" "$vout" "repaired: wan0 route 203.0.113.0/24 via 198.51.100.253 added"
+    expect_contains "verify: IPv6 default route" "$vout" "repaired: wan0 route ::/0 via 2001:db8:1::fffe added"
+    expect_contains "verify: verdict" "$vout" "HALTFW: HALTED-OK digest=$digest links=2"
+    expect_eq "addresses and routes after the repair" "$(net_snapshot)" "$before_routes"
 fi
 
 # The guards: nftables, ifupdown and wg-quick; netfilter-persistent has
