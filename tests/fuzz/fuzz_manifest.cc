@@ -35,7 +35,15 @@ bool SameElements(const std::vector<NftElements>& a, const std::vector<NftElemen
 }
 
 bool SameLink(const ManifestLink& a, const ManifestLink& b) {
-    return a.role == b.role && a.name == b.name && a.addresses == b.addresses;
+    return a.role == b.role && a.name == b.name && a.addresses == b.addresses && a.routes == b.routes &&
+           a.ports == b.ports && a.silent == b.silent;
+}
+
+// The same WireGuard device both ways round (WgDeviceDifferences leaves
+// out what `want` does not give), and the same port.
+bool SameWireguard(const WgDevice& a, const WgDevice& b) {
+    return a.name == b.name && a.listen_port == b.listen_port && WgDeviceDifferences(a, b).empty() &&
+           WgDeviceDifferences(b, a).empty();
 }
 
 template <typename T, typename Eq>
@@ -55,6 +63,7 @@ void CheckRoundTrip(const Manifest& m) {
     FUZZ_CHECK(back.version == m.version && back.digest == m.digest && back.ctrl_alt_del == m.ctrl_alt_del &&
                back.sysrq == m.sysrq);
     FUZZ_CHECK(SameList(back.links, m.links, SameLink));
+    FUZZ_CHECK(SameList(back.wireguard, m.wireguard, SameWireguard));
     FUZZ_CHECK(back.sysctls == m.sysctls);
     FUZZ_CHECK(SameList(back.ruleset.objects, m.ruleset.objects, SameObject));
     FUZZ_CHECK(SameElements(back.ruleset.elements, m.ruleset.elements));
