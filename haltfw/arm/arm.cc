@@ -299,6 +299,7 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
         if (!r.link) continue;
         ManifestLink l{r.config->role, r.link->name, {}};
         for (const AddressSpec& a : r.config->addresses) l.addresses.push_back(a.prefix);
+        l.mtu = r.config->mtu.value_or(0);
         for (const auto& [route, line] : WantedRoutes(*r.config, r.link->index))
             l.routes.push_back({route.dst, route.gateway, route.metric});
         l.ports = r.config->bridge_ports;

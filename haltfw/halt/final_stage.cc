@@ -278,6 +278,12 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
             if (rtnl->SetLinkUp(l->index, true, &err)) repairs.push_back(ml.name + " set up");
             else problems.push_back(ml.name + " down: " + err);
         }
+        // A device made again (WireGuard's) comes with its kind's MTU.
+        if (ml.mtu && l->mtu != ml.mtu) {
+            if (rtnl->SetLinkMtu(l->index, ml.mtu, &err))
+                repairs.push_back(ml.name + " mtu " + std::to_string(ml.mtu) + " (was " + std::to_string(l->mtu) + ")");
+            else problems.push_back(ml.name + " mtu " + std::to_string(l->mtu) + ", not " + std::to_string(ml.mtu) + ": " + err);
+        }
         for (const Prefix& p : ml.addresses) {
             bool have = std::any_of(st.addresses.begin(), st.addresses.end(),
                                     [&](const Address& a) { return a.ifindex == l->index && a.prefix == p; });

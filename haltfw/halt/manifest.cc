@@ -260,6 +260,9 @@ private:
             auto p = ParsePrefix(w[2], true, &err);
             if (!p) return "address: " + err;
             m->links.back().addresses.push_back(*p);
+        } else if (k == "mtu" && n == 3) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "mtu before its link";
+            if (!Number(w[2], &m->links.back().mtu) || m->links.back().mtu == 0) return "bad mtu";
         } else if (k == "route" && n == 5) {
             if (m->links.empty() || m->links.back().name != w[1]) return "route before its link";
             ManifestRoute r;
@@ -464,6 +467,7 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
     for (const ManifestLink& l : m.links) {
         buf += "link " + l.role + " " + l.name + "\n";
         for (const Prefix& p : l.addresses) buf += "address " + l.name + " " + FormatPrefix(p) + "\n";
+        if (l.mtu) buf += "mtu " + l.name + " " + std::to_string(l.mtu) + "\n";
         for (const ManifestRoute& r : l.routes)
             buf += "route " + l.name + " " + FormatPrefix(r.dst) + " " + (r.via ? FormatIp(*r.via) : "-") + " " +
                    std::to_string(r.metric) + "\n";

@@ -15,6 +15,7 @@
 //   pstore <text>                (the report's 'pstore:' line, as arm found it)
 //   link <role> <kernel name>
 //   address <kernel name> <prefix>
+//   mtu <kernel name> <bytes>     (only when the config sets mtu)
 //   route <kernel name> <destination prefix> <gateway or -> <metric>
 //   port <bridge's kernel name> <port's kernel name>
 //   silent <bridge's kernel name>   (a bridge with no address)
@@ -69,6 +70,7 @@ struct ManifestLink {
     /// A bridge with no address (the invisible bridge): it and its ports
     /// must hold no address of either family.
     bool silent = false;
+    uint32_t mtu = 0;               ///< The configured MTU; 0: none configured.
 };
 
 struct Manifest {

@@ -332,6 +332,7 @@ WgKey KeyOf(uint8_t b) { return FilledWgKey(b); }
 TEST_CASE("a manifest carries a link's routes and its WireGuard device with every peer") {
     Manifest in = Sample();
     ManifestLink vpn{"vpn", "wg0", {*ParsePrefix("203.0.113.129/25", true)}};
+    vpn.mtu = 1380;
     vpn.routes.push_back({*ParsePrefix("198.51.100.0/24", true), std::nullopt, 0});
     vpn.routes.push_back({*ParsePrefix("2001:db8:5::/48", true), ParseIpAddr("2001:db8::1"), 1024});
     in.links.push_back(vpn);
@@ -341,7 +342,7 @@ TEST_CASE("a manifest carries a link's routes and its WireGuard device with ever
     in.wireguard.push_back(d);
 
     std::string text = SerializeManifest(in);
-    CHECK(text.find("route wg0 198.51.100.0/24 - 0\nroute wg0 2001:db8:5::/48 2001:db8::1 1024\n") !=
+    CHECK(text.find("address wg0 203.0.113.129/25\nmtu wg0 1380\nroute wg0 198.51.100.0/24 - 0\nroute wg0 2001:db8:5::/48 2001:db8::1 1024\n") !=
           std::string::npos);
     CHECK(text.find("wireguard wg0 " + std::string(64, '1') + " 51820 7\n") != std::string::npos);
     CHECK(text.find("wgpeer wg0 " + std::string(64, '2') + " " + std::string(64, '3') +
@@ -352,6 +353,8 @@ TEST_CASE("a manifest carries a link's routes and its WireGuard device with ever
     REQUIRE(ParseManifest(text, &out, &err));
     REQUIRE(out.links.size() == 3);
     CHECK(out.links[2].routes == vpn.routes);
+    CHECK(out.links[2].mtu == 1380);
+    CHECK(out.links[0].mtu == 0);
     REQUIRE(out.wireguard.size() == 1);
     const WgDevice& o = out.wireguard[0];
     CHECK(o.name == "wg0");
@@ -375,6 +378,9 @@ TEST_CASE("a sealed manifest with a bad route or WireGuard record is refused at 
         std::string record, why;
     } cases[] = {
         {"route eth9 198.51.100.0/24 - 0", "route before its link"},
+        {"mtu eth9 1400", "mtu before its link"},
+        {"mtu eth1 0", "bad mtu"},
+        {"mtu eth1 -1", "bad mtu"},
         {"route eth1 198.51.100.1/24 - 0", "bad route destination"},
         {"route eth1 198.51.100.0/24 2001:db8::1 0", "bad route gateway"},
         {"route eth1 198.51.100.0/24 - x", "bad route metric"},

@@ -35,7 +35,7 @@ bool SameElements(const std::vector<NftElements>& a, const std::vector<NftElemen
 }
 
 bool SameLink(const ManifestLink& a, const ManifestLink& b) {
-    return a.role == b.role && a.name == b.name && a.addresses == b.addresses && a.routes == b.routes &&
+    return a.role == b.role && a.name == b.name && a.addresses == b.addresses && a.routes == b.routes && a.mtu == b.mtu &&
            a.ports == b.ports && a.silent == b.silent;
 }
 

@@ -22,7 +22,7 @@ trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; g_cleanup; rm -rf "$WORK"' EX
 # A second peer that never connects, and a route through the tunnel.
 write_conf
 SITE_PUB=$(wg genkey | wg pubkey)
-sed -i '/^address = 203.0.113.129\/25$/a route = 198.51.100.128/25' "$CONF"
+sed -i '/^address = 203.0.113.129\/25$/a route = 198.51.100.128/25\nmtu = 1380' "$CONF"
 printf '%s\n' '[peer.site]' 'interface = vpn' "public-key = $SITE_PUB" 'allowed-ips = 198.51.100.128/25' >>"$CONF"
 
 hfw 0 arm --final "$FINAL_BIN"
@@ -30,6 +30,7 @@ expect_has "arm" "WireGuard digest "
 armed_wg=$(sed -n 's/.*WireGuard digest \([0-9a-f]\{64\}\).*/\1/p' <<<"$OUT")
 [[ -n $armed_wg ]] || g_fail "arm printed no WireGuard digest: $OUT"
 grep -qx "route wg0 198.51.100.128/25 - 0" "$M" || g_fail "the manifest has no route record for wg0"
+grep -qx "mtu wg0 1380" "$M" || g_fail "the manifest has no mtu record for wg0"
 [[ $(grep -c "^wgpeer wg0 " "$M") == 2 ]] || g_fail "the manifest does not hold both peers"
 grep -q "^wireguard wg0 [0-9a-f]\{64\} 51820 0$" "$M" || g_fail "the manifest has no wireguard record for wg0"
 [[ $(stat -c %a "$M") == 600 ]] || g_fail "the manifest is mode $(stat -c %a "$M"), not 600"
@@ -67,13 +68,15 @@ verify "untouched"
 expect_line "untouched" "HALTFW: wireguard: wg0 with 2 peers as armed"
 
 # A unit's stop deletes wg0 (wg-quick down, ifdown): made again, with its
-# addresses and the route through it, and the peer's next packets go through.
+# MTU, addresses and the route through it, and the peer's next packets go
+# through.
 ip -n "$box" link del wg0
 verify "deleted"
 expect_line "deleted" "HALTFW: wireguard: wg0 with 2 peers as armed; repaired: wg0 recreated"
 expect_has "deleted" "repaired: wg0 set up"
 expect_has "deleted" "repaired: wg0 203.0.113.129/25 added"
 expect_has "deleted" "repaired: wg0 route 198.51.100.128/25 added"
+expect_has "deleted" "repaired: wg0 mtu 1380 (was 1420)"
 [[ $(ip netns exec "$box" wg show wg0 public-key) == "$BOX_PUB" ]] || g_fail "the recreated wg0 has another key"
 [[ $(ip netns exec "$box" wg show wg0 listen-port) == 51820 ]] || g_fail "the recreated wg0 has another port"
 ip -n "$box" route show 198.51.100.128/25 | grep -q "dev wg0" || g_fail "no route 198.51.100.128/25 through the recreated wg0"
