@@ -190,7 +190,10 @@ bool StepManifest(const ArmPlan& p, ArmEffects* fx, UndoLog* undo, const Progres
     std::string desc = "(digest " + p.manifest.digest + ", " + std::to_string(p.manifest.links.size()) + " links, " +
                        std::to_string(p.manifest.ruleset.size()) + " ruleset objects)";
     bool same = false;
-    if (!fx->SameContent(path, SerializeManifest(p.manifest), &same, err)) return false;
+    std::string text = SerializeManifest(p.manifest);
+    bool compared = fx->SameContent(path, text, &same, err);
+    WipeBytes(text.data(), text.size());  // it may hold WireGuard keys
+    if (!compared) return false;
     if (same) {
         progress("manifest: " + path + " unchanged " + desc);
         return true;

@@ -195,6 +195,11 @@ int Arm(const Globals& g, const ArmOptions& o, ChangeWindow* window) {
             Fail("cannot arm: WireGuard device " + d.name + ": " + err + "; nothing armed (apply's changes stay)");
             return kSystem;
         }
+        if (now.listen_port == 0) {
+            Fail("cannot arm: WireGuard device " + d.name +
+                 " has no listen port yet (is it up?); nothing armed (apply's changes stay)");
+            return kSystem;
+        }
         d.listen_port = now.listen_port;
     }
     ap.manifest.netconsole = NetconsoleFor(cfg, plan.interfaces, NeighbourMac, &ap.netconsole_mac_from);

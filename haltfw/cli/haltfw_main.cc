@@ -15,6 +15,7 @@
 //      incomplete; halt: systemd is not running
 //   128+N  apply, arm, disarm, halt: signal N arrived while they changed the state; they
 //      finished the shorter way to a whole state first, and said which
+#include <sys/prctl.h>
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -206,6 +207,9 @@ int RunVerb(const Globals& g, const Verb& verb, const std::vector<std::string>& 
 
 int main(int argc, char** argv) {
     using namespace haltfw::cli;
+    // WireGuard keys pass through apply, arm and status (key files, the
+    // manifest): no core dump of this process.
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // a valid value: cannot fail
     Globals g;
     po::options_description global("Options");
     global.add_options()

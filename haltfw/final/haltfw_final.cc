@@ -29,6 +29,7 @@
 #include <linux/reboot.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
 #include <unistd.h>
 
@@ -109,8 +110,8 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     for (std::string& l : WatchdogReportLines(f.watchdogs)) r.lines.push_back(std::move(l));
     r.lines.push_back("watch: " + f.watch);
     r.lines.push_back("ruleset: " + f.rules.detail);
-    r.lines.push_back("links: " + f.links.detail);
     if (!m.wireguard.empty()) r.lines.push_back("wireguard: " + f.wireguard.detail);
+    r.lines.push_back("links: " + f.links.detail);
     r.lines.push_back("sysctls: " + f.sysctls.detail);
     r.lines.push_back("panic: " + f.panic);
     // What arm found of a crash before this boot (core/pstore.h), as it found it.
@@ -131,8 +132,10 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     // The first failure names the halt's: the report's order.
     const char* reason = "";
     if (!f.rules.ok) reason = "ruleset";
-    else if (!f.links.ok) reason = "links";
+    // A WireGuard device that cannot be made fails the links' check too:
+    // the first cause is named.
     else if (!m.wireguard.empty() && !f.wireguard.ok) reason = "wireguard";
+    else if (!f.links.ok) reason = "links";
     else if (!f.sysctls.ok) reason = "sysctls";
     else if (!f.left.empty()) reason = "processes";
     else if (!f.mounts.left.empty()) reason = "mounts";
@@ -155,7 +158,8 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
                 {"verify_ms", std::to_string(f.verify_ms)},
                 {"rss_peak_kib", std::to_string(rss_peak)}};
     if (f.watch_restored >= 0) r.fields.push_back({"watch_restored", std::to_string(f.watch_restored)});
-    if (!m.wireguard.empty()) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
+    // The armed devices' digest, vouched for only when they are as armed.
+    if (!m.wireguard.empty() && f.wireguard.ok) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
     return r;
 }
 
@@ -192,7 +196,9 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     if (!m.wireguard.empty()) f.wireguard = VerifyWireguard(m);
     uint32_t verified_at = 0;
     RulesetStamp by_watcher = WatcherProof();
-    f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher);
+    // A device deleted or made again may have taken a chain's or a
+    // flowtable's hook with it, with no new generation: read it then.
+    f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher, f.wireguard.repaired);
     f.watch = EndWatcher(watcher, &f.watch_restored);
     // Its end takes the guard away without a ruleset transaction; only the
     // watcher itself could have committed since the check (a restore of
@@ -300,6 +306,8 @@ int main(int argc, char** argv) {
     // its threshold to the largest block freed and keep later ones in its
     // heap: the peak of a restore of 1,000,000 elements 43 MB, not 36 MB.
     (void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);  // a value in range: cannot fail
+    // The manifest holds WireGuard keys: no core dump of a process that read it.
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // a valid value: cannot fail
     if (!pid1) return NotPid1(argc, argv);
     // Before anything else: a signal left to its default does nothing to
     // PID 1, but blocked is certain, and sigwaitinfo takes them later.

@@ -24,11 +24,13 @@ int VerifyOnly(const char* manifest_path) {
     std::string digest;
     int addresses = 0;
     // As the final stage orders them: a WireGuard device before the ruleset
-    // that may name it; its line after the links'.
+    // that may name it (read whole if the device was repaired), its line
+    // after the ruleset's.
     std::optional<Check> wireguard;
     if (!m.wireguard.empty()) wireguard = VerifyWireguard(m);
-    std::vector<Check> checks = {VerifyRuleset(m, &digest), VerifyLinks(m, &addresses)};
+    std::vector<Check> checks = {VerifyRuleset(m, &digest, nullptr, nullptr, wireguard && wireguard->repaired)};
     if (wireguard) checks.push_back(*wireguard);
+    checks.push_back(VerifyLinks(m, &addresses));
     checks.push_back(VerifySysctls(m));
     HaltReport r;
     r.version = HALTFW_VERSION;
@@ -51,7 +53,7 @@ int VerifyOnly(const char* manifest_path) {
                 {"addresses", std::to_string(addresses)},
                 {"restored", checks[0].repaired ? "1" : "0"},
                 {"rss_peak_kib", std::to_string(rss_peak)}};
-    if (wireguard) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
+    if (wireguard && wireguard->ok) r.fields.push_back({"wireguard", WireguardDigest(m.wireguard)});
     std::fputs(FormatReport(r).c_str(), stdout);
     return r.ok ? 0 : 1;
 }

@@ -156,14 +156,15 @@ bool RestoreArmed(const Manifest& m, std::string* err) {
 
 }  // namespace
 
-Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation, const RulesetStamp* proven) {
+Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation, const RulesetStamp* proven,
+                    bool read) {
     Check c{"ruleset"};
     std::string err;
     // Nothing committed since arm read it, or since the watcher last knew
     // it as armed: the ruleset is that one, and reading it would only take
     // time (seconds at a million elements).
     RulesetStamp now;
-    if (ReadRulesetStamp(&now, &err)) {
+    if (!read && ReadRulesetStamp(&now, &err)) {
         const char* by = SameRuleset(m.armed_at, now)           ? "arm read it"
                          : proven && SameRuleset(*proven, now) ? "the watcher last proved it"
                                                                : nullptr;
@@ -364,7 +365,7 @@ Check VerifyWireguard(const Manifest& m) {
         } else if (!wg->GetDevice(want.name, &have, &err)) {
             problems.push_back(want.name + " cannot be read: " + err);
             continue;
-        } else if (std::vector<std::string> diffs = WgDeviceDifferences(want, have); !diffs.empty()) {
+        } else if (std::vector<std::string> diffs = WgDeviceDifferences(want, have, {}, false); !diffs.empty()) {
             if (!wg->SetDevice(KeepLearned(want, have), &err)) {
                 problems.push_back(want.name + " differs (" + join(diffs) + "), and cannot be set back: " + err);
                 continue;
@@ -375,7 +376,7 @@ Check VerifyWireguard(const Manifest& m) {
         }
         WgDevice now;
         if (!wg->GetDevice(want.name, &now, &err)) problems.push_back(want.name + " cannot be read back: " + err);
-        else if (std::vector<std::string> diffs = WgDeviceDifferences(want, now); !diffs.empty())
+        else if (std::vector<std::string> diffs = WgDeviceDifferences(want, now, {}, false); !diffs.empty())
             problems.push_back(want.name + " STILL DIFFERS (" + join(diffs) + ")");
     }
     c.ok = problems.empty();

@@ -71,12 +71,16 @@ struct Check {
 /// Nothing is read while the kernel's stamp (nft/ruleset_stamp.h) is still
 /// the manifest's (arm's) or `proven` (the watcher's last proof): the
 /// ruleset is then the armed one, and *digest the armed digest.
+/// With `read` set the ruleset is read whatever the stamp says: after a
+/// device was deleted or made again (VerifyWireguard repaired one), a
+/// netdev chain or flowtable may have lost its hook on it with no new
+/// generation.
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr,
-                    const RulesetStamp* proven = nullptr);
+                    const RulesetStamp* proven = nullptr, bool read = false);
 
 /// Each link up with its addresses and routes; a link that is down is set
 /// up, a missing address or route added (a route that went with a deleted
-/// address or link, say), then checked again.
+/// address or link, say), a configured MTU set again.
 Check VerifyLinks(const Manifest& m, int* addresses);
 
 /// Each armed WireGuard device (Manifest::wireguard) as armed: a device of
@@ -84,8 +88,9 @@ Check VerifyLinks(const Manifest& m, int* addresses);
 /// peers (public and preshared keys, allowed IPs, configured endpoints and
 /// keepalives). A device a unit deleted on the way down (wg-quick@'s and
 /// ifupdown's stops do) is made again, one of another kind under its name
-/// deleted first, and one that differs set back (WgDeviceDifferences; the
-/// endpoints the kernel learnt kept); each read back once more. Runs
+/// deleted first, and one that differs set back (WgDeviceDifferences,
+/// endpoints aside: a peer may have roamed, and the kernel follows it; the
+/// endpoints the kernel learnt are kept); each read back once more. Runs
 /// before VerifyRuleset (a flowtable or netdev chain may name the device,
 /// and a restore needs it to exist) and VerifyLinks (which puts back its
 /// addresses, routes and up state). Detail: "wg0 with 2 peers as armed",

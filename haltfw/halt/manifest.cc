@@ -17,6 +17,7 @@
 
 #include "base/quote.h"
 #include "nft/sha256.h"
+#include "net/netstate.h"
 #include "net/sysctl.h"
 
 namespace haltfw {
@@ -253,6 +254,7 @@ private:
                 return "bad pstore record";
             m->pstore = text;
         } else if (k == "link" && n == 3) {
+            if (!ValidLinkName(w[2])) return "bad link name";
             m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
         } else if (k == "address" && n == 3) {
             if (m->links.empty() || m->links.back().name != w[1]) return "address before its link";
@@ -282,6 +284,7 @@ private:
             return WgPeerRecord(w);
         } else if (k == "port" && n == 3) {
             if (m->links.empty() || m->links.back().name != w[1]) return "port before its bridge's link";
+            if (!ValidLinkName(w[2])) return "bad port name";
             m->links.back().ports.emplace_back(w[2]);
         } else if (k == "silent" && n == 2) {
             if (m->links.empty() || m->links.back().name != w[1]) return "silent before its bridge's link";
@@ -312,8 +315,8 @@ private:
         if (key_ok) d.private_key = WgSecret(k);
         WipeBytes(k.data(), k.size());
         WipeBytes(const_cast<char*>(w[2].data()), w[2].size());
-        if (!key_ok) return "bad wireguard private key";
-        if (d.name.empty() || !Number(w[3], &d.listen_port) || !Number(w[4], &d.fwmark)) return "bad wireguard record";
+        if (!key_ok || IsZeroKey(d.private_key->key())) return "bad wireguard private key";
+        if (!ValidLinkName(d.name) || !Number(w[3], &d.listen_port) || !Number(w[4], &d.fwmark)) return "bad wireguard record";
         for (const WgDevice& o : m_.wireguard)
             if (o.name == d.name) return "wireguard device " + d.name + " twice";
         m_.wireguard.push_back(std::move(d));
@@ -338,25 +341,39 @@ private:
             std::string_view e = w[4];
             size_t colon = e.rfind(':');
             if (colon == std::string_view::npos) return "bad wgpeer endpoint";
+            // Brackets for IPv6 and only there, as FormatWgEndpoint writes it.
             std::string_view host = e.substr(0, colon);
-            if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+            bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+            if (bracketed) host = host.substr(1, host.size() - 2);
             std::optional<IpAddr> a = ParseIpAddr(host);
             uint16_t port = 0;
-            if (!a || !Number(e.substr(colon + 1), &port) || port == 0) return "bad wgpeer endpoint";
+            if (!a || bracketed != (a->family == AF_INET6) || !Number(e.substr(colon + 1), &port) || port == 0)
+                return "bad wgpeer endpoint";
             p.endpoint = WgEndpoint{*a, port};
         }
         if (!Number(w[5], &p.keepalive_s)) return "bad wgpeer keepalive";
-        for (std::string_view rest = w[6]; rest != "-" && !rest.empty();) {
-            size_t comma = rest.find(',');
-            auto ip = ParsePrefix(rest.substr(0, comma), true);
-            if (!ip || ip->network() != *ip) return "bad wgpeer allowed IP";
-            p.allowed_ips.push_back(*ip);
-            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        if (w[6] != "-") {
+            // Items separated by single commas, none empty, none twice.
+            for (std::string_view rest = w[6];;) {
+                size_t comma = rest.find(',');
+                auto ip = ParsePrefix(rest.substr(0, comma), true);
+                if (!ip || ip->network() != *ip) return "bad wgpeer allowed IP";
+                p.allowed_ips.push_back(*ip);
+                if (comma == std::string_view::npos) break;
+                rest = rest.substr(comma + 1);
+            }
+            std::vector<Prefix> sorted = p.allowed_ips;
+            std::sort(sorted.begin(), sorted.end());
+            if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return "wgpeer allowed IP twice";
         }
         WgDevice& d = m_.wireguard.back();
         if (FindWgPeer(d, p.public_key)) return "wgpeer " + EncodeWgKey(p.public_key) + " twice";
         d.peers.push_back(std::move(p));
         return "";
+    }
+
+    static bool IsZeroKey(const WgKey& k) {
+        return std::all_of(k.begin(), k.end(), [](uint8_t b) { return b == 0; });
     }
 
     static bool UnhexKey(std::string_view hex, WgKey* k) {
@@ -474,15 +491,25 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
         for (const std::string& p : l.ports) buf += "port " + l.name + " " + p + "\n";
         if (l.silent) buf += "silent " + l.name + "\n";
     }
-    // The keys in hex; the piece that held them wiped once it is written.
+    // The keys in hex, a line at a time: each written and wiped at once, so
+    // that no key is left behind in a block the buffer grew out of.
+    auto secret_line_done = [&] {
+        buf += '\n';
+        flush();
+        WipeBytes(buf.data(), buf.capacity());
+    };
     for (const WgDevice& d : m.wireguard) {
         flush();
         auto key = [&](const WgKey& k) { AppendHex(std::string_view(reinterpret_cast<const char*>(k.data()), k.size()), &buf); };
         buf += "wireguard " + d.name + " ";
         if (d.private_key) key(d.private_key->key());
         else key(WgKey{});
-        buf += " " + std::to_string(d.listen_port) + " " + std::to_string(d.fwmark) + "\n";
+        buf += " " + std::to_string(d.listen_port) + " " + std::to_string(d.fwmark);
+        secret_line_done();
         for (const WgPeer& p : d.peers) {
+            std::string ips;
+            for (const Prefix& a : p.allowed_ips) ips += (ips.empty() ? "" : ",") + FormatPrefix(a);
+            buf.reserve(ips.size() + 512);  // the whole line, before a key goes in
             buf += "wgpeer " + d.name + " ";
             key(p.public_key);
             buf += ' ';
@@ -490,12 +517,9 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
             else buf += '-';
             buf += " " + (p.endpoint ? FormatWgEndpoint(*p.endpoint) : std::string("-")) + " " +
                    std::to_string(p.keepalive_s) + " ";
-            std::string ips;
-            for (const Prefix& a : p.allowed_ips) ips += (ips.empty() ? "" : ",") + FormatPrefix(a);
-            buf += (ips.empty() ? "-" : ips) + "\n";
+            buf += ips.empty() ? "-" : ips;
+            secret_line_done();
         }
-        flush();
-        WipeBytes(buf.data(), buf.capacity());
     }
     // Values may hold spaces (tcp_rmem): hex, like the object fields.
     for (const auto& [k, v] : m.sysctls) {
@@ -553,6 +577,7 @@ bool ReadInPieces(const std::string& path, Reader* reader, std::string* err) {
         reader->Feed(std::string_view(buf.get(), static_cast<size_t>(n)));
     }
     (void)close(fd);
+    WipeBytes(buf.get(), kPiece);  // it held the WireGuard keys' lines
     return true;
 }
 
@@ -609,9 +634,12 @@ bool ParseManifest(std::string_view text, Manifest* m, std::string* err) {
 
 bool WriteManifestFile(const std::string& path, const Manifest& m, std::string* err) {
     std::string tmp = path + ".tmp";
-    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
+    // O_NOFOLLOW, and 0600 whatever a leftover temporary file had: the
+    // manifest may hold WireGuard keys.
+    int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || fchmod(fd, 0600) != 0) {
         *err = "write " + tmp + ": " + std::strerror(errno);
+        if (fd >= 0) (void)close(fd);  // nothing written yet
         return false;
     }
     bool written = WriteManifest(m, [&](std::string_view piece) {

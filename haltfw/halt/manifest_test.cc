@@ -395,6 +395,16 @@ TEST_CASE("a sealed manifest with a bad route or WireGuard record is refused at 
         {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 -\nwgpeer wg0 " + key + " - - 0 -",
          "wgpeer " + EncodeWgKey(KeyOf(0xaa)) + " twice"},
         {"wireguard wg0 " + key + " 1 0\nwireguard wg0 " + key + " 2 0", "wireguard device wg0 twice"},
+        {"wireguard wg0 " + std::string(64, '0') + " 1 0", "bad wireguard private key"},
+        {"wireguard " + std::string(16, 'w') + " " + key + " 1 0", "bad wireguard record"},
+        {"wireguard wg/0 " + key + " 1 0", "bad wireguard record"},
+        {"link vpn " + std::string(20000, 'w'), "bad link name"},
+        {"link lan br0\nport br0 ..", "bad port name"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - [198.51.100.7]:1 0 -", "bad wgpeer endpoint"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - 2001:db8::7:443 0 -", "bad wgpeer endpoint"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 10.0.0.0/8,", "bad wgpeer allowed IP"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 10.0.0.0/8,,10.1.0.0/16", "bad wgpeer allowed IP"},
+        {"wireguard wg0 " + key + " 1 0\nwgpeer wg0 " + key + " - - 0 10.0.0.0/8,10.0.0.0/8", "wgpeer allowed IP twice"},
     };
     for (const Case& c : cases) {
         INFO(c.record);

@@ -8,6 +8,13 @@
 
 namespace haltfw {
 
+bool ValidLinkName(std::string_view name) {
+    if (name.empty() || name.size() >= IFNAMSIZ || name == "." || name == "..") return false;
+    for (unsigned char c : name)
+        if (c == '/' || c == ':' || c <= ' ' || c == 0x7f) return false;
+    return true;
+}
+
 Route StaticRoute(const Prefix& dst, std::optional<IpAddr> via, int oif, uint32_t metric) {
     Route r;
     r.dst = dst;

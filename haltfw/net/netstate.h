@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/net_addr.h"
@@ -58,6 +59,10 @@ struct Route {
     uint8_t type = 0;            ///< RTN_* (RTN_UNICAST...).
     uint32_t table = 0;          ///< RT_TABLE_MAIN for the routes haltfw manages.
 };
+
+/// True when the kernel would take `name` for a link (dev_valid_name): 1 to
+/// 15 bytes, not "." or "..", no '/', ':', white space or control byte.
+bool ValidLinkName(std::string_view name);
 
 /// A static route of the main table as haltfw sets it: `dst` (network
 /// form) through `oif`, by `via` if given (else on the link), with metric

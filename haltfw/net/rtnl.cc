@@ -680,6 +680,10 @@ bool RtnlSocket::CreateVlan(const std::string& name, int parent, uint16_t id, st
 // The kernel loads the wireguard module for this request by itself
 // (request_module("rtnl-link-wireguard")) where modprobe can run.
 bool RtnlSocket::CreateWireguard(const std::string& name, std::string* err) {
+    if (!ValidLinkName(name)) {
+        *err = "RTM_NEWLINK wireguard: not a link name";
+        return false;
+    }
     Request req(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     PutLinkHeader(&req, 0);
     mnl_attr_put_strz(req.nlh(), IFLA_IFNAME, name.c_str());

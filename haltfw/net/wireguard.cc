@@ -15,6 +15,7 @@
 #include <array>
 
 #include "base/quote.h"
+#include "net/netstate.h"
 
 namespace haltfw {
 
@@ -436,9 +437,10 @@ bool SameSecret(const std::optional<WgSecret>& a, const std::optional<WgSecret>&
 }
 
 // A peer's differences, each "peer NAME: WHAT".
-void PeerDifferences(const std::string& who, const WgPeer& want, const WgPeer& have, std::vector<std::string>* out) {
+void PeerDifferences(const std::string& who, const WgPeer& want, const WgPeer& have, bool endpoints,
+                     std::vector<std::string>* out) {
     if (!SameSecret(want.preshared_key, have.preshared_key)) out->push_back(who + ": preshared key");
-    if (want.endpoint && want.endpoint != have.endpoint)
+    if (endpoints && want.endpoint && want.endpoint != have.endpoint)
         out->push_back(who + ": endpoint " + FormatWgEndpoint(*want.endpoint) + " (was " +
                        (have.endpoint ? FormatWgEndpoint(*have.endpoint) : std::string("none")) + ")");
     if (want.keepalive_s != have.keepalive_s)
@@ -450,7 +452,7 @@ void PeerDifferences(const std::string& who, const WgPeer& want, const WgPeer& h
 }  // namespace
 
 std::vector<std::string> WgDeviceDifferences(const WgDevice& want, const WgDevice& have,
-                                             const std::vector<std::string>& names) {
+                                             const std::vector<std::string>& names, bool endpoints) {
     std::vector<std::string> out;
     if (!SameSecret(want.private_key, have.private_key)) out.push_back("private key");
     if (want.listen_port && want.listen_port != have.listen_port)
@@ -461,7 +463,7 @@ std::vector<std::string> WgDeviceDifferences(const WgDevice& want, const WgDevic
     for (size_t i = 0; i < want.peers.size(); ++i) {
         const WgPeer& w = want.peers[i];
         const std::string who = "peer " + (i < names.size() ? QuoteValue(names[i]) : EncodeWgKey(w.public_key));
-        if (const WgPeer* h = FindWgPeer(have, w.public_key)) PeerDifferences(who, w, *h, &out);
+        if (const WgPeer* h = FindWgPeer(have, w.public_key)) PeerDifferences(who, w, *h, endpoints, &out);
         else out.push_back("add " + who);
     }
     for (const WgPeer& h : have.peers)
@@ -623,6 +625,10 @@ bool WgSocket::Exchange(std::vector<char>* req, bool dump, WgDevice* into, std::
 }
 
 bool WgSocket::SetDevice(const WgDevice& d, std::string* err) {
+    if (!ValidLinkName(d.name)) {
+        *err = "WG_CMD_SET_DEVICE: not a link name";
+        return false;
+    }
     std::vector<std::vector<char>> reqs = BuildWgSetDevice(d, family_, seq_ + 1);
     seq_ += static_cast<unsigned>(reqs.size());
     bool ok = true;
@@ -641,6 +647,10 @@ bool WgSocket::SetDevice(const WgDevice& d, std::string* err) {
 }
 
 bool WgSocket::GetDevice(const std::string& name, WgDevice* d, std::string* err) {
+    if (!ValidLinkName(name)) {
+        *err = "WG_CMD_GET_DEVICE: not a link name";
+        return false;
+    }
     std::vector<char> req(256);
     nlmsghdr* nlh = PutGenlHeader(&req, family_, WG_CMD_GET_DEVICE, NLM_F_DUMP, ++seq_);
     mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, name.c_str());

@@ -56,7 +56,8 @@ inline constexpr size_t kWgSetMessageMax = 16384;
 /// WGPEER_F_REPLACE_ALLOWEDIPS. A peer whose allowed IPs do not fit goes
 /// on in the next message, named by its public key alone, without the
 /// flag (as linux/wireguard.h describes). Sequence numbers count up from
-/// `seq`. Pure; `family` is the resolved family id.
+/// `seq`. Pure; `family` is the resolved family id; `d.name` must be a
+/// ValidLinkName (net/netstate.h), as SetDevice checks.
 std::vector<std::vector<char>> BuildWgSetDevice(const WgDevice& d, uint16_t family, uint32_t seq,
                                                 size_t max_size = kWgSetMessageMax);
 
@@ -77,10 +78,11 @@ const WgPeer* FindWgPeer(const WgDevice& d, const WgKey& public_key);
 /// peer KEY"...; empty when nothing must. Peer i of `want` is named
 /// names[i], or by its public key past the end of `names`. A listen port
 /// (0) or an endpoint `want` does not give is the kernel's to choose or
-/// learn, and not a difference. Names what differs, never a secret's value.
-/// Pure.
+/// learn, and not a difference; with `endpoints` false no endpoint is (a
+/// peer may roam from its configured one, and the kernel follows it).
+/// Names what differs, never a secret's value. Pure.
 std::vector<std::string> WgDeviceDifferences(const WgDevice& want, const WgDevice& have,
-                                             const std::vector<std::string>& names = {});
+                                             const std::vector<std::string>& names = {}, bool endpoints = true);
 
 /// The device to send for a change: `want` with what it leaves to the
 /// kernel kept as the kernel has it (its chosen port, the endpoints it

@@ -317,3 +317,33 @@ TEST_CASE("GET_DEVICE: short attributes inside a peer or an allowed IP are refus
 
 }  // namespace
 }  // namespace haltfw
+
+namespace haltfw {
+
+TEST_CASE("device differences name peers by name or key, and may leave endpoints out", "[wireguard]") {
+    const WgDevice want = SampleWgDevice();
+    CHECK(WgDeviceDifferences(want, want).empty());
+    WgDevice have = want;
+    have.listen_port = 40000;
+    have.peers[0].endpoint = WgEndpoint{*ParseIpAddr("198.51.100.99"), 1234};  // roamed
+    have.peers[1].allowed_ips.clear();
+    WgPeer stranger;
+    stranger.public_key = FilledWgKey(0x55);
+    have.peers.push_back(stranger);
+    const std::string site_key = EncodeWgKey(FilledWgKey(0x44));
+    CHECK(WgDeviceDifferences(want, have, {"laptop", "site"}) ==
+          std::vector<std::string>{"listen port 51820 (was 40000)",
+                                   "peer 'laptop': endpoint 198.51.100.77:51821 (was 198.51.100.99:1234)",
+                                   "peer 'site': allowed IPs", "remove peer " + EncodeWgKey(FilledWgKey(0x55))});
+    // Past the names, by key; without endpoints, a roamed peer is no difference.
+    CHECK(WgDeviceDifferences(want, have, {}, false) ==
+          std::vector<std::string>{"listen port 51820 (was 40000)", "peer " + site_key + ": allowed IPs",
+                                   "remove peer " + EncodeWgKey(FilledWgKey(0x55))});
+    have = want;
+    have.peers.erase(have.peers.begin());
+    have.private_key.reset();
+    CHECK(WgDeviceDifferences(want, have, {"laptop"}, false) ==
+          std::vector<std::string>{"private key", "add peer 'laptop'"});
+}
+
+}  // namespace haltfw

@@ -73,7 +73,12 @@ void CheckRoundTrip(const Manifest& m) {
 void Try(std::string_view text) {
     Manifest m;
     std::string err;
-    if (ParseManifest(text, &m, &err)) CheckRoundTrip(m);
+    if (ParseManifest(text, &m, &err)) {
+        CheckRoundTrip(m);
+        // What the final stage sends for a device it makes again.
+        for (const WgDevice& d : m.wireguard)
+            for (const std::vector<char>& msg : BuildWgSetDevice(d, 0x1c, 1)) FUZZ_CHECK(msg.size() <= kWgSetMessageMax);
+    }
     else FUZZ_CHECK(err.starts_with("manifest: "));
 }
 

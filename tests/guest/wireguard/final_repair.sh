@@ -19,13 +19,34 @@ M="$HALTFW_EXITRD/haltfw.manifest"
 mkdir -p "$HALTFW_SYSROOT/run/systemd/system" "$HALTFW_SYSROOT/lib/systemd/system"
 trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; g_cleanup; rm -rf "$WORK"' EXIT
 
-# A second peer that never connects, and a route through the tunnel.
+# A second peer that never connects, a route through the tunnel, and a
+# ruleset that names wg0 by its hooks: a flowtable and an ingress chain,
+# which lose wg0 with no new ruleset generation when it is deleted.
 write_conf
+cat >>"$WORK/rules.nft" <<'NFT'
+table inet fast {
+    flowtable ft {
+        hook ingress priority filter
+        devices = { "wg0", "lan0" }
+    }
+    chain forward {
+        type filter hook forward priority filter - 1; policy accept;
+        meta l4proto { tcp, udp } flow add @ft
+    }
+}
+table netdev wgin {
+    chain in {
+        type filter hook ingress device "wg0" priority filter; policy accept;
+        counter
+    }
+}
+NFT
 SITE_PUB=$(wg genkey | wg pubkey)
 sed -i '/^address = 203.0.113.129\/25$/a route = 198.51.100.128/25\nmtu = 1380' "$CONF"
 printf '%s\n' '[peer.site]' 'interface = vpn' "public-key = $SITE_PUB" 'allowed-ips = 198.51.100.128/25' >>"$CONF"
 
 hfw 0 arm --final "$FINAL_BIN"
+no_secret "arm"
 expect_has "arm" "WireGuard digest "
 armed_wg=$(sed -n 's/.*WireGuard digest \([0-9a-f]\{64\}\).*/\1/p' <<<"$OUT")
 [[ -n $armed_wg ]] || g_fail "arm printed no WireGuard digest: $OUT"
@@ -45,9 +66,25 @@ verify() {
 $OUT"
     expect_has "$1" "HALTFW: HALTED-OK digest="
     expect_has "$1" " wireguard=$armed_wg"
-    for secret in "$(cat "$WORK/wg0.key")" "$(cat "$WORK/laptop.psk")"; do
-        if grep -qF -- "$secret" <<<"$OUT"; then g_fail "$1: the report shows a secret key"; fi
+    no_secret "$1"
+}
+
+# no_secret WHAT: $OUT shows neither secret key, in base64 or in hex.
+no_secret() {
+    local f secret
+    for f in "$WORK/wg0.key" "$WORK/laptop.psk"; do
+        for secret in "$(cat "$f")" "$(base64 -d <"$f" | od -An -tx1 | tr -d ' \n')"; do
+            if grep -qiF -- "$secret" <<<"$OUT"; then g_fail "$1: the output shows the key of $(basename "$f")"; fi
+        done
     done
+}
+
+# hooks_on_wg0 WHAT: the flowtable and the ingress chain are on wg0.
+hooks_on_wg0() {
+    ip netns exec "$box" nft list flowtable inet fast ft | grep -q '"wg0"' ||
+        g_fail "$1: the flowtable is not on wg0: $(ip netns exec "$box" nft list flowtable inet fast ft)"
+    ip netns exec "$box" nft list chain netdev wgin in | grep -q 'device "wg0"' ||
+        g_fail "$1: no ingress chain on wg0: $(ip netns exec "$box" nft list table netdev wgin 2>&1)"
 }
 
 # tunnel_back WHAT: the peer reaches the LAN host again. A device made
@@ -66,6 +103,7 @@ tunnel_back() {
 
 verify "untouched"
 expect_line "untouched" "HALTFW: wireguard: wg0 with 2 peers as armed"
+hooks_on_wg0 "armed"
 
 # A unit's stop deletes wg0 (wg-quick down, ifdown): made again, with its
 # MTU, addresses and the route through it, and the peer's next packets go
@@ -77,6 +115,9 @@ expect_has "deleted" "repaired: wg0 set up"
 expect_has "deleted" "repaired: wg0 203.0.113.129/25 added"
 expect_has "deleted" "repaired: wg0 route 198.51.100.128/25 added"
 expect_has "deleted" "repaired: wg0 mtu 1380 (was 1420)"
+# The deletion took the hooks; the ruleset was read whole and restored.
+expect_has "deleted" "restored from the manifest: now "
+hooks_on_wg0 "recreated"
 [[ $(ip netns exec "$box" wg show wg0 public-key) == "$BOX_PUB" ]] || g_fail "the recreated wg0 has another key"
 [[ $(ip netns exec "$box" wg show wg0 listen-port) == 51820 ]] || g_fail "the recreated wg0 has another port"
 ip -n "$box" route show 198.51.100.128/25 | grep -q "dev wg0" || g_fail "no route 198.51.100.128/25 through the recreated wg0"
