@@ -259,7 +259,9 @@ private:
     void CheckGateway();
     void CheckBridgeFilter();
     const InterfaceConfig* BridgeFilterBridge();
-    bool CheckLanSide(const InterfaceConfig& lan);
+    bool CheckLanSide(const InterfaceConfig& lan, const char* key, int line);
+    void WarnPeersOutside(const InterfaceConfig& vpn);
+    const InterfaceConfig* CheckVpnSide(const std::string& role, const std::vector<const InterfaceConfig*>& vpns);
     void CheckForward(const ForwardSpec& f, const std::vector<const InterfaceConfig*>& lans,
                       const InterfaceConfig& wan, const PrefixIndex& lan_prefixes,
                       const std::set<IpAddr>& lan_addresses, std::string* lan_list);
@@ -504,11 +506,10 @@ void Parser::Gateway(const IniEntry& e, SeenKeys* seen) {
         if (e.value.empty()) Error(e.line, "[gateway] wan: empty role name");
         else if (Words(e.value).size() > 1) Error(e.line, "[gateway] wan " + Quote(e.value) + ": one role only");
         else gw.wan = e.value;
-    } else if (e.key == "lan" || e.key == "isolate") {
+    } else if (e.key == "lan" || e.key == "vpn" || e.key == "isolate") {
         if (!Once(e, seen)) return;
-        const bool lan = e.key == "lan";
-        std::vector<std::string>& roles = lan ? gw.lans : gw.isolate;
-        (lan ? gw.lan_line : gw.isolate_line) = e.line;
+        std::vector<std::string>& roles = e.key == "lan" ? gw.lans : e.key == "vpn" ? gw.vpns : gw.isolate;
+        (e.key == "lan" ? gw.lan_line : e.key == "vpn" ? gw.vpn_line : gw.isolate_line) = e.line;
         if (Words(e.value).empty()) Error(e.line, "[gateway] " + e.key + ": empty role name");
         for (std::string_view r : Words(e.value)) {
             if (std::find(roles.begin(), roles.end(), r) != roles.end())
@@ -765,21 +766,92 @@ void Parser::CheckForward(const ForwardSpec& f, const std::vector<const Interfac
     Error(f.line, where + "LAN host " + Quote(FormatIp(f.host)) + " is outside the LAN's prefixes (" + *lan_list + ")");
 }
 
-// One LAN zone: the profile needs its prefixes, and sends it to the WAN.
-bool Parser::CheckLanSide(const InterfaceConfig& lan) {
-    const GatewayConfig& gw = *cfg_.gateway;
-    const std::string what = "[gateway] lan " + Quote(lan.role) + ": interface " + Quote(lan.role);
+// One LAN zone (`lan =`) or VPN zone (`vpn =`): the profile needs its
+// prefixes, and sends it to the WAN.
+bool Parser::CheckLanSide(const InterfaceConfig& lan, const char* key, int line) {
+    const std::string what = std::string("[gateway] ") + key + " " + Quote(lan.role) + ": interface " + Quote(lan.role);
+    const std::string side = key[0] == 'l' ? "LAN" : "VPN";
     bool ok = !lan.addresses.empty();
-    if (!ok) Error(gw.lan_line, what + " has no address; the profile needs the LAN's prefixes");
+    if (!ok) Error(line, what + " has no address; the profile needs the " + side + "'s prefixes");
     for (const auto* g : {&lan.gateway, &lan.gateway6})
         if (*g)
-            Error(gw.lan_line, what + " has the default route ('" + (g == &lan.gateway ? "gateway" : "gateway6") +
-                                   "' on line " + std::to_string((*g)->line) + "); the profile sends the LAN to the WAN");
+            Error(line, what + " has the default route ('" + (g == &lan.gateway ? "gateway" : "gateway6") + "' on line " +
+                            std::to_string((*g)->line) + "); the profile sends the " + side + " to the WAN");
     for (const RouteSpec& r : lan.routes)
         if (r.dst.len == 0)
-            Error(gw.lan_line, what + " has the default route ('route' on line " + std::to_string(r.line) +
-                                   "); the profile sends the LAN to the WAN");
+            Error(line, what + " has the default route ('route' on line " + std::to_string(r.line) +
+                            "); the profile sends the " + side + " to the WAN");
     return ok;
+}
+
+// A role of `vpn =`: a WireGuard interface on the LAN side whose port the
+// profile opens on the WAN; `vpns` are the roles before it that passed.
+// The interface, or nullptr (reported).
+const InterfaceConfig* Parser::CheckVpnSide(const std::string& role, const std::vector<const InterfaceConfig*>& vpns) {
+    const GatewayConfig& gw = *cfg_.gateway;
+    const std::string what = "[gateway] vpn " + Quote(role) + ": ";
+    if (role == gw.wan) {
+        Error(gw.vpn_line, what + "the WAN (wan =, line " + std::to_string(gw.wan_line) +
+                               "); a VPN zone is on the LAN side, and its port is opened on the WAN");
+        return nullptr;
+    }
+    // Refused rather than merged: in both lists the role's port would be
+    // opened although `lan =` alone says nothing of a port, and `isolate`
+    // would read one way for one list and another for the other.
+    if (std::find(gw.lans.begin(), gw.lans.end(), role) != gw.lans.end()) {
+        Error(gw.vpn_line, what + "also in lan (line " + std::to_string(gw.lan_line) +
+                               "); list a WireGuard interface in vpn only: vpn makes it a LAN zone and opens its port "
+                               "on the WAN");
+        return nullptr;
+    }
+    const InterfaceConfig* ifc = GatewaySide("vpn", role, gw.vpn_line);
+    if (!ifc) return nullptr;
+    if (!IsWireguard(*ifc)) {
+        Error(gw.vpn_line, what + "interface " + Quote(role) +
+                               " is not a WireGuard interface (it has no 'wireguard-key ='); for another LAN zone, "
+                               "list it in lan");
+        return nullptr;
+    }
+    const uint16_t port = ifc->wireguard->listen_port;
+    if (port == 0) {
+        Error(gw.vpn_line, what + "interface " + Quote(role) +
+                               " has no 'listen-port'; the profile opens the WireGuard port on the WAN and must know it "
+                               "(without one the kernel picks a port): give it 'listen-port ='");
+        return nullptr;
+    }
+    for (const InterfaceConfig* other : vpns)
+        if (other->wireguard->listen_port == port) {
+            Error(gw.vpn_line, what + "listen-port " + std::to_string(port) + " (line " +
+                                   std::to_string(ifc->wireguard->listen_port_line) + ") is also interface " +
+                                   Quote(other->role) + "'s (line " +
+                                   std::to_string(other->wireguard->listen_port_line) +
+                                   "); two WireGuard devices cannot listen on one port");
+            return nullptr;
+        }
+    return ifc;
+}
+
+// A peer of a VPN zone may send from its allowed IPs, but the profile's
+// anti-spoofing lets through only the zone's prefixes (as for a LAN): what
+// lies outside them is dropped, which a site's peer would not expect.
+void Parser::WarnPeersOutside(const InterfaceConfig& vpn) {
+    std::vector<Prefix> own = LanPrefixes(vpn);
+    std::string list;
+    for (const Prefix& x : own) list += (list.empty() ? "" : ", ") + FormatPrefix(x);
+    for (const PeerConfig& peer : cfg_.peers) {
+        if (peer.interface != vpn.role) continue;
+        for (const AllowedIpSpec& a : peer.allowed_ips) {
+            bool inside = std::any_of(own.begin(), own.end(), [&](const Prefix& x) {
+                return x.len <= a.prefix.len && x.contains(a.prefix.addr);
+            });
+            if (!inside)
+                diags_->Warning(path_, a.line,
+                                "peer " + Quote(peer.name) + ": allowed-ips " + Quote(FormatPrefix(a.prefix)) +
+                                    " is outside the prefixes of vpn " + Quote(vpn.role) + " (" + list +
+                                    "): the gateway profile drops what the peer sends from it as spoofed; give "
+                                    "[interface." + vpn.role + "] an address or a route that covers it");
+        }
+    }
 }
 
 void Parser::CheckGateway() {
@@ -799,12 +871,39 @@ void Parser::CheckGateway() {
                                std::to_string(gw.lan_line) + "); the two sides need two interfaces");
         return;
     }
-    for (const InterfaceConfig* lan : lans) lans_ok &= CheckLanSide(*lan);
+    for (const InterfaceConfig* lan : lans) lans_ok &= CheckLanSide(*lan, "lan", gw.lan_line);
+    std::vector<const InterfaceConfig*> vpns;
+    for (const std::string& role : gw.vpns) {
+        const InterfaceConfig* vpn = CheckVpnSide(role, vpns);
+        if (vpn && CheckLanSide(*vpn, "vpn", gw.vpn_line)) vpns.push_back(vpn);
+        else lans_ok = false;
+    }
+    auto listed = [](const std::vector<std::string>& v, const std::string& r) {
+        return std::find(v.begin(), v.end(), r) != v.end();
+    };
     for (const std::string& role : gw.isolate)
-        if (std::find(gw.lans.begin(), gw.lans.end(), role) == gw.lans.end())
-            Error(gw.isolate_line, "[gateway] isolate " + Quote(role) + ": not a LAN role (lan = " +
-                                       Join(gw.lans, " ") + ", line " + std::to_string(gw.lan_line) + ")");
+        if (!listed(gw.lans, role) && !listed(gw.vpns, role))
+            Error(gw.isolate_line, "[gateway] isolate " + Quote(role) + ": not a LAN " +
+                                       (gw.vpns.empty() ? "" : "or VPN ") + "role (lan = " +
+                                       Join(gw.lans, " ") + ", line " + std::to_string(gw.lan_line) +
+                                       (gw.vpns.empty() ? std::string()
+                                                        : "; vpn = " + Join(gw.vpns, " ") + ", line " +
+                                                              std::to_string(gw.vpn_line)) +
+                                       ")");
+    // A forward of the WireGuard port would take the tunnel's packets to the
+    // LAN host before they reach the box (dstnat comes before input).
+    for (const ForwardSpec& f : gw.forwards)
+        for (const InterfaceConfig* vpn : vpns) {
+            const WireguardInterfaceConfig& wg = *vpn->wireguard;
+            if (f.proto == "udp" && f.host.family == AF_INET && f.first <= wg.listen_port && wg.listen_port <= f.last)
+                Error(f.line, "[gateway] forward " + Quote(f.text) + ": udp port " + std::to_string(wg.listen_port) +
+                                  " is the WireGuard port of vpn " + Quote(vpn->role) + " (listen-port on line " +
+                                  std::to_string(wg.listen_port_line) +
+                                  "), which the box must receive: forward another port");
+        }
+    for (const InterfaceConfig* vpn : vpns) WarnPeersOutside(*vpn);
     if (!wan || lans.empty() || !lans_ok) return;
+    lans.insert(lans.end(), vpns.begin(), vpns.end());  // from here on, every zone
     // What LanPrefixes (gateway.h) covers: the addresses' and the routes'
     // prefixes, of every LAN zone.
     PrefixIndex lan_prefixes;

@@ -117,8 +117,13 @@ struct GatewayConfig {
     std::vector<std::string> lans;
     std::string wan;
     int lan_line = 0, wan_line = 0;
-    /// isolate = ROLE ...: LAN roles that reach the WAN (and the forwards by
-    /// their public address) but no other LAN role and not the box.
+    /// vpn = ROLE ...: WireGuard interfaces (each with a listen-port) that
+    /// are LAN zones for forwarding, whose ports are opened on the WAN. Not
+    /// also in `lans`.
+    std::vector<std::string> vpns;
+    int vpn_line = 0;
+    /// isolate = ROLE ...: LAN or VPN roles that reach the WAN (and the
+    /// forwards by their public address) but no other zone and not the box.
     std::vector<std::string> isolate;
     int isolate_line = 0;
     bool masquerade = true;

@@ -26,7 +26,9 @@ std::vector<std::string> Ipv4Addresses(const InterfaceConfig& ifc) {
 // What every part of the table needs to know.
 struct Profile {
     const GatewayConfig& gw;
-    std::vector<const InterfaceConfig*> lans;  // the LAN zones, as `lan =` lists them
+    // The LAN zones, as `lan =` lists them, then the VPN zones, as `vpn =`
+    // does: a VPN zone is a LAN zone whose WireGuard port is open on the WAN.
+    std::vector<const InterfaceConfig*> lans;
     const InterfaceConfig& wan;
     std::vector<std::string> lan_devs;       // quoted device names of the LAN zones
     std::vector<std::string> isolated_devs;  // of the zones `isolate =` lists
@@ -36,6 +38,13 @@ struct Profile {
     std::vector<Prefix> lan_prefixes;        // of every LAN zone
     bool Isolated(const InterfaceConfig& lan) const {
         return std::find(gw.isolate.begin(), gw.isolate.end(), lan.role) != gw.isolate.end();
+    }
+    bool Vpn(const InterfaceConfig& zone) const {
+        return std::find(gw.vpns.begin(), gw.vpns.end(), zone.role) != gw.vpns.end();
+    }
+    // "lan = lan" or "lan = lan, vpn = vpn": the keys that name the zones.
+    std::string ZoneKeys() const {
+        return "lan = " + Join(gw.lans, " ") + (gw.vpns.empty() ? "" : ", vpn = " + Join(gw.vpns, " "));
     }
 };
 
@@ -53,15 +62,24 @@ std::vector<Prefix> Outermost(std::vector<Prefix> all);
 void Header(const Profile& p, Writer* w) {
     std::vector<std::string> wan4 = Ipv4Addresses(p.wan);
     w->Comment(0, "haltfw gateway profile, generated from [gateway] " + From(p.gw.line) + " of haltfw.conf.");
-    for (const InterfaceConfig* lan : p.lans)
-        w->Comment(0, "  lan = " + lan->role + " " + From(p.gw.lan_line) + ": device " + lan->device + ", prefixes " +
-                          Join(PrefixTexts(LanPrefixes(*lan)), ", ") +
+    for (const InterfaceConfig* lan : p.lans) {
+        std::string key = p.Vpn(*lan) ? "vpn = " + lan->role + " " + From(p.gw.vpn_line) + ": WireGuard device "
+                                      : "lan = " + lan->role + " " + From(p.gw.lan_line) + ": device ";
+        std::string port = p.Vpn(*lan) ? ", listen-port " + std::to_string(lan->wireguard->listen_port) + " " +
+                                             From(lan->wireguard->listen_port_line)
+                                       : "";
+        w->Comment(0, "  " + key + lan->device + port + ", prefixes " + Join(PrefixTexts(LanPrefixes(*lan)), ", ") +
                           (p.Isolated(*lan) ? "; isolate " + From(p.gw.isolate_line) : ""));
+    }
     w->Comment(0, "  wan = " + p.gw.wan + " " + From(p.gw.wan_line) + ": device " + p.wan.device + ", IPv4 addresses " +
                       (wan4.empty() ? "none" : Join(wan4, ", ")));
     w->Comment(0, "Policy, for a box that runs no services once halted: input drops all but");
     w->Comment(0, "replies, loopback and the ICMP the box needs; forward drops all but LAN->WAN,");
     w->Comment(0, "replies both ways and the forwards; output accepts.");
+    if (!p.gw.vpns.empty()) {
+        w->Comment(0, "VPN zones (vpn =) are LAN zones; input also accepts their WireGuard ports on");
+        w->Comment(0, "the WAN.");
+    }
     w->Comment(0, "Your own rules: [ruleset] files load after this text, in the same transaction.");
     w->Comment(0, "Add to input_extra or forward_extra (jumped to just before the drop), or to");
     w->Comment(0, "dstnat and srcnat; a table of your own can drop more but not accept more.");
@@ -96,6 +114,9 @@ void Flowtable(const Profile& p, Writer* w) {
     devs.push_back(p.wan_if);
     w->Comment(1, "fastpath = yes " + From(p.gw.fastpath_line) + ": established TCP and UDP connections between these");
     w->Comment(1, "devices are forwarded from the ingress hook; their later packets skip the chains.");
+    if (!p.gw.vpns.empty())
+        w->Comment(1, "vpn = " + Join(p.gw.vpns, " ") + " " + From(p.gw.vpn_line) +
+                          ": the WireGuard devices too (a tunnel's packets enter, decrypted, at theirs).");
     w->Line(1, "flowtable fastpath {");
     w->Line(2, "hook ingress priority filter");
     w->Line(2, "devices = { " + Join(devs, ", ") + " }");
@@ -148,6 +169,21 @@ void ExtraChain(const char* name, Writer* w) {
     w->Blank();
 }
 
+// vpn = ROLE ...: each WireGuard device's port, from the WAN. In the inet
+// table `udp dport` matches IPv4 and IPv6 alike, as the device listens on
+// both. Nothing but a valid handshake gets an answer: WireGuard drops the
+// rest silently.
+void WireguardPorts(const Profile& p, Writer* w) {
+    for (const InterfaceConfig* zone : p.lans) {
+        if (!p.Vpn(*zone)) continue;
+        const WireguardInterfaceConfig& wg = *zone->wireguard;
+        w->Comment(2, "vpn = " + zone->role + " " + From(p.gw.vpn_line) + ": WireGuard's port for " + zone->device +
+                          " (listen-port on line " + std::to_string(wg.listen_port_line) +
+                          ") from the WAN, IPv4 and IPv6");
+        w->Line(2, "iifname " + p.wan_if + " udp dport " + std::to_string(wg.listen_port) + " accept");
+    }
+}
+
 void Input(const Profile& p, Writer* w) {
     w->Comment(1, "The box itself: it runs no services once halted.");
     w->Line(1, "chain input {");
@@ -176,6 +212,7 @@ void Input(const Profile& p, Writer* w) {
     }
     w->Line(2, "ct state established,related accept");
     w->Line(2, "ct state invalid drop");
+    WireguardPorts(p, w);
     w->Line(2, "jump input_extra");
     LogDrops(p, w);
     w->Line(1, "}");
@@ -252,10 +289,10 @@ void Forward(const Profile& p, Writer* w) {
     w->Line(2, "ct state established,related accept");
     w->Line(2, "ct state invalid drop");
     Blocks(p, w);
-    w->Comment(2, "lan = " + Join(p.gw.lans, " ") + ", wan = " + p.gw.wan + ": new connections from the LAN to the WAN");
+    w->Comment(2, p.ZoneKeys() + ", wan = " + p.gw.wan + ": new connections from the LAN to the WAN");
     w->Line(2, p.lan_to_wan + " accept");
     if (p.trusted_devs.size() > 1) {
-        w->Comment(2, "lan = " + Join(p.gw.lans, " ") + ": new connections between the LAN zones not isolated");
+        w->Comment(2, p.ZoneKeys() + ": new connections between the LAN zones not isolated");
         w->Line(2, "iifname " + ValueOrSet(p.trusted_devs) + " oifname " + ValueOrSet(p.trusted_devs) + " accept");
     }
     ForwardAccepts(p, w);
@@ -386,9 +423,12 @@ std::string GatewayRuleset(const Config& cfg) {
     if (!wan || wan->device.empty() || gw.lans.empty()) return {};
     Profile p{gw, {}, *wan, {}, {}, {}, "", Quoted(wan->device), "", "", {}};
     std::vector<Prefix> all;
-    for (const std::string& role : gw.lans) {
+    std::vector<std::string> roles = gw.lans;
+    roles.insert(roles.end(), gw.vpns.begin(), gw.vpns.end());
+    for (const std::string& role : roles) {
         const InterfaceConfig* lan = cfg.FindRole(role);
         if (!lan || lan->device.empty()) return {};
+        if (p.Vpn(*lan) && (!lan->wireguard || lan->wireguard->listen_port == 0)) return {};  // ParseConfig refused it
         p.lans.push_back(lan);
         p.lan_devs.push_back(Quoted(lan->device));
         (p.Isolated(*lan) ? p.isolated_devs : p.trusted_devs).push_back(Quoted(lan->device));

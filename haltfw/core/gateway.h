@@ -48,9 +48,11 @@ std::vector<Prefix> LanPrefixes(const InterfaceConfig& lan);
 
 /// The nft text of the profile for `cfg`: one "table inet gateway" with the
 /// LAN prefix sets, anti-spoofing, the input, forward and output policies and
-/// the NAT chains; every rule under a comment naming the [gateway] key (and
-/// its line) it comes from. `cfg` must have passed ParseConfig without error
-/// and hold a [gateway]; otherwise the result is empty.
+/// the NAT chains; the VPN zones (`vpn =`) as LAN zones, with their
+/// WireGuard ports open on the WAN; every rule under a comment naming the
+/// [gateway] key (and its line) it comes from. `cfg` must have passed
+/// ParseConfig without error and hold a [gateway]; otherwise the result is
+/// empty.
 std::string GatewayRuleset(const Config& cfg);
 
 }  // namespace haltfw

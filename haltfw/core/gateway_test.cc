@@ -29,7 +29,8 @@ address = 2001:db8:2::1/64
 }  // namespace
 
 TEST_CASE("gateway: the generated text matches the golden files exactly") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
+    const char* names[] = {"minimal", "forwards",  "ipv6",        "block-log",   "zones",
+                           "fastpath", "vpn",  "vpn-isolate", "vpn-fastpath"};
     for (const char* name : names) {
         SECTION(name) {
             Config c = ParseValid(ReadTestData("gateway", std::string(name) + ".conf"));
@@ -40,7 +41,8 @@ TEST_CASE("gateway: the generated text matches the golden files exactly") {
 }
 
 TEST_CASE("gateway: each golden config saved on Windows (CRLF and a byte order mark) gives the same program") {
-    const char* names[] = {"minimal", "forwards", "ipv6", "block-log", "zones", "fastpath"};
+    const char* names[] = {"minimal", "forwards",  "ipv6",        "block-log",   "zones",
+                           "fastpath", "vpn",  "vpn-isolate", "vpn-fastpath"};
     for (const char* name : names) {
         SECTION(name) {
             std::string lf = ReadTestData("gateway", std::string(name) + ".conf"), crlf = "\xEF\xBB\xBF";
@@ -231,6 +233,183 @@ TEST_CASE("gateway: zones: every bad lan and isolate names its line") {
                                    "haltfw.conf:13: [gateway] isolate: empty role name"});
     CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan nowhere\nwan = wan\n") ==
           std::vector<std::string>{"haltfw.conf:11: [gateway] lan 'nowhere': no section [interface.nowhere]"});
+}
+
+namespace {
+
+// A WireGuard interface for `vpn =`, lines 8-12 after kInterfaces.
+const char* kVpn = R"([interface.vpn]
+device = wg0
+wireguard-key = wg0.key
+listen-port = 51820
+address = 203.0.113.129/25
+)";
+
+}  // namespace
+
+TEST_CASE("gateway: vpn: every bad role is refused with its line and why") {
+    // kInterfaces: wan (eth0) on lines 1-3, lan (eth1) on 4-7; kVpn on 8-12.
+    const std::string ifs = std::string(kInterfaces) + kVpn;
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan\nwan = wan\nvpn = wan nobody vpn vpn\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:16: [gateway] vpn: role 'vpn' listed twice",
+              "haltfw.conf:16: [gateway] vpn 'wan': the WAN (wan =, line 15); a VPN zone is on the LAN side, and its "
+              "port is opened on the WAN",
+              "haltfw.conf:16: [gateway] vpn 'nobody': no section [interface.nobody]",
+          });
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan vpn\nwan = wan\nvpn = vpn\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:16: [gateway] vpn 'vpn': also in lan (line 14); list a WireGuard interface in vpn only: "
+              "vpn makes it a LAN zone and opens its port on the WAN",
+          });
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = vpn\nwan = wan\nvpn = lan\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:16: [gateway] vpn 'lan': interface 'lan' is not a WireGuard interface (it has no "
+              "'wireguard-key ='); for another LAN zone, list it in lan",
+          });
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan\nwan = wan\nvpn =\n") ==
+          std::vector<std::string>{"haltfw.conf:16: [gateway] vpn: empty role name"});
+}
+
+TEST_CASE("gateway: vpn: the port must be known, one per device, and not forwarded") {
+    // Line 11 is kVpn's listen-port.
+    std::string no_port = std::string(kInterfaces) + kVpn;
+    no_port.replace(no_port.find("listen-port = 51820\n"), 20, "# no listen-port\n");
+    CHECK(ConfigErrors(no_port + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:16: [gateway] vpn 'vpn': interface 'vpn' has no 'listen-port'; the profile opens the "
+              "WireGuard port on the WAN and must know it (without one the kernel picks a port): give it "
+              "'listen-port ='",
+          });
+    // A second device on the same port: the kernel would refuse it; lines 13-17.
+    const std::string two = std::string(kInterfaces) + kVpn +
+                            "[interface.vpn2]\ndevice = wg1\nwireguard-key = wg1.key\nlisten-port = 51820\n"
+                            "address = 203.0.113.1/26\n";
+    CHECK(ConfigErrors(two + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn vpn2\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:21: [gateway] vpn 'vpn2': listen-port 51820 (line 16) is also interface 'vpn''s (line 11); "
+              "two WireGuard devices cannot listen on one port",
+          });
+    // An IPv4 forward of the port would take the tunnel's packets (dstnat
+    // comes first); an IPv6 forward translates nothing and takes no port of
+    // the box's.
+    CHECK(ConfigErrors(std::string(kInterfaces) + kVpn +
+                       "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\nforward = udp 51000-52000 192.0.2.10\n"
+                       "forward = udp 51820 2001:db8:2::10\nforward = tcp 51820 192.0.2.11\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:17: [gateway] forward 'udp 51000-52000 192.0.2.10': udp port 51820 is the WireGuard port "
+              "of vpn 'vpn' (listen-port on line 11), which the box must receive: forward another port",
+          });
+}
+
+TEST_CASE("gateway: vpn: a VPN zone needs prefixes and carries no default route, as a LAN zone") {
+    std::string no_addr = std::string(kInterfaces) + kVpn;
+    no_addr.replace(no_addr.find("address = 203.0.113.129/25\n"), 27, "gateway = 203.0.113.130\n");
+    CHECK(ConfigErrors(no_addr + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:12: interface 'vpn': gateway '203.0.113.130' is outside every prefix configured on 'vpn'",
+              "haltfw.conf:16: [gateway] vpn 'vpn': interface 'vpn' has no address; the profile needs the VPN's "
+              "prefixes",
+              "haltfw.conf:16: [gateway] vpn 'vpn': interface 'vpn' has the default route ('gateway' on line 12); the "
+              "profile sends the VPN to the WAN",
+          });
+}
+
+TEST_CASE("gateway: vpn: isolate takes VPN roles and refuses a role in neither list") {
+    const std::string ifs = std::string(kInterfaces) + kVpn;
+    CHECK(ConfigErrors(ifs + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\nisolate = vpn wan\n") ==
+          std::vector<std::string>{
+              "haltfw.conf:17: [gateway] isolate 'wan': not a LAN or VPN role (lan = lan, line 14; vpn = vpn, line 16)",
+          });
+    Config c = ParseValid(ifs + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\nisolate = vpn\n");
+    CHECK(c.gateway->vpns == std::vector<std::string>{"vpn"});
+    CHECK(c.gateway->vpn_line == 16);
+    CHECK(c.gateway->isolate == std::vector<std::string>{"vpn"});
+}
+
+TEST_CASE("gateway: vpn: a peer's allowed IPs outside the VPN's prefixes get a warning") {
+    // kVpn on lines 8-12 (203.0.113.128/25); the peer on 13-16.
+    Diagnostics d;
+    ParseConfig(std::string(kInterfaces) + kVpn +
+                    "[peer.site]\ninterface = vpn\npublic-key = 3p7bfXt9wbTTW2HC7OQ1Nz+DQ8hbeGdNrfx+FG+IK08=\n"
+                    "allowed-ips = 203.0.113.130/32, 203.0.113.0/25, 2001:db8:77::2/128\n"
+                    "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\n",
+                "haltfw.conf", &d);
+    INFO(d.FormatErrors());
+    REQUIRE(d.ok());
+    std::vector<std::string> got;
+    for (const Diagnostic& w : d.warnings()) got.push_back(w.Format());
+    CHECK(got == std::vector<std::string>{
+                     "haltfw.conf:16: peer 'site': allowed-ips '203.0.113.0/25' is outside the prefixes of vpn 'vpn' "
+                     "(203.0.113.128/25): the gateway profile drops what the peer sends from it as spoofed; give "
+                     "[interface.vpn] an address or a route that covers it",
+                     "haltfw.conf:16: peer 'site': allowed-ips '2001:db8:77::2/128' is outside the prefixes of vpn "
+                     "'vpn' (203.0.113.128/25): the gateway profile drops what the peer sends from it as spoofed; give "
+                     "[interface.vpn] an address or a route that covers it",
+                 });
+}
+
+namespace {
+
+// The chain `name` of `text`, from its line to its closing brace.
+std::string Chain(const std::string& text, const std::string& name) {
+    size_t from = text.find("\tchain " + name + " {\n");
+    REQUIRE(from != std::string::npos);
+    size_t to = text.find("\n\t}\n", from);
+    REQUIRE(to != std::string::npos);
+    return text.substr(from, to - from);
+}
+
+// `text` without its lines that contain `what`.
+std::string Without(const std::string& text, const std::string& what) {
+    std::string out, line;
+    for (size_t at = 0; at < text.size();) {
+        size_t nl = text.find('\n', at);
+        line = text.substr(at, nl == std::string::npos ? std::string::npos : nl + 1 - at);
+        if (line.find(what) == std::string::npos) out += line;
+        at = nl == std::string::npos ? text.size() : nl + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("gateway: vpn: the WAN's input gains the WireGuard ports and nothing else") {
+    const std::string two = std::string(kInterfaces) + kVpn +
+                            "[interface.vpn2]\ndevice = wg1\nwireguard-key = wg1.key\nlisten-port = 51821\n"
+                            "address = 203.0.113.1/26\n";
+    std::string with = GatewayRuleset(ParseValid(two + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn vpn2\n"));
+    std::string without = GatewayRuleset(ParseValid(two + "[gateway]\nlan = lan\nwan = wan\n"));
+    std::string input = Chain(with, "input");
+    CHECK(input.find("\t\t# vpn = vpn (line 21): WireGuard's port for wg0 (listen-port on line 11) from the WAN, IPv4 "
+                     "and IPv6\n\t\tiifname \"eth0\" udp dport 51820 accept\n") != std::string::npos);
+    CHECK(input.find("\t\t# vpn = vpn2 (line 21): WireGuard's port for wg1 (listen-port on line 16) from the WAN, "
+                     "IPv4 and IPv6\n\t\tiifname \"eth0\" udp dport 51821 accept\n\t\tjump input_extra") !=
+          std::string::npos);
+    // Those four lines are all that differs in input; the WAN appears in no
+    // other input rule.
+    CHECK(Without(Without(input, "udp dport 5182"), "# vpn = vpn") == Chain(without, "input"));
+    CHECK(Without(input, "udp dport 5182").find("eth0") == std::string::npos);
+    // The VPN zones are LAN zones in forward and srcnat: to the WAN, and to
+    // each other and the LAN.
+    std::string fwd = Chain(with, "forward");
+    CHECK(fwd.find("\t\tiifname { \"eth1\", \"wg0\", \"wg1\" } oifname \"eth0\" accept\n") != std::string::npos);
+    CHECK(fwd.find("\t\tiifname { \"eth1\", \"wg0\", \"wg1\" } oifname { \"eth1\", \"wg0\", \"wg1\" } accept\n") !=
+          std::string::npos);
+    CHECK(with.find("elements = { 192.0.2.0/24, 203.0.113.0/26, 203.0.113.128/25 }") != std::string::npos);
+    CHECK(Chain(with, "srcnat") == Chain(without, "srcnat"));  // @lan4 holds the VPN prefixes
+    CHECK(Chain(with, "antispoof").find("\t\tiifname \"wg1\" ip saddr != 203.0.113.0/26 drop\n") != std::string::npos);
+}
+
+TEST_CASE("gateway: vpn: an isolated VPN zone gets the isolation rules, as an isolated LAN zone") {
+    const std::string ifs = std::string(kInterfaces) + kVpn;
+    std::string text = GatewayRuleset(ParseValid(ifs + "[gateway]\nlan = lan\nwan = wan\nvpn = vpn\nisolate = vpn\n"));
+    CHECK(Chain(text, "input").find("\t\tiifname \"wg0\" drop\n") != std::string::npos);
+    std::string fwd = Chain(text, "forward");
+    CHECK(fwd.find("\t\tiifname \"wg0\" oifname { \"eth1\", \"wg0\" } ct status & dnat == 0 drop\n") != std::string::npos);
+    CHECK(fwd.find("\t\tiifname { \"eth1\", \"wg0\" } oifname \"wg0\" ct status & dnat == 0 drop\n") != std::string::npos);
+    CHECK(fwd.find("\t\tiifname { \"eth1\", \"wg0\" } oifname \"eth0\" accept\n") != std::string::npos);
+    CHECK(fwd.find("not isolated") == std::string::npos);  // one zone left: no rule between zones
 }
 
 TEST_CASE("gateway: zones: a forward's host may be in any LAN zone, and nowhere else") {

@@ -15,7 +15,7 @@ work=$WORK
 
 # ---- the golden files, in the kernel's check mode ----
 chk=$(g_ns check)
-for dev in lan0 lan1 wan0 guest0 eth0 eth1; do
+for dev in lan0 lan1 wan0 guest0 eth0 eth1 wg0; do  # a veth stands in for wg0: the check needs a device
     ip -n "$chk" link add "$dev" type veth peer name "p$dev"
 done
 n=0

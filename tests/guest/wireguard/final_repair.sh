@@ -9,7 +9,7 @@
 # secrets out and follows the configuration.
 set -euo pipefail
 # arm mounts the exitrd: in a mount namespace of this test's own.
-[[ -n ${G_PRIVATE_MOUNTS:-} ]] || exec env G_PRIVATE_MOUNTS=1 unshare --mount --propagation private "$0" "$@"
+[[ -n ${G_PRIVATE_MOUNTS:-} ]] || exec env G_PRIVATE_MOUNTS=1 unshare --mount --propagation private bash "$0" "$@"
 source "$(dirname "$0")/wg_common.bash"
 
 FINAL_BIN=/usr/lib/haltfw/haltfw-final
