@@ -1,5 +1,6 @@
 #include "cli/live_state.h"
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -38,11 +39,43 @@ bool LoadConfigOrSay(const Globals& g, Config* cfg) {
     return true;
 }
 
+namespace {
+
+// The devices apply would create (a VLAN, a bridge, a WireGuard device)
+// that do not exist yet.
+std::vector<std::string> DevicesToCreate(const Config& cfg) {
+    std::vector<std::string> out;
+    for (const InterfaceConfig& c : cfg.interfaces)
+        if ((c.IsBridge() || c.IsVlan() || IsWireguard(c)) && !c.device.empty() &&
+            if_nametoindex(c.device.c_str()) == 0)
+            out.push_back(c.device);
+    return out;
+}
+
+// `nft -c` in this namespace, or, when a device apply would create is not
+// there yet (a flowtable or a netdev chain may name it, and nft -c would
+// fail with ENOENT), a trial load in a scratch namespace with stand-ins for
+// every link here and for those devices.
+bool CheckRuleset(const Config& cfg, const std::string& program, std::string* err) {
+    std::vector<std::string> created = DevicesToCreate(cfg);
+    if (created.empty()) return NftCheck(program, err);
+    std::vector<std::string> names;
+    if (struct if_nameindex* ifs = if_nameindex()) {
+        for (struct if_nameindex* i = ifs; i->if_index != 0; ++i) names.emplace_back(i->if_name);
+        if_freenameindex(ifs);
+    }
+    names.insert(names.end(), created.begin(), created.end());
+    NftRuleset scratch;
+    return TrialLoad(program, names, &scratch, err);
+}
+
+}  // namespace
+
 bool LoadChecked(const Globals& g, Config* cfg, std::string* program, bool check_ruleset) {
     if (!LoadConfigOrSay(g, cfg)) return false;
     *program = RulesetProgram(*cfg);
     std::string err;
-    if (check_ruleset && !NftCheck(*program, &err)) {
+    if (check_ruleset && !CheckRuleset(*cfg, *program, &err)) {
         RulesetFailed(err);
         return false;
     }

@@ -19,6 +19,16 @@ M="$HALTFW_EXITRD/haltfw.manifest"
 mkdir -p "$HALTFW_SYSROOT/run/systemd/system" "$HALTFW_SYSROOT/lib/systemd/system"
 trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; g_cleanup; rm -rf "$WORK"' EXIT
 
+# no_secret WHAT: $OUT shows neither secret key, in base64 or in hex.
+no_secret() {
+    local f secret
+    for f in "$WORK/wg0.key" "$WORK/laptop.psk"; do
+        for secret in "$(cat "$f")" "$(base64 -d <"$f" | od -An -tx1 | tr -d ' \n')"; do
+            if grep -qiF -- "$secret" <<<"$OUT"; then g_fail "$1: the output shows the key of $(basename "$f")"; fi
+        done
+    done
+}
+
 # A second peer that never connects, a route through the tunnel, and a
 # ruleset that names wg0 by its hooks: a flowtable and an ingress chain,
 # which lose wg0 with no new ruleset generation when it is deleted.
@@ -45,6 +55,14 @@ SITE_PUB=$(wg genkey | wg pubkey)
 sed -i '/^address = 203.0.113.129\/25$/a route = 198.51.100.128/25\nmtu = 1380' "$CONF"
 printf '%s\n' '[peer.site]' 'interface = vpn' "public-key = $SITE_PUB" 'allowed-ips = 198.51.100.128/25' >>"$CONF"
 
+# check before the first apply: the ruleset names wg0, which apply has not
+# made yet; nft -c here would fail (ENOENT), so check loads it in a scratch
+# namespace with a stand-in for it. Not ready only because wg0 is missing.
+hfw 1 check
+expect_line "check" "ruleset: accepted by the kernel in check mode"
+expect_has "check" "BLOCKER: interface 'vpn' (wg0): the device does not exist yet ('haltfw apply' creates it)"
+no_secret "check"
+
 hfw 0 arm --final "$FINAL_BIN"
 no_secret "arm"
 expect_has "arm" "WireGuard digest "
@@ -67,16 +85,6 @@ $OUT"
     expect_has "$1" "HALTFW: HALTED-OK digest="
     expect_has "$1" " wireguard=$armed_wg"
     no_secret "$1"
-}
-
-# no_secret WHAT: $OUT shows neither secret key, in base64 or in hex.
-no_secret() {
-    local f secret
-    for f in "$WORK/wg0.key" "$WORK/laptop.psk"; do
-        for secret in "$(cat "$f")" "$(base64 -d <"$f" | od -An -tx1 | tr -d ' \n')"; do
-            if grep -qiF -- "$secret" <<<"$OUT"; then g_fail "$1: the output shows the key of $(basename "$f")"; fi
-        done
-    done
 }
 
 # hooks_on_wg0 WHAT: the flowtable and the ingress chain are on wg0.
