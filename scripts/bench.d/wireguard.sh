@@ -53,26 +53,7 @@ printf '%s\n' '$(hfw_wg_get box.key)' >/etc/haltfw/wg0.key
 install -m 0600 /dev/null /etc/haltfw/laptop.psk
 printf '%s\n' '$(hfw_wg_get laptop.psk)' >/etc/haltfw/laptop.psk
 cat >/etc/haltfw/haltfw.conf <<'EOF_CONF'
-[interface.wan]
-device = eth0
-address = 198.51.100.1/24
-gateway = 198.51.100.254
-
-[interface.lan]
-device = eth1
-address = 192.0.2.1/24
-
-[interface.vpn]
-device = wg0
-wireguard-key = wg0.key
-listen-port = 51820
-address = 203.0.113.129/25
-
-[peer.laptop]
-interface = vpn
-public-key = $(hfw_wg_get laptop.pub)
-allowed-ips = 203.0.113.130/32
-preshared-key-file = laptop.psk
+$(hfw_wg_box_interfaces)
 
 [gateway]
 lan = lan

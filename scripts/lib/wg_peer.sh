@@ -46,6 +46,36 @@ hfw_wg_get() {
     echo "$v"
 }
 
+# hfw_wg_box_interfaces : the part of the appliance's haltfw.conf the
+# scenario and the benchmark share: the WAN and LAN as the harness wires
+# them, wg0 on port 51820 at 203.0.113.129/25, and the road warrior
+# 'laptop' (203.0.113.130/32) with its keys (hfw_wg_keys, hfw_wg_psk). For a
+# heredoc that the host expands; the caller adds what follows.
+hfw_wg_box_interfaces() {
+    cat <<EOF
+[interface.wan]
+device = eth0
+address = 198.51.100.1/24
+gateway = 198.51.100.254
+
+[interface.lan]
+device = eth1
+address = 192.0.2.1/24
+
+[interface.vpn]
+device = wg0
+wireguard-key = wg0.key
+listen-port = 51820
+address = 203.0.113.129/25
+
+[peer.laptop]
+interface = vpn
+public-key = $(hfw_wg_get laptop.pub)
+allowed-ips = 203.0.113.130/32
+preshared-key-file = laptop.psk
+EOF
+}
+
 # hfw_wg_name TAG : a device name unique to this run (wireguard-go's control
 # socket is shared by every namespace): wgTAG and the last digits of the
 # PID, at most 15 characters.
