@@ -19,6 +19,20 @@ M="$HALTFW_EXITRD/haltfw.manifest"
 mkdir -p "$HALTFW_SYSROOT/run/systemd/system" "$HALTFW_SYSROOT/lib/systemd/system"
 trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; g_cleanup; rm -rf "$WORK"' EXIT
 
+# haltfw and haltfw-final in the box's network namespace but this test's
+# mount namespace: `ip netns exec` makes a mount namespace of its own, which
+# would take arm's exitrd mount away with it.
+in_box() {
+    nsenter --net="/run/netns/$box" "$@"
+}
+hfw() {
+    local want=$1 rc=0
+    shift
+    OUT=$(in_box "$HALTFW" --config "$CONF" "$@" 2>&1) || rc=$?
+    [[ $rc == "$want" ]] || g_fail "haltfw $*: exit $rc, expected $want; output:
+$OUT"
+}
+
 # no_secret WHAT: $OUT shows neither secret key, in base64 or in hex.
 no_secret() {
     local f secret
@@ -79,7 +93,7 @@ g_ping "$peer" 192.0.2.10 3 || g_fail "no tunnel after arm"
 # verify RUN: haltfw-final --verify in the box's namespace; output in $OUT.
 verify() {
     local rc=0
-    OUT=$(ip netns exec "$box" "$FINAL_BIN" --verify "$M" 2>&1) || rc=$?
+    OUT=$(in_box "$FINAL_BIN" --verify "$M" 2>&1) || rc=$?
     ((rc == 0)) || g_fail "$1: haltfw-final --verify exited $rc:
 $OUT"
     expect_has "$1" "HALTFW: HALTED-OK digest="
@@ -89,9 +103,9 @@ $OUT"
 
 # hooks_on_wg0 WHAT: the flowtable and the ingress chain are on wg0.
 hooks_on_wg0() {
-    ip netns exec "$box" nft list flowtable inet fast ft | grep -q '"wg0"' ||
+    ip netns exec "$box" nft list flowtable inet fast ft | grep -qE 'devices = \{.*\<wg0\>' ||
         g_fail "$1: the flowtable is not on wg0: $(ip netns exec "$box" nft list flowtable inet fast ft)"
-    ip netns exec "$box" nft list chain netdev wgin in | grep -q 'device "wg0"' ||
+    ip netns exec "$box" nft list chain netdev wgin in | grep -qE 'device "?wg0"?' ||
         g_fail "$1: no ingress chain on wg0: $(ip netns exec "$box" nft list table netdev wgin 2>&1)"
 }
 
