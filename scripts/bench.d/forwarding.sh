@@ -206,10 +206,7 @@ boot() {
     HFW_VM_TIMEOUT=2400
     hfw_boot "$guest" "${opts[@]}"
     trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
-    vcpu_tid=$(printf 'info cpus\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" | tr -d '\r' |
-        sed -n 's/.*CPU #0:.*thread_id=\([0-9]*\).*/\1/p')
-    [[ -n $vcpu_tid && -r /proc/$HFW_QEMU_PID/task/$vcpu_tid/schedstat ]] ||
-        hfw_fail "QEMU's monitor names no vCPU thread of pid $HFW_QEMU_PID ('info cpus')"
+    bench_vcpu_tid
     bench_wait_armed bench-forwarding
     # The far host's iperf3 server (one test at a time; they run in turn).
     ip netns exec "$HFW_WAN_NS" timeout "$HFW_VM_TIMEOUT" iperf3 -s -B "$far" >"$HFW_OUT/iperf3-server.txt" 2>&1 &

@@ -126,10 +126,7 @@ phase() {
 HFW_VM_TIMEOUT=2400
 hfw_boot "$guest"
 trap 'hfw_bg_cleanup; hfw_cleanup' EXIT
-vcpu_tid=$(printf 'info cpus\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" | tr -d '\r' |
-    sed -n 's/.*CPU #0:.*thread_id=\([0-9]*\).*/\1/p')
-[[ -n $vcpu_tid && -r /proc/$HFW_QEMU_PID/task/$vcpu_tid/schedstat ]] ||
-    hfw_fail "QEMU's monitor names no vCPU thread of pid $HFW_QEMU_PID ('info cpus')"
+bench_vcpu_tid
 bench_wait_armed bench-wireguard
 
 # The servers: the LAN host's (through the tunnel) and the far host's

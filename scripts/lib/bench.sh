@@ -148,6 +148,16 @@ haltfw halt || say "haltfw halt failed with \$?"
 EOF_GUEST
 }
 
+# bench_vcpu_tid : sets vcpu_tid to the thread id of the booted VM's one
+# vCPU (QEMU's monitor, 'info cpus'), whose schedstat says how long the
+# guest ran; fails if the monitor names none.
+bench_vcpu_tid() {
+    vcpu_tid=$(printf 'info cpus\n' | timeout 10 socat -t 5 - "UNIX-CONNECT:$HFW_MONITOR" | tr -d '\r' |
+        sed -n 's/.*CPU #0:.*thread_id=\([0-9]*\).*/\1/p')
+    [[ -n $vcpu_tid && -r /proc/$HFW_QEMU_PID/task/$vcpu_tid/schedstat ]] ||
+        hfw_fail "QEMU's monitor names no vCPU thread of pid $HFW_QEMU_PID ('info cpus')"
+}
+
 # bench_wait_armed NAME : waits for the guest script of
 # bench_guest_arm_signal_halt to say it armed; fails if arm failed.
 bench_wait_armed() {
