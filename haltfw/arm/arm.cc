@@ -12,6 +12,7 @@
 
 #include "arm/exitrd.h"
 #include "arm/files.h"
+#include "core/topology.h"
 #include "core/wireguard_plan.h"
 #include "nft/nft_digest.h"
 #include "net/sysctl.h"
@@ -307,6 +308,11 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
             l.routes.push_back({route.dst, route.gateway, route.metric});
         l.ports = r.config->bridge_ports;
         l.silent = r.config->IsSilentBridge();
+        if (r.config->IsBridge()) l.bridge = Link::BridgeOptions{kBridgeStpState, kBridgeAgeingCentis, kBridgeMcastSnooping};
+        if (r.config->IsVlan()) {
+            l.vlan_parent = r.config->vlan_parent;
+            l.vlan_id = r.config->vlan_id;
+        }
         m.links.push_back(std::move(l));
         if (IsWireguard(*r.config) && r.config->wireguard->private_key) {
             m.wireguard.push_back(WantedWireguard(cfg, *r.config));

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "core/topology.h"
 #include "nft/nft_digest.h"
 
 using namespace haltfw;
@@ -188,6 +189,39 @@ TEST_CASE("arm: BuildManifest records the ruleset, links, sysctls and [halt]") {
     REQUIRE(ParseManifest(SerializeManifest(m), &back, &err));
     CHECK(back.digest == m.digest);
     CHECK(back.sysctls == m.sysctls);
+}
+
+TEST_CASE("arm: BuildManifest records the bridges and VLANs apply makes, for the final stage to make again") {
+    Config cfg = ParseValid(R"([ruleset]
+file = /r.nft
+[interface.wan]
+device = eth0
+address = 198.51.100.1/24
+[interface.lan]
+device = br0
+bridge = eth1 eth2
+[interface.guest]
+device = eth0.20
+vlan = eth0 20
+address = 192.0.2.1/24
+)");
+    NetState st;
+    st.links.push_back({2, "eth0", std::nullopt, 1500, IFF_UP, ""});
+    st.links.push_back({3, "eth1", std::nullopt, 1500, IFF_UP, "", 5});
+    st.links.push_back({4, "eth2", std::nullopt, 1500, IFF_UP, "", 5});
+    st.links.push_back({5, "br0", std::nullopt, 1500, IFF_UP, "bridge"});
+    st.links.push_back({6, "eth0.20", std::nullopt, 1500, IFF_UP, "vlan", 0, 2, 20});
+    Manifest m = BuildManifest(cfg, ResolveInterfaces(cfg, st), SampleRuleset());
+    REQUIRE(m.links.size() == 3);
+    CHECK_FALSE(m.links[0].bridge);  // a NIC: nothing to make
+    CHECK(m.links[0].vlan_parent.empty());
+    CHECK(m.links[1].bridge == Link::BridgeOptions{kBridgeStpState, kBridgeAgeingCentis, kBridgeMcastSnooping});
+    CHECK(m.links[1].ports == std::vector<std::string>{"eth1", "eth2"});
+    CHECK(m.links[1].silent);
+    CHECK(m.links[1].vlan_parent.empty());
+    CHECK_FALSE(m.links[2].bridge);
+    CHECK(m.links[2].vlan_parent == "eth0");
+    CHECK(m.links[2].vlan_id == 20);
 }
 
 TEST_CASE("arm: a live sysctl that differs from the config keeps the config's value") {

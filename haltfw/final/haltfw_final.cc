@@ -190,15 +190,16 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     // to 170 ms under QEMU, against 27-30 ms before it: probably the kernel
     // freeing that file system's inodes and dentries (RCU callbacks) on
     // the one CPU (docs/benchmarks.md).
-    // WireGuard devices before the ruleset: a flowtable or netdev chain
-    // may name one that a unit deleted, and only a device that exists can
-    // be named by the restore.
+    // Bridges, VLANs and WireGuard devices before the ruleset: a flowtable
+    // or netdev chain may name one that a unit deleted, and only a device
+    // that exists can be named by the restore.
+    DeviceRepairs devices = RemakeDevices(m);
     if (!m.wireguard.empty()) f.wireguard = VerifyWireguard(m);
     uint32_t verified_at = 0;
     RulesetStamp by_watcher = WatcherProof();
     // A device deleted or made again may have taken a chain's or a
     // flowtable's hook with it, with no new generation: read it then.
-    f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher, f.wireguard.repaired);
+    f.rules = VerifyRuleset(m, &f.digest, &verified_at, &by_watcher, devices.changed || f.wireguard.repaired);
     f.watch = EndWatcher(watcher, &f.watch_restored);
     // Its end takes the guard away without a ruleset transaction; only the
     // watcher itself could have committed since the check (a restore of
@@ -206,7 +207,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     uint32_t now = 0;
     std::string gen_err;
     if (f.rules.ok && (!RulesetGeneration(&now, &gen_err) || now != verified_at)) f.rules = VerifyRuleset(m, &f.digest);
-    f.links = VerifyLinks(m, &f.addresses);
+    f.links = VerifyLinks(m, &f.addresses, devices);
     f.sysctls = VerifySysctls(m);
     f.panic = PanicNow();
     // Before the report, which it is there to carry.

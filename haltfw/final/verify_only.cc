@@ -23,14 +23,16 @@ int VerifyOnly(const char* manifest_path) {
     }
     std::string digest;
     int addresses = 0;
-    // As the final stage orders them: a WireGuard device before the ruleset
-    // that may name it (read whole if the device was repaired), its line
-    // after the ruleset's.
+    // As the final stage orders them: bridges, VLANs and WireGuard devices
+    // before the ruleset that may name them (read whole if one was
+    // repaired), their lines after the ruleset's.
+    DeviceRepairs devices = RemakeDevices(m);
     std::optional<Check> wireguard;
     if (!m.wireguard.empty()) wireguard = VerifyWireguard(m);
-    std::vector<Check> checks = {VerifyRuleset(m, &digest, nullptr, nullptr, wireguard && wireguard->repaired)};
+    std::vector<Check> checks = {
+        VerifyRuleset(m, &digest, nullptr, nullptr, devices.changed || (wireguard && wireguard->repaired))};
     if (wireguard) checks.push_back(*wireguard);
-    checks.push_back(VerifyLinks(m, &addresses));
+    checks.push_back(VerifyLinks(m, &addresses, devices));
     checks.push_back(VerifySysctls(m));
     HaltReport r;
     r.version = HALTFW_VERSION;

@@ -256,9 +256,96 @@ void VerifyBridge(const ManifestLink& ml, const Link& br, const NetState& st, Rt
         }
 }
 
+// Whether sysctl `key` is one of device `dev`'s (net.ipv6.conf.DEV.x and
+// the like; the kernel spells a VLAN's dots as '/').
+bool DeviceSysctl(const std::string& key, const std::string& dev) {
+    std::string d = dev;
+    std::replace(d.begin(), d.end(), '.', '/');
+    for (const char* head : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."})
+        if (key.rfind(head + d + ".", 0) == 0) return true;
+    return false;
+}
+
+// Why live link `l` is not the device `ml` records; "" when it is.
+std::string NotAsArmed(const ManifestLink& ml, const Link& l, const NetState& st) {
+    const std::string kind = l.kind.empty() ? "device of no kind" : l.kind + " device";
+    if (ml.bridge) return l.kind == "bridge" ? "" : "a " + kind;
+    if (l.kind != "vlan") return "a " + kind;
+    const Link* parent = st.FindLinkByIndex(l.parent);
+    if (l.vlan_id != ml.vlan_id || !parent || parent->name != ml.vlan_parent)
+        return "VLAN " + std::to_string(l.vlan_id) + " on " + (parent ? parent->name : "an unknown link");
+    return "";
+}
+
+std::string BridgeOptionsText(const Link::BridgeOptions& o) {
+    return "STP " + std::string(o.stp_state ? "on" : "off") + ", ageing " + std::to_string(o.ageing_centis / 100) +
+           " s, multicast snooping " + (o.mcast_snooping ? "on" : "off");
+}
+
 }  // namespace
 
-Check VerifyLinks(const Manifest& m, int* addresses) {
+DeviceRepairs RemakeDevices(const Manifest& m) {
+    DeviceRepairs d;
+    std::string err;
+    std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
+    NetState st;
+    if (!rtnl || !rtnl->Dump(&st, &err)) {
+        d.problems.push_back("cannot read the bridges and VLANs: " + err);
+        return d;
+    }
+    for (const ManifestLink& ml : m.links) {
+        if (!ml.bridge && ml.vlan_parent.empty()) continue;
+        const Link* l = st.FindLink(ml.name);
+        if (l) {
+            const std::string other = NotAsArmed(ml, *l, st);
+            if (other.empty()) {
+                if (ml.bridge && l->bridge && *l->bridge != *ml.bridge) {
+                    if (rtnl->SetBridgeOptions(l->index, *ml.bridge, &err))
+                        d.repairs.push_back(ml.name + " " + BridgeOptionsText(*ml.bridge) + " (was " +
+                                            BridgeOptionsText(*l->bridge) + ")");
+                    else d.problems.push_back(ml.name + " has " + BridgeOptionsText(*l->bridge) + ": " + err);
+                }
+                continue;
+            }
+            if (!rtnl->DeleteLink(l->index, &err)) {
+                d.problems.push_back(ml.name + " is " + other + ", and cannot be deleted: " + err);
+                continue;
+            }
+            d.changed = true;
+            d.repairs.push_back(ml.name + " (" + other + ") deleted");
+        }
+        // Made down, with no port and no address; VerifyLinks does the rest.
+        bool made = false;
+        if (ml.bridge) {
+            made = rtnl->CreateBridge(ml.name, *ml.bridge, &err);
+        } else if (const Link* parent = st.FindLink(ml.vlan_parent)) {
+            made = rtnl->CreateVlan(ml.name, parent->index, ml.vlan_id, &err);
+        } else {
+            err = "its parent " + ml.vlan_parent + " is missing";
+        }
+        if (!made) {
+            d.problems.push_back(ml.name + " missing, and cannot be made again: " + err);
+            continue;
+        }
+        d.changed = true;
+        // Its sysctls before it is ever up: an IPv6 link-local address, and
+        // the frames that come with it, would give the silent bridge away.
+        std::string failed;
+        for (const auto& [key, value] : m.sysctls)
+            if (DeviceSysctl(key, ml.name) && !WriteSysctl(key, value, &err)) failed += "; " + key + ": " + err;
+        d.repairs.push_back(ml.name + " recreated" + (ml.bridge ? "" : " as VLAN " + std::to_string(ml.vlan_id) +
+                                                                          " on " + ml.vlan_parent));
+        if (!failed.empty()) d.problems.push_back(ml.name + " made again, but its sysctls failed" + failed);
+        // A VLAN further on may sit on it.
+        if (!rtnl->Dump(&st, &err)) {
+            d.problems.push_back("cannot read the links again: " + err);
+            return d;
+        }
+    }
+    return d;
+}
+
+Check VerifyLinks(const Manifest& m, int* addresses, const DeviceRepairs& devices) {
     Check c{"links"};
     std::string err;
     std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
@@ -268,7 +355,7 @@ Check VerifyLinks(const Manifest& m, int* addresses) {
         return c;
     }
     *addresses = 0;
-    std::vector<std::string> problems, repairs;
+    std::vector<std::string> problems = devices.problems, repairs = devices.repairs;
     for (const ManifestLink& ml : m.links) {
         const Link* l = st.FindLink(ml.name);
         if (!l) {

@@ -78,10 +78,32 @@ struct Check {
 Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation = nullptr,
                     const RulesetStamp* proven = nullptr, bool read = false);
 
+/// What RemakeDevices did, for VerifyLinks to report with its own.
+struct DeviceRepairs {
+    std::vector<std::string> repairs;
+    std::vector<std::string> problems;
+    /// A device was deleted or made: a flowtable or netdev chain may have
+    /// lost its hook with no new generation, so read the ruleset whole.
+    bool changed = false;
+};
+
+/// Each bridge and VLAN apply made (ManifestLink::bridge, vlan_parent) as
+/// armed. One a unit deleted on the way down (ifupdown's bridge and vlan
+/// hooks do at ifdown) is made again, down, with its options and the
+/// manifest's sysctls for it: IPv6 is off on the invisible bridge before
+/// it is ever up, so it never sends a frame of its own. A device of
+/// another kind under its name, or a VLAN with another ID or parent, is
+/// deleted and made again; a bridge whose options differ (STP turned on)
+/// is set back. Runs before VerifyWireguard and VerifyRuleset (a flowtable
+/// may name the device, and a restore needs it to exist); VerifyLinks then
+/// puts back its ports, up state, addresses and routes.
+DeviceRepairs RemakeDevices(const Manifest& m);
+
 /// Each link up with its addresses and routes; a link that is down is set
 /// up, a missing address or route added (a route that went with a deleted
-/// address or link, say), a configured MTU set again.
-Check VerifyLinks(const Manifest& m, int* addresses);
+/// address or link, say), a configured MTU set again. `devices` (what
+/// RemakeDevices did) goes into the same line.
+Check VerifyLinks(const Manifest& m, int* addresses, const DeviceRepairs& devices = {});
 
 /// Each armed WireGuard device (Manifest::wireguard) as armed: a device of
 /// that name and kind with the armed private key, listen port, fwmark and

@@ -289,6 +289,25 @@ private:
         } else if (k == "silent" && n == 2) {
             if (m->links.empty() || m->links.back().name != w[1]) return "silent before its bridge's link";
             m->links.back().silent = true;
+        } else if (k == "bridge" && n == 5) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "bridge before its link";
+            ManifestLink& l = m->links.back();
+            Link::BridgeOptions o;
+            unsigned snooping = 0;
+            if (l.bridge || !l.vlan_parent.empty() || !Number(w[2], &o.stp_state) || !Number(w[3], &o.ageing_centis) ||
+                !Number(w[4], &snooping) || snooping > 1)
+                return "bad bridge record";
+            o.mcast_snooping = static_cast<uint8_t>(snooping);
+            l.bridge = o;
+        } else if (k == "vlan" && n == 4) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "vlan before its link";
+            ManifestLink& l = m->links.back();
+            unsigned id = 0;
+            if (l.bridge || !l.vlan_parent.empty() || !ValidLinkName(w[2]) || w[2] == w[1] || !Number(w[3], &id) ||
+                id < 1 || id > 4094)
+                return "bad vlan record";
+            l.vlan_parent = w[2];
+            l.vlan_id = static_cast<uint16_t>(id);
         } else if (k == "sysctl" && n == 3) {
             // The final stage writes these as PID 1: a key outside net.*, or
             // one that is a path ("net.//.kernel..."), refuses the manifest.
@@ -490,6 +509,11 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
                    std::to_string(r.metric) + "\n";
         for (const std::string& p : l.ports) buf += "port " + l.name + " " + p + "\n";
         if (l.silent) buf += "silent " + l.name + "\n";
+        if (const auto& o = l.bridge)
+            buf += "bridge " + l.name + " " + std::to_string(o->stp_state) + " " + std::to_string(o->ageing_centis) +
+                   " " + std::to_string(o->mcast_snooping) + "\n";
+        if (!l.vlan_parent.empty())
+            buf += "vlan " + l.name + " " + l.vlan_parent + " " + std::to_string(l.vlan_id) + "\n";
     }
     // The keys in hex, a line at a time: each written and wiped at once, so
     // that no key is left behind in a block the buffer grew out of.

@@ -19,6 +19,9 @@
 //   route <kernel name> <destination prefix> <gateway or -> <metric>
 //   port <bridge's kernel name> <port's kernel name>
 //   silent <bridge's kernel name>   (a bridge with no address)
+//   bridge <kernel name> <stp state> <ageing centis> <mcast snooping>
+//                                (a bridge apply makes, with its options)
+//   vlan <kernel name> <parent's kernel name> <ID>   (a VLAN apply makes)
 //   wireguard <kernel name> <private key hex> <listen port> <fwmark>
 //   wgpeer <kernel name> <public key hex> <preshared key hex or -> <endpoint or -> <keepalive s>
 //          <allowed IP,allowed IP,... or ->   (one line; after its device's wireguard line)
@@ -41,6 +44,7 @@
 
 #include "halt/netconsole.h"
 #include "net/net_addr.h"
+#include "net/netstate.h"
 #include "net/wireguard.h"
 #include "nft/nft_dump.h"
 #include "nft/ruleset_stamp.h"
@@ -71,6 +75,14 @@ struct ManifestLink {
     /// must hold no address of either family.
     bool silent = false;
     uint32_t mtu = 0;               ///< The configured MTU; 0: none configured.
+    /// A device apply makes, which the final stage makes again if a unit
+    /// deleted it on the way down (or puts back if it is another): a
+    /// bridge with these options, or a VLAN on `vlan_parent`. Neither for
+    /// a link haltfw does not make (a NIC), nor for a WireGuard device
+    /// (Manifest::wireguard has what it takes).
+    std::optional<Link::BridgeOptions> bridge;
+    std::string vlan_parent;        ///< Empty: not a VLAN.
+    uint16_t vlan_id = 0;
 };
 
 struct Manifest {

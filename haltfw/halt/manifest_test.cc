@@ -315,6 +315,56 @@ TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port bef
     CHECK(err.find("port before its bridge's link") != std::string::npos);
 }
 
+TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplaced record is refused") {
+    Manifest in = Sample();
+    ManifestLink br{"lan", "br0", {}, {}, {"p1"}, true};
+    br.bridge = Link::BridgeOptions{0, 30000, 0};
+    ManifestLink vlan{"guest", "trunk0.20", {}};
+    vlan.vlan_parent = "trunk0";
+    vlan.vlan_id = 20;
+    in.links.push_back(br);
+    in.links.push_back(vlan);
+    std::string text = SerializeManifest(in);
+    CHECK(text.find("silent br0\nbridge br0 0 30000 0\nlink guest trunk0.20\nvlan trunk0.20 trunk0 20\n") !=
+          std::string::npos);
+    Manifest out;
+    std::string err;
+    REQUIRE(ParseManifest(text, &out, &err));
+    REQUIRE(out.links.size() == 4);
+    CHECK(out.links[2].bridge == br.bridge);
+    CHECK(out.links[2].vlan_parent.empty());
+    CHECK(out.links[3].vlan_parent == "trunk0");
+    CHECK(out.links[3].vlan_id == 20);
+    CHECK_FALSE(out.links[3].bridge);
+    CHECK_FALSE(out.links[0].bridge);
+    CHECK(SerializeManifest(out) == text);
+
+    std::string body = text.substr(0, text.rfind("end "));
+    auto refused = [&](const std::string& from, const std::string& to, const std::string& why) {
+        std::string b = body;
+        REQUIRE(b.find(from) != std::string::npos);
+        b.replace(b.find(from), from.size(), to);
+        Sha256 h;
+        h.Update(b);
+        Manifest o;
+        std::string e;
+        CHECK_FALSE(ParseManifest(b + "end " + h.HexFinal() + "\n", &o, &e));
+        INFO(from << " -> " << to << ": " << e);
+        CHECK(e.find(why) != std::string::npos);
+    };
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 0", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 4095", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 -1", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0.20 20", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 a/b 20", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan br0 trunk0 20", "vlan before its link");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 20\nvlan trunk0.20 trunk0 21", "bad vlan record");
+    refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 20\nbridge trunk0.20 0 30000 0", "bad bridge record");
+    refused("bridge br0 0 30000 0", "bridge br0 0 30000 2", "bad bridge record");
+    refused("bridge br0 0 30000 0", "bridge br0 0 x 0", "bad bridge record");
+    refused("bridge br0 0 30000 0", "bridge eth0 0 30000 0", "bridge before its link");
+}
+
 namespace {
 
 // A body sealed with a good checksum, so that only the record is judged.
