@@ -12,26 +12,7 @@ set -euo pipefail
 [[ -n ${G_PRIVATE_MOUNTS:-} ]] || exec env G_PRIVATE_MOUNTS=1 unshare --mount --propagation private bash "$0" "$@"
 source "$(dirname "$0")/wg_common.bash"
 
-FINAL_BIN=/usr/lib/haltfw/haltfw-final
-[[ -x $FINAL_BIN ]] || g_fail "no $FINAL_BIN in the image"
-export HALTFW_EXITRD="$WORK/exitrd" HALTFW_SYSROOT="$WORK/root"
-M="$HALTFW_EXITRD/haltfw.manifest"
-mkdir -p "$HALTFW_SYSROOT/run/systemd/system" "$HALTFW_SYSROOT/lib/systemd/system"
-trap 'umount "$HALTFW_EXITRD" 2>/dev/null || true; g_cleanup; rm -rf "$WORK"' EXIT
-
-# haltfw and haltfw-final in the box's network namespace but this test's
-# mount namespace: `ip netns exec` makes a mount namespace of its own, which
-# would take arm's exitrd mount away with it.
-in_box() {
-    nsenter --net="/run/netns/$box" "$@"
-}
-hfw() {
-    local want=$1 rc=0
-    shift
-    OUT=$(in_box "$HALTFW" --config "$CONF" "$@" 2>&1) || rc=$?
-    [[ $rc == "$want" ]] || g_fail "haltfw $*: exit $rc, expected $want; output:
-$OUT"
-}
+g_arm_in "$box"
 
 # no_secret WHAT: $OUT shows neither secret key, in base64 or in hex.
 no_secret() {
