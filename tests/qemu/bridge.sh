@@ -7,8 +7,11 @@
 # host, unNATed (bridged, not routed); the WAN host cannot start a
 # connection to it except on the profile's forward; ARP scans of the
 # subnet from both sides and an all-nodes ping find the two hosts and
-# nothing of the box. Captures on both sides over the whole halted part
-# hold no frame from any MAC but the two hosts'. The control: while the box
+# nothing of the box. A unit installed before the halt deletes br0 at its
+# stop (as ifupdown's bridge hook does at ifdown); the final stage makes it
+# again, and captures on both sides from the halt's start through the
+# halted part hold no frame from any MAC but the two hosts': the bridge
+# made again never had an address to announce. The control: while the box
 # was live its NICs were up with IPv6 on for a few seconds, and the
 # capture of that part holds frames from the box's own MACs, so the halted
 # captures would show them too. These scans prove the bridge's silence
@@ -52,6 +55,8 @@ inside = eth1
 outside = eth0
 forward = tcp 8443 $lease
 EOF_CONF
+# The saboteur: a unit whose stop deletes br0, one the guards do not know.
+$(hfw_sabotage_unit br0 bridge)
 say "halting"
 haltfw halt || say "haltfw halt failed with \$?"
 EOF_GUEST
@@ -63,11 +68,28 @@ hfw_capture_start live_lan lan 400
 hfw_capture_start live_wan wan 400
 hfw_wait_log '^bridge: the NICs were up' 300 "the guest script's control"
 hfw_wait_log '^bridge: halting' 60 "the guest script starting the halt"
+# From here on the box is armed, its NICs ports of the silent bridge: not
+# one frame of its own, through the halt and the bridge's repair.
+hfw_capture_start halt_lan lan 300
+hfw_capture_start halt_wan wan 300
+# Frames of the hosts' own all along (ARP requests for an address nobody
+# has), so that the captures are seen to run through the halt.
+hfw_lan timeout 300 ping -n -i 0.5 192.0.2.99 >/dev/null 2>&1 &
+pingers=("$!")
+hfw_wan timeout 300 ping -n -i 0.5 198.51.100.99 >/dev/null 2>&1 &
+pingers+=("$!")
+HFW_BG_PIDS+=("${pingers[@]}")
 hfw_log_has '^bridge: haltfw halt failed' && hfw_fail "$(hfw_log_clean | grep '^bridge: haltfw halt failed')"
+hfw_assert_log '^bridge: saboteur active' "the saboteur unit started"
 hfw_expect_halted_ok 300
 hfw_capture_stop live_lan
 hfw_capture_stop live_wan
-hfw_assert_log 'HALTFW: links: 1 up with 0 addresses; br0 bridges eth0 eth1, silent' "the report: br0 with its two ports, silent"
+kill "${pingers[@]}" 2>/dev/null || true
+hfw_capture_stop halt_lan
+hfw_capture_stop halt_wan
+hfw_assert_log '^hfw-sabotage: br0 deleted at uptime [0-9.]+, status 0' "the saboteur deleting br0 at its stop"
+hfw_assert_log 'HALTFW: links: 1 up with 0 addresses; br0 bridges eth0 eth1, silent; repaired: br0 recreated; repaired: br0 set up; repaired: br0 port eth0 put back; repaired: br0 port eth1 put back' \
+    "the report: br0 made again with its two ports, silent"
 hfw_expect_inert 30
 
 # foreign_macs NAME : source MACs in capture NAME other than the two hosts'.
@@ -78,6 +100,15 @@ foreign_macs() {
 live=$(foreign_macs live_lan; foreign_macs live_wan)
 [[ $live == *52:54:00:48:46:0[12]* ]] ||
     hfw_fail "the control: no frame from the box's own MACs while it was live (seen: ${live:-none}), so the halted captures prove nothing"
+for side in lan wan; do
+    mac=$lan_host_mac
+    [[ $side == wan ]] && mac=$wan_host_mac
+    n=$(hfw_capture_show "halt_$side" -e | grep -c "^[^ ]* $mac " || true)
+    ((n > 0)) || hfw_fail "the $side side's capture of the halt holds no frame of its host's own: it did not run"
+done
+halting=$(foreign_macs halt_lan; foreign_macs halt_wan)
+[[ -z $halting ]] || hfw_fail "frames from MACs other than the two hosts' during the halt and the bridge's repair:
+$halting"
 
 hfw_capture_start halted_lan lan 300
 hfw_capture_start halted_wan wan 300

@@ -103,6 +103,34 @@ hfw_cleanup() {
     hfw_stop
 }
 
+# hfw_sabotage_unit DEVICE PREFIX : prints lines for a guest script: they
+# install and start hfw-sabotage-DEVICE.service, a unit the guards do not
+# know whose stop deletes DEVICE (as wg-quick@'s or ifupdown's does) and
+# says "hfw-sabotage: DEVICE deleted at uptime S, status RC" on the
+# console; then "PREFIX: saboteur active" (systemctl is-active's word).
+hfw_sabotage_unit() {
+    cat <<EOF_SABOTAGE
+cat >/run/hfw-sabotage-$1 <<'EOF_STOP'
+/usr/sbin/ip link del $1
+rc=\$?
+echo "hfw-sabotage: $1 deleted at uptime \$(cut -d' ' -f1 /proc/uptime), status \$rc" >/dev/console
+EOF_STOP
+cat >/run/systemd/system/hfw-sabotage-$1.service <<'EOF_UNIT'
+[Unit]
+Description=haltfw test: delete $1 at stop
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/true
+ExecStop=/bin/sh /run/hfw-sabotage-$1
+EOF_UNIT
+systemctl daemon-reload
+systemctl start hfw-sabotage-$1.service
+echo "$2: saboteur \$(systemctl is-active hfw-sabotage-$1.service)"
+EOF_SABOTAGE
+}
+
 # hfw_boot GUEST_SCRIPT [qemu-run options...] : boots $HFW_IMAGE with
 # GUEST_SCRIPT as the test hook's script, in the background, and returns
 # once the guest runs, with HFW_LAN_NS, HFW_WAN_NS, HFW_STARTED... set.
@@ -276,11 +304,14 @@ hfw_ns() {
     esac
 }
 
-# hfw_capture_start NAME SIDE [SECONDS] : captures every packet on the LAN
-# or WAN host's interface (SIDE lan or wan) to $HFW_OUT/NAME.pcap, for at
-# most SECONDS (default 300); returns once tcpdump listens (at most 10 s).
+# hfw_capture_start NAME SIDE [SECONDS [FILTER...]] : captures every packet
+# on the LAN or WAN host's interface (SIDE lan or wan), or those FILTER (a
+# tcpdump expression, applied in the kernel) takes, to $HFW_OUT/NAME.pcap,
+# for at most SECONDS (default 300); returns once tcpdump listens (at most
+# 10 s).
 hfw_capture_start() {
     local name=$1 side=$2 limit=${3:-300} ns ifname i
+    shift $(($# < 3 ? $# : 3))
     ns=$(hfw_ns "$side")
     if [[ $side == lan ]]; then ifname=${HFW_LAN_IF:-lan0}; else ifname=${HFW_WAN_IF:-wan0}; fi
     local pcap="$HFW_OUT/$name.pcap" err="$HFW_OUT/$name.tcpdump.txt"
@@ -292,7 +323,7 @@ hfw_capture_start() {
     # -B 16384: a 16 MiB ring instead of 2 MiB; with the default, tcpdump
     # on this busy 2-core machine fell behind a 400 packets/s stream and
     # the kernel dropped 4 of 11912 (transition).
-    ip netns exec "$ns" timeout "$limit" tcpdump -n -U --immediate-mode -B 16384 -i "$ifname" -w "$pcap" 2>"$err" &
+    ip netns exec "$ns" timeout "$limit" tcpdump -n -U --immediate-mode -B 16384 -i "$ifname" -w "$pcap" "$@" 2>"$err" &
     HFW_BG_PIDS+=("$!")
     eval "HFW_CAPTURE_PID_$name=$!"
     for ((i = 0; i < 100; i++)); do
