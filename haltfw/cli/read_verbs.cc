@@ -33,7 +33,11 @@ int CheckVerb(const Globals& g, const VerbArgs&, ChangeWindow*) {
     if (plan.problems.ok()) {
         out.Result("pending: " + (plan.Empty() ? std::string("none, the live state matches the config")
                                                : std::to_string(plan.actions.size()) + " changes for 'haltfw apply'"));
-        for (const Action& a : plan.actions) out.Say(Priority::kDebug, "  " + a.what);
+        // A module load changes the whole kernel, not only this namespace:
+        // said whatever the verbosity.
+        for (const Action& a : plan.actions)
+            if (a.kind == ActionKind::kLoadModule) out.Result("  " + a.what);
+            else out.Say(Priority::kDebug, "  " + a.what);
     }
     PrintReadiness(r);
     out.Result(std::string(r.ready() ? "ready to halt" : "NOT ready to halt") + " (" +

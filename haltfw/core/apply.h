@@ -27,6 +27,9 @@ public:
     virtual bool DelRoute(const Route& r, std::string* err) = 0;
     virtual bool LoadModule(const std::string& name, std::string* err) = 0;
     virtual bool WriteSysctl(const std::string& key, const std::string& value, std::string* err) = 0;
+    /// Reads a sysctl (for a key that exists only once the plan loaded its
+    /// module, Action::previous_at_apply); false with *err when it cannot.
+    virtual bool ReadSysctl(const std::string& key, std::string* value, std::string* err) = 0;
     /// The live ruleset, dumped over netlink (nft_dump.h), for the undo.
     virtual bool SaveRuleset(NftRuleset* rs, std::string* err) = 0;
     /// Puts a saved ruleset back in one transaction (nft_restore.h).

@@ -27,6 +27,10 @@ public:
     bool WriteSysctl(const std::string& k, const std::string& v, std::string*) override {
         return Do("sysctl " + k + "=" + v);
     }
+    bool ReadSysctl(const std::string& k, std::string* v, std::string*) override {
+        *v = "0";
+        return Do("read-sysctl " + k);
+    }
     bool SaveRuleset(NftRuleset*, std::string*) override { return Do("save"); }
     bool RestoreRuleset(const NftRuleset&, std::string*) override { return Do("restore"); }
     bool CommitRuleset(const std::string&, std::string*) override { return Do("commit"); }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 using namespace haltfw;
@@ -28,9 +29,27 @@ public:
     }
     bool ReplaceRoute(const Route& r, std::string* e) override { return Do("route " + FormatPrefix(r.dst), e); }
     bool DelRoute(const Route& r, std::string* e) override { return Do("del-route " + FormatPrefix(r.dst), e); }
-    bool LoadModule(const std::string& n, std::string* e) override { return Do("modprobe " + n, e); }
+    /// The sysctls ReadSysctl finds; a module's keys join them when it loads.
+    std::map<std::string, std::string> sysctls;
+    std::map<std::string, std::map<std::string, std::string>> module_sysctls;
+
+    bool LoadModule(const std::string& n, std::string* e) override {
+        if (!Do("modprobe " + n, e)) return false;
+        sysctls.merge(module_sysctls[n]);
+        return true;
+    }
     bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override {
         return Do("sysctl " + k + "=" + v, e);
+    }
+    bool ReadSysctl(const std::string& k, std::string* v, std::string* e) override {
+        if (!Do("read-sysctl " + k, e)) return false;
+        auto it = sysctls.find(k);
+        if (it == sysctls.end()) {
+            *e = "read " + k + ": No such file or directory";
+            return false;
+        }
+        *v = it->second;
+        return true;
     }
     bool SaveRuleset(NftRuleset* rs, std::string* e) override {
         rs->objects.resize(3);
@@ -186,4 +205,72 @@ TEST_CASE("a failed WireGuard set on an existing device puts back its previous c
     REQUIRE_FALSE(ApplyPlan(p, "x", &g, [](const std::string&) {}).ok);
     CHECK(g.calls ==
           std::vector<std::string>{"create-wireguard wg0", "wireguard wg0 port 51820 peers 2", "index wg0", "delete 101"});
+}
+
+namespace {
+
+// What the plan makes of `[sysctl] KEY = 262144` (line 13) on a kernel
+// without nf_conntrack: the load, the ruleset, the sysctl read at apply,
+// then forwarding (line 14).
+Plan ConntrackPlan(const std::string& key) {
+    Plan p;
+    Action load{ActionKind::kLoadModule, "load module nf_conntrack", 13};
+    load.name = "nf_conntrack";
+    Action rules{ActionKind::kRuleset, "ruleset"};
+    Action ct{ActionKind::kSysctl, "sysctl " + key + " = 262144 (once nf_conntrack is loaded)", 13};
+    ct.name = key, ct.value = "262144", ct.previous_at_apply = true;
+    Action fwd{ActionKind::kSysctl, "forwarding", 14};
+    fwd.name = "net.ipv4.ip_forward", fwd.value = "1", fwd.previous_value = "0";
+    p.actions = {load, rules, ct, fwd};
+    return p;
+}
+
+}  // namespace
+
+TEST_CASE("a sysctl read at apply: its value then is what a rollback puts back") {
+    FakeSystem f;
+    f.module_sysctls["nf_conntrack"] = {{"net.netfilter.nf_conntrack_max", "65536"}};
+    f.fail_on = "sysctl net.ipv4";
+    std::vector<std::string> progress;
+    ApplyResult r = ApplyPlan(ConntrackPlan("net.netfilter.nf_conntrack_max"), "new", &f,
+                              [&](const std::string& s) { progress.push_back(s); });
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.error_line == 14);
+    CHECK(r.rollback_failures.empty());
+    CHECK(f.calls == std::vector<std::string>{"modprobe nf_conntrack", "save", "commit new",
+                                              "read-sysctl net.netfilter.nf_conntrack_max",
+                                              "sysctl net.netfilter.nf_conntrack_max=262144",
+                                              "sysctl net.ipv4.ip_forward=1",
+                                              "sysctl net.netfilter.nf_conntrack_max=65536", "restore 3 objects"});
+    CHECK(std::find(progress.begin(), progress.end(),
+                    "rollback: undo 'sysctl net.netfilter.nf_conntrack_max = 262144 (once nf_conntrack is loaded)': "
+                    "restore net.netfilter.nf_conntrack_max = 65536") != progress.end());
+}
+
+TEST_CASE("a sysctl read at apply that holds the value already is not written, and has no undo") {
+    FakeSystem f;
+    f.module_sysctls["nf_conntrack"] = {{"net.netfilter.nf_conntrack_max", "262144"}};
+    f.fail_on = "sysctl net.ipv4";
+    ApplyResult r = ApplyPlan(ConntrackPlan("net.netfilter.nf_conntrack_max"), "new", &f, [](const std::string&) {});
+    REQUIRE_FALSE(r.ok);
+    CHECK(f.calls == std::vector<std::string>{"modprobe nf_conntrack", "save", "commit new",
+                                              "read-sysctl net.netfilter.nf_conntrack_max",
+                                              "sysctl net.ipv4.ip_forward=1", "restore 3 objects"});
+}
+
+TEST_CASE("a sysctl still missing once its module is loaded fails apply at its line, and rolls back") {
+    FakeSystem f;
+    f.module_sysctls["nf_conntrack"] = {{"net.netfilter.nf_conntrack_max", "65536"}};
+    ApplyResult r = ApplyPlan(ConntrackPlan("net.netfilter.nf_conntrack_maxx"), "new", &f, [](const std::string&) {});
+    REQUIRE_FALSE(r.ok);
+    CHECK(r.error ==
+          "sysctl net.netfilter.nf_conntrack_maxx = 262144 (once nf_conntrack is loaded): no such setting in this "
+          "kernel, even with nf_conntrack loaded (read net.netfilter.nf_conntrack_maxx: No such file or directory)");
+    CHECK(r.error_line == 13);
+    CHECK(r.failed == ActionKind::kSysctl);
+    CHECK(r.rollback_failures.empty());
+    // Nothing written; the ruleset put back; the module stays (a loaded
+    // module harms nothing, as for [halt] modules).
+    CHECK(f.calls == std::vector<std::string>{"modprobe nf_conntrack", "save", "commit new",
+                                              "read-sysctl net.netfilter.nf_conntrack_maxx", "restore 3 objects"});
 }

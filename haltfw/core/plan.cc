@@ -113,16 +113,47 @@ void PlanRoutes(const ResolvedInterface& r, const NetState& state, const LiveInd
     }
 }
 
-// `only` picks the settings this pass plans (all when unset).
-void PlanSysctls(const Config& cfg, const PlanInputs& in, Plan* plan,
+// The modules this plan loads so that configured sysctls exist
+// (SysctlModule), each once, with the first such setting: one is missing
+// only when its key cannot be read and its module is not in the kernel.
+std::vector<std::pair<std::string, const SysctlSetting*>> ModulesForSysctls(const Config& cfg, const PlanInputs& in) {
+    std::vector<std::pair<std::string, const SysctlSetting*>> out;
+    for (const SysctlSetting& s : cfg.sysctls) {
+        std::string m = SysctlModule(s.key), now;
+        if (s.line <= 0 || m.empty() || in.module_present(m) || in.read_sysctl(s.key, &now)) continue;
+        if (std::none_of(out.begin(), out.end(), [&](const auto& o) { return o.first == m; })) out.push_back({m, &s});
+    }
+    return out;
+}
+
+// A sysctl with nothing to read at plan time. With no `module`, one of a
+// device this plan creates: no undo, the device goes with the rollback.
+// Else one whose key appears once the plan has loaded `module`: apply
+// reads its value just before the write (plan.h, previous_at_apply).
+void PlanUnreadSysctl(const SysctlSetting& s, const std::string& module, Plan* plan) {
+    Action a{ActionKind::kSysctl, "sysctl " + s.key + " = " + s.value +
+                                      (module.empty() ? " (new device)" : " (once " + module + " is loaded)")};
+    a.line = s.line;
+    a.name = s.key;
+    a.value = s.value;
+    a.on_new_link = module.empty();
+    a.previous_at_apply = !module.empty();
+    plan->actions.push_back(a);
+}
+
+// `loading`: the modules this plan loads (ModulesForSysctls). `only` picks the
+// settings this pass plans (all when unset).
+void PlanSysctls(const Config& cfg, const PlanInputs& in, const std::set<std::string>& loading, Plan* plan,
                  const std::function<bool(const SysctlSetting&)>& only = nullptr) {
     for (const SysctlSetting& s : cfg.sysctls) {
         if (only && !only(s)) continue;
         std::string now;
         if (!in.read_sysctl(s.key, &now)) {
             // A built-in default this kernel lacks (IPv6 disabled, say) is
-            // nothing to apply; one the config asks for is an error.
-            if (s.line > 0)
+            // nothing to apply; one the config asks for is an error, unless
+            // the module that makes it is to be loaded first.
+            if (s.line > 0 && loading.count(SysctlModule(s.key))) PlanUnreadSysctl(s, SysctlModule(s.key), plan);
+            else if (s.line > 0)
                 plan->problems.Error(cfg.path, s.line, "sysctl " + Quote(s.key) + ": no such setting in this kernel");
             continue;
         }
@@ -293,18 +324,12 @@ void PlanPortsUp(const Config& cfg, const Topology& t, Plan* plan) {
     }
 }
 
-// A per-device sysctl of a device this plan creates: nothing to read yet,
-// and no undo (the device goes with the rollback).
-void PlanNewDeviceSysctl(const SysctlSetting& s, Plan* plan) {
-    Action a{ActionKind::kSysctl, "sysctl " + s.key + " = " + s.value + " (new device)"};
-    a.line = s.line;
-    a.name = s.key;
-    a.value = s.value;
-    a.on_new_link = true;
-    plan->actions.push_back(a);
-}
-
 }  // namespace
+
+std::string SysctlModule(const std::string& key) {
+    if (key.rfind("net.netfilter.nf_conntrack_", 0) == 0 || key == "net.nf_conntrack_max") return "nf_conntrack";
+    return "";
+}
 
 std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state) {
     // Indexed, first link in dump order first, as NetState::FindLink and
@@ -345,6 +370,9 @@ std::vector<std::pair<Route, int>> WantedRoutes(const InterfaceConfig& ifc, int 
 Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in) {
     Plan plan;
     plan.interfaces = ResolveInterfaces(cfg, state);
+    const std::vector<std::pair<std::string, const SysctlSetting*>> sysctl_modules = ModulesForSysctls(cfg, in);
+    std::set<std::string> loading;
+    for (const auto& [m, s] : sysctl_modules) loading.insert(m);
     for (const ResolvedInterface& r : plan.interfaces) {
         if (r.link || r.config->IsBridge() || r.config->IsVlan() || IsWireguard(*r.config)) continue;  // created below
         std::string what = r.config->mac ? "no device has mac " + Quote(FormatMac(*r.config->mac))
@@ -360,14 +388,21 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
         for (const InterfaceConfig& c : cfg.interfaces)
             if (IsWireguard(c)) created.insert(c.device);
         Plan sysctls;
-        PlanSysctls(cfg, in, &sysctls, [&](const SysctlSetting& s) { return !created.count(SysctlKeyDevice(s.key)); });
+        PlanSysctls(cfg, in, loading, &sysctls,
+                    [&](const SysctlSetting& s) { return !created.count(SysctlKeyDevice(s.key)); });
         for (const Diagnostic& d : sysctls.problems.errors()) plan.problems.Error(d.file, d.line, d.message);
         return plan;
     }
 
     for (const std::string& m : cfg.halt.modules) {
-        if (in.module_present(m)) continue;
+        if (in.module_present(m) || loading.count(m)) continue;
         Action a{ActionKind::kLoadModule, "load module " + m};
+        a.name = m;
+        plan.actions.push_back(a);
+    }
+    for (const auto& [m, s] : sysctl_modules) {
+        Action a{ActionKind::kLoadModule, "load module " + m + " (" + s->key + " exists only once it is loaded)"};
+        a.line = s->line;
         a.name = m;
         plan.actions.push_back(a);
     }
@@ -386,8 +421,8 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     for (const InterfaceConfig& c : cfg.interfaces) early_devices.insert(c.bridge_ports.begin(), c.bridge_ports.end());
     auto early = [&](const SysctlSetting& s) { return early_devices.count(SysctlKeyDevice(s.key)) > 0; };
     for (const SysctlSetting& s : cfg.sysctls)
-        if (topo.creating.count(SysctlKeyDevice(s.key))) PlanNewDeviceSysctl(s, &plan);
-    PlanSysctls(cfg, in, &plan,
+        if (topo.creating.count(SysctlKeyDevice(s.key))) PlanUnreadSysctl(s, "", &plan);
+    PlanSysctls(cfg, in, loading, &plan,
                 [&](const SysctlSetting& s) { return early(s) && !topo.creating.count(SysctlKeyDevice(s.key)); });
     PlanPorts(cfg, topo, &plan);
     if (!plan.problems.ok()) return plan;
@@ -430,7 +465,7 @@ Plan ComputePlan(const Config& cfg, const NetState& state, const PlanInputs& in)
     LiveIndex live(state);
     for (const ResolvedInterface& r : wanted) PlanAddresses(r, live, &plan);
     for (const ResolvedInterface& r : wanted) PlanRoutes(r, state, live, &plan);
-    PlanSysctls(cfg, in, &plan, [&](const SysctlSetting& s) { return !early(s); });
+    PlanSysctls(cfg, in, loading, &plan, [&](const SysctlSetting& s) { return !early(s); });
     return plan;
 }
 

@@ -47,6 +47,11 @@ struct Action {
     std::string name;            ///< Sysctl key or module name.
     std::string value;
     std::string previous_value;
+    /// kSysctl of a key that exists only once a module this plan loads is
+    /// in (SysctlModule): `previous_value` is unknown at plan time, so apply
+    /// reads it just before the write, writes nothing if it already holds
+    /// `value`, and fails if the key is still missing.
+    bool previous_at_apply = false;
     /// The link acted on by name, for a link this plan creates: apply looks
     /// its index up when `ifindex` is 0 (and puts it in `route.oif`).
     std::string device;
@@ -96,11 +101,18 @@ struct PlanInputs {
     bool ruleset_current = false;
 };
 
+/// The module whose loading makes a sysctl exist: "nf_conntrack" for
+/// "net.netfilter.nf_conntrack_*" and "net.nf_conntrack_max" (the key
+/// appears only once the module is in, and the module comes in by itself
+/// only when a ruleset first uses conntrack); "" for any other key. Pure.
+std::string SysctlModule(const std::string& key);
+
 /// Matches each configured interface to a live link (by name or MAC).
 std::vector<ResolvedInterface> ResolveInterfaces(const Config& cfg, const NetState& state);
 
-/// Computes the actions in the order apply runs them: modules (the ruleset
-/// may need them), the ruleset (first, so that a ruleset the kernel refuses
+/// Computes the actions in the order apply runs them: modules ([halt]
+/// modules, which the ruleset may need, and those a configured sysctl
+/// needs to exist at all, SysctlModule), the ruleset (first, so that a ruleset the kernel refuses
 /// changes nothing at all, and the firewall is in place before any address
 /// comes up), the bridges and VLANs to create (topology.h, each after what
 /// it sits on), the sysctls of those devices and of bridge ports (before

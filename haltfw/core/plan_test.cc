@@ -204,3 +204,123 @@ TEST_CASE("a missing device does not hide a sysctl this kernel lacks: check list
                                    "haltfw.conf:13: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
     CHECK(p.actions.empty());
 }
+
+TEST_CASE("SysctlModule: nf_conntrack for conntrack's keys, nothing for any other") {
+    CHECK(SysctlModule("net.netfilter.nf_conntrack_max") == "nf_conntrack");
+    CHECK(SysctlModule("net.netfilter.nf_conntrack_tcp_timeout_established") == "nf_conntrack");
+    CHECK(SysctlModule("net.netfilter.nf_conntrack_maxx") == "nf_conntrack");  // a typo is found at apply
+    CHECK(SysctlModule("net.nf_conntrack_max") == "nf_conntrack");
+    CHECK(SysctlModule("net.nf_conntrack_maxx") == "");
+    CHECK(SysctlModule("net.netfilter.nf_conntrack") == "");
+    CHECK(SysctlModule("net.netfilter.nf_log.2") == "");
+    CHECK(SysctlModule("net.ipv4.ip_forward") == "");
+    CHECK(SysctlModule("net.ipv4.conf.nf_conntrack_x.forwarding") == "");
+    CHECK(SysctlModule("") == "");
+}
+
+namespace {
+
+// kConf and a conntrack sysctl (line 13), on a kernel without nf_conntrack
+// (unless `present`): its keys do not exist yet.
+struct ConntrackCase {
+    Config c = ParseValid(std::string(kConf) + "net.netfilter.nf_conntrack_max = 262144\n");
+    PlanInputs Inputs(bool present = false) const {
+        PlanInputs in = SettledInputs(c, {}, [](const std::string& k) { return SysctlModule(k) != "nf_conntrack"; });
+        in.module_present = [present](const std::string& m) { return m != "nf_conntrack" || present; };
+        return in;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a conntrack sysctl of a kernel without nf_conntrack: the module is loaded first, the value read at apply") {
+    ConntrackCase t;
+    PlanInputs in = t.Inputs();
+    in.ruleset_current = false;
+    Plan p = ComputePlan(t.c, Live(), in);
+    INFO(p.problems.FormatErrors());
+    REQUIRE(p.problems.ok());
+    auto w = Whats(p);
+    REQUIRE(w.size() >= 3);
+    CHECK(w.front() == "load module nf_conntrack (net.netfilter.nf_conntrack_max exists only once it is loaded)");
+    CHECK(w[1] == "load the ruleset (1 rules file) in one transaction");
+    CHECK(w.back() == "sysctl net.netfilter.nf_conntrack_max = 262144 (once nf_conntrack is loaded)");
+    const Action& load = p.actions.front();
+    CHECK(load.kind == ActionKind::kLoadModule);
+    CHECK(load.name == "nf_conntrack");
+    CHECK(load.line == 13);
+    const Action& set = p.actions.back();
+    CHECK(set.kind == ActionKind::kSysctl);
+    CHECK(set.previous_at_apply);
+    CHECK_FALSE(set.on_new_link);
+    CHECK(set.line == 13);
+    CHECK(set.name == "net.netfilter.nf_conntrack_max");
+    CHECK(set.value == "262144");
+    CHECK(set.previous_value.empty());
+    // Every other sysctl is read at plan time as before.
+    for (size_t i = 0; i + 1 < p.actions.size(); ++i) CHECK_FALSE(p.actions[i].previous_at_apply);
+}
+
+TEST_CASE("nf_conntrack is loaded once, after [halt] modules, for several of its keys and [halt] modules naming it") {
+    Config c = ParseValid(std::string(kConf) +
+                          "net.netfilter.nf_conntrack_max = 262144\n"
+                          "net.netfilter.nf_conntrack_tcp_timeout_established = 3600\n"
+                          "[halt]\nmodules = nf_nat_ftp nf_conntrack\n");
+    PlanInputs in = SettledInputs(c, {}, [](const std::string& k) { return SysctlModule(k).empty(); });
+    in.module_present = [](const std::string&) { return false; };
+    Plan p = ComputePlan(c, Live(), in);
+    INFO(p.problems.FormatErrors());
+    REQUIRE(p.problems.ok());
+    std::vector<std::string> loads, late;
+    for (const Action& a : p.actions) {
+        if (a.kind == ActionKind::kLoadModule) loads.push_back(a.name);
+        if (a.previous_at_apply) late.push_back(a.name);
+    }
+    CHECK(loads == std::vector<std::string>{"nf_nat_ftp", "nf_conntrack"});
+    CHECK(p.actions[0].name == "nf_nat_ftp");
+    CHECK(p.actions[1].name == "nf_conntrack");
+    CHECK(late == std::vector<std::string>{"net.netfilter.nf_conntrack_max",
+                                           "net.netfilter.nf_conntrack_tcp_timeout_established"});
+}
+
+TEST_CASE("a conntrack sysctl missing with nf_conntrack in the kernel is still an error, with its line") {
+    ConntrackCase t;
+    Plan p = ComputePlan(t.c, Live(), t.Inputs(true));
+    CHECK(FormattedErrors(p.problems) ==
+          std::vector<std::string>{
+              "haltfw.conf:13: sysctl 'net.netfilter.nf_conntrack_max': no such setting in this kernel"});
+    for (const Action& a : p.actions) CHECK(a.kind != ActionKind::kLoadModule);
+}
+
+TEST_CASE("a missing sysctl of no module is an error even when the plan loads nf_conntrack") {
+    Config c = ParseValid(std::string(kConf) + "net.netfilter.nf_conntrack_max = 262144\nnet.ipv4.no_such_thing = 1\n");
+    PlanInputs in = SettledInputs(
+        c, {}, [](const std::string& k) { return SysctlModule(k).empty() && k != "net.ipv4.no_such_thing"; });
+    in.module_present = [](const std::string& m) { return m != "nf_conntrack"; };
+    Plan p = ComputePlan(c, Live(), in);
+    CHECK(FormattedErrors(p.problems) ==
+          std::vector<std::string>{"haltfw.conf:14: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
+
+    // And with a missing device too, check lists both of the others but not
+    // the key the load would make.
+    NetState s = Live();
+    s.links.pop_back();
+    Plan p2 = ComputePlan(c, s, in);
+    CHECK(FormattedErrors(p2.problems) ==
+          std::vector<std::string>{"haltfw.conf:8: interface 'lan': device 'eth1' does not exist",
+                                   "haltfw.conf:14: sysctl 'net.ipv4.no_such_thing': no such setting in this kernel"});
+}
+
+TEST_CASE("a conntrack sysctl that exists is planned as any other, with no load") {
+    ConntrackCase t;
+    PlanInputs in = SettledInputs(t.c, {{"net.netfilter.nf_conntrack_max", "65536"}});
+    Plan p = ComputePlan(t.c, Live(), in);
+    REQUIRE(p.problems.ok());
+    std::vector<std::string> sysctls;
+    for (const Action& a : p.actions) {
+        CHECK(a.kind != ActionKind::kLoadModule);
+        CHECK_FALSE(a.previous_at_apply);
+        if (a.kind == ActionKind::kSysctl) sysctls.push_back(a.what);
+    }
+    CHECK(sysctls == std::vector<std::string>{"sysctl net.netfilter.nf_conntrack_max = 262144 (was 65536)"});
+}

@@ -85,6 +85,12 @@ public:
     bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override {
         return Do("sysctl " + k + "=" + v, e);
     }
+    // No plan here reads a sysctl at apply (Action::previous_at_apply).
+    bool ReadSysctl(const std::string& k, std::string*, std::string* e) override {
+        Do("read-sysctl " + k, e);
+        *e = "no sysctl in this fake";
+        return false;
+    }
     bool SaveRuleset(NftRuleset*, std::string* e) override { return Do("save", e); }
     bool RestoreRuleset(const NftRuleset&, std::string* e) override { return Do("restore", e); }
     bool CommitRuleset(const std::string&, std::string* e) override { return Do("commit", e); }

@@ -98,6 +98,12 @@ public:
     bool DelRoute(const Route& r, std::string* e) override { return Do("del-route " + FormatPrefix(r.dst), e); }
     bool LoadModule(const std::string& n, std::string* e) override { return Do("modprobe " + n, e); }
     bool WriteSysctl(const std::string& k, const std::string& v, std::string* e) override { return Do("sysctl " + k + "=" + v, e); }
+    // No plan here reads a sysctl at apply (Action::previous_at_apply).
+    bool ReadSysctl(const std::string& k, std::string*, std::string* e) override {
+        Do("read-sysctl " + k, e);
+        *e = "no sysctl in this fake";
+        return false;
+    }
     bool SaveRuleset(NftRuleset*, std::string* e) override { return Do("save", e); }
     bool RestoreRuleset(const NftRuleset&, std::string* e) override { return Do("restore", e); }
     bool CommitRuleset(const std::string&, std::string* e) override { return Do("commit", e); }
