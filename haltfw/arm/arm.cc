@@ -313,6 +313,7 @@ Manifest BuildManifest(const Config& cfg, const std::vector<ResolvedInterface>& 
             l.vlan_parent = r.config->vlan_parent;
             l.vlan_id = r.config->vlan_id;
         }
+        l.ifindex = r.link->index;
         m.links.push_back(std::move(l));
         if (IsWireguard(*r.config) && r.config->wireguard->private_key) {
             m.wireguard.push_back(WantedWireguard(cfg, *r.config));

@@ -78,6 +78,7 @@ struct HaltFacts {
     std::string digest;
     int addresses = 0;
     std::vector<std::string> forwarding_failed;
+    std::vector<std::string> bridges_down;
     std::string panic;
     std::string netconsole;         // the report's line; empty without [halt] netconsole
     bool netconsole_sending = false;
@@ -119,6 +120,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     if (!f.netconsole.empty()) r.lines.push_back("netconsole: " + f.netconsole);
     if (!f.rules.ok)
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
+                          (f.bridges_down.empty() ? "" : "; bridges set down: " + JoinList(f.bridges_down)) +
                           (f.forwarding_failed.empty() ? "" : "; FAILED: " + JoinList(f.forwarding_failed)));
     r.lines.push_back("lockdown: " + f.lockdown);
     // The final stage's peak resident set during the verification (a dump
@@ -212,7 +214,7 @@ HaltReport FirewallReport(const Manifest& m, const HaltFacts& f) {
     f.panic = PanicNow();
     // Before the report, which it is there to carry.
     if (m.netconsole) f.netconsole = NetconsoleAtHalt(*m.netconsole, &f.netconsole_sending);
-    if (!f.rules.ok) f.forwarding_failed = ForwardingOff();  // fail closed
+    if (!f.rules.ok) f.forwarding_failed = ForwardingOff(m, &f.bridges_down);  // fail closed
     // The dumps and the armed ruleset (read from the manifest only for a
     // restore) served to verify and are never needed again: give their
     // memory back now (the exec into haltfw-inert drops the whole heap, but
@@ -283,7 +285,8 @@ int NotPid1(int argc, char** argv) {
         return Watch(argv[2], argv[3], std::atoi(argv[4]), std::atoi(argv[5]));
     std::fprintf(stderr,
                  "haltfw-final: refusing to run: not PID 1 (systemd-shutdown runs it from the exitrd)\n"
-                 "usage: haltfw-final --verify MANIFEST        (check the live state against a manifest)\n"
+                 "usage: haltfw-final --verify MANIFEST        (verify the live state against a manifest and\n"
+                 "                     repair it, as the final stage does: devices, ruleset, links)\n"
                  "       haltfw-final --watch MANIFEST STATE IPV4FD IPV6FD\n"
                  "                     (guard the ruleset during the shutdown, from SIGUSR1 on:\n"
                  "                      what 'haltfw watch' runs)\n");

@@ -39,8 +39,10 @@ int VerifyOnly(const char* manifest_path) {
     r.lines.push_back("verify only (not PID 1): manifest " + std::string(manifest_path));
     for (const Check& c : checks) r.lines.push_back(c.name + ": " + c.detail);
     if (!checks[0].ok) {
-        std::vector<std::string> failed = ForwardingOff();
+        std::vector<std::string> down;
+        std::vector<std::string> failed = ForwardingOff(m, &down);
         r.lines.push_back("forwarding: turned OFF for every family (fail closed)" +
+                          (down.empty() ? "" : "; bridges set down: " + JoinList(down)) +
                           (failed.empty() ? "" : "; FAILED: " + JoinList(failed)));
     }
     // The checks' peak resident set, as the final stage's report gives it:

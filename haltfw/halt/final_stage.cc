@@ -291,57 +291,88 @@ DeviceRepairs RemakeDevices(const Manifest& m) {
     NetState st;
     if (!rtnl || !rtnl->Dump(&st, &err)) {
         d.problems.push_back("cannot read the bridges and VLANs: " + err);
+        d.changed = true;  // nothing known: read the ruleset whole
         return d;
     }
+    auto redump = [&] {
+        if (rtnl->Dump(&st, &err)) return true;
+        d.problems.push_back("cannot read the links again: " + err);
+        return false;
+    };
+    // A link made again since arm, by anyone, under its name and kind: its
+    // hooks in the ruleset went with the old one, with no new generation.
+    for (const ManifestLink& ml : m.links)
+        if (const Link* l = st.FindLink(ml.name); l && ml.ifindex && l->index != ml.ifindex) {
+            d.changed = true;
+            d.notes.push_back(ml.name + " is not the device armed (index " + std::to_string(l->index) + ", was " +
+                              std::to_string(ml.ifindex) + "): the ruleset read whole");
+        }
+    // First what is there but not as armed: deleted (a VLAN on it goes too,
+    // and is made again below), or a bridge's options set back.
+    std::vector<const ManifestLink*> wanted;
     for (const ManifestLink& ml : m.links) {
         if (!ml.bridge && ml.vlan_parent.empty()) continue;
+        wanted.push_back(&ml);
         const Link* l = st.FindLink(ml.name);
-        if (l) {
-            const std::string other = NotAsArmed(ml, *l, st);
-            if (other.empty()) {
-                if (ml.bridge && l->bridge && *l->bridge != *ml.bridge) {
-                    if (rtnl->SetBridgeOptions(l->index, *ml.bridge, &err))
-                        d.repairs.push_back(ml.name + " " + BridgeOptionsText(*ml.bridge) + " (was " +
-                                            BridgeOptionsText(*l->bridge) + ")");
-                    else d.problems.push_back(ml.name + " has " + BridgeOptionsText(*l->bridge) + ": " + err);
-                }
-                continue;
-            }
+        if (!l) continue;
+        if (const std::string other = NotAsArmed(ml, *l, st); !other.empty()) {
             if (!rtnl->DeleteLink(l->index, &err)) {
                 d.problems.push_back(ml.name + " is " + other + ", and cannot be deleted: " + err);
                 continue;
             }
             d.changed = true;
             d.repairs.push_back(ml.name + " (" + other + ") deleted");
-        }
-        // Made down, with no port and no address; VerifyLinks does the rest.
-        bool made = false;
-        if (ml.bridge) {
-            made = rtnl->CreateBridge(ml.name, *ml.bridge, &err);
-        } else if (const Link* parent = st.FindLink(ml.vlan_parent)) {
-            made = rtnl->CreateVlan(ml.name, parent->index, ml.vlan_id, &err);
-        } else {
-            err = "its parent " + ml.vlan_parent + " is missing";
-        }
-        if (!made) {
-            d.problems.push_back(ml.name + " missing, and cannot be made again: " + err);
-            continue;
-        }
-        d.changed = true;
-        // Its sysctls before it is ever up: an IPv6 link-local address, and
-        // the frames that come with it, would give the silent bridge away.
-        std::string failed;
-        for (const auto& [key, value] : m.sysctls)
-            if (DeviceSysctl(key, ml.name) && !WriteSysctl(key, value, &err)) failed += "; " + key + ": " + err;
-        d.repairs.push_back(ml.name + " recreated" + (ml.bridge ? "" : " as VLAN " + std::to_string(ml.vlan_id) +
-                                                                          " on " + ml.vlan_parent));
-        if (!failed.empty()) d.problems.push_back(ml.name + " made again, but its sysctls failed" + failed);
-        // A VLAN further on may sit on it.
-        if (!rtnl->Dump(&st, &err)) {
-            d.problems.push_back("cannot read the links again: " + err);
-            return d;
+            if (!redump()) return d;
+        } else if (ml.bridge && l->bridge && *l->bridge != *ml.bridge) {
+            if (rtnl->SetBridgeOptions(l->index, *ml.bridge, &err))
+                d.repairs.push_back(ml.name + " " + BridgeOptionsText(*ml.bridge) + " (was " +
+                                    BridgeOptionsText(*l->bridge) + ")");
+            else d.problems.push_back(ml.name + " has " + BridgeOptionsText(*l->bridge) + ": " + err);
         }
     }
+    // Then what is missing, parents first: a pass makes each one whose
+    // parent exists, until a pass makes none.
+    std::vector<const ManifestLink*> missing;
+    for (const ManifestLink* ml : wanted)
+        if (!st.FindLink(ml->name)) missing.push_back(ml);
+    for (bool made_one = true; made_one && !missing.empty();) {
+        made_one = false;
+        for (auto it = missing.begin(); it != missing.end();) {
+            const ManifestLink& ml = **it;
+            const Link* parent = ml.bridge ? nullptr : st.FindLink(ml.vlan_parent);
+            if (!ml.bridge && !parent) {
+                ++it;
+                continue;
+            }
+            // Made down, with no port and no address; VerifyLinks does the rest.
+            bool made = ml.bridge ? rtnl->CreateBridge(ml.name, *ml.bridge, &err)
+                                  : rtnl->CreateVlan(ml.name, parent->index, ml.vlan_id, &err);
+            it = missing.erase(it);
+            if (!made) {
+                d.problems.push_back(ml.name + " missing, and cannot be made again: " + err);
+                continue;
+            }
+            d.changed = made_one = true;
+            if (!redump()) return d;
+            // Its sysctls before it is ever up: an IPv6 link-local address,
+            // and the frames that come with it, would give the silent bridge
+            // away. One that cannot have them goes again, never up.
+            std::string failed;
+            for (const auto& [key, value] : m.sysctls)
+                if (DeviceSysctl(key, ml.name) && !WriteSysctl(key, value, &err)) failed += "; " + key + ": " + err;
+            if (!failed.empty()) {
+                const Link* l = st.FindLink(ml.name);
+                if (l && rtnl->DeleteLink(l->index, &err) && !redump()) return d;
+                d.problems.push_back(ml.name + " made again, but its sysctls failed, so it is not kept" + failed);
+                continue;
+            }
+            d.repairs.push_back(ml.name + " recreated" + (ml.bridge ? "" : " as VLAN " + std::to_string(ml.vlan_id) +
+                                                                              " on " + ml.vlan_parent));
+        }
+    }
+    for (const ManifestLink* ml : missing)
+        d.problems.push_back(ml->name + " missing, and cannot be made again: its parent " + ml->vlan_parent +
+                             " is missing");
     return d;
 }
 
@@ -359,7 +390,11 @@ Check VerifyLinks(const Manifest& m, int* addresses, const DeviceRepairs& device
     for (const ManifestLink& ml : m.links) {
         const Link* l = st.FindLink(ml.name);
         if (!l) {
-            problems.push_back(ml.name + " missing");
+            // RemakeDevices said why already.
+            const std::string said = ml.name + " missing, and cannot be made again: ";
+            if (std::none_of(devices.problems.begin(), devices.problems.end(),
+                             [&](const std::string& p) { return p.rfind(said, 0) == 0; }))
+                problems.push_back(ml.name + " missing");
             continue;
         }
         if (!l->up()) {
@@ -406,6 +441,7 @@ Check VerifyLinks(const Manifest& m, int* addresses, const DeviceRepairs& device
         for (const std::string& p : ml.ports) d += " " + p;
         if (ml.silent) d += ", silent";
     }
+    for (const std::string& n : devices.notes) d += "; " + n;
     for (const std::string& r : repairs) d += "; repaired: " + r;
     for (const std::string& p : problems) d += "; FAILED: " + p;
     c.detail = d;
@@ -516,12 +552,27 @@ std::string PanicLine(std::string_view panic, std::string_view on_oops, std::str
     return "reboot " + std::to_string(n) + " s after a kernel panic " + settings;
 }
 
-std::vector<std::string> ForwardingOff() {
+std::vector<std::string> ForwardingOff(const Manifest& m, std::vector<std::string>* down) {
     std::vector<std::string> failed;
     for (const char* k : kForwardingSysctls) {
         std::string v;
         std::string err;
         if (!WriteSysctl(k, "0", &err) || !ReadSysctl(k, &v, &err) || v != "0") failed.push_back(k);
+    }
+    std::string err;
+    std::unique_ptr<RtnlSocket> rtnl = RtnlSocket::Open(&err);
+    NetState st;
+    bool read = rtnl && rtnl->Dump(&st, &err);
+    for (const ManifestLink& ml : m.links) {
+        if (!ml.bridge && ml.ports.empty()) continue;
+        if (!read) {
+            failed.push_back(ml.name + " (" + err + ")");
+            continue;
+        }
+        const Link* l = st.FindLink(ml.name);
+        if (!l) continue;  // no bridge, nothing bridged
+        if (rtnl->SetLinkUp(l->index, false, &err)) down->push_back(ml.name);
+        else failed.push_back(ml.name + " (" + err + ")");
     }
     return failed;
 }

@@ -82,16 +82,23 @@ Check VerifyRuleset(const Manifest& m, std::string* digest, uint32_t* generation
 struct DeviceRepairs {
     std::vector<std::string> repairs;
     std::vector<std::string> problems;
-    /// A device was deleted or made: a flowtable or netdev chain may have
-    /// lost its hook with no new generation, so read the ruleset whole.
+    /// Links that are not the devices armed (ManifestLink::ifindex): made
+    /// again since arm, by a unit, under the same name and kind.
+    std::vector<std::string> notes;
+    /// A device was deleted or made, here or since arm: a flowtable or
+    /// netdev chain may have lost its hook with no new generation, so read
+    /// the ruleset whole.
     bool changed = false;
 };
 
 /// Each bridge and VLAN apply made (ManifestLink::bridge, vlan_parent) as
 /// armed. One a unit deleted on the way down (ifupdown's bridge and vlan
-/// hooks do at ifdown) is made again, down, with its options and the
-/// manifest's sysctls for it: IPv6 is off on the invisible bridge before
-/// it is ever up, so it never sends a frame of its own. A device of
+/// hooks do at ifdown) is made again, parents first, down, with its
+/// options and the manifest's sysctls for it: IPv6 is off on the invisible
+/// bridge before it is ever up, so it never sends a frame of its own (one
+/// whose sysctls cannot be written is deleted again). Any link whose index
+/// is not the armed one was made again since arm: the ruleset is read
+/// whole then too. A device of
 /// another kind under its name, or a VLAN with another ID or parent, is
 /// deleted and made again; a bridge whose options differ (STP turned on)
 /// is set back. Runs before VerifyWireguard and VerifyRuleset (a flowtable
@@ -138,8 +145,10 @@ inline constexpr const char* kWatchStateName = kExitrdWatchState + 1;
 // `haltfw watch` opens for the watcher, chrooted where there is no /proc):
 // kForwardingSysctls in net/sysctl.h.
 
-/// Turns forwarding off for every family: what a box whose ruleset cannot
-/// be verified must do. Returns what it could not switch off.
-std::vector<std::string> ForwardingOff();
+/// Turns forwarding off for every family, and sets each armed bridge down
+/// (a bridge obeys no forwarding switch): what a box whose ruleset cannot
+/// be verified must do. *down gets the bridges set down; returns what it
+/// could not switch off.
+std::vector<std::string> ForwardingOff(const Manifest& m, std::vector<std::string>* down);
 
 }  // namespace haltfw

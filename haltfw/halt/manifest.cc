@@ -216,6 +216,10 @@ private:
     }
 
     // One record. Returns "" when fine, else what is wrong with it.
+    bool IsWireguardName(std::string_view name) const {
+        return std::any_of(m_.wireguard.begin(), m_.wireguard.end(), [&](const WgDevice& d) { return d.name == name; });
+    }
+
     std::string Record(std::string_view line) {
         std::string_view w[7];
         size_t n = Split(line, w, 7);
@@ -255,6 +259,8 @@ private:
             m->pstore = text;
         } else if (k == "link" && n == 3) {
             if (!ValidLinkName(w[2])) return "bad link name";
+            for (const ManifestLink& l : m->links)
+                if (l.name == w[2]) return "link " + std::string(w[2]) + " twice";
             m->links.push_back({std::string(w[1]), std::string(w[2]), {}});
         } else if (k == "address" && n == 3) {
             if (m->links.empty() || m->links.back().name != w[1]) return "address before its link";
@@ -292,22 +298,30 @@ private:
         } else if (k == "bridge" && n == 5) {
             if (m->links.empty() || m->links.back().name != w[1]) return "bridge before its link";
             ManifestLink& l = m->links.back();
+            if (IsWireguardName(w[1])) return "bridge " + std::string(w[1]) + " is a wireguard device too";
             Link::BridgeOptions o;
             unsigned snooping = 0;
-            if (l.bridge || !l.vlan_parent.empty() || !Number(w[2], &o.stp_state) || !Number(w[3], &o.ageing_centis) ||
-                !Number(w[4], &snooping) || snooping > 1)
+            // STP stays off on a halted bridge (on, the kernel would start
+            // a usermode helper), and ageing 0 would make it a hub.
+            if (l.bridge || !l.vlan_parent.empty() || !Number(w[2], &o.stp_state) || o.stp_state != 0 ||
+                !Number(w[3], &o.ageing_centis) || o.ageing_centis == 0 || !Number(w[4], &snooping) || snooping > 1)
                 return "bad bridge record";
             o.mcast_snooping = static_cast<uint8_t>(snooping);
             l.bridge = o;
         } else if (k == "vlan" && n == 4) {
             if (m->links.empty() || m->links.back().name != w[1]) return "vlan before its link";
             ManifestLink& l = m->links.back();
+            if (IsWireguardName(w[1])) return "vlan " + std::string(w[1]) + " is a wireguard device too";
             unsigned id = 0;
-            if (l.bridge || !l.vlan_parent.empty() || !ValidLinkName(w[2]) || w[2] == w[1] || !Number(w[3], &id) ||
-                id < 1 || id > 4094)
+            if (l.bridge || !l.vlan_parent.empty() || !l.ports.empty() || l.silent || !ValidLinkName(w[2]) ||
+                w[2] == w[1] || !Number(w[3], &id) || id < 1 || id > 4094)
                 return "bad vlan record";
             l.vlan_parent = w[2];
             l.vlan_id = static_cast<uint16_t>(id);
+        } else if (k == "ifindex" && n == 3) {
+            if (m->links.empty() || m->links.back().name != w[1]) return "ifindex before its link";
+            if (m->links.back().ifindex || !Number(w[2], &m->links.back().ifindex) || m->links.back().ifindex < 1)
+                return "bad ifindex record";
         } else if (k == "sysctl" && n == 3) {
             // The final stage writes these as PID 1: a key outside net.*, or
             // one that is a path ("net.//.kernel..."), refuses the manifest.
@@ -338,6 +352,9 @@ private:
         if (!ValidLinkName(d.name) || !Number(w[3], &d.listen_port) || !Number(w[4], &d.fwmark)) return "bad wireguard record";
         for (const WgDevice& o : m_.wireguard)
             if (o.name == d.name) return "wireguard device " + d.name + " twice";
+        for (const ManifestLink& l : m_.links)
+            if (l.name == d.name && (l.bridge || !l.vlan_parent.empty()))
+                return "wireguard device " + d.name + " is a bridge or VLAN too";
         m_.wireguard.push_back(std::move(d));
         return "";
     }
@@ -514,6 +531,7 @@ bool WriteManifest(const Manifest& m, const std::function<bool(std::string_view)
                    " " + std::to_string(o->mcast_snooping) + "\n";
         if (!l.vlan_parent.empty())
             buf += "vlan " + l.name + " " + l.vlan_parent + " " + std::to_string(l.vlan_id) + "\n";
+        if (l.ifindex) buf += "ifindex " + l.name + " " + std::to_string(l.ifindex) + "\n";
     }
     // The keys in hex, a line at a time: each written and wiped at once, so
     // that no key is left behind in a block the buffer grew out of.

@@ -22,6 +22,7 @@
 //   bridge <kernel name> <stp state> <ageing centis> <mcast snooping>
 //                                (a bridge apply makes, with its options)
 //   vlan <kernel name> <parent's kernel name> <ID>   (a VLAN apply makes)
+//   ifindex <kernel name> <index>    (the link's index when armed)
 //   wireguard <kernel name> <private key hex> <listen port> <fwmark>
 //   wgpeer <kernel name> <public key hex> <preshared key hex or -> <endpoint or -> <keepalive s>
 //          <allowed IP,allowed IP,... or ->   (one line; after its device's wireguard line)
@@ -83,6 +84,9 @@ struct ManifestLink {
     std::optional<Link::BridgeOptions> bridge;
     std::string vlan_parent;        ///< Empty: not a VLAN.
     uint16_t vlan_id = 0;
+    /// The kernel's index of the link when armed; 0: unknown. Another at
+    /// the halt means the device was made again since.
+    int ifindex = 0;
 };
 
 struct Manifest {

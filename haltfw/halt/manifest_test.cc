@@ -319,13 +319,14 @@ TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplac
     Manifest in = Sample();
     ManifestLink br{"lan", "br0", {}, {}, {"p1"}, true};
     br.bridge = Link::BridgeOptions{0, 30000, 0};
+    br.ifindex = 7;
     ManifestLink vlan{"guest", "trunk0.20", {}};
     vlan.vlan_parent = "trunk0";
     vlan.vlan_id = 20;
     in.links.push_back(br);
     in.links.push_back(vlan);
     std::string text = SerializeManifest(in);
-    CHECK(text.find("silent br0\nbridge br0 0 30000 0\nlink guest trunk0.20\nvlan trunk0.20 trunk0 20\n") !=
+    CHECK(text.find("silent br0\nbridge br0 0 30000 0\nifindex br0 7\nlink guest trunk0.20\nvlan trunk0.20 trunk0 20\n") !=
           std::string::npos);
     Manifest out;
     std::string err;
@@ -335,6 +336,8 @@ TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplac
     CHECK(out.links[2].vlan_parent.empty());
     CHECK(out.links[3].vlan_parent == "trunk0");
     CHECK(out.links[3].vlan_id == 20);
+    CHECK(out.links[2].ifindex == 7);
+    CHECK(out.links[3].ifindex == 0);
     CHECK_FALSE(out.links[3].bridge);
     CHECK_FALSE(out.links[0].bridge);
     CHECK(SerializeManifest(out) == text);
@@ -361,6 +364,13 @@ TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplac
     refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 20\nvlan trunk0.20 trunk0 21", "bad vlan record");
     refused("vlan trunk0.20 trunk0 20", "vlan trunk0.20 trunk0 20\nbridge trunk0.20 0 30000 0", "bad bridge record");
     refused("bridge br0 0 30000 0", "bridge br0 0 30000 2", "bad bridge record");
+    refused("bridge br0 0 30000 0", "bridge br0 1 30000 0", "bad bridge record");  // STP on: a usermode helper
+    refused("bridge br0 0 30000 0", "bridge br0 0 0 0", "bad bridge record");      // ageing 0: a hub
+    refused("link guest trunk0.20", "link guest br0", "link br0 twice");
+    refused("silent br0\n", "silent br0\nvlan br0 eth0 5\n", "bad vlan record");
+    refused("ifindex br0 7", "ifindex br0 0", "bad ifindex record");
+    refused("ifindex br0 7", "ifindex br0 7\nifindex br0 8", "bad ifindex record");
+    refused("ifindex br0 7", "ifindex eth0 7", "ifindex before its link");
     refused("bridge br0 0 30000 0", "bridge br0 0 x 0", "bad bridge record");
     refused("bridge br0 0 30000 0", "bridge eth0 0 30000 0", "bridge before its link");
 }

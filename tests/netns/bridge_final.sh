@@ -15,6 +15,7 @@ cat >"$WORK/rules.nft" <<'NFT'
 table bridge filter {
     chain forward {
         type filter hook forward priority filter; policy accept;
+        counter
     }
 }
 table netdev edge {
@@ -37,6 +38,7 @@ grep -qx "port br0 lan0" "$M" || fail "the manifest has no 'port br0 lan0' recor
 grep -qx "port br0 wan0" "$M" || fail "the manifest has no 'port br0 wan0' record"
 grep -qx "silent br0" "$M" || fail "the manifest has no 'silent br0' record"
 grep -qx "bridge br0 0 30000 0" "$M" || fail "the manifest has no 'bridge br0 0 30000 0' record"
+grep -qx "ifindex br0 $(cat /sys/class/net/br0/ifindex)" "$M" || fail "the manifest has no 'ifindex br0' record of its index"
 digest=$("$HALTFW" digest)
 vout=$("$REAL" --verify "$M" 2>&1) || fail "verify of the armed bridge: $vout"
 expect_contains "verify" "$vout" "HALTFW: HALTED-OK digest=$digest links=1 addresses=0 restored=0"
@@ -111,6 +113,29 @@ ip link set br0 type bridge stp_state 1
 vout=$("$REAL" --verify "$M" 2>&1) || fail "verify with STP on: $vout"
 expect_contains "STP off again" "$vout" "repaired: br0 STP off, ageing 300 s, multicast snooping off (was STP on"
 br0_as_armed "after STP was turned on"
+
+# A unit deletes br0 and makes it again as the same bridge, ports and all:
+# not the device armed, so its hooks may be gone; the ruleset is read.
+ip link del br0
+ip link add br0 type bridge stp_state 0 mcast_snooping 0
+echo 1 >/proc/sys/net/ipv6/conf/br0/disable_ipv6
+echo 8 >/proc/sys/net/ipv4/conf/br0/arp_ignore
+ip link set lan0 master br0
+ip link set wan0 master br0
+ip link set br0 up
+vout=$("$REAL" --verify "$M" 2>&1) || fail "verify with br0 made again by a unit: $vout"
+expect_contains "made again noticed" "$vout" "br0 is not the device armed (index $(cat /sys/class/net/br0/ifindex), was "
+expect_contains "ruleset read" "$vout" "HALTFW: ruleset: digest $digest as armed ("
+case $vout in *"not read again"*) fail "the ruleset was not read though br0 was made again: $vout" ;; esac
+
+# The ruleset cannot be restored: forwarding off, and the bridge, which no
+# forwarding switch stops, set down (fail closed).
+write_unrestorable_manifest "$M" "$WORK/bad.manifest"
+nft flush ruleset
+if vout=$("$REAL" --verify "$WORK/bad.manifest" 2>&1); then fail "verify passed with a ruleset it cannot restore: $vout"; fi
+expect_contains "fail closed" "$vout" "HALTFW: forwarding: turned OFF for every family (fail closed); bridges set down: br0"
+expect_contains "reason" "$vout" "HALTED-FAIL reason=ruleset"
+if ip link show br0 | grep -q '[<,]UP[,>]'; then fail "br0 is still up after the fail-closed verify: $(ip link show br0)"; fi
 
 run_haltfw 0 --config "$CONF" disarm
 echo "ok: $TEST"

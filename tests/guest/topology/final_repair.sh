@@ -124,7 +124,7 @@ g_say "VLAN 30 under the armed VLAN's name: replaced"
 ip -n "$box" link del trunk0
 verify "parent gone" 1
 expect_has "parent gone" "FAILED: trunk0.20 missing, and cannot be made again: its parent trunk0 is missing"
-expect_has "parent gone" "HALTFW: HALTED-FAIL reason="
+expect_has "parent gone" "HALTFW: HALTED-FAIL reason=links"
 g_say "VLAN parent gone: the halt fails, as it must"
 
 hfw 0 disarm
