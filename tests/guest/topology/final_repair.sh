@@ -120,11 +120,16 @@ expect_has "VLAN 30 under the name" "HALTFW: HALTED-OK digest="
 as_armed "VLAN 30 under the name"
 g_say "VLAN 30 under the armed VLAN's name: replaced"
 
-# The parent gone: nothing can be made, and the halt fails.
+# The parent gone: nothing can be made, and the halt fails. br0 is not
+# the device armed any more (made again above), so the ruleset is read;
+# its flowtable names the missing VLAN, the restore cannot put it back,
+# and the box fails closed: forwarding off and the bridge set down.
 ip -n "$box" link del trunk0
 verify "parent gone" 1
 expect_has "parent gone" "FAILED: trunk0.20 missing, and cannot be made again: its parent trunk0 is missing"
-expect_has "parent gone" "HALTFW: HALTED-FAIL reason=links"
+expect_has "parent gone" "br0 is not the device armed (index "
+expect_has "parent gone" "HALTFW: forwarding: turned OFF for every family (fail closed); bridges set down: br0"
+expect_has "parent gone" "HALTFW: HALTED-FAIL reason=ruleset"
 g_say "VLAN parent gone: the halt fails, as it must"
 
 hfw 0 disarm
