@@ -293,6 +293,20 @@ TEST_CASE("a large manifest is read in pieces; its ruleset can be left in the fi
     rmdir(dir);
 }
 
+namespace {
+
+// A body sealed with a good checksum, so that only the record is judged.
+bool ParseSealed(std::string body, std::string* err) {
+    Sha256 h;
+    h.Update(body);
+    Manifest out;
+    return ParseManifest(body + "end " + h.HexFinal() + "\n", &out, err);
+}
+
+WgKey KeyOf(uint8_t b) { return FilledWgKey(b); }
+
+}  // namespace
+
 TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port before its bridge is refused") {
     Manifest in = Sample();
     in.links.push_back({"lan", "br0", {}, {}, {"p1", "p2"}, true});
@@ -309,9 +323,7 @@ TEST_CASE("a manifest carries a bridge's ports and that it is silent; a port bef
     // Sealed with a good checksum, but a port record of another link.
     std::string body = text.substr(0, text.rfind("end "));
     body.replace(body.find("port br0 p1"), 11, "port eth0 p1");
-    Sha256 h;
-    h.Update(body);
-    CHECK_FALSE(ParseManifest(body + "end " + h.HexFinal() + "\n", &out, &err));
+    CHECK_FALSE(ParseSealed(body, &err));
     CHECK(err.find("port before its bridge's link") != std::string::npos);
 }
 
@@ -347,11 +359,8 @@ TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplac
         std::string b = body;
         REQUIRE(b.find(from) != std::string::npos);
         b.replace(b.find(from), from.size(), to);
-        Sha256 h;
-        h.Update(b);
-        Manifest o;
         std::string e;
-        CHECK_FALSE(ParseManifest(b + "end " + h.HexFinal() + "\n", &o, &e));
+        CHECK_FALSE(ParseSealed(b, &e));
         INFO(from << " -> " << to << ": " << e);
         CHECK(e.find(why) != std::string::npos);
     };
@@ -374,20 +383,6 @@ TEST_CASE("a manifest carries the bridges and VLANs apply made; a bad or misplac
     refused("bridge br0 0 30000 0", "bridge br0 0 x 0", "bad bridge record");
     refused("bridge br0 0 30000 0", "bridge eth0 0 30000 0", "bridge before its link");
 }
-
-namespace {
-
-// A body sealed with a good checksum, so that only the record is judged.
-bool ParseSealed(std::string body, std::string* err) {
-    Sha256 h;
-    h.Update(body);
-    Manifest out;
-    return ParseManifest(body + "end " + h.HexFinal() + "\n", &out, err);
-}
-
-WgKey KeyOf(uint8_t b) { return FilledWgKey(b); }
-
-}  // namespace
 
 TEST_CASE("a manifest carries a link's routes and its WireGuard device with every peer") {
     Manifest in = Sample();
