@@ -103,20 +103,6 @@ std::string DeviceSysctlKey(const char* family, const std::string& dev, const ch
     return key + "." + leaf;
 }
 
-std::string SysctlKeyDevice(const std::string& key) {
-    for (const char* head : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
-        if (key.rfind(head, 0) != 0) continue;
-        std::string rest = key.substr(std::string(head).size());
-        size_t dot = rest.find('.');
-        if (dot == std::string::npos) return "";
-        std::string dev = rest.substr(0, dot);
-        if (dev == "all" || dev == "default") return "";
-        for (char& c : dev)
-            if (c == '/') c = '.';
-        return dev;
-    }
-    return "";
-}
 
 std::vector<SysctlSetting> SilentBridgeSysctls(const InterfaceConfig& ifc) {
     std::vector<SysctlSetting> out;

@@ -26,6 +26,7 @@
 
 #include "core/config.h"
 #include "core/diag.h"
+#include "net/sysctl.h"
 
 namespace haltfw {
 
@@ -45,11 +46,7 @@ inline constexpr const char* kSilentArpIgnore = "8";
 /// "disable_ipv6"): sysctl(8)'s '/' for a '.' in the name.
 std::string DeviceSysctlKey(const char* family, const std::string& dev, const char* leaf);
 
-/// The device a per-device key names ("net.ipv4.conf.DEV.LEAF",
-/// "net.ipv6.conf.DEV.LEAF", "net.ipv4.neigh.DEV.LEAF",
-/// "net.ipv6.neigh.DEV.LEAF"), with '/' turned back into '.'; "" for any
-/// other key, and for "all" and "default".
-std::string SysctlKeyDevice(const std::string& key);
+/// SysctlKeyDevice, its inverse, is in net/sysctl.h (the final stage uses it too).
 
 /// What keeps a bridge with no address silent at layer 3, with the line of
 /// its `bridge =`: disable_ipv6 = 1 on the bridge and each port, and

@@ -256,16 +256,6 @@ void VerifyBridge(const ManifestLink& ml, const Link& br, const NetState& st, Rt
         }
 }
 
-// Whether sysctl `key` is one of device `dev`'s (net.ipv6.conf.DEV.x and
-// the like; the kernel spells a VLAN's dots as '/').
-bool DeviceSysctl(const std::string& key, const std::string& dev) {
-    std::string d = dev;
-    std::replace(d.begin(), d.end(), '.', '/');
-    for (const char* head : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."})
-        if (key.rfind(head + d + ".", 0) == 0) return true;
-    return false;
-}
-
 // Why live link `l` is not the device `ml` records; "" when it is.
 std::string NotAsArmed(const ManifestLink& ml, const Link& l, const NetState& st) {
     const std::string kind = l.kind.empty() ? "device of no kind" : l.kind + " device";
@@ -359,7 +349,7 @@ DeviceRepairs RemakeDevices(const Manifest& m) {
             // away. One that cannot have them goes again, never up.
             std::string failed;
             for (const auto& [key, value] : m.sysctls)
-                if (DeviceSysctl(key, ml.name) && !WriteSysctl(key, value, &err)) failed += "; " + key + ": " + err;
+                if (SysctlKeyDevice(key) == ml.name && !WriteSysctl(key, value, &err)) failed += "; " + key + ": " + err;
             if (!failed.empty()) {
                 const Link* l = st.FindLink(ml.name);
                 if (l && rtnl->DeleteLink(l->index, &err) && !redump()) return d;

@@ -214,4 +214,19 @@ bool WriteSysctl(const std::string& key, const std::string& value, std::string* 
     return true;
 }
 
+std::string SysctlKeyDevice(const std::string& key) {
+    for (const char* head : {"net.ipv4.conf.", "net.ipv6.conf.", "net.ipv4.neigh.", "net.ipv6.neigh."}) {
+        if (key.rfind(head, 0) != 0) continue;
+        std::string rest = key.substr(std::string(head).size());
+        size_t dot = rest.find('.');
+        if (dot == std::string::npos) return "";
+        std::string dev = rest.substr(0, dot);
+        if (dev == "all" || dev == "default") return "";
+        for (char& c : dev)
+            if (c == '/') c = '.';
+        return dev;
+    }
+    return "";
+}
+
 }  // namespace haltfw

@@ -76,4 +76,10 @@ bool ReadSysctl(const std::string& key, std::string* value, std::string* err);
 /// refused without a system call.
 bool WriteSysctl(const std::string& key, const std::string& value, std::string* err);
 
+/// The device a per-device key names ("net.ipv4.conf.DEV.LEAF",
+/// "net.ipv6.conf.DEV.LEAF", "net.ipv4.neigh.DEV.LEAF",
+/// "net.ipv6.neigh.DEV.LEAF"), with '/' turned back into '.'; "" for any
+/// other key, and for "all" and "default".
+std::string SysctlKeyDevice(const std::string& key);
+
 }  // namespace haltfw
